@@ -1,0 +1,1 @@
+"""Everything in Hearth that is not a widget: importable and tested without Qt."""

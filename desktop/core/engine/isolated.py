@@ -1,0 +1,221 @@
+"""The chat engine in a child process (see worker.py).
+
+If llama.cpp crashes natively (a damaged model, a bug), only the worker dies: the
+current answer ends with :class:`EngineCrashed`, what was streamed is kept by the
+caller, and the next request starts a new worker with the last good model.
+Loading a new model starts it in a new worker first and swaps only on success, so a
+file that crashes the loader leaves the previous model in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from desktop.core.engine import (
+    ChatMessage,
+    EngineCrashed,
+    EngineError,
+    EngineOptions,
+    GenerationEvent,
+    SamplingParams,
+)
+from desktop.core.jobs import CancelToken
+from desktop.core.models import ModelError, ModelInfo
+from desktop.core.paths import logs_dir, python_command
+
+log = logging.getLogger(__name__)
+
+
+class _Worker:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.log_path = logs_dir() / "engine.log"
+        self._log: IO[bytes] = open(self.log_path, "ab")
+        full_env = {**os.environ, **(env or {})}
+        kwargs: dict[str, Any] = {}
+        if os.name == "nt":
+            kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        self.proc = subprocess.Popen(
+            python_command("desktop.core.engine.worker"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=full_env,
+            **kwargs,
+        )
+        self._write_lock = threading.Lock()
+
+    def send(self, obj: dict[str, Any]) -> None:
+        data = (json.dumps(obj) + "\n").encode()
+        with self._write_lock:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                raise EngineCrashed(self.crash_message()) from exc
+
+    def receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EngineCrashed(self.crash_message())
+        return dict(json.loads(line))
+
+    def crash_message(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        return (
+            f"The model engine stopped unexpectedly (exit code {code}). Your conversation is "
+            "saved; Hearth restarts the engine with your last model on the next message. "
+            f"Details are in {self.log_path}."
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self, timeout: float = 5) -> None:
+        if self.alive:
+            try:
+                self.send({"op": "shutdown"})
+                self.proc.wait(timeout=timeout)
+            except (EngineCrashed, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        self._log.close()
+
+
+class IsolatedBackend:
+    """A :class:`~desktop.core.engine.ChatBackend` whose model lives in a child process.
+
+    Args:
+        env: extra environment for the worker (tests use it to simulate crashes).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self._env = env
+        self._worker: _Worker | None = None
+        self._info: ModelInfo | None = None
+        self._model_path: str | None = None
+        self._options: EngineOptions | None = None
+        self._adapters: list[tuple[str, float]] = []
+        self._lock = threading.Lock()
+        self.n_ctx = 0
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self._info
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._worker.proc.pid if self._worker else None
+
+    def _start(self, model_path: str, options: EngineOptions) -> tuple[_Worker, ModelInfo]:
+        worker = _Worker(self._env)
+        try:
+            worker.send({"op": "load", "model_path": model_path, "options": options.to_dict()})
+            reply = worker.receive()
+        except EngineCrashed as exc:
+            worker.close()
+            raise ModelError(
+                f"{Path(model_path).name} crashed the engine while loading. The file is "
+                "damaged or not supported; the previous model is still in use."
+            ) from exc
+        if reply.get("type") != "loaded":
+            worker.close()
+            if reply.get("error") == "ModelError":
+                raise ModelError(reply.get("message", "the model could not be loaded"))
+            raise EngineError(reply.get("message", "the engine failed"))
+        info_raw = dict(reply["info"])
+        info = ModelInfo(**{**info_raw, "path": Path(info_raw["path"])})
+        self.n_ctx = int(reply.get("n_ctx", 0))
+        return worker, info
+
+    def load(self, model_path: str, options: EngineOptions) -> ModelInfo:
+        with self._lock:
+            worker, info = self._start(model_path, options)
+            old = self._worker
+            self._worker, self._info = worker, info
+            self._model_path, self._options = model_path, options
+            self._adapters = []
+        if old is not None:
+            old.close()
+        return info
+
+    def _ensure_worker(self) -> _Worker:
+        if self._worker is not None and self._worker.alive:
+            return self._worker
+        if self._model_path is None or self._options is None:
+            raise EngineError("No model is loaded. Choose a model first.")
+        log.warning("engine worker is gone; restarting it with %s", self._model_path)
+        if self._worker is not None:
+            self._worker.close()
+        self._worker, self._info = self._start(self._model_path, self._options)
+        if self._adapters:
+            self._apply_adapters(self._worker, self._adapters)
+        return self._worker
+
+    def generate(
+        self, messages: list[ChatMessage], params: SamplingParams, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationEvent]:
+        with self._lock:
+            worker = self._ensure_worker()
+            worker.send({"op": "generate", "messages": list(messages), "params": params.to_dict()})
+            if cancel is not None:
+                def _send_cancel() -> None:
+                    try:
+                        worker.send({"op": "cancel"})
+                    except EngineCrashed:
+                        pass
+
+                cancel.on_cancel(_send_cancel)
+            while True:
+                msg = worker.receive()
+                kind = msg.get("type")
+                if kind == "error":
+                    raise EngineError(msg.get("message", "the engine failed"))
+                yield GenerationEvent(kind, text=msg.get("text", ""), data=msg.get("data", {}))  # type: ignore[arg-type]
+                if kind == "done":
+                    return
+
+    def _apply_adapters(self, worker: _Worker, adapters: list[tuple[str, float]]) -> None:
+        worker.send({"op": "adapters", "adapters": [[p, s] for p, s in adapters]})
+        reply = worker.receive()
+        if reply.get("type") == "error":
+            if reply.get("error") == "ModelError":
+                raise ModelError(reply.get("message", "the adapter could not be applied"))
+            raise EngineError(reply.get("message", "the adapter could not be applied"))
+
+    def set_adapters(self, adapters: list[tuple[str, float]]) -> None:
+        with self._lock:
+            worker = self._ensure_worker()
+            self._apply_adapters(worker, adapters)
+            self._adapters = list(adapters)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._worker is not None:
+                self._worker.close()
+                self._worker = None
+            self._info = None
+
+    def __enter__(self) -> IsolatedBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

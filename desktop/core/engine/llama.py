@@ -1,0 +1,226 @@
+"""llama-cpp-python in this process.
+
+Used inside the engine's worker process (see worker.py) and by the raw benchmark.
+The prompt is rendered with the model's own chat template from its GGUF metadata
+(``tokenizer.chat_template``), falling back to ChatML when a model has none.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from desktop.core.engine import (
+    ChatMessage,
+    EngineError,
+    EngineOptions,
+    GenerationEvent,
+    SamplingParams,
+)
+from desktop.core.engine.context import fit_messages
+from desktop.core.jobs import CancelToken
+from desktop.core.models import ModelError, ModelInfo, check_chat_model, read_gguf_info
+
+# ChatML (used by SmolLM2, Qwen and others) as the fallback template.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+CHATML_STOP = ["<|im_end|>"]
+
+
+class LlamaBackend:
+    """A chat model loaded with llama-cpp-python.  Owns the native model; call close()."""
+
+    def __init__(self) -> None:
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._extra_stop: list[str] = []
+        self._info: ModelInfo | None = None
+        self._adapters: list[tuple[str, float, Any]] = []
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self._info
+
+    @property
+    def llama(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (for evaluation and tests)."""
+        return self._llm
+
+    def load(self, model_path: str, options: EngineOptions) -> ModelInfo:
+        info = read_gguf_info(model_path)
+        check_chat_model(info)
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        n_ctx = options.n_ctx
+        if info.context_length:
+            n_ctx = min(n_ctx, info.context_length)
+        try:
+            llm = Llama(
+                model_path=str(info.path),
+                n_ctx=n_ctx,
+                n_threads=options.n_threads,
+                n_threads_batch=options.n_threads,
+                n_gpu_layers=options.n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"{info.path.name} could not be loaded by the engine ({exc}). The file may be "
+                "damaged or made for a newer llama.cpp: download it again or choose another model."
+            ) from exc
+        self.close()
+        self._llm, self._info = llm, info
+        eos_id, bos_id = llm.token_eos(), llm.token_bos()
+        eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+        template = info.chat_template or CHATML_TEMPLATE
+        self._extra_stop = [] if info.chat_template else CHATML_STOP
+        self._formatter = Jinja2ChatFormatter(
+            template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id]
+        )
+        return info
+
+    def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
+        """The prompt text for ``messages`` and its stop strings."""
+        resp = self._formatter(messages=list(messages))
+        stop = [s for s in ([resp.stop] if isinstance(resp.stop, str) else list(resp.stop or [])) if s]
+        return resp.prompt, stop + self._extra_stop
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        prompt, _ = self.render(messages)
+        return len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._llm.n_ctx()) if self._llm is not None else 0
+
+    def generate(
+        self, messages: list[ChatMessage], params: SamplingParams, cancel: CancelToken | None = None
+    ) -> Iterator[GenerationEvent]:
+        if self._llm is None:
+            raise EngineError("No model is loaded. Choose a model first.")
+        n_ctx = self.n_ctx
+        max_tokens = max(1, min(params.max_tokens, n_ctx // 2))
+        kept, dropped = fit_messages(
+            messages, self.count_tokens, n_ctx - max_tokens, lambda m: m["role"] == "system"
+        )
+        if dropped:
+            yield GenerationEvent("trimmed", data={"dropped": dropped})
+        prompt, stop = self.render(kept)
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) + max_tokens > n_ctx:  # one huge message: keep its end
+            tokens = tokens[-(n_ctx - max_tokens):]
+        seed = params.seed if params.seed >= 0 else int.from_bytes(os.urandom(4), "little") >> 1
+        start = time.perf_counter()
+        first: float | None = None
+        n = 0
+        finish = "stop"
+        stream = self._llm.create_completion(
+            prompt=tokens,
+            max_tokens=max_tokens,
+            temperature=max(0.0, params.temperature),
+            top_p=params.top_p,
+            seed=seed,
+            stop=stop,
+            stream=True,
+        )
+        try:
+            for chunk in stream:
+                if cancel is not None and cancel.cancelled:
+                    finish = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                text = choice.get("text") or ""
+                if text:
+                    n += 1
+                    if first is None:
+                        first = time.perf_counter() - start
+                    yield GenerationEvent("token", text=text)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        finally:
+            stream.close()
+        elapsed = time.perf_counter() - start
+        decode_time = elapsed - (first or 0.0)
+        yield GenerationEvent(
+            "done",
+            data={
+                "finish_reason": finish,
+                "prompt_tokens": len(tokens),
+                "completion_tokens": n,
+                "n_ctx": n_ctx,
+                "context_used": len(tokens) + n,
+                "tokens_per_s": (n - 1) / decode_time if n > 1 and decode_time > 0 else 0.0,
+                "time_to_first_token_s": first or 0.0,
+            },
+        )
+
+    def set_adapters(self, adapters: list[tuple[str, float]]) -> None:
+        """Apply GGUF LoRA adapters with their scales, without reloading the model.
+
+        Uses llama.cpp's ``llama_adapter_lora_init`` / ``llama_set_adapters_lora``.  The
+        KV cache is reset so no answer mixes states computed with other adapters.
+
+        Raises:
+            ModelError: an adapter file cannot be loaded (e.g. made for another model).
+        """
+        import llama_cpp
+
+        if self._llm is None:
+            raise EngineError("Load a model before applying an adapter.")
+        wanted = {p for p, _ in adapters}
+        keep = [a for a in self._adapters if a[0] in wanted]
+        for path, _scale, handle in self._adapters:
+            if path not in wanted:
+                llama_cpp.llama_adapter_lora_free(handle)
+        loaded = {p: h for p, _s, h in keep}
+        new: list[tuple[str, float, Any]] = []
+        for path, scale in adapters:
+            handle = loaded.get(path)
+            if handle is None:
+                handle = llama_cpp.llama_adapter_lora_init(self._llm._model.model, str(path).encode())
+                if not handle:
+                    raise ModelError(
+                        f"The adapter {os.path.basename(path)} could not be applied to "
+                        f"{self._info.path.name if self._info else 'this model'}: it was made "
+                        "for another model or is damaged."
+                    )
+            new.append((path, scale, handle))
+        self._adapters = new
+        n = len(new)
+        arr = (llama_cpp.llama_adapter_lora_p_ctypes * max(n, 1))(*[h for _p, _s, h in new])
+        scales = (ctypes.c_float * max(n, 1))(*[s for _p, s, _h in new])
+        rc = llama_cpp.llama_set_adapters_lora(self._llm._ctx.ctx, arr if n else None, n, scales if n else None)
+        if rc != 0:
+            raise EngineError(f"llama.cpp refused the adapters (code {rc}).")
+        self._llm.reset()
+        # llama-cpp-python keeps a prefix cache keyed on tokens only: forget it.
+        self._llm._ctx.memory_clear(True) if hasattr(self._llm._ctx, "memory_clear") else None
+
+    def close(self) -> None:
+        if self._llm is not None:
+            import llama_cpp
+
+            for _p, _s, handle in self._adapters:
+                try:
+                    llama_cpp.llama_adapter_lora_free(handle)
+                except Exception:
+                    pass
+            self._adapters = []
+            self._llm.close()
+            self._llm = None
+            self._info = None
+
+    def __enter__(self) -> LlamaBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""The engine's worker process: llama.cpp runs here, so a native crash cannot take the
+window down.
+
+Protocol: JSON lines.  Requests on stdin::
+
+    {"op": "load", "model_path": ..., "options": {...}}
+    {"op": "generate", "messages": [...], "params": {...}}
+    {"op": "cancel"}                      # ends the current generation
+    {"op": "adapters", "adapters": [[path, scale], ...]}
+    {"op": "shutdown"}
+
+Replies on the process's original stdout (fd 1 is pointed at stderr so nothing llama.cpp
+prints can corrupt the protocol)::
+
+    {"type": "loaded", "info": {...}}
+    {"type": "token", "text": ...} / {"type": "trimmed", ...} / {"type": "done", ...}
+    {"type": "ok"}
+    {"type": "error", "error": "ModelError" | "EngineError", "message": ...}
+
+For tests, the environment variable ``HEARTH_TEST_CRASH_AFTER_TOKENS=N`` makes the
+worker abort (a simulated native crash) after streaming N tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import threading
+from typing import Any
+
+from desktop.core.engine import EngineError, EngineOptions, SamplingParams
+from desktop.core.jobs import CancelToken
+from desktop.core.models import ModelError
+
+
+def _open_protocol_stream() -> Any:
+    proto_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(proto_fd, "w", buffering=1, encoding="utf-8")
+
+
+def main() -> int:
+    from desktop.core.privacy import go_offline, install_network_guard
+
+    go_offline()
+    install_network_guard()
+    out = _open_protocol_stream()
+    write_lock = threading.Lock()
+
+    def send(obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, separators=(",", ":"))
+        with write_lock:
+            out.write(line + "\n")
+            out.flush()
+
+    from desktop.core.engine.llama import LlamaBackend
+
+    backend = LlamaBackend()
+    requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    current_cancel: list[CancelToken] = [CancelToken()]
+    crash_after = int(os.environ.get("HEARTH_TEST_CRASH_AFTER_TOKENS", "0") or 0)
+
+    def reader() -> None:
+        for line in sys.stdin:
+            try:
+                req = json.loads(line)
+            except ValueError:
+                continue
+            if req.get("op") == "cancel":
+                current_cancel[0].cancel()
+            else:
+                requests.put(req)
+        current_cancel[0].cancel()
+        requests.put(None)
+
+    threading.Thread(target=reader, daemon=True, name="engine-stdin").start()
+
+    while True:
+        req = requests.get()
+        if req is None or req.get("op") == "shutdown":
+            break
+        op = req.get("op")
+        try:
+            if op == "load":
+                info = backend.load(req["model_path"], EngineOptions(**req.get("options", {})))
+                send({"type": "loaded", "info": _info_dict(info), "n_ctx": backend.n_ctx})
+            elif op == "generate":
+                cancel = CancelToken()
+                current_cancel[0] = cancel
+                n = 0
+                for ev in backend.generate(req["messages"], SamplingParams(**req["params"]), cancel):
+                    send({"type": ev.kind, "text": ev.text, "data": ev.data})
+                    if ev.kind == "token":
+                        n += 1
+                        if crash_after and n >= crash_after:
+                            os.abort()
+            elif op == "adapters":
+                backend.set_adapters([(p, float(s)) for p, s in req.get("adapters", [])])
+                send({"type": "ok"})
+            else:
+                send({"type": "error", "error": "EngineError", "message": f"unknown op {op}"})
+        except ModelError as exc:
+            send({"type": "error", "error": "ModelError", "message": str(exc)})
+        except EngineError as exc:
+            send({"type": "error", "error": "EngineError", "message": str(exc)})
+        except Exception as exc:  # report, stay alive
+            send({"type": "error", "error": "EngineError", "message": f"{type(exc).__name__}: {exc}"})
+    backend.close()
+    return 0
+
+
+def _info_dict(info: Any) -> dict[str, Any]:
+    return {
+        "path": str(info.path), "name": info.name, "architecture": info.architecture,
+        "parameters": info.parameters, "quantization": info.quantization,
+        "context_length": info.context_length, "size_bytes": info.size_bytes,
+        "chat_template": info.chat_template, "file_kind": info.file_kind,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Privacy at run time: no network, no telemetry, no downloads.
+
+:func:`go_offline` sets the hub libraries' offline switches and turns telemetry off
+before any of them is imported.  :func:`install_network_guard` adds a
+``sys.addaudithook`` hook (PEP 578) that refuses any connection to a non-local address
+and records the attempt; local inter-process channels (AF_UNIX, loopback) are allowed.
+The app installs both at start; the test suite installs the guard for every test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import threading
+from typing import Any
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "CHROMA_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+class NetworkBlocked(PermissionError):
+    """A non-local network connection was attempted; Hearth never makes one."""
+
+
+_attempts: list[str] = []
+_lock = threading.Lock()
+_installed = False
+
+
+def go_offline() -> None:
+    """Set the environment so no library tries the network or sends telemetry."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    if not isinstance(address, tuple) or not address:
+        return True
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: resolving it would already be network use
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event in ("socket.connect", "socket.sendto"):
+        sock, address = args[0], args[1]
+        family = getattr(sock, "family", None)
+        if family == getattr(socket, "AF_UNIX", object()) or _is_local(address):
+            return
+        _record(f"{event} {address!r}")
+    elif event == "socket.getaddrinfo":
+        host = args[0]
+        if isinstance(host, bytes):
+            host = host.decode(errors="replace")
+        if host is None or _is_local((host,)):
+            return
+        _record(f"{event} {host!r}")
+
+
+def _record(what: str) -> None:
+    with _lock:
+        _attempts.append(what)
+    raise NetworkBlocked(f"Hearth does not use the network (blocked: {what})")
+
+
+def install_network_guard() -> None:
+    """Install the audit hook (once per process; audit hooks cannot be removed)."""
+    global _installed
+    if _installed:
+        return
+    sys.addaudithook(_hook)
+    _installed = True
+
+
+def connection_attempts() -> list[str]:
+    """Non-local connection attempts seen by the guard in this process, oldest first."""
+    with _lock:
+        return list(_attempts)
+
+
+def clear_attempts() -> None:
+    with _lock:
+        _attempts.clear()

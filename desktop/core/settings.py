@@ -1,0 +1,147 @@
+"""The user's settings: one typed object, saved as JSON in the config folder.
+
+Each section is a dataclass whose fields carry a ``description`` in their metadata (shown
+as tooltips in the settings dialog).  The file has a schema version; unknown keys are
+ignored and missing keys take their defaults, so older and newer files both load.
+Qt's own settings store holds window geometry only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from desktop.core.paths import atomic_write_bytes, config_dir
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+
+def _f(default: Any, description: str) -> Any:
+    return field(default=default, metadata={"description": description})
+
+
+def default_threads() -> int:
+    """Threads for llama.cpp: the physical cores, leaving one free on bigger machines.
+
+    llama.cpp's OpenMP threads spin, so more threads than cores collapses throughput
+    (measured in ../shared/DESIGN.md).
+    """
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except Exception:
+        physical = os.cpu_count() or 1
+    return max(1, physical - 1) if physical > 4 else max(1, physical)
+
+
+@dataclass
+class ChatSettings:
+    model_path: str = _f("", "GGUF file of the chat model; empty means the built-in default.")
+    extra_models: list[str] = field(
+        default_factory=list, metadata={"description": "GGUF files the user added."}
+    )
+    temperature: float = _f(0.7, "Sampling temperature; 0 means greedy (always the likeliest token).")
+    top_p: float = _f(0.95, "Nucleus sampling: keep the smallest set of tokens whose probability reaches top-p.")
+    max_tokens: int = _f(512, "Longest answer, in tokens.")
+    seed: int = _f(-1, "Random seed for sampling; -1 picks a new one each time.")
+    n_ctx: int = _f(4096, "Context window in tokens (capped by the model's own).")
+    n_threads: int = _f(0, "CPU threads for the model; 0 chooses from this machine.")
+    n_gpu_layers: int = _f(0, "Layers to offload to the GPU in builds with one; 0 runs on the CPU.")
+    system_prompt: str = _f(
+        "You are Hearth, a helpful assistant. Answer clearly and concisely.",
+        "Default system prompt for new conversations.",
+    )
+
+    def threads(self) -> int:
+        return self.n_threads if self.n_threads > 0 else default_threads()
+
+
+@dataclass
+class LibrarySettings:
+    top_k: int = _f(6, "How many passages are retrieved for each question.")
+    memory_enabled: bool = _f(True, "Recall relevant past conversations as sources.")
+    watched_folders: list[str] = field(
+        default_factory=list, metadata={"description": "Folders kept indexed while Hearth runs."}
+    )
+
+
+@dataclass
+class PersonalizationSettings:
+    include_conversations: bool = _f(False, "Also learn from your conversations (off unless you opt in).")
+    start_time: str = _f("01:00", "When 'Personalize overnight' starts.")
+    finish_by: str = _f("07:00", "Training ends by this time.")
+    adapter_scale: float = _f(1.0, "Strength of the active personal adapter (0 to 2).")
+    adapter_enabled: bool = _f(True, "Use the active personal adapter in chat.")
+
+
+@dataclass
+class UiSettings:
+    theme: str = _f("system", "light, dark, or system (follow the OS).")
+    welcome_done: bool = _f(False, "The welcome screen has been seen.")
+
+
+@dataclass
+class Settings:
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    library: LibrarySettings = field(default_factory=LibrarySettings)
+    personalization: PersonalizationSettings = field(default_factory=PersonalizationSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    schema_version: int = SCHEMA_VERSION
+
+    @staticmethod
+    def path() -> Path:
+        return config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read settings; a missing file gives defaults, a damaged one is kept aside as
+        ``settings.json.bad`` and defaults are used (the error is logged)."""
+        path = path or cls.path()
+        if not path.exists():
+            return cls()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("top level is not an object")
+        except (OSError, ValueError) as exc:
+            log.error("Settings file %s is unreadable (%s); using defaults.", path, exc)
+            try:
+                os.replace(path, path.with_suffix(".json.bad"))
+            except OSError:
+                pass
+            return cls()
+        return _from_dict(cls, raw)
+
+    def save(self, path: Path | None = None) -> None:
+        """Write atomically (a crash leaves the old or the new file, never half of one)."""
+        data = json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True).encode()
+        atomic_write_bytes(path or self.path(), data)
+
+
+def _from_dict(cls: type[T], raw: dict[str, Any]) -> T:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        default = cls.__dataclass_fields__[f.name]  # type: ignore[attr-defined]
+        sub = default.type if isinstance(default.type, type) else None
+        factory = default.default_factory
+        if factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory):
+            if isinstance(value, dict):
+                value = _from_dict(factory, value)  # type: ignore[arg-type]
+            else:
+                continue
+        elif sub is not None and dataclasses.is_dataclass(sub) and isinstance(value, dict):
+            value = _from_dict(sub, value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
