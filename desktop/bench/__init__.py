@@ -24,13 +24,23 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for i, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(
+            c.rjust(w) if i and _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=True)
+        ).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
 
 def print_json_line(figures: dict[str, Any]) -> None:
     print(json.dumps(figures, sort_keys=True, default=str), flush=True)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text.replace(",", "").rstrip("%x"))
+        return True
+    except ValueError:
+        return False
 
 
 def _fmt(v: Any) -> str:

