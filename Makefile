@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/python -m desktop
 
 lint: $(STAMP)
-	$(BIN)/ruff check desktop tests installers
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint
