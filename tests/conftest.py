@@ -14,8 +14,7 @@ import pytest
 
 from desktop.core import privacy
 
-privacy.go_offline()
-privacy.install_network_guard()
+privacy.harden()
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

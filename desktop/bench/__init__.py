@@ -50,10 +50,9 @@ def _fmt(v: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from desktop.core.privacy import go_offline, install_network_guard
+    from desktop.core.privacy import harden
 
-    go_offline()
-    install_network_guard()
+    harden()
     parser = argparse.ArgumentParser(prog="hearth-bench", description="Hearth's benchmarks.")
     sub = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
     for name in BENCH_MODULES:

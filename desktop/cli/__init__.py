@@ -39,10 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from desktop.core.privacy import go_offline, install_network_guard
+    from desktop.core.privacy import harden
 
-    go_offline()
-    install_network_guard()
+    harden()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -90,6 +90,21 @@ def install_network_guard() -> None:
     _installed = True
 
 
+def private_files() -> None:
+    """Make every file and folder this process creates private to the user (POSIX umask
+    077: files 0600, folders 0700).  No effect on Windows, where the profile folder is
+    already private."""
+    if os.name == "posix":
+        os.umask(0o077)
+
+
+def harden() -> None:
+    """Everything a Hearth process does first: offline, private files, network guard."""
+    go_offline()
+    private_files()
+    install_network_guard()
+
+
 def connection_attempts() -> list[str]:
     """Non-local connection attempts seen by the guard in this process, oldest first."""
     with _lock:

@@ -19,10 +19,14 @@ def _hearth(*args: str, **kw):
     )
 
 
-def test_capital_of_france(default_model: Path) -> None:
+def test_capital_of_france(default_model: Path, hearth_home: Path) -> None:
     out = _hearth("chat", "--no-library", "--temperature", "0", "What is the capital of France?")
     assert out.returncode == 0, out.stderr
     assert "Paris" in out.stdout
+    if os.name == "posix":  # everything Hearth wrote is private to the user
+        for path in hearth_home.rglob("*"):
+            mode = path.stat().st_mode & 0o777
+            assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
 
 def test_models_lists_metadata(default_model: Path) -> None:

@@ -44,10 +44,9 @@ def _open_protocol_stream() -> Any:
 
 
 def main() -> int:
-    from desktop.core.privacy import go_offline, install_network_guard
+    from desktop.core.privacy import harden
 
-    go_offline()
-    install_network_guard()
+    harden()
     out = _open_protocol_stream()
     write_lock = threading.Lock()
 
