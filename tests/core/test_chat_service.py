@@ -104,3 +104,26 @@ def test_fit_messages_drops_oldest_turns_keeps_system() -> None:
 def test_title_from() -> None:
     assert title_from("short") == "short"
     assert title_from("") == "New chat"
+
+
+def test_fit_messages_uses_few_token_counts() -> None:
+    msgs = [{"role": "system", "content": "S"}] + [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"} for i in range(501)
+    ]
+    calls = []
+
+    def count(ms):
+        calls.append(1)
+        return 10 * len(ms)
+
+    kept, dropped = fit_messages(msgs, count, 105, lambda m: m["role"] == "system")
+    assert kept[0]["content"] == "S" and kept[-1]["content"] == "m500" and len(kept) <= 10
+    assert kept[1]["role"] == "user" and dropped == 501 - (len(kept) - 1)
+    assert len(calls) < 15
+
+
+def test_fit_messages_keeps_the_last_message_even_if_too_big() -> None:
+    msgs = [{"role": "system", "content": "S"}, {"role": "user", "content": "x" * 1000}]
+    kept, dropped = fit_messages(msgs, lambda ms: sum(len(m["content"]) for m in ms), 100,
+                                 lambda m: m["role"] == "system")
+    assert kept == msgs and dropped == 0

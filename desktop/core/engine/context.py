@@ -18,7 +18,8 @@ def fit_messages(
 
     The system message (if first) and the last message are always kept.  Whole
     user/assistant pairs are dropped from the front so the prompt never starts with an
-    orphaned answer.
+    orphaned answer.  The number of pairs to drop is found by binary search, so a long
+    conversation costs O(log n) calls of ``count_tokens``, not O(n).
 
     Args:
         messages: the conversation, oldest first.
@@ -31,9 +32,15 @@ def fit_messages(
     msgs = list(messages)
     head = [msgs[0]] if msgs and is_system(msgs[0]) else []
     body = msgs[len(head):]
-    dropped = 0
-    while len(body) > 1 and count_tokens(head + body) > budget:
-        step = 2 if len(body) > 2 else 1
-        body = body[step:]
-        dropped += step
-    return head + body, dropped
+    if len(body) <= 1 or count_tokens(head + body) <= budget:
+        return head + body, 0
+    # candidate cuts: drop 2, 4, ... messages (whole turns), finally all but the last
+    cuts = list(range(2, len(body) - 1, 2)) + [len(body) - 1]
+    lo, hi = 0, len(cuts) - 1  # find the smallest cut that fits; the last one always "fits"
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count_tokens(head + body[cuts[mid]:]) <= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    return head + body[cuts[lo]:], cuts[lo]
