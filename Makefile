@@ -27,7 +27,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	# The suite runs without network: a namespace with loopback only (tests/offline.sh).
+	QT_QPA_PLATFORM=offscreen sh tests/offline.sh $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

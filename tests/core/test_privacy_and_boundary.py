@@ -62,3 +62,16 @@ def test_no_telemetry_or_hub_access_configured() -> None:
     privacy.go_offline()
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
+
+
+def test_suite_runs_without_network_interfaces_when_possible() -> None:
+    """Under `make test` on Linux the suite runs in a network namespace (tests/offline.sh):
+    no interface but loopback exists.  Reported, since other runners may not provide it."""
+    import os
+
+    if not os.path.exists("/proc/net/dev"):
+        pytest.skip("not Linux")
+    names = [line.split(":")[0].strip() for line in open("/proc/net/dev").read().splitlines()[2:]]
+    if names != ["lo"]:
+        pytest.skip(f"not inside tests/offline.sh's namespace (interfaces: {names})")
+    assert names == ["lo"]
