@@ -16,6 +16,7 @@ BENCH_MODULES = [
     "desktop.bench.index",
     "desktop.bench.train",
     "desktop.bench.personalize",
+    "desktop.bench.faults",
 ]
 
 

@@ -1,0 +1,12 @@
+"""A short run of the fault-injection benchmark (hearth-bench faults runs it 100+ times)."""
+
+from pathlib import Path
+
+from desktop.bench.faults import run_kills
+
+
+def test_chat_survives_random_kills(default_model: Path) -> None:
+    report = run_kills("chat", kills=6, seed=1)
+    assert report.kills == 6
+    assert report.losses == []
+    print(f"{report.mid_work} of {report.kills} kills landed mid-reply")
