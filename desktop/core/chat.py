@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingParams
-from desktop.core.history import History, Message
+from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
 from desktop.core.settings import ChatSettings
 from desktop.core.sources import ContextProvider, Source, ground_messages
@@ -170,7 +170,11 @@ class ChatService:
                     yield ChatEvent("token", text=ev.text)
                     now = time.monotonic()
                     if now - last_commit >= self.commit_interval:
-                        self.history.update_message(reply.id, content=text)
+                        try:
+                            self.history.update_message(reply.id, content=text)
+                        except HistoryError:
+                            cancel.cancel()  # cannot save: stop, keep what was saved
+                            raise
                         last_commit = now
                 elif ev.kind == "trimmed":
                     yield ChatEvent("trimmed", data=dict(ev.data))

@@ -83,6 +83,16 @@ class HistoryError(Exception):
     """The history database cannot be opened or written; the message says what to do."""
 
 
+class DiskFullError(HistoryError):
+    """The disk holding the history is full.  Nothing already saved is lost; writing
+    works again once space is freed."""
+
+
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == 13 or "disk is full" in str(exc) or "database or disk is full" in str(exc)
+
+
 @dataclass
 class Conversation:
     id: int
@@ -143,14 +153,26 @@ class History:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                else:
+                    self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if _is_disk_full(exc):
+                    raise DiskFullError(
+                        f"The disk holding your chat history ({self.path.parent}) is full, so "
+                        "the last change could not be saved. Free some space; everything saved "
+                        "before is intact."
+                    ) from exc
+                raise HistoryError(f"The chat history could not be saved: {exc}.") from exc
 
     def _migrate(self) -> None:
         with self._lock:

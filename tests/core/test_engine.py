@@ -118,3 +118,15 @@ def test_native_crash_mid_answer_is_survived(default_model: Path) -> None:
         list(engine.generate(QUESTION, GREEDY))
     assert engine.worker_pid != pid_before
     engine.close()
+
+
+def test_abandoned_answer_does_not_leak_into_the_next(isolated: IsolatedBackend) -> None:
+    gen = isolated.generate(
+        QUESTION[:1] + [{"role": "user", "content": "Count from one to one hundred in words."}],
+        SamplingParams(max_tokens=300, temperature=0.0),
+    )
+    next(gen)
+    next(gen)
+    gen.close()  # e.g. the window closed the conversation, or saving failed
+    text, done, _ = _answer(isolated)
+    assert "Paris" in text and done["finish_reason"] == "stop"

@@ -184,14 +184,36 @@ class IsolatedBackend:
                         pass
 
                 cancel.on_cancel(_send_cancel)
-            while True:
-                msg = worker.receive()
-                kind = msg.get("type")
-                if kind == "error":
-                    raise EngineError(msg.get("message", "the engine failed"))
-                yield GenerationEvent(kind, text=msg.get("text", ""), data=msg.get("data", {}))  # type: ignore[arg-type]
-                if kind == "done":
-                    return
+            finished = False
+            try:
+                while True:
+                    msg = worker.receive()
+                    kind = msg.get("type")
+                    if kind == "error":
+                        finished = True
+                        raise EngineError(msg.get("message", "the engine failed"))
+                    if kind == "done":
+                        finished = True
+                    yield GenerationEvent(kind, text=msg.get("text", ""), data=msg.get("data", {}))  # type: ignore[arg-type]
+                    if finished:
+                        return
+            except EngineCrashed:
+                finished = True
+                raise
+            finally:
+                if not finished:  # the caller walked away mid-answer: stop and drain
+                    self._drain(worker)
+
+    @staticmethod
+    def _drain(worker: _Worker) -> None:
+        """Cancel the answer in progress and read up to its end, so the next request
+        does not see this one's tokens."""
+        try:
+            worker.send({"op": "cancel"})
+            while worker.receive().get("type") not in ("done", "error"):
+                pass
+        except EngineCrashed:
+            pass
 
     def _apply_adapters(self, worker: _Worker, adapters: list[tuple[str, float]]) -> None:
         worker.send({"op": "adapters", "adapters": [[p, s] for p, s in adapters]})
