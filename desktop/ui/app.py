@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop.core import privacy
 
@@ -48,10 +49,29 @@ def main(argv: list[str] | None = None) -> int:
         window.restore_geometry()
         window.show()
         QTimer.singleShot(0, window.load_current_model)
+        _close_on_signals(window)
         code = app.exec()
     finally:
         core.close()
     return int(code)
+
+
+def _close_on_signals(window: QWidget) -> None:
+    """SIGINT/SIGTERM close the window as the user would (an answer being written is
+    kept, marked stopped).  Python runs signal handlers only between bytecodes, so a
+    timer gives it a turn while Qt's event loop runs."""
+
+    def handler(signum: int, frame: object) -> None:
+        window.close()
+
+    for name in ("SIGINT", "SIGTERM"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, handler)
+    timer = QTimer(window)
+    timer.setInterval(300)
+    timer.timeout.connect(lambda: None)
+    timer.start()
 
 
 if __name__ == "__main__":

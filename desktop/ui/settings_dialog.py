@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -75,7 +76,7 @@ class SettingsDialog(QDialog):
         gpu.setSpecialValueText("0 = CPU only")
         note = QLabel("Changing these reloads the model.")
         note.setObjectName("engineNote")
-        note.setEnabled(False)
+        note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         eform.addRow(note)
         layout.addWidget(engine)
 

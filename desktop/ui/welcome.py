@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.core.models import ModelCatalog, default_model_path
@@ -72,7 +73,7 @@ class WelcomeScreen(QWidget):
         )
         hint.setObjectName("welcomeHint")
         hint.setWordWrap(True)
-        hint.setEnabled(False)
+        hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         column.addWidget(hint)
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start chatting")
