@@ -18,9 +18,11 @@ grows to its content, plus a header and a footer for the status marker and sourc
 from __future__ import annotations
 
 import html
+import importlib
 import logging
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
@@ -49,15 +51,16 @@ SOURCE_SCHEME = "hearth-source"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
 
 
+@lru_cache(maxsize=1)
 def _sources_module() -> Any:
     """desktop.ui.sources_view if this build has it, else None."""
+    name = "desktop.ui.sources_view"
     try:
-        from desktop.ui import sources_view
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != "desktop.ui.sources_view":
+        if exc.name != name:
             raise
         return None
-    return sources_view
 
 
 def sources_fallback_html(sources: list[dict[str, Any]], colors: HtmlColors) -> str:

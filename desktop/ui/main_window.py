@@ -409,9 +409,10 @@ class MainWindow(QMainWindow):
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setToolTip("Speed of the last answer, and how much of the context window it used")
         bar.addPermanentWidget(self.stats_label)
-        separator = QFrame()
+        self.stats_separator = separator = QFrame()
         separator.setFrameShape(QFrame.Shape.VLine)
         separator.setFrameShadow(QFrame.Shadow.Sunken)
+        separator.hide()
         bar.addPermanentWidget(separator)
         self.model_label = QLabel("No model loaded")
         self.model_label.setObjectName("modelStatus")
@@ -751,6 +752,7 @@ class MainWindow(QMainWindow):
             parts.append(f"context {used:,} / {n_ctx:,} tokens ({100 * used / n_ctx:.0f}%)")
         if parts:
             self.stats_label.setText(" · ".join(parts))
+            self.stats_separator.show()
 
     def _on_chat_error(self, exc: BaseException) -> None:
         """The answer ended by an exception the chat service did not turn into an error
@@ -904,7 +906,7 @@ class MainWindow(QMainWindow):
             panel = self.show_mode("library")
             add = getattr(panel, "add_paths", None)
             if callable(add):
-                add([str(p) for p in others])
+                add(list(others))
             others = []
         for extra in models[1:]:
             try:

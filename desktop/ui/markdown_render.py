@@ -87,6 +87,17 @@ def _make_parser(colors: HtmlColors) -> MarkdownIt:
         href = tokens[idx].attrGet("href") or ""
         return f'<a href="{html.escape(str(href), quote=True)}" style="color:{colors.link};">'
 
+    def table_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        return (
+            f'<table border="1" cellspacing="0" cellpadding="5" '
+            f'style="border-collapse:collapse; border-color:{colors.border}; margin-top:4px; margin-bottom:4px;">'
+        )
+
+    def blockquote_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        return f'<blockquote style="color:{colors.muted}; margin-left:16px;">'
+
+    md.add_render_rule("table_open", table_open)
+    md.add_render_rule("blockquote_open", blockquote_open)
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
     md.add_render_rule("code_inline", code_inline)

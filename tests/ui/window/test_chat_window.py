@@ -307,3 +307,19 @@ def test_dark_theme_renders_readable_colors(qtbot: Any, make_window: Any) -> Non
     window.refresh_theme()
     qtbot.waitUntil(lambda: window.palette().window().color().lightness() > 180)
     assert "#0d1117" not in widget.body.toHtml()
+
+
+def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    history = window.core.history
+    conv = history.create_conversation("With sources")
+    history.add_message(conv.id, "user", "What does the report say?")
+    source = {"kind": "document", "title": "report.pdf", "text": "Growth was 3%.", "path": "/nowhere/report.pdf", "page": 2}
+    history.add_message(conv.id, "assistant", "Growth was 3% [1].", meta={"sources": [source]})
+    window.sidebar.refresh()
+    window.open_conversation(conv.id)
+    widget = window.view.message_widgets()[-1]
+    assert "report.pdf" in widget.footer.text() and "hearth-source:0" in widget.footer.text()
+    with qtbot.waitSignal(window.view.source_activated, timeout=2000) as blocker:
+        widget.footer.linkActivated.emit("hearth-source:0")
+    assert blocker.args[0]["title"] == "report.pdf"
