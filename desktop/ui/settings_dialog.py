@@ -1,0 +1,153 @@
+"""The settings dialog: every chat setting (sampling, engine, default system prompt) and
+the appearance, each with its field description as tooltip."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.settings import ChatSettings, Settings, UiSettings, default_threads
+
+ENGINE_FIELDS = ("n_ctx", "n_threads", "n_gpu_layers")
+
+
+def describe(section: type, name: str) -> str:
+    """The description of a settings field (its dataclass metadata)."""
+    for f in dataclasses.fields(section):
+        if f.name == name:
+            return str(f.metadata.get("description", ""))
+    return ""
+
+
+class SettingsDialog(QDialog):
+    """Edits ``settings.chat`` and ``settings.ui``; :meth:`apply` writes the values back.
+
+    ``engine_changed`` (after :meth:`apply`) says whether the model must be reloaded
+    (context window, threads or GPU layers changed).
+    """
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.engine_changed = False
+        chat = settings.chat
+        self.widgets: dict[str, QWidget] = {}
+        layout = QVBoxLayout(self)
+
+        answers = QGroupBox("Answers")
+        form = QFormLayout(answers)
+        self._double("temperature", "Temperature", chat.temperature, 0.0, 2.0, 0.05, form)
+        self._double("top_p", "Top-p", chat.top_p, 0.0, 1.0, 0.01, form)
+        self._int("max_tokens", "Max tokens", chat.max_tokens, 1, 32768, 64, form)
+        seed = self._int("seed", "Seed", chat.seed, -1, 2**31 - 1, 1, form)
+        seed.setSpecialValueText("-1 = random")
+        prompt = QPlainTextEdit(chat.system_prompt)
+        prompt.setObjectName("setting_system_prompt")
+        prompt.setToolTip(describe(ChatSettings, "system_prompt") + " Each conversation can change its own.")
+        prompt.setAccessibleName("Default system prompt")
+        prompt.setMinimumHeight(70)
+        self.widgets["system_prompt"] = prompt
+        form.addRow("Default system prompt", prompt)
+        layout.addWidget(answers)
+
+        engine = QGroupBox("Engine")
+        eform = QFormLayout(engine)
+        self._int("n_ctx", "Context window (tokens)", chat.n_ctx, 256, 262144, 256, eform)
+        threads = self._int("n_threads", "CPU threads", chat.n_threads, 0, 512, 1, eform)
+        threads.setSpecialValueText(f"0 = automatic ({default_threads()})")
+        gpu = self._int("n_gpu_layers", "GPU layers", chat.n_gpu_layers, 0, 999, 1, eform)
+        gpu.setSpecialValueText("0 = CPU only")
+        note = QLabel("Changing these reloads the model.")
+        note.setObjectName("engineNote")
+        note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        eform.addRow(note)
+        layout.addWidget(engine)
+
+        look = QGroupBox("Appearance")
+        lform = QFormLayout(look)
+        theme = QComboBox()
+        theme.setObjectName("setting_theme")
+        for value, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            theme.addItem(label, value)
+        theme.setCurrentIndex(max(0, theme.findData(settings.ui.theme)))
+        theme.setToolTip(describe(UiSettings, "theme"))
+        self.widgets["theme"] = theme
+        lform.addRow("Theme", theme)
+        layout.addWidget(look)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.setObjectName("settingsButtons")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.buttons = buttons
+
+    def _field_widget(self, name: str, label: str, widget: Any, form: QFormLayout) -> None:
+        widget.setObjectName(f"setting_{name}")
+        widget.setToolTip(describe(ChatSettings, name))
+        widget.setAccessibleName(label)
+        self.widgets[name] = widget
+        form.addRow(label, widget)
+
+    def _double(
+        self, name: str, label: str, value: float, lo: float, hi: float, step: float, form: QFormLayout
+    ) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(lo, hi)
+        box.setSingleStep(step)
+        box.setDecimals(2)
+        box.setValue(value)
+        self._field_widget(name, label, box, form)
+        return box
+
+    def _int(
+        self, name: str, label: str, value: int, lo: int, hi: int, step: int, form: QFormLayout
+    ) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(lo, hi)
+        box.setSingleStep(step)
+        box.setValue(value)
+        self._field_widget(name, label, box, form)
+        return box
+
+    def values(self) -> dict[str, Any]:
+        """The chat fields as edited (name -> value)."""
+        out: dict[str, Any] = {}
+        for name, widget in self.widgets.items():
+            if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                out[name] = widget.value()
+            elif isinstance(widget, QPlainTextEdit):
+                out[name] = widget.toPlainText().strip()
+        return out
+
+    def theme(self) -> str:
+        widget = self.widgets["theme"]
+        assert isinstance(widget, QComboBox)
+        return str(widget.currentData())
+
+    def apply(self) -> None:
+        """Write the edited values into the settings and save them (Settings.save)."""
+        chat = self.settings.chat
+        values = self.values()
+        self.engine_changed = any(getattr(chat, k) != values[k] for k in ENGINE_FIELDS)
+        for name, value in values.items():
+            setattr(chat, name, value)
+        self.settings.ui.theme = self.theme()
+        self.settings.save()

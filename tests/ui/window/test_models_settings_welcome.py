@@ -1,0 +1,177 @@
+"""Model picker, bad model files, settings dialog and the first-run welcome screen."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QDialogButtonBox
+from window_helpers import send, wait_idle
+
+from desktop.core.settings import ChatSettings, Settings, default_threads
+from desktop.ui.settings_dialog import SettingsDialog, describe
+
+
+def _truncated_gguf(path: Path) -> Path:
+    # a valid start of a GGUF v3 header that claims 5 keys, then ends
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 10, 5) + struct.pack("<Q", 12) + b"general")
+    return path
+
+
+def _drop(window: Any, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+
+
+def test_picker_shows_each_models_metadata(qtbot: Any, make_window: Any, default_model: Path) -> None:
+    window = make_window()
+    text = window.picker.itemText(0)
+    # name · architecture · parameters · quantization · context · size, from the GGUF header
+    assert "llama" in text and "parameters" in text and "Q4_1" in text
+    assert "8192 context" in text and "MB" in text
+    assert window.picker.itemText(window.picker.count() - 1) == "Add model…"
+
+
+def test_broken_catalog_entry_is_listed_with_its_error(
+    qtbot: Any, make_window: Any, tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.gguf"
+    bad.write_text("not a model")
+    settings = Settings()
+    settings.chat.extra_models = [str(bad)]
+    window = make_window(settings=settings)
+    index = window.picker.findData(str(bad))
+    assert index >= 0
+    assert "cannot be used" in window.picker.itemText(index)
+    window.picker.activated.emit(index)  # the user picks it
+    assert "notes.gguf is not a GGUF model file" in window.notice.text
+    assert window.core.engine.model.name == "scripted"
+
+
+@pytest.mark.parametrize("kind", ["not_gguf", "truncated"])
+def test_bad_model_file_shows_an_error_and_keeps_the_model(
+    qtbot: Any, make_window: Any, tmp_path: Path, kind: str
+) -> None:
+    window = make_window(reply="Still here.")
+    before = window.core.engine.model
+    if kind == "not_gguf":
+        path = tmp_path / "holiday.txt"
+        path.write_text("this is not a model")
+        expected = "holiday.txt is not a GGUF model file"
+    else:
+        path = _truncated_gguf(tmp_path / "half.gguf")
+        expected = "half.gguf is truncated"
+    with qtbot.waitSignal(window.model_failed, timeout=10_000) as blocker:
+        _drop(window, [path])
+    assert expected in blocker.args[0]
+    assert expected in window.notice.text
+    assert "Hearth is still using" in window.notice.text
+    assert window.core.engine.model is before
+    assert str(path) not in window.core.settings.chat.extra_models
+    assert window.picker.currentData() == str(before.path)
+    send(qtbot, window, "still working?")
+    wait_idle(qtbot, window)
+    assert "Still here." in window.view.plain_text()
+
+
+def _tiny_gguf(path: Path) -> Path:
+    """A small but well-formed GGUF file of a supported architecture (the scripted
+    engine does not run it; the picker reads its header)."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name("Tiny Test Model")
+    writer.add_context_length(256)
+    writer.add_file_type(1)
+    writer.add_tensor("token_embd.weight", np.zeros((8, 4), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_add_model_loads_it_and_remembers_the_choice(
+    qtbot: Any, make_window: Any, tmp_path: Path
+) -> None:
+    copy = _tiny_gguf(tmp_path / "my-model.gguf")
+    window = make_window()
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000):
+        window.add_model_file(copy)
+    assert Settings.load().chat.model_path == str(copy.resolve())
+    index = window.picker.findData(str(copy.resolve()))
+    assert index >= 0 and window.picker.currentIndex() == index
+    assert "Tiny Test Model · llama · 32 parameters · F16 · 256 context" in window.picker.itemText(index)
+
+
+def test_settings_dialog_edits_and_saves_chat_settings(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    assert isinstance(dialog, SettingsDialog)
+    w = dialog.widgets
+    for name in ("temperature", "top_p", "max_tokens", "seed", "n_ctx", "n_threads", "n_gpu_layers", "system_prompt"):
+        assert w[name].toolTip().startswith(describe(ChatSettings, name))
+    assert w["n_threads"].specialValueText() == f"0 = automatic ({default_threads()})"
+    w["temperature"].setValue(0.0)
+    w["top_p"].setValue(0.5)
+    w["max_tokens"].setValue(100)
+    w["seed"].setValue(7)
+    w["n_threads"].setValue(1)
+    w["system_prompt"].setPlainText("Be brief.")
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000):  # engine option changed: reload
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    saved = Settings.load().chat
+    assert (saved.temperature, saved.top_p, saved.max_tokens, saved.seed) == (0.0, 0.5, 100, 7)
+    assert saved.n_threads == 1 and saved.system_prompt == "Be brief."
+    assert window.core.chat.params().temperature == 0.0  # the chat uses it at once
+    send(qtbot, window, "hi")
+    wait_idle(qtbot, window)
+    assert window.core.engine.prompts[-1][0] == {"role": "system", "content": "Be brief."}
+
+
+def test_settings_dialog_cancel_changes_nothing(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    dialog.widgets["max_tokens"].setValue(5)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert window.core.settings.chat.max_tokens == 512
+    assert not Settings.path().exists()
+
+
+def test_welcome_screen_on_first_run(qtbot: Any, make_window: Any, default_model: Path) -> None:
+    window = make_window(welcome_done=False)
+    welcome = window.welcome
+    assert welcome is not None and window.pages.currentWidget() is welcome
+    text = welcome.findChild(type(welcome.model_label), "welcomePrivacy").text()
+    for words in ("conversations", "documents", "models", "adapters", "nothing is sent", "no account", "no telemetry"):
+        assert words in text.lower()
+    info = window.core.catalog.info(default_model)
+    assert info.name in welcome.model_label.text() and info.size_label in welcome.model_label.text()
+    qtbot.mouseClick(welcome.start_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.content_page
+    assert Settings.load().ui.welcome_done is True
+    qtbot.waitUntil(lambda: window.input.hasFocus())
+    second = make_window(settings=Settings.load(), welcome_done=True)
+    assert second.welcome is None
+
+
+def test_keyboard_shortcuts(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.settings_button.setFocus()
+    qtbot.keyClick(window.settings_button, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.input.hasFocus()
+    keys = [s.toString() for s in window.settings_action.shortcuts()]
+    assert "Ctrl+," in keys
+    assert window.new_chat_action.shortcut().toString() == "Ctrl+N"
+    assert window.stop_action.shortcut().toString() == "Esc"

@@ -1,0 +1,89 @@
+"""The window embeds the Library and Personalize panels when this build has them, and
+works without them.  The panels here are stand-ins (the panels are beside the point:
+these tests check the window's side of the contract)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QLabel, QWidget
+
+from desktop.ui import chat_view
+
+
+class FakeLibraryPanel(QWidget):
+    def __init__(self, core: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.added: list[Any] = []
+
+    def add_paths(self, paths: list[Any]) -> None:
+        self.added.extend(paths)
+
+
+class FakePersonalizePanel(QLabel):
+    def __init__(self, core: Any, parent: QWidget | None = None) -> None:
+        super().__init__("personalize", parent)
+
+
+@pytest.fixture
+def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
+    library = types.ModuleType("desktop.ui.library_panel")
+    library.LibraryPanel = FakeLibraryPanel  # type: ignore[attr-defined]
+    personalize = types.ModuleType("desktop.ui.personalize_panel")
+    personalize.PersonalizePanel = FakePersonalizePanel  # type: ignore[attr-defined]
+    opened: list[dict[str, Any]] = []
+    sources = types.ModuleType("desktop.ui.sources_view")
+    sources.sources_html = lambda items: "".join(  # type: ignore[attr-defined]
+        f'<a href="hearth-source:{i}">S{i + 1}: {s["title"]}</a>' for i, s in enumerate(items)
+    )
+    sources.open_source = opened.append  # type: ignore[attr-defined]
+    sources.opened = opened  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "desktop.ui.library_panel", library)
+    monkeypatch.setitem(sys.modules, "desktop.ui.personalize_panel", personalize)
+    monkeypatch.setitem(sys.modules, "desktop.ui.sources_view", sources)
+    chat_view._sources_module.cache_clear()
+    yield
+    chat_view._sources_module.cache_clear()
+
+
+def test_without_panels_there_is_no_mode_bar(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    assert window.findChild(QWidget, "modeBar") is None
+    assert window.mode_buttons == {}
+
+
+def test_panels_are_embedded_and_documents_dropped_go_to_the_library(
+    qtbot: Any, make_window: Any, with_panels: None, tmp_path: Path
+) -> None:
+    window = make_window()
+    assert set(window.mode_buttons) == {"chat", "library", "personalize"}
+    window.mode_buttons["personalize"].click()
+    assert isinstance(window.modes.currentWidget(), FakePersonalizePanel)
+    window.mode_buttons["chat"].click()
+    assert window.modes.currentWidget() is window.chat_page
+    doc = tmp_path / "notes.txt"
+    doc.write_text("hello")
+    window.drop_paths([doc])
+    panel = window.modes.currentWidget()
+    assert isinstance(panel, FakeLibraryPanel)
+    assert [Path(p) for p in panel.added] == [doc]
+    assert window.mode_buttons["library"].isChecked()
+
+
+def test_sources_use_sources_view_when_present(qtbot: Any, make_window: Any, with_panels: None) -> None:
+    window = make_window()
+    history = window.core.history
+    conv = history.create_conversation()
+    history.add_message(conv.id, "user", "q")
+    source = {"kind": "document", "title": "plan.docx", "text": "t"}
+    history.add_message(conv.id, "assistant", "a [1]", meta={"sources": [source]})
+    window.open_conversation(conv.id)
+    widget = window.view.message_widgets()[-1]
+    assert "S1: plan.docx" in widget.footer.text()
+    widget.footer.linkActivated.emit("hearth-source:0")
+    assert sys.modules["desktop.ui.sources_view"].opened == [source]

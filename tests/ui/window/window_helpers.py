@@ -1,0 +1,20 @@
+"""Helpers for the window tests: act as a user does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from desktop.ui.main_window import MainWindow
+
+
+def send(qtbot: Any, window: MainWindow, text: str) -> None:
+    """Type ``text`` into the message box and press Enter, as a user does."""
+    window.input.setFocus()
+    qtbot.keyClicks(window.input, text)
+    qtbot.keyClick(window.input, Qt.Key.Key_Return)
+
+
+def wait_idle(qtbot: Any, window: MainWindow, timeout: int = 20_000) -> None:
+    qtbot.waitUntil(lambda: not window.busy, timeout=timeout)
