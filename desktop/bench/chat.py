@@ -7,7 +7,9 @@ greedy decoding; the two alternate ``--rounds`` times.  Each round uses a fresh 
 (numbered) so neither side answers from a cached prompt.
 
 Figures: time to first token (ms, from the call to the first text piece) and decode speed
-(tokens/s over the pieces after the first).  Medians over rounds.
+(tokens received after the first piece, per second between the first and the last piece;
+Hearth's worker coalesces tokens into pieces at most 25 ms apart, each piece says how many
+tokens it holds).  Medians over rounds.
 """
 
 from __future__ import annotations
@@ -33,20 +35,22 @@ SYSTEM = "You are Hearth, a helpful assistant. Answer clearly and concisely."
 
 
 def _measure(stream: Any) -> tuple[float, float, int]:
+    """``stream`` yields (text, tokens in it).  Returns (time to first token s, tokens/s
+    after the first piece, tokens)."""
     start = time.perf_counter()
     first = last = None
-    n = 0
-    for piece in stream:
+    n = first_n = 0
+    for piece, tokens in stream:
         if not piece:
             continue
         now = time.perf_counter()
         if first is None:
-            first = now
+            first, first_n = now, tokens
         last = now
-        n += 1
+        n += tokens
     assert first is not None and last is not None, "no tokens streamed"
     ttft = first - start
-    tps = (n - 1) / (last - first) if n > 1 and last > first else 0.0
+    tps = (n - first_n) / (last - first) if n > first_n and last > first else 0.0
     return ttft, tps, n
 
 
@@ -71,14 +75,14 @@ def run(args: argparse.Namespace) -> int:
         msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT.format(i=i)}]
         for ev in hearth.generate(msgs, params):  # type: ignore[arg-type]
             if ev.kind == "token":
-                yield ev.text
+                yield ev.text, int(ev.data.get("tokens", 1))
 
     def raw_stream(i: int) -> Any:
         msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT.format(i=i)}]
         for chunk in raw.create_chat_completion(
             msgs, stream=True, max_tokens=args.max_tokens, temperature=0.0, top_p=1.0, seed=1  # type: ignore[arg-type]
         ):
-            yield chunk["choices"][0]["delta"].get("content")
+            yield chunk["choices"][0]["delta"].get("content"), 1
 
     # warm-up, one each (first-run page faults, thread pools)
     _measure(hearth_stream(-1))

@@ -57,7 +57,8 @@ class GenerationEvent:
     """One event of a streamed answer.
 
     kind:
-        "token": ``text`` is the next piece of the answer.
+        "token": ``text`` is the next piece of the answer; ``data["tokens"]`` (when
+            present) says how many tokens it holds (the isolated engine coalesces them).
         "trimmed": the conversation outgrew the context window; ``data["dropped"]``
             oldest messages were left out of the prompt (the system prompt is kept).
         "done": the answer ended; ``data`` has finish_reason ("stop", "length",
