@@ -175,3 +175,43 @@ def test_keyboard_shortcuts(qtbot: Any, make_window: Any) -> None:
     assert "Ctrl+," in keys
     assert window.new_chat_action.shortcut().toString() == "Ctrl+N"
     assert window.stop_action.shortcut().toString() == "Esc"
+
+
+def test_start_shows_loading_then_ready(qtbot: Any, make_window: Any) -> None:
+    window = make_window(load=False)
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000):
+        window.load_current_model()
+        assert window.status_text.text() == "Loading model…"
+        assert not window.send_button.isEnabled()
+    assert window.send_button.isEnabled()
+    assert window.status_text.text() == "Ready."
+
+
+def test_a_saved_model_that_is_gone_falls_back_to_the_built_in_one(
+    qtbot: Any, make_window: Any, tmp_path: Path, default_model: Path
+) -> None:
+    from desktop.core.engine.fake import ScriptedBackend
+    from desktop.core.models import read_gguf_info
+
+    class Checking(ScriptedBackend):  # a scripted engine that validates like the real one
+        def load(self, model_path: str, options: Any) -> Any:
+            read_gguf_info(model_path)
+            return super().load(model_path, options)
+
+    settings = Settings()
+    settings.chat.model_path = str(tmp_path / "deleted.gguf")
+    window = make_window(engine=Checking(), settings=settings, load=False)
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000) as loaded:
+        window.load_current_model()
+    assert Path(loaded.args[0].path) == default_model
+    assert "deleted.gguf" in window.notice.text and "built-in model instead" in window.notice.text
+
+
+def test_closing_mid_answer_keeps_it_marked_stopped(qtbot: Any, make_window: Any) -> None:
+    window = make_window(reply=" ".join(["more"] * 200), delay=0.03)
+    send(qtbot, window, "talk")
+    qtbot.waitUntil(lambda: "more more" in window.view.plain_text())
+    cid = window.conversation_id
+    window.close()
+    last = window.core.history.messages(cid)[-1]
+    assert last.status == "stopped" and last.content.startswith("more more")
