@@ -4,8 +4,9 @@ A QScrollArea holding one :class:`MessageWidget` per message (a QTextBrowser tha
 grows to its content, plus a header and a footer for the status marker and sources).
 
 - Streaming: tokens are buffered and only the reply being written is re-rendered, at
-  most every ``RENDER_INTERVAL_MS`` (a single-shot QTimer coalesces them), so a fast
-  model does not re-parse the Markdown on every token.
+  most every ``RENDER_INTERVAL_MS`` (a single-shot QTimer coalesces them; longer when a
+  long reply makes each render costly), so a fast model does not re-parse the Markdown
+  on every token.
 - Long conversations open fast: only the last ``BATCH`` messages are built; "Show
   earlier messages" builds the previous batch and keeps the reading position.
 - The view follows the end of the conversation while the user is at the bottom, and
@@ -21,6 +22,7 @@ import html
 import importlib
 import logging
 import math
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -347,6 +349,7 @@ class ChatView(QScrollArea):
 
     def begin_stream(self, message: Message, text: str = "") -> MessageWidget:
         """Show the assistant's reply being written (``text`` so far)."""
+        self._render_timer.setInterval(RENDER_INTERVAL_MS)
         widget = self._widgets.get(message.id)
         if widget is None:
             widget = self.add_message(message)
@@ -380,7 +383,12 @@ class ChatView(QScrollArea):
 
     def _render_live(self) -> None:
         if self._live is not None:
+            started = time.perf_counter()
             self._live.render(streaming=True)
+            # a long reply costs more to re-render: keep the GUI thread mostly idle by
+            # re-rendering at most every 4x the last render's cost (50..400 ms)
+            cost_ms = (time.perf_counter() - started) * 1000
+            self._render_timer.setInterval(int(min(400, max(RENDER_INTERVAL_MS, 4 * cost_ms))))
 
     # -- appearance -------------------------------------------------------------------
 
