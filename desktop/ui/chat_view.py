@@ -139,13 +139,13 @@ class MessageWidget(QFrame):
         self.footer.linkActivated.connect(lambda href: self._on_anchor(QUrl(href)))
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         layout.addWidget(self.footer)
-        self.render()
+        self.redraw()
 
     @property
     def colors(self) -> HtmlColors:
         return self.view.colors
 
-    def render(self, streaming: bool = False) -> None:
+    def redraw(self, streaming: bool = False) -> None:
         """Re-render from ``self.text`` and ``self.message`` (status, meta)."""
         c = self.colors
         msg = self.message
@@ -329,7 +329,7 @@ class ChatView(QScrollArea):
             widget.message = message
             widget.text = message.content
             widget.sources = list(message.meta.get("sources") or widget.sources)
-            widget.render()
+            widget.redraw()
 
     def remove_from(self, message_id: int) -> None:
         """Forget ``message_id`` and every later message (regenerate, edit and resend)."""
@@ -355,7 +355,7 @@ class ChatView(QScrollArea):
             widget = self.add_message(message)
         widget.text = text
         self._live = widget
-        widget.render(streaming=True)
+        widget.redraw(streaming=True)
         return widget
 
     def append_token(self, text: str) -> None:
@@ -369,7 +369,7 @@ class ChatView(QScrollArea):
     def set_live_sources(self, sources: list[dict[str, Any]]) -> None:
         if self._live is not None:
             self._live.sources = list(sources)
-            self._live.render(streaming=True)
+            self._live.redraw(streaming=True)
 
     def finish_stream(self, message: Message) -> None:
         """The reply is final: draw it with its status marker."""
@@ -384,7 +384,7 @@ class ChatView(QScrollArea):
     def _render_live(self) -> None:
         if self._live is not None:
             started = time.perf_counter()
-            self._live.render(streaming=True)
+            self._live.redraw(streaming=True)
             # a long reply costs more to re-render: keep the GUI thread mostly idle by
             # re-rendering at most every 4x the last render's cost (50..400 ms)
             cost_ms = (time.perf_counter() - started) * 1000
@@ -396,7 +396,7 @@ class ChatView(QScrollArea):
         """Re-render every built message for the light or dark palette."""
         self.colors = colors
         for widget in self._widgets.values():
-            widget.render(streaming=widget is self._live)
+            widget.redraw(streaming=widget is self._live)
         self._update_placeholder()
 
     def set_placeholder(self, text: str) -> None:
@@ -415,7 +415,8 @@ class ChatView(QScrollArea):
         """Built message widgets, top to bottom."""
         out = []
         for i in range(self._layout.count()):
-            w = self._layout.itemAt(i).widget()
+            item = self._layout.itemAt(i)
+            w = item.widget() if item is not None else None
             if isinstance(w, MessageWidget):
                 out.append(w)
         return out

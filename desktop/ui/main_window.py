@@ -149,7 +149,9 @@ class NoticeBar(QFrame):
 
     @property
     def text(self) -> str:
-        return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
+        parent = self.parentWidget()
+        visible = self.isVisibleTo(parent) if parent is not None else self.isVisible()
+        return self.label.text() if visible else ""
 
 
 class MainWindow(QMainWindow):
@@ -164,6 +166,9 @@ class MainWindow(QMainWindow):
     model_loaded = Signal(object)
     model_failed = Signal(str)
     answer_finished = Signal(object)
+
+    notice: NoticeBar
+    _system_prompt_timer: QTimer
 
     def __init__(self, core: HearthCore) -> None:
         super().__init__()
@@ -195,7 +200,7 @@ class MainWindow(QMainWindow):
         self.refresh_theme()
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
-            hints.colorSchemeChanged.connect(lambda *_: self.refresh_theme())
+            hints.colorSchemeChanged.connect(self._on_color_scheme_changed)
         self.refresh_models()
         self._open_initial_conversation()
         self._update_controls()
@@ -440,6 +445,10 @@ class MainWindow(QMainWindow):
         self.notice.set_dark(dark)
         muted = html_colors(dark).muted
         self.edit_banner.setStyleSheet(f"QLabel#editBanner {{ color:{muted}; font-style:italic; }}")
+
+    def _on_color_scheme_changed(self, *_: object) -> None:
+        if self.core.settings.ui.theme == "system":
+            self.refresh_theme()
 
     def restore_geometry(self) -> None:
         """Window geometry from Qt's settings store (the only thing kept there), in
