@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self._live: dict[str, Any] | None = None  # the answer being written
         self._editing = False
         self._reload_pending = False
+        self._pending_path: str | None = None
         self._closed = False
         self._fallback_pending = False
         self._load_target: Path | None = None
@@ -805,9 +806,12 @@ class MainWindow(QMainWindow):
         self._chat_worker = None
         self._live = None
         self._update_controls()
-        if self._reload_pending:
+        self._run_pending_load()
+
+    def _run_pending_load(self) -> None:
+        if self._reload_pending and not self.busy and self._load_worker is None:
             self._reload_pending = False
-            self.load_model()
+            self.load_model(self._pending_path)
 
     # ------------------------------------------------------------------ models
 
@@ -825,10 +829,11 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str | None = None) -> None:
         """Load ``path`` (default: the saved choice) in the background.  On failure the
         previous model stays and a notice names the file and what to do."""
-        if self._load_worker is not None:
-            return
-        if self.busy:
+        if self._load_worker is not None or self.busy:
+            # after the current load or answer: a reload of the saved choice (settings
+            # changed), or the model the user picked
             self._reload_pending = True
+            self._pending_path = path
             return
         target = path
         self._load_target = Path(path) if path else (Path(p) if (p := self._chosen_model_path()) else None)
@@ -887,6 +892,9 @@ class MainWindow(QMainWindow):
             return
         self._load_worker = None
         self._update_controls()
+        if self._reload_pending:
+            self._run_pending_load()
+            return
         if self._fallback_pending:
             self._fallback_pending = False
             default = default_model_path()

@@ -101,13 +101,17 @@ def _tiny_gguf(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("how", ["dialog", "drop"])
 def test_add_model_loads_it_and_remembers_the_choice(
-    qtbot: Any, make_window: Any, tmp_path: Path
+    qtbot: Any, make_window: Any, tmp_path: Path, how: str
 ) -> None:
     copy = _tiny_gguf(tmp_path / "my-model.gguf")
     window = make_window()
     with qtbot.waitSignal(window.model_loaded, timeout=10_000):
-        window.add_model_file(copy)
+        if how == "drop":
+            _drop(window, [copy])
+        else:
+            window.add_model_file(copy)  # what the "Add model…" dialog calls with its file
     assert Settings.load().chat.model_path == str(copy.resolve())
     index = window.picker.findData(str(copy.resolve()))
     assert index >= 0 and window.picker.currentIndex() == index
@@ -215,3 +219,13 @@ def test_closing_mid_answer_keeps_it_marked_stopped(qtbot: Any, make_window: Any
     window.close()
     last = window.core.history.messages(cid)[-1]
     assert last.status == "stopped" and last.content.startswith("more more")
+
+
+def test_window_geometry_is_kept_in_hearths_config_folder(qtbot: Any, make_window: Any, hearth_home: Path) -> None:
+    window = make_window()
+    window.resize(700, 500)
+    window.close()
+    assert (hearth_home / "config" / "window.ini").exists()
+    second = make_window()
+    second.restore_geometry()
+    assert (second.width(), second.height()) == (700, 500)
