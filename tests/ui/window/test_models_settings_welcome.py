@@ -164,7 +164,7 @@ def test_welcome_screen_on_first_run(qtbot: Any, make_window: Any, default_model
     qtbot.mouseClick(welcome.start_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.content_page
     assert Settings.load().ui.welcome_done is True
-    qtbot.waitUntil(lambda: window.input.hasFocus())
+    assert window.focusWidget() is window.input  # the cursor is in the message box
     second = make_window(settings=Settings.load(), welcome_done=True)
     assert second.welcome is None
 
