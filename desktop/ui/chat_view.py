@@ -4,8 +4,9 @@ A QScrollArea holding one :class:`MessageWidget` per message (a QTextBrowser tha
 grows to its content, plus a header and a footer for the status marker and sources).
 
 - Streaming: tokens are buffered and only the reply being written is re-rendered, at
-  most every ``RENDER_INTERVAL_MS`` (a single-shot QTimer coalesces them), so a fast
-  model does not re-parse the Markdown on every token.
+  most every ``RENDER_INTERVAL_MS`` (a single-shot QTimer coalesces them; longer when a
+  long reply makes each render costly), so a fast model does not re-parse the Markdown
+  on every token.
 - Long conversations open fast: only the last ``BATCH`` messages are built; "Show
   earlier messages" builds the previous batch and keeps the reading position.
 - The view follows the end of the conversation while the user is at the bottom, and
@@ -21,6 +22,7 @@ import html
 import importlib
 import logging
 import math
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -137,13 +139,13 @@ class MessageWidget(QFrame):
         self.footer.linkActivated.connect(lambda href: self._on_anchor(QUrl(href)))
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         layout.addWidget(self.footer)
-        self.render()
+        self.redraw()
 
     @property
     def colors(self) -> HtmlColors:
         return self.view.colors
 
-    def render(self, streaming: bool = False) -> None:
+    def redraw(self, streaming: bool = False) -> None:
         """Re-render from ``self.text`` and ``self.message`` (status, meta)."""
         c = self.colors
         msg = self.message
@@ -327,7 +329,7 @@ class ChatView(QScrollArea):
             widget.message = message
             widget.text = message.content
             widget.sources = list(message.meta.get("sources") or widget.sources)
-            widget.render()
+            widget.redraw()
 
     def remove_from(self, message_id: int) -> None:
         """Forget ``message_id`` and every later message (regenerate, edit and resend)."""
@@ -347,12 +349,13 @@ class ChatView(QScrollArea):
 
     def begin_stream(self, message: Message, text: str = "") -> MessageWidget:
         """Show the assistant's reply being written (``text`` so far)."""
+        self._render_timer.setInterval(RENDER_INTERVAL_MS)
         widget = self._widgets.get(message.id)
         if widget is None:
             widget = self.add_message(message)
         widget.text = text
         self._live = widget
-        widget.render(streaming=True)
+        widget.redraw(streaming=True)
         return widget
 
     def append_token(self, text: str) -> None:
@@ -366,7 +369,7 @@ class ChatView(QScrollArea):
     def set_live_sources(self, sources: list[dict[str, Any]]) -> None:
         if self._live is not None:
             self._live.sources = list(sources)
-            self._live.render(streaming=True)
+            self._live.redraw(streaming=True)
 
     def finish_stream(self, message: Message) -> None:
         """The reply is final: draw it with its status marker."""
@@ -380,7 +383,12 @@ class ChatView(QScrollArea):
 
     def _render_live(self) -> None:
         if self._live is not None:
-            self._live.render(streaming=True)
+            started = time.perf_counter()
+            self._live.redraw(streaming=True)
+            # a long reply costs more to re-render: keep the GUI thread mostly idle by
+            # re-rendering at most every 4x the last render's cost (50..400 ms)
+            cost_ms = (time.perf_counter() - started) * 1000
+            self._render_timer.setInterval(int(min(400, max(RENDER_INTERVAL_MS, 4 * cost_ms))))
 
     # -- appearance -------------------------------------------------------------------
 
@@ -388,7 +396,7 @@ class ChatView(QScrollArea):
         """Re-render every built message for the light or dark palette."""
         self.colors = colors
         for widget in self._widgets.values():
-            widget.render(streaming=widget is self._live)
+            widget.redraw(streaming=widget is self._live)
         self._update_placeholder()
 
     def set_placeholder(self, text: str) -> None:
@@ -407,7 +415,8 @@ class ChatView(QScrollArea):
         """Built message widgets, top to bottom."""
         out = []
         for i in range(self._layout.count()):
-            w = self._layout.itemAt(i).widget()
+            item = self._layout.itemAt(i)
+            w = item.widget() if item is not None else None
             if isinstance(w, MessageWidget):
                 out.append(w)
         return out

@@ -3,7 +3,7 @@ conversations, newest first.  Rename in place (double-click or F2); delete asks 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -128,7 +128,10 @@ class ConversationList(QWidget):
         self._current = conversation_id
         item = self.item_for(conversation_id) if conversation_id is not None else None
         self._filling = True
-        self.list.setCurrentItem(item)
+        if item is not None:
+            self.list.setCurrentItem(item)
+        else:
+            self.list.setCurrentRow(-1)
         self._filling = False
         if emit and conversation_id is not None:
             self.conversation_selected.emit(conversation_id)
@@ -161,15 +164,15 @@ class ConversationList(QWidget):
         if item is not None:
             self.list.editItem(item)
 
-    def _context_menu(self, pos: object) -> None:
-        item = self.list.itemAt(pos)  # type: ignore[arg-type]
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
         if item is None:
             return
         cid = int(item.data(ID_ROLE))
         menu = QMenu(self)
         menu.addAction("Rename", lambda: self.rename(cid))
         menu.addAction("Delete…", lambda: self.confirm_delete(cid))
-        menu.exec(self.list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def _delete_current(self) -> None:
         item = self.list.currentItem()

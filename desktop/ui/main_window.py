@@ -50,7 +50,13 @@ from PySide6.QtWidgets import (
 from desktop.core.app import HearthCore
 from desktop.core.chat import ChatEvent
 from desktop.core.history import Message
-from desktop.core.models import ModelError, ModelInfo, check_chat_model, read_gguf_info
+from desktop.core.models import (
+    ModelError,
+    ModelInfo,
+    check_chat_model,
+    default_model_path,
+    read_gguf_info,
+)
 from desktop.core.paths import config_dir, resource_path
 from desktop.ui.chat_input import ChatInput
 from desktop.ui.chat_view import ChatView, connect_sources
@@ -143,7 +149,9 @@ class NoticeBar(QFrame):
 
     @property
     def text(self) -> str:
-        return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
+        parent = self.parentWidget()
+        visible = self.isVisibleTo(parent) if parent is not None else self.isVisible()
+        return self.label.text() if visible else ""
 
 
 class MainWindow(QMainWindow):
@@ -158,6 +166,9 @@ class MainWindow(QMainWindow):
     model_loaded = Signal(object)
     model_failed = Signal(str)
     answer_finished = Signal(object)
+
+    notice: NoticeBar
+    _system_prompt_timer: QTimer
 
     def __init__(self, core: HearthCore) -> None:
         super().__init__()
@@ -175,6 +186,10 @@ class MainWindow(QMainWindow):
         self._live: dict[str, Any] | None = None  # the answer being written
         self._editing = False
         self._reload_pending = False
+        self._pending_path: str | None = None
+        self._closed = False
+        self._fallback_pending = False
+        self._load_target: Path | None = None
         self._panels: dict[str, QWidget] = {}
         self._panel_classes: dict[str, type] = {}
         self.dark = False
@@ -186,7 +201,7 @@ class MainWindow(QMainWindow):
         self.refresh_theme()
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
-            hints.colorSchemeChanged.connect(lambda *_: self.refresh_theme())
+            hints.colorSchemeChanged.connect(self._on_color_scheme_changed)
         self.refresh_models()
         self._open_initial_conversation()
         self._update_controls()
@@ -431,6 +446,10 @@ class MainWindow(QMainWindow):
         self.notice.set_dark(dark)
         muted = html_colors(dark).muted
         self.edit_banner.setStyleSheet(f"QLabel#editBanner {{ color:{muted}; font-style:italic; }}")
+
+    def _on_color_scheme_changed(self, *_: object) -> None:
+        if self.core.settings.ui.theme == "system":
+            self.refresh_theme()
 
     def restore_geometry(self) -> None:
         """Window geometry from Qt's settings store (the only thing kept there), in
@@ -690,6 +709,8 @@ class MainWindow(QMainWindow):
         worker.start()
 
     def _on_chat_event(self, ev: ChatEvent) -> None:
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         live = self._live
         if live is None:
             return
@@ -757,6 +778,8 @@ class MainWindow(QMainWindow):
     def _on_chat_error(self, exc: BaseException) -> None:
         """The answer ended by an exception the chat service did not turn into an error
         message (e.g. the engine could not be restarted)."""
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         log.error("answer failed: %s", exc, exc_info=exc)
         live = self._live
         text = str(exc) or type(exc).__name__
@@ -778,12 +801,17 @@ class MainWindow(QMainWindow):
         self._set_status("The answer failed.")
 
     def _on_chat_done(self) -> None:
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         self._chat_worker = None
         self._live = None
         self._update_controls()
-        if self._reload_pending:
+        self._run_pending_load()
+
+    def _run_pending_load(self) -> None:
+        if self._reload_pending and not self.busy and self._load_worker is None:
             self._reload_pending = False
-            self.load_model()
+            self.load_model(self._pending_path)
 
     # ------------------------------------------------------------------ models
 
@@ -801,12 +829,14 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str | None = None) -> None:
         """Load ``path`` (default: the saved choice) in the background.  On failure the
         previous model stays and a notice names the file and what to do."""
-        if self._load_worker is not None:
-            return
-        if self.busy:
+        if self._load_worker is not None or self.busy:
+            # after the current load or answer: a reload of the saved choice (settings
+            # changed), or the model the user picked
             self._reload_pending = True
+            self._pending_path = path
             return
         target = path
+        self._load_target = Path(path) if path else (Path(p) if (p := self._chosen_model_path()) else None)
         self._set_status("Loading model…")
         self.model_label.setText("Loading model…")
         self._load_worker = run_in_background(
@@ -820,6 +850,8 @@ class MainWindow(QMainWindow):
         self.load_model(None)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         self.model_ready = True
         self.model_label.setText(info.name)
         self.model_label.setToolTip(info.summary())
@@ -831,11 +863,16 @@ class MainWindow(QMainWindow):
         self.model_loaded.emit(info)
 
     def _on_model_error(self, exc: BaseException) -> None:
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         message = str(exc)
         current = self.core.engine.model
         if current is not None:
             message += f" Hearth is still using {current.name}."
             self.model_label.setText(current.name)
+        elif self._can_fall_back():
+            message += " Hearth uses its built-in model instead."
+            self._fallback_pending = True
         else:
             self.model_label.setText("No model loaded")
             message += " Choose a working model with Add model…"
@@ -844,9 +881,25 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.model_failed.emit(message)
 
+    def _can_fall_back(self) -> bool:
+        """No model is loaded, and the one that failed was not the built-in one."""
+        default = default_model_path()
+        target = self._load_target
+        return default is not None and (target is None or target.resolve() != default.resolve())
+
     def _on_load_done(self) -> None:
+        if self._closed:  # late events after the window closed (the core may be closed)
+            return
         self._load_worker = None
         self._update_controls()
+        if self._reload_pending:
+            self._run_pending_load()
+            return
+        if self._fallback_pending:
+            self._fallback_pending = False
+            default = default_model_path()
+            if default is not None:
+                self.load_model(str(default))
 
     @property
     def loading(self) -> bool:
@@ -870,6 +923,7 @@ class MainWindow(QMainWindow):
             self.notice.show_notice("Stop the answer being written before switching models.", "info")
             return
         target = Path(path)
+        self._load_target = target
         self._set_status(f"Loading {target.name}…")
         self.model_label.setText("Loading model…")
 
@@ -981,6 +1035,7 @@ class MainWindow(QMainWindow):
             self._chat_worker.wait(15_000)
         if self._load_worker is not None:
             self._load_worker.wait(60_000)
+        self._closed = True
         try:
             self.save_geometry()
         except Exception:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from desktop.core.jobs import CancelToken
 
@@ -44,7 +44,10 @@ class GeneratorWorker(QObject):
         self._thread.setObjectName(getattr(fn, "__name__", "worker"))
         self.moveToThread(self._thread)
         self._thread.started.connect(self._run)
-        self.finished.connect(self._thread.quit)
+        # Direct: quit from the worker thread itself.  Queued (the default, as the QThread
+        # object lives on the GUI thread), wait() on the GUI thread would block until
+        # its timeout, since the quit could only run after wait() returned.
+        self.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._cleanup)
 
     def start(self) -> GeneratorWorker:

@@ -47,6 +47,7 @@ def make_window(qtbot: Any) -> Iterator[Callable[..., MainWindow]]:
         if load:
             with qtbot.waitSignal(window.model_loaded, timeout=120_000):
                 window.load_current_model()
+            qtbot.waitUntil(lambda: not window.loading)
         return window
 
     yield make

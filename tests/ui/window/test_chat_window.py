@@ -235,13 +235,13 @@ def test_window_stays_responsive_and_rendering_is_coalesced(
 ) -> None:
     window = make_window(reply=LONG, delay=0.01)
     renders: list[int] = []
-    original = MessageWidget.render
+    original = MessageWidget.redraw
 
     def counting(self: MessageWidget, streaming: bool = False) -> None:
         renders.append(1)
         original(self, streaming)
 
-    monkeypatch.setattr(MessageWidget, "render", counting)
+    monkeypatch.setattr(MessageWidget, "redraw", counting)
     ticks: list[int] = []
     timer = QTimer()
     timer.setInterval(5)

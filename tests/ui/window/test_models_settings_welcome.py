@@ -101,13 +101,17 @@ def _tiny_gguf(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("how", ["dialog", "drop"])
 def test_add_model_loads_it_and_remembers_the_choice(
-    qtbot: Any, make_window: Any, tmp_path: Path
+    qtbot: Any, make_window: Any, tmp_path: Path, how: str
 ) -> None:
     copy = _tiny_gguf(tmp_path / "my-model.gguf")
     window = make_window()
     with qtbot.waitSignal(window.model_loaded, timeout=10_000):
-        window.add_model_file(copy)
+        if how == "drop":
+            _drop(window, [copy])
+        else:
+            window.add_model_file(copy)  # what the "Add model…" dialog calls with its file
     assert Settings.load().chat.model_path == str(copy.resolve())
     index = window.picker.findData(str(copy.resolve()))
     assert index >= 0 and window.picker.currentIndex() == index
@@ -160,7 +164,7 @@ def test_welcome_screen_on_first_run(qtbot: Any, make_window: Any, default_model
     qtbot.mouseClick(welcome.start_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.content_page
     assert Settings.load().ui.welcome_done is True
-    qtbot.waitUntil(lambda: window.input.hasFocus())
+    assert window.focusWidget() is window.input  # the cursor is in the message box
     second = make_window(settings=Settings.load(), welcome_done=True)
     assert second.welcome is None
 
@@ -175,3 +179,53 @@ def test_keyboard_shortcuts(qtbot: Any, make_window: Any) -> None:
     assert "Ctrl+," in keys
     assert window.new_chat_action.shortcut().toString() == "Ctrl+N"
     assert window.stop_action.shortcut().toString() == "Esc"
+
+
+def test_start_shows_loading_then_ready(qtbot: Any, make_window: Any) -> None:
+    window = make_window(load=False)
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000):
+        window.load_current_model()
+        assert window.status_text.text() == "Loading model…"
+        assert not window.send_button.isEnabled()
+    assert window.send_button.isEnabled()
+    assert window.status_text.text() == "Ready."
+
+
+def test_a_saved_model_that_is_gone_falls_back_to_the_built_in_one(
+    qtbot: Any, make_window: Any, tmp_path: Path, default_model: Path
+) -> None:
+    from desktop.core.engine.fake import ScriptedBackend
+    from desktop.core.models import read_gguf_info
+
+    class Checking(ScriptedBackend):  # a scripted engine that validates like the real one
+        def load(self, model_path: str, options: Any) -> Any:
+            read_gguf_info(model_path)
+            return super().load(model_path, options)
+
+    settings = Settings()
+    settings.chat.model_path = str(tmp_path / "deleted.gguf")
+    window = make_window(engine=Checking(), settings=settings, load=False)
+    with qtbot.waitSignal(window.model_loaded, timeout=10_000) as loaded:
+        window.load_current_model()
+    assert Path(loaded.args[0].path) == default_model
+    assert "deleted.gguf" in window.notice.text and "built-in model instead" in window.notice.text
+
+
+def test_closing_mid_answer_keeps_it_marked_stopped(qtbot: Any, make_window: Any) -> None:
+    window = make_window(reply=" ".join(["more"] * 200), delay=0.03)
+    send(qtbot, window, "talk")
+    qtbot.waitUntil(lambda: "more more" in window.view.plain_text())
+    cid = window.conversation_id
+    window.close()
+    last = window.core.history.messages(cid)[-1]
+    assert last.status == "stopped" and last.content.startswith("more more")
+
+
+def test_window_geometry_is_kept_in_hearths_config_folder(qtbot: Any, make_window: Any, hearth_home: Path) -> None:
+    window = make_window()
+    window.resize(700, 500)
+    window.close()
+    assert (hearth_home / "config" / "window.ini").exists()
+    second = make_window()
+    second.restore_geometry()
+    assert (second.width(), second.height()) == (700, 500)

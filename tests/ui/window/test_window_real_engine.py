@@ -59,3 +59,28 @@ def test_engine_killed_mid_answer_the_window_survives(
     wait_idle(qtbot, window, timeout=60_000)
     assert window.core.history.messages(window.conversation_id)[-1].status == "complete"
     assert window.core.engine.worker_pid != pid
+
+
+def test_a_model_llama_cpp_cannot_load_leaves_the_previous_one(
+    qtbot: Any, make_window: Any, default_model: Path, tmp_path: Path
+) -> None:
+    import gguf
+    import numpy as np
+
+    broken = tmp_path / "incomplete.gguf"  # a valid header of a llama model with no layers
+    writer = gguf.GGUFWriter(str(broken), "llama")
+    writer.add_name("Incomplete")
+    writer.add_context_length(256)
+    writer.add_tensor("token_embd.weight", np.zeros((8, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    window = make_window(engine=IsolatedBackend(), settings=_greedy())
+    before = window.core.engine.model
+    with qtbot.waitSignal(window.model_failed, timeout=60_000) as failed:
+        window.add_model_file(broken)
+    assert "incomplete.gguf" in failed.args[0]
+    assert f"Hearth is still using {before.name}" in window.notice.text
+    assert window.core.engine.model is before
+    assert window.picker.currentData() == str(before.path)
