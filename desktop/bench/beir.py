@@ -67,8 +67,13 @@ def doc_id_of(path: str) -> str:
 
 
 def write_corpus(corpus: dict[str, dict[str, str]], folder: Path) -> int:
-    """One Markdown file per document ("# title" then the text); returns bytes written."""
+    """One Markdown file per document ("# title" then the text), removing other documents'
+    files from an earlier run; returns the corpus's bytes."""
     folder.mkdir(parents=True, exist_ok=True)
+    wanted = {doc_file_name(d) for d in corpus}
+    for stale in folder.glob("*.md"):
+        if stale.name not in wanted:
+            stale.unlink()
     total = 0
     for doc_id, doc in corpus.items():
         body = (f"# {doc['title']}\n\n" if doc["title"].strip() else "") + doc["text"]

@@ -128,7 +128,16 @@ class Chunker:
             if i >= 0:
                 section = headings[i][1]
             specs.append(ChunkSpec(start, end, page, section))
-        return specs
+        # A chunk of nothing but headings (the splitter cuts a long section away from its
+        # heading) is dropped when a chunk follows: that heading becomes the following
+        # chunks' section, which heads their embedding text (see embedding_text).
+        return [s for i, s in enumerate(specs)
+                if i + 1 == len(specs) or not _only_headings(doc.text[s.start:s.end])]
+
+
+def _only_headings(piece: str) -> bool:
+    lines = [line for line in piece.splitlines() if line.strip()]
+    return bool(lines) and all(_HEADING.match(line) for line in lines)
 
 
 def embedding_text(text: str, section: str, title: str = "") -> str:

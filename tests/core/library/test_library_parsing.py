@@ -75,8 +75,25 @@ def test_chunks_fit_the_embedder_and_keep_offsets(model_dir: Path, docs: Path) -
             tokens = chunker.count_tokens(embedding_text(piece, spec.section, doc.title))
             assert tokens + 2 <= MODEL_MAX_TOKENS, (name, tokens)
         # neighbours overlap or touch: nothing between two chunks is lost but whitespace
+        # and headings (those head the following chunks' embedding text as their section)
         for a, b in zip(specs, specs[1:]):
-            assert not doc.text[a.end:b.start].strip()
+            gap = doc.text[a.end:b.start]
+            assert all(line.startswith("#") for line in gap.splitlines() if line.strip())
+            if gap.strip():  # the dropped heading heads the next chunk, or it has its own
+                assert (b.section and b.section in gap) or doc.text[b.start:b.end].startswith("#")
+
+
+def test_a_heading_is_not_a_chunk_of_its_own(model_dir: Path) -> None:
+    from desktop.core.library.formats import Extracted
+
+    chunker = Chunker(model_dir)
+    body = " ".join(f"Sentence {i} explains a finding about protein folding." for i in range(60))
+    specs = chunker.chunk(Extracted(f"# Protein folding in cells\n\n{body}", "markdown"))
+    assert len(specs) >= 2
+    assert all(s.section == "Protein folding in cells" for s in specs)
+    text = f"# Protein folding in cells\n\n{body}"
+    assert embedding_text(text[specs[1].start:specs[1].end], specs[1].section).startswith(
+        "Protein folding in cells\n")
 
 
 def test_sections_follow_headings(model_dir: Path, docs: Path) -> None:
