@@ -289,11 +289,11 @@ class LibraryPanel(QWidget):
 
     # -- drag and drop -------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def dragEnterEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def dropEvent(self, event: Any) -> None:
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()

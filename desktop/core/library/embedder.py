@@ -97,8 +97,7 @@ class SentenceEmbedder:
                 self._model = SentenceTransformer(
                     str(self.model_dir), device="cpu", local_files_only=True
                 )
-                get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                    self._model, "get_sentence_embedding_dimension")
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
                 dim = get_dim()
                 self.dimension = int(dim) if dim else self.dimension
             return self._model

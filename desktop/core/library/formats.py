@@ -185,7 +185,8 @@ def extract_pdf(path: Path) -> Extracted:
             offset += len(text) + 2
         title = ""
         try:
-            title = str((reader.metadata or {}).get("/Title") or "")
+            meta: Any = reader.metadata or {}
+            title = str(meta.get("/Title") or "")
         except Exception:
             pass
     except FileNotDecryptedError as exc:

@@ -430,11 +430,11 @@ class Library:
                 self._record_skip(collection, str(path), None, item.reason)
                 yield _skip_event(item)
                 continue
-            rec = self.manifest.file(collection, str(path))
-            if rec and rec.state in (mf.INDEXED, mf.SKIPPED) and rec.size == st.st_size \
-                    and rec.mtime == st.st_mtime:
-                if rec.state == mf.SKIPPED:
-                    skipped.append(SkippedFile(rec.path, rec.reason, collection))
+            known = self.manifest.file(collection, str(path))
+            if known and known.state in (mf.INDEXED, mf.SKIPPED) and known.size == st.st_size \
+                    and known.mtime == st.st_mtime:
+                if known.state == mf.SKIPPED:
+                    skipped.append(SkippedFile(known.path, known.reason, collection))
                 else:
                     unchanged += 1
                 continue
@@ -509,21 +509,21 @@ class Library:
                     while self.paused and not cancel.cancelled:
                         self._unpaused.wait(0.2)
                     continue
-                path = ""
+                cur = ""
                 try:
-                    item = results.get(timeout=0.2)
+                    got: Any = results.get(timeout=0.2)
                 except queue.Empty:
-                    item = False
-                if item is None:
+                    got = False
+                if got is None:
                     finished = True
-                elif item is not False:
-                    kind, path, st, sha, result = item
+                elif got is not False:
+                    kind, cur, st, sha, result = got
                     if kind == "error":
                         raise result
                     if kind == "same":
                         with self.manifest.tx() as db:
                             db.execute("UPDATE files SET size = ?, mtime = ? WHERE collection = ? AND path = ?",
-                                       (st.st_size, st.st_mtime, collection, path))
+                                       (st.st_size, st.st_mtime, collection, cur))
                         unchanged += 1
                         files_done += 1
                         bytes_done += st.st_size
@@ -531,19 +531,19 @@ class Library:
                         if result.reason == "cancelled":
                             cancelled = True
                             break
-                        skip = SkippedFile(path, result.reason, collection)
+                        skip = SkippedFile(cur, result.reason, collection)
                         skipped.append(skip)
-                        self._record_skip(collection, path, st, result.reason)
+                        self._record_skip(collection, cur, st, result.reason)
                         yield _skip_event(skip)
                         files_done += 1
                         bytes_done += st.st_size
                     else:
-                        ids = [chunk_id(path, c.start, c.end) for c in result.chunks]
+                        ids = [chunk_id(cur, c.start, c.end) for c in result.chunks]
                         texts = [embedding_text(result.text[c.start:c.end], c.section, result.title)
                                  for c in result.chunks]
                         if not pending:
                             oldest = time.monotonic()
-                        pending.append(_Pending(path, st, sha, result, ids, texts))
+                        pending.append(_Pending(cur, st, sha, result, ids, texts))
                         pending_chunks += len(ids)
                 slow = results.empty() and time.monotonic() - oldest > 1.0
                 if pending and (pending_chunks >= FLUSH_CHUNKS or finished or slow):
@@ -561,8 +561,8 @@ class Library:
                     chunks_done += pending_chunks
                     bytes_done += sum(p.st.st_size for p in pending)
                     pending, pending_chunks = [], 0
-                if path:
-                    ev = progress(path)
+                if cur:
+                    ev = progress(cur)
                     if ev:
                         yield ev
         finally:
@@ -678,7 +678,7 @@ class Library:
                     "INSERT OR REPLACE INTO chunks(id, collection, file_id, ord, text, index_text, page, section, start, end) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
                     [(cid, collection, rec.id, n, p.result.text[c.start:c.end], t, c.page, c.section, c.start, c.end)
-                     for n, (cid, c, t) in enumerate(zip(p.ids, p.result.chunks, p.texts))])
+                     for n, (cid, c, t) in enumerate(zip(p.ids, p.result.chunks, p.texts, strict=True))])
                 db.execute("INSERT OR REPLACE INTO texts(file_id, text) VALUES (?, ?)",
                            (rec.id, mf.compress(p.result.text)))
                 db.execute(
@@ -976,7 +976,7 @@ class Library:
         qvec = self.embedder.embed([query])[0]
         res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit, n), include=["distances"])
         out = []
-        for mid, dist in zip(res["ids"][0], res["distances"][0]):
+        for mid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
             similarity = 1.0 - float(dist)
             if similarity < MEMORY_MIN_SIMILARITY:
                 continue

@@ -194,7 +194,8 @@ class Manifest:
 
     def files(self, collection: str | None = None, state: str | None = None,
               under: str | None = None) -> list[FileRecord]:
-        sql, args = "SELECT * FROM files WHERE 1=1", []
+        sql = "SELECT * FROM files WHERE 1=1"
+        args: list[Any] = []
         if collection is not None:
             sql += " AND collection = ?"
             args.append(collection)

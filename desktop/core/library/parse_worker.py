@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.library.chunking import Chunker
     from desktop.core.library.formats import Unreadable, extract
 
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")
-        sys.stdin.reconfigure(encoding="utf-8")
+    for stream in (sys.stdout, sys.stdin):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8")
     chunker = Chunker(Path(argv[0]))
     _limit_memory()
     out = sys.stdout

@@ -63,7 +63,7 @@ class BM25Index:
             if not q or not any(q[0]):
                 return []
             docs, scores = self._retriever.retrieve(q, k=k, show_progress=False, n_threads=1)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
 def reciprocal_rank_fusion(

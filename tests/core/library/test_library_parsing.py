@@ -76,7 +76,7 @@ def test_chunks_fit_the_embedder_and_keep_offsets(model_dir: Path, docs: Path) -
             assert tokens + 2 <= MODEL_MAX_TOKENS, (name, tokens)
         # neighbours overlap or touch: nothing between two chunks is lost but whitespace
         # and headings (those head the following chunks' embedding text as their section)
-        for a, b in zip(specs, specs[1:]):
+        for a, b in zip(specs, specs[1:], strict=False):
             gap = doc.text[a.end:b.start]
             assert all(line.startswith("#") for line in gap.splitlines() if line.strip())
             if gap.strip():  # the dropped heading heads the next chunk, or it has its own
