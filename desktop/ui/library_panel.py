@@ -375,6 +375,7 @@ class LibraryPanel(QWidget):
             self.progress_bar.setRange(0, max(1, total))
             self.progress_bar.setValue(int(ev.done))
             self.status_label.setText(progress_text(ev))
+            self.pause_button.setEnabled(True)  # also for the watcher's own updates
             file = ev.data.get("file") or ""
             self.file_label.setText(f"Reading {Path(file).name}" if file else "")
             self.indexing_progressed.emit(ev)
@@ -395,6 +396,7 @@ class LibraryPanel(QWidget):
             self.progress_bar.setValue(int(ev.done))
             self.status_label.setText(ev.message)
             self.file_label.setText("")
+            self.pause_button.setEnabled(self.running)
             self.refresh()
             self.indexing_finished.emit(ev)
             self.library_changed.emit()

@@ -545,7 +545,7 @@ class Library:
                             oldest = time.monotonic()
                         pending.append(_Pending(cur, st, sha, result, ids, texts))
                         pending_chunks += len(ids)
-                slow = results.empty() and time.monotonic() - oldest > 1.0
+                slow = results.empty() and time.monotonic() - oldest > 3.0
                 if pending and (pending_chunks >= FLUSH_CHUNKS or finished or slow):
                     t_embed = time.monotonic()
                     for done in self._flush(collection, pending, cancel):
