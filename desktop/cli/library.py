@@ -95,6 +95,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                     d = ev.data
                     if bar.total != ev.total:
                         bar.total = int(ev.total or 0)
+                        bar.set_description("Indexing")
+                        bar.reset(total=bar.total)
                     bar.n = int(ev.done)
                     post = {"chunks": d.get("chunks_done", 0)}
                     if d.get("chunks_per_s"):

@@ -93,6 +93,12 @@ class SentenceEmbedder:
                 import torch
                 from sentence_transformers import SentenceTransformer
 
+                try:
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                except ImportError:
+                    pass
                 torch.set_num_threads(self.threads)
                 self._model = SentenceTransformer(
                     str(self.model_dir), device="cpu", local_files_only=True

@@ -456,6 +456,10 @@ class Library:
 
         files_total = len(work)
         bytes_total = sum(st.st_size for _, st in work)
+        if work:
+            # Load the model before the clock starts, so rate and ETA reflect indexing.
+            yield ProgressEvent(JOB, "progress", "loading", message="Loading the embedding model…")
+            self.embedder.embed(["warm up"])
         results: queue.Queue[Any] = queue.Queue(maxsize=64)
         stop = CancelToken()  # ends the producer when this generator ends, however it ends
         cancel.on_cancel(stop.cancel)
