@@ -285,3 +285,20 @@ def test_questions_are_answered_while_a_folder_indexes(library: Library, notes: 
     assert finished and finished[0].data["indexed"] == 3
     if not still_running:
         pytest.skip("indexing ended before the question was asked (machine too fast for this check)")
+
+
+def test_too_large_and_unlistable_files_are_skipped_with_reasons(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "huge.txt").write_text("word " * 400, encoding="utf-8")
+    library.settings.max_file_mb = 0.001  # 1 kB
+    final, _ = run(library.index_paths([folder]))
+    reasons = {Path(s["file"]).name: s["reason"] for s in final.data["skipped"]}
+    assert reasons["huge.txt"].startswith("too large")
+    if os.geteuid() != 0:  # root reads everything; the check only means something for users
+        locked = folder / "locked.txt"
+        locked.write_text("secret", encoding="utf-8")
+        locked.chmod(0)
+        final, _ = run(library.index_paths([folder]))
+        reasons = {Path(s["file"]).name: s["reason"] for s in final.data["skipped"]}
+        assert reasons["locked.txt"] == "permission denied"
