@@ -72,6 +72,11 @@ class LibrarySettings:
     watched_folders: list[str] = field(
         default_factory=list, metadata={"description": "Folders kept indexed while Hearth runs."}
     )
+    embedding_model: str = _f("", "Folder of a sentence-transformers model for the library; empty means the built-in all-MiniLM-L6-v2. Changing it re-indexes.")
+    embed_threads: int = _f(0, "CPU threads for embedding documents; 0 uses all cores but one, leaving one for chat.")
+    parse_timeout_s: float = _f(60.0, "Longest time reading one file may take before it is skipped, in seconds.")
+    max_file_mb: float = _f(200.0, "Files larger than this (in MB) are skipped.")
+    bm25_weight: float = _f(1.0, "Weight of keyword (BM25) ranking against meaning (vector) ranking when fusing them.")
 
 
 @dataclass

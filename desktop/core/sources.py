@@ -85,7 +85,7 @@ def format_sources(sources: Sequence[Source]) -> str:
     """The numbered, fenced block of sources that goes into the prompt."""
     parts = []
     for i, src in enumerate(sources, 1):
-        where = src.title
+        where = f"from {src.title}" if src.kind == "memory" else src.title
         if src.page:
             where += f", page {src.page}"
         if src.section:

@@ -1,0 +1,239 @@
+"""``hearth index``, ``hearth ask`` and ``hearth library``: the document library from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("index", help="add files or folders to the library (only changes are re-read)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    p.add_argument("--collection", default="default", help="collection to add them to (default: default)")
+    p.add_argument("--watch", action="store_true", help="also keep the folders indexed while Hearth runs")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for embedding (default: setting)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="ask a question answered from your files, with sources")
+    p.add_argument("question")
+    p.add_argument("--collection", action="append", default=None,
+                   help="collection to search (repeat for several; default: all)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0: greedy)")
+    p.add_argument("--max-tokens", type=int, default=None, help="longest answer in tokens")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--model", type=Path, default=None, help="GGUF model file (default: the chosen one)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("library", help="collections, files, skipped files, removal")
+    lsub = p.add_subparsers(dest="library_command", metavar="ACTION")
+    q = lsub.add_parser("list", help="collections with their counts and folders")
+    q.set_defaults(func=cmd_list)
+    q = lsub.add_parser("files", help="every file and its state")
+    q.add_argument("--collection", default=None)
+    q.set_defaults(func=cmd_files)
+    q = lsub.add_parser("skipped", help="files that could not be indexed, and why")
+    q.add_argument("--collection", default=None)
+    q.set_defaults(func=cmd_skipped)
+    q = lsub.add_parser("remove", help="remove files or folders from the library (not from disk)")
+    q.add_argument("paths", nargs="+", type=Path)
+    q.set_defaults(func=cmd_remove)
+    q = lsub.add_parser("unwatch", help="stop watching a folder (and remove its documents)")
+    q.add_argument("folder", type=Path)
+    q.set_defaults(func=cmd_unwatch)
+    q = lsub.add_parser("delete-collection", help="delete a collection from the library")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_delete_collection)
+    q = lsub.add_parser("search", help="show the passages retrieved for a question (no model)")
+    q.add_argument("query")
+    q.add_argument("--collection", action="append", default=None)
+    q.add_argument("-k", "--top-k", type=int, default=None)
+    q.set_defaults(func=cmd_search)
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+
+def _open_library(threads: int = 0) -> Any:
+    from desktop.core.library import Library
+    from desktop.core.paths import data_dir
+    from desktop.core.settings import Settings
+
+    settings = Settings.load()
+    if threads:
+        settings.library.embed_threads = threads
+    return settings, Library.open(data_dir(), settings.library)
+
+
+def print_skipped(skipped: list[dict[str, str]], out: Any = sys.stdout) -> None:
+    """'N files skipped:' then one line per file with its reason."""
+    if not skipped:
+        return
+    print(f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped:", file=out)
+    for item in skipped:
+        print(f"  {item['file']}: {item['reason']}", file=out)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from desktop.core.jobs import CancelToken
+
+    settings, library = _open_library(args.threads)
+    cancel = CancelToken()
+    final: Any = None
+    bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
+    try:
+        if args.watch:
+            for path in args.paths:
+                if path.is_dir():
+                    library.add_folder(path, args.collection)
+            settings.save()
+        try:
+            for ev in library.index_paths(args.paths, args.collection, cancel):
+                if ev.kind == "progress" and ev.what == "files":
+                    d = ev.data
+                    if bar.total != ev.total:
+                        bar.total = int(ev.total or 0)
+                        bar.set_description("Indexing")
+                        bar.reset(total=bar.total)
+                    bar.n = int(ev.done)
+                    post = {"chunks": d.get("chunks_done", 0)}
+                    if d.get("chunks_per_s"):
+                        post["chunks/s"] = f"{d['chunks_per_s']:.1f}"
+                    if d.get("eta_s") is not None:
+                        post["eta"] = f"{d['eta_s']:.0f}s"
+                    bar.set_postfix(post, refresh=False)
+                    bar.refresh()
+                elif ev.kind == "progress":
+                    bar.set_description(ev.message)
+                elif ev.kind == "log":
+                    bar.write(ev.message)
+                elif ev.kind in ("done", "cancelled", "error"):
+                    final = ev
+        except KeyboardInterrupt:
+            cancel.cancel()
+            print("\nStopped; run the same command again to resume.", file=sys.stderr)
+            return 130
+    finally:
+        bar.close()
+        library.close()
+    if final is None:
+        return 1
+    print(final.message)
+    print_skipped(final.data.get("skipped", []))
+    return 0 if final.kind == "done" else 1
+
+
+def format_sources(sources: list[Any]) -> str:
+    """Numbered lines: [n] file, page N, section — snippet."""
+    lines = []
+    for i, src in enumerate(sources, 1):
+        where = src.path or src.title
+        if src.kind == "memory":
+            where = f"from {src.title}"
+        if src.page:
+            where += f", page {src.page}"
+        if src.section:
+            where += f", “{src.section}”"
+        lines.append(f"[{i}] {where}")
+        lines.append(textwrap.indent(textwrap.fill(src.snippet(240), 90), "    "))
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from desktop.core.app import HearthCore
+    from desktop.core.models import ModelError
+
+    with HearthCore() as core:
+        try:
+            core.load_model(args.model)
+        except ModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if core.library is None:
+            print("The library is not available in this installation.", file=sys.stderr)
+        conv = core.history.create_conversation(title=args.question[:60], collections=args.collection or [])
+        params = core.chat.params(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed)
+        sources: list[Any] = []
+        error = None
+        for ev in core.chat.send(conv.id, args.question, params=params):
+            if ev.kind == "sources":
+                sources = ev.sources
+            elif ev.kind == "token":
+                sys.stdout.write(ev.text)
+                sys.stdout.flush()
+            elif ev.kind == "finished":
+                error = ev.data.get("error")
+        print()
+        if error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if sources:
+            print("\nSources:")
+            print(format_sources(sources))
+        else:
+            print("\n(No sources: nothing in your library matched.)")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        infos = library.collections()
+        if not infos:
+            print("The library is empty. Add documents with: hearth index FOLDER")
+        for c in infos:
+            print(f"{c.name}: {c.files} files, {c.chunks} chunks, {c.skipped} skipped "
+                  f"(embedding model {c.embedding_model})")
+            for folder in c.folders:
+                print(f"  watching {folder}")
+    return 0
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        for f in library.files(args.collection):
+            extra = f" — {f.reason}" if f.reason else ""
+            print(f"{f.state:9} {f.chunks:6} chunks  [{f.collection}] {f.path}{extra}")
+    return 0
+
+
+def cmd_skipped(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        print_skipped([{"file": s.path, "reason": s.reason} for s in library.skipped(args.collection)])
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        n = sum(library.remove_path(p) for p in args.paths)
+    print(f"Removed {n} file(s) from the library.")
+    return 0
+
+
+def cmd_unwatch(args: argparse.Namespace) -> int:
+    settings, library = _open_library()
+    with library:
+        library.remove_folder(args.folder)
+    settings.save()
+    print(f"No longer watching {args.folder}.")
+    return 0
+
+
+def cmd_delete_collection(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        library.delete_collection(args.name)
+    print(f"Deleted collection {args.name}.")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    _, library = _open_library()
+    with library:
+        print(format_sources(library.search(args.query, args.collection, args.top_k)))
+    return 0

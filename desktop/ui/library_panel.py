@@ -1,0 +1,496 @@
+"""The Library panel: collections, watched folders, per-file status, and indexing with
+progress (files and chunks done, rate, ETA), pause and cancel, and skipped files with
+their reasons.
+
+Indexing runs through :class:`~desktop.ui.workers.GeneratorWorker` (one job at a time;
+paths added meanwhile wait in a queue).  The watcher's own updates arrive from its
+thread through a queued signal.  The panel only observes the core.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.jobs import ProgressEvent
+from desktop.ui.workers import GeneratorWorker
+
+log = logging.getLogger(__name__)
+
+STATE_LABELS = {
+    "indexed": "Indexed",
+    "indexing": "Interrupted — will resume",
+    "skipped": "Skipped",
+    "stale": "Waiting to re-index",
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    """'about 2 min left' style ETA text ('' when unknown)."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def progress_text(ev: ProgressEvent) -> str:
+    """'12 of 40 files · 230 chunks · 8.5 chunks/s · about 2 min left'."""
+    d = ev.data
+    parts = [f"{int(ev.done)} of {int(ev.total or 0)} files", f"{d.get('chunks_done', 0)} chunks"]
+    if d.get("chunks_per_s"):
+        parts.append(f"{d['chunks_per_s']:.1f} chunks/s")
+    eta = format_duration(d.get("eta_s"))
+    if eta:
+        parts.append(eta)
+    if d.get("paused"):
+        parts.append("paused")
+    return " · ".join(parts)
+
+
+class _WatchBridge(QObject):
+    """Carries the watcher's events (from its thread) to the GUI thread."""
+
+    event = Signal(object)
+
+
+class LibraryPanel(QWidget):
+    """The Library panel.
+
+    Args:
+        core: the app's HearthCore (its ``library`` may be None: the panel says so).
+        parent: Qt parent.
+        watch: start watching the folders (and catch up) when shown for the first time.
+
+    Signals:
+        indexing_started(): a job began.
+        indexing_progressed(object): each progress ProgressEvent.
+        file_skipped(str, str): path and reason of a file that could not be indexed.
+        indexing_finished(object): the final "done" ProgressEvent (its data has the summary).
+        indexing_cancelled(): the job was cancelled (it resumes next time).
+        indexing_failed(str): the job failed; the message says why.
+        library_changed(): collections, folders or files changed.
+    """
+
+    indexing_started = Signal()
+    indexing_progressed = Signal(object)
+    file_skipped = Signal(str, str)
+    indexing_finished = Signal(object)
+    indexing_cancelled = Signal()
+    indexing_failed = Signal(str)
+    library_changed = Signal()
+
+    def __init__(self, core: Any, parent: QWidget | None = None, watch: bool = True) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.worker: GeneratorWorker | None = None
+        self._queue: list[tuple[list[Path], str]] = []
+        self._skipped_this_run: list[tuple[str, str]] = []
+        self._watch_wanted = watch
+        self._bridge = _WatchBridge()
+        self._bridge.event.connect(self._on_event)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(1000)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._build()
+        self.setAcceptDrops(True)
+        self.refresh()
+        if watch:
+            QTimer.singleShot(0, self.start_watching)
+
+    @property
+    def library(self) -> Any:
+        return getattr(self.core, "library", None)
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Collection:"))
+        self.collection_box = QComboBox()
+        self.collection_box.setMinimumWidth(160)
+        self.collection_box.currentTextChanged.connect(lambda _: self.refresh())
+        top.addWidget(self.collection_box)
+        self.new_collection_button = QPushButton("New…")
+        self.new_collection_button.setToolTip("Create a collection (a separate set of documents)")
+        self.new_collection_button.clicked.connect(self._new_collection)
+        top.addWidget(self.new_collection_button)
+        self.delete_collection_button = QPushButton("Delete")
+        self.delete_collection_button.setToolTip("Remove this collection from Hearth (your files stay)")
+        self.delete_collection_button.clicked.connect(self._delete_collection)
+        top.addWidget(self.delete_collection_button)
+        top.addStretch(1)
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.setToolTip("Index a folder and keep it up to date")
+        self.add_folder_button.clicked.connect(self._choose_folder)
+        top.addWidget(self.add_folder_button)
+        self.add_files_button = QPushButton("Add files…")
+        self.add_files_button.clicked.connect(self._choose_files)
+        top.addWidget(self.add_files_button)
+        layout.addLayout(top)
+
+        prog = QHBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("%v / %m files")
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        prog.addWidget(self.progress_bar, 1)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        prog.addWidget(self.pause_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop indexing; it resumes where it stopped next time")
+        self.cancel_button.clicked.connect(self.cancel)
+        prog.addWidget(self.cancel_button)
+        layout.addLayout(prog)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.file_label = QLabel("")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.file_label)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        folders_box = QWidget()
+        fl = QVBoxLayout(folders_box)
+        fl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Watched folders"))
+        row.addStretch(1)
+        self.remove_folder_button = QPushButton("Stop watching")
+        self.remove_folder_button.clicked.connect(self._remove_folder)
+        row.addWidget(self.remove_folder_button)
+        fl.addLayout(row)
+        self.folder_list = QListWidget()
+        fl.addWidget(self.folder_list)
+        split.addWidget(folders_box)
+
+        files_box = QWidget()
+        vl = QVBoxLayout(files_box)
+        vl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.files_label = QLabel("Files")
+        row.addWidget(self.files_label)
+        row.addStretch(1)
+        self.remove_file_button = QPushButton("Remove from library")
+        self.remove_file_button.clicked.connect(self._remove_selected_files)
+        row.addWidget(self.remove_file_button)
+        vl.addLayout(row)
+        self.file_tree = QTreeWidget()
+        self.file_tree.setHeaderLabels(["File", "Status", "Chunks", "Folder"])
+        self.file_tree.setRootIsDecorated(False)
+        self.file_tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.file_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        vl.addWidget(self.file_tree)
+        split.addWidget(files_box)
+
+        skipped_box = QWidget()
+        sl = QVBoxLayout(skipped_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        self.skipped_label = QLabel("Skipped files")
+        sl.addWidget(self.skipped_label)
+        self.skipped_list = QListWidget()
+        sl.addWidget(self.skipped_list)
+        split.addWidget(skipped_box)
+        split.setSizes([80, 300, 100])
+        layout.addWidget(split, 1)
+        self._set_running(False)
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def current_collection(self) -> str:
+        return self.collection_box.currentText() or "default"
+
+    def _set_running(self, running: bool) -> None:
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.delete_collection_button.setEnabled(not running)
+        if not running:
+            self.pause_button.setText("Pause")
+
+    @Slot()
+    def refresh(self) -> None:
+        """Reload collections, folders, files and skipped files from the core."""
+        lib = self.library
+        enabled = lib is not None
+        for w in (self.add_folder_button, self.add_files_button, self.new_collection_button,
+                  self.collection_box):
+            w.setEnabled(enabled)
+        if lib is None:
+            self.status_label.setText("The document library is not available in this installation.")
+            return
+        current = self.collection_box.currentText() or "default"
+        names = lib.collection_names() or ["default"]
+        self.collection_box.blockSignals(True)
+        self.collection_box.clear()
+        self.collection_box.addItems(names)
+        self.collection_box.setCurrentText(current if current in names else names[0])
+        self.collection_box.blockSignals(False)
+        collection = self.current_collection()
+        self.folder_list.clear()
+        for folder, coll in lib.folders():
+            if coll == collection:
+                self.folder_list.addItem(folder)
+        self.file_tree.clear()
+        files = lib.files(collection)
+        folders = [f for f, c in lib.folders() if c == collection]
+        for f in files:
+            path = Path(f.path)
+            folder = next((d for d in folders if f.path.startswith(d)), str(path.parent))
+            item = QTreeWidgetItem([path.name, STATE_LABELS.get(f.state, f.state),
+                                    str(f.chunks) if f.state == "indexed" else "", folder])
+            item.setData(0, Qt.ItemDataRole.UserRole, f.path)
+            item.setToolTip(0, f.path)
+            if f.reason:
+                item.setToolTip(1, f.reason)
+            self.file_tree.addTopLevelItem(item)
+        indexed = sum(1 for f in files if f.state == "indexed")
+        chunks = sum(f.chunks for f in files if f.state == "indexed")
+        self.files_label.setText(f"Files — {indexed} indexed, {chunks} chunks")
+        skipped = lib.skipped(collection)
+        self.skipped_list.clear()
+        for s in skipped:
+            self.skipped_list.addItem(f"{Path(s.path).name} — {s.reason}")
+            self.skipped_list.item(self.skipped_list.count() - 1).setToolTip(s.path)
+        self.skipped_label.setText(
+            f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped" if skipped else "No files skipped")
+        if not self.running and not self.status_label.text():
+            self.status_label.setText("Drop documents here, or use Add folder… / Add files….")
+
+    # -- drag and drop -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def add_paths(self, paths: list[Path], collection: str | None = None) -> None:
+        """Index ``paths`` (files or folders) into ``collection`` (default: the one shown).
+        Folders are also watched.  Queued if a job is running."""
+        lib = self.library
+        if lib is None or not paths:
+            return
+        collection = collection or self.current_collection()
+        for p in paths:
+            if Path(p).is_dir():
+                lib.add_folder(Path(p), collection)
+        self._save_settings()
+        self._queue.append(([Path(p) for p in paths], collection))
+        self.refresh()
+        if not self.running:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self.running or not self._queue:
+            return
+        paths, collection = self._queue.pop(0)
+        self._skipped_this_run = []
+        self.worker = GeneratorWorker(self.library.index_paths, paths, collection)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_worker_finished)
+        self._set_running(True)
+        self.progress_bar.setRange(0, 0)
+        self.status_label.setText("Looking for documents…")
+        self.indexing_started.emit()
+        self.worker.start()
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+        if lib.paused:
+            lib.resume()
+            self.pause_button.setText("Pause")
+        else:
+            lib.pause()
+            self.pause_button.setText("Resume")
+            self.status_label.setText(self.status_label.text().split(" · paused")[0] + " · paused")
+
+    @Slot()
+    def cancel(self) -> None:
+        """Cancel the running job and drop queued ones (work done so far is kept)."""
+        self._queue.clear()
+        if self.library is not None and self.library.paused:
+            self.library.resume()
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status_label.setText("Cancelling…")
+
+    def start_watching(self) -> None:
+        """Catch up with changes made while Hearth was closed, then keep watching."""
+        lib = self.library
+        if lib is None or lib.watching:
+            return
+        try:
+            lib.start_watching(on_event=self._bridge.event.emit)
+        except Exception as exc:  # watching is a convenience: never stop the panel for it
+            log.exception("cannot watch folders")
+            self.status_label.setText(f"Folders are not watched: {exc}")
+
+    # -- events ------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_event(self, ev: ProgressEvent) -> None:
+        if ev.kind == "progress" and ev.what == "files":
+            total = int(ev.total or 0)
+            self.progress_bar.setRange(0, max(1, total))
+            self.progress_bar.setValue(int(ev.done))
+            self.status_label.setText(progress_text(ev))
+            self.pause_button.setEnabled(True)  # also for the watcher's own updates
+            file = ev.data.get("file") or ""
+            self.file_label.setText(f"Reading {Path(file).name}" if file else "")
+            self.indexing_progressed.emit(ev)
+            if not self._refresh_timer.isActive():
+                self._refresh_timer.start()
+        elif ev.kind == "progress":
+            self.status_label.setText(ev.message)
+        elif ev.kind == "warning":
+            path, reason = ev.data.get("file", ""), ev.data.get("reason", ev.message)
+            self._skipped_this_run.append((path, reason))
+            self.file_skipped.emit(path, reason)
+        elif ev.kind == "log":
+            self.file_label.setText(ev.message)
+            if not self._refresh_timer.isActive():
+                self._refresh_timer.start()
+        elif ev.kind == "done":
+            self.progress_bar.setRange(0, max(1, int(ev.total or 0)))
+            self.progress_bar.setValue(int(ev.done))
+            self.status_label.setText(ev.message)
+            self.file_label.setText("")
+            self.pause_button.setEnabled(self.running)
+            self.refresh()
+            self.indexing_finished.emit(ev)
+            self.library_changed.emit()
+        elif ev.kind == "cancelled":
+            self.status_label.setText(ev.message)
+            self.file_label.setText("")
+            self.refresh()
+            self.indexing_cancelled.emit()
+        elif ev.kind == "error":
+            self.status_label.setText(ev.message)
+            self.indexing_failed.emit(ev.message)
+
+    @Slot(object)
+    def _on_error(self, exc: BaseException) -> None:
+        message = f"Indexing failed: {exc}"
+        self.status_label.setText(message)
+        self.indexing_failed.emit(message)
+
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        self.worker = None
+        self._set_running(False)
+        self.refresh()
+        self._start_next()
+
+    # -- dialogs and list actions -----------------------------------------------------
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    def _choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add files to the library", "",
+            "Documents (*.txt *.md *.rst *.pdf *.docx *.odt *.epub *.html *.htm *.rtf *.csv *.py *.js *.ts *.java *.c *.cpp *.go *.rs);;All files (*)",
+        )
+        if files:
+            self.add_paths([Path(f) for f in files])
+
+    def _new_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "New collection", "Name of the new collection:")
+        if ok and name.strip():
+            self.create_collection(name.strip())
+
+    def create_collection(self, name: str) -> None:
+        try:
+            self.library.create_collection(name)
+        except Exception as exc:
+            QMessageBox.warning(self, "New collection", str(exc))
+            return
+        self.refresh()
+        self.collection_box.setCurrentText(name)
+        self.library_changed.emit()
+
+    def _delete_collection(self) -> None:
+        name = self.current_collection()
+        answer = QMessageBox.question(
+            self, "Delete collection",
+            f"Remove the collection “{name}” from Hearth? Your files stay where they are.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.library.delete_collection(name)
+            self._save_settings()
+            self.refresh()
+            self.library_changed.emit()
+
+    def _remove_folder(self) -> None:
+        item = self.folder_list.currentItem()
+        if item is None or self.library is None:
+            return
+        self.library.remove_folder(Path(item.text()))
+        self._save_settings()
+        self.refresh()
+        self.library_changed.emit()
+
+    def _remove_selected_files(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+        for item in self.file_tree.selectedItems():
+            lib.remove_path(item.data(0, Qt.ItemDataRole.UserRole))
+        self.refresh()
+        self.library_changed.emit()
+
+    def _save_settings(self) -> None:
+        settings = getattr(self.core, "settings", None)
+        if settings is not None and hasattr(settings, "save"):
+            try:
+                settings.save()
+            except OSError:
+                log.exception("could not save settings")
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Cancel indexing and wait for it (call before closing the core)."""
+        self.cancel()
+        if self.worker is not None:
+            self.worker.wait(timeout_ms)

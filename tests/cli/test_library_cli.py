@@ -1,0 +1,44 @@
+"""``hearth index`` and ``hearth library`` on a real store (no chat model needed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from desktop.cli import main
+
+
+def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: Path, capsys: Any) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    docs = shared_data / "docs"
+    for name in ("pdf_text_simple_crazyones.pdf", "pdf_encrypted_r4_user-password-required.pdf",
+                 "pdf_scanned_image-only_medical-report.pdf"):
+        shutil.copy(docs / name, folder / name)
+    (folder / "todo.txt").write_text("Buy birthday candles for Ada's party on Friday.\n", encoding="utf-8")
+
+    assert main(["index", str(folder), "--collection", "home", "--watch"]) == 0
+    out = capsys.readouterr().out
+    assert "Indexed 2 file(s)" in out
+    assert "2 files skipped:" in out
+    assert "password-protected" in out and "needs OCR" in out
+
+    assert main(["index", str(folder), "--collection", "home"]) == 0
+    out = capsys.readouterr().out
+    assert "Indexed 0 file(s) (0 chunks), 2 unchanged; 2 file(s) skipped." in out
+
+    assert main(["library", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "home: 2 files" in out and f"watching {folder}" in out
+
+    assert main(["library", "search", "birthday candles", "--collection", "home"]) == 0
+    assert capsys.readouterr().out.startswith(f"[1] {folder / 'todo.txt'}")
+
+    assert main(["library", "skipped"]) == 0
+    assert "2 files skipped:" in capsys.readouterr().out
+
+    assert main(["library", "remove", str(folder / "todo.txt")]) == 0
+    assert "Removed 1 file(s)" in capsys.readouterr().out
+    assert main(["library", "files"]) == 0
+    assert "todo.txt" not in capsys.readouterr().out

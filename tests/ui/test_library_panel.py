@@ -1,0 +1,124 @@
+"""The Library panel in a real Qt window, over a real core (chromadb, SQLite, the real
+embedder); the chat engine is scripted because chat is beside the point here."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QUrl
+
+from desktop.core.app import HearthCore
+from desktop.core.engine.fake import ScriptedBackend
+from desktop.ui import sources_view
+from desktop.ui.library_panel import LibraryPanel, progress_text
+
+
+@pytest.fixture
+def core() -> Any:
+    c = HearthCore(engine=ScriptedBackend())
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, shared_data: Path) -> Path:
+    f = tmp_path / "papers"
+    f.mkdir()
+    docs = shared_data / "docs"
+    for name in ("pdf_text_simple_crazyones.pdf", "pdf_encrypted_r4_user-password-required.pdf",
+                 "txt_cp1252-latin1_french.txt", "rtf_markitdown-sample.rtf"):
+        shutil.copy(docs / name, f / name)
+    (f / "plans.md").write_text("# Plans\n\nThe reunion is on the 4th of July at the lake house.\n",
+                                encoding="utf-8")
+    return f
+
+
+def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: Any, folder: Path) -> None:
+    panel = LibraryPanel(core, watch=False)
+    qtbot.addWidget(panel)
+    panel.show()
+    progressed: list[Any] = []
+    skipped: list[tuple[str, str]] = []
+    panel.indexing_progressed.connect(progressed.append)
+    panel.file_skipped.connect(lambda p, r: skipped.append((p, r)))
+    with qtbot.waitSignal(panel.indexing_finished, timeout=300_000) as blocker:
+        panel.add_paths([folder])
+    summary = blocker.args[0]
+    assert summary.data["indexed"] == 4
+    assert [Path(p).name for p, _ in skipped] == ["pdf_encrypted_r4_user-password-required.pdf"]
+    assert "password-protected" in skipped[0][1]
+    assert progressed and progressed[-1].done == progressed[-1].total == 5
+    assert panel.progress_bar.value() == panel.progress_bar.maximum() == 5
+    assert "1 file(s) skipped" in panel.status_label.text()
+    names = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).text(1)
+             for i in range(panel.file_tree.topLevelItemCount())}
+    assert names["plans.md"] == "Indexed"
+    assert names["pdf_encrypted_r4_user-password-required.pdf"] == "Skipped"
+    assert panel.skipped_label.text() == "1 file skipped"
+    assert "password-protected" in panel.skipped_list.item(0).text()
+    assert [panel.folder_list.item(i).text() for i in range(panel.folder_list.count())] == [str(folder)]
+    assert str(folder) in core.settings.library.watched_folders
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert not panel.cancel_button.isEnabled()
+    # the chat now answers from the folder
+    hits = core.library.search("When is the reunion?", top_k=1)
+    assert hits[0].title == "plans.md"
+
+
+def test_pause_and_cancel(qtbot: Any, core: Any, folder: Path, shared_data: Path) -> None:
+    shutil.copy(shared_data / "docs" / "md_markitdown-README.md", folder / "readme.md")
+    panel = LibraryPanel(core, watch=False)
+    qtbot.addWidget(panel)
+    seen: list[Any] = []
+
+    def on_progress(ev: Any) -> None:
+        seen.append(ev)
+        if len(seen) == 1:
+            panel.toggle_pause()
+
+    panel.indexing_progressed.connect(on_progress)
+    with qtbot.waitSignal(panel.indexing_started, timeout=10_000):
+        panel.add_paths([folder])
+    qtbot.waitUntil(lambda: core.library.paused, timeout=120_000)
+    assert panel.pause_button.text() == "Resume"
+    assert panel.cancel_button.isEnabled()
+    with qtbot.waitSignal(panel.indexing_cancelled, timeout=120_000):
+        panel.cancel()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert not core.library.paused
+    assert "resumes where it stopped" in panel.status_label.text()
+
+
+def test_progress_text_shows_files_chunks_rate_and_eta() -> None:
+    from desktop.core.jobs import ProgressEvent
+
+    ev = ProgressEvent("index", "progress", "files", 12, 40, "files",
+                       data={"chunks_done": 230, "chunks_per_s": 8.54, "eta_s": 125.0})
+    assert progress_text(ev) == "12 of 40 files · 230 chunks · 8.5 chunks/s · about 2 min left"
+
+
+def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    pdf = tmp_path / "report <1>.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    sources = [
+        {"kind": "document", "title": pdf.name, "path": str(pdf), "page": 3, "section": "Results",
+         "text": "Revenue grew <b>12%</b> in the third quarter."},
+        {"kind": "memory", "title": "your conversation of 12 March", "text": "Question: hi\nAnswer: hello",
+         "extra": {"conversation_id": 4}},
+    ]
+    html = sources_view.sources_html(sources)
+    assert 'href="hearth-source:1"' in html and 'href="hearth-source:2"' in html
+    assert "report &lt;1&gt;.pdf, page 3, “Results”" in html
+    assert "&lt;b&gt;12%&lt;/b&gt;" in html  # document text is escaped, never rendered
+    assert "from your conversation of 12 March" in html
+    assert sources_view.sources_html([]) == ""
+    assert sources_view.source_number(QUrl("hearth-source:2")) == 2
+    opened: list[QUrl] = []
+    monkeypatch.setattr(sources_view.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    assert sources_view.open_source(sources[0])
+    assert opened[0].isLocalFile() and opened[0].fragment() == "page=3"
+    assert Path(opened[0].toLocalFile()) == pdf
+    assert not sources_view.open_source(sources[1])
