@@ -20,8 +20,8 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser("train", help="training tokens/s: Hearth's trainer vs transformers Trainer + PEFT")
     p.add_argument("--steps", type=int, default=8, help="optimizer steps measured for each (default 8)")
-    p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--batch", type=int, default=4, help="sequences per step (default 4)")
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--batch", type=int, default=2, help="sequences per step (default 2)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: cores - 1)")
     p.add_argument("--docs", type=Path, help="corpus.jsonl or folder (default: SciFact from ../shared/data)")
     p.set_defaults(func=run)
@@ -60,7 +60,12 @@ def _baseline(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: arg
 
     from desktop.core.personalize.trainer import add_lora, load_base_model
 
-    model = add_lora(load_base_model(model_path), 16, 32)
+    base = load_base_model(model_path)
+    # The weights are already dequantized to float32; only transformers' label says
+    # "GGUF-quantized", and Trainer refuses to train such a model.
+    base.hf_quantizer = None
+    base.is_quantized = False
+    model = add_lora(base, 16, 32)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     examples = [tok(t, truncation=True, max_length=args.seq_len) for _, t in docs]

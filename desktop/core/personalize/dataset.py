@@ -23,6 +23,7 @@ import hashlib
 import logging
 import random
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -233,12 +234,14 @@ def generate_qa(
     cancel: CancelToken | None = None,
     on_pair: Callable[[int, int], None] | None = None,
     seed: int = 0,
+    deadline: float | None = None,
 ) -> list[QAPair]:
     """Ask the local model for a question about a chunk, then for its answer given the
     chunk (two prompts: the default 135M model does not reliably follow a combined
     "Question:/Answer:" format).
 
-    Chunks are sampled evenly across documents; at most ``2 * max_pairs`` attempts.
+    Chunks are sampled evenly across documents; at most ``2 * max_pairs`` attempts, and
+    none after ``deadline`` (time.time() seconds; it bounds this phase in a time budget).
     Returns up to ``max_pairs`` filtered (:func:`parse_qa`), deduplicated pairs.
     """
     if max_pairs <= 0:
@@ -248,7 +251,7 @@ def generate_qa(
     rng.shuffle(chunks)
     pairs: list[QAPair] = []
     for attempt, (path, chunk) in enumerate(chunks[: 2 * max_pairs]):
-        if cancel is not None and cancel.cancelled:
+        if (cancel is not None and cancel.cancelled) or (deadline is not None and time.time() > deadline):
             break
         question = generate(QUESTION_PROMPT.format(chunk=chunk), 48)
         m = _QUESTION_RE.search(question)
@@ -266,12 +269,14 @@ def generate_qa(
 
 
 def generate_replay(
-    generate: Generator, n: int, max_tokens: int = 160, cancel: CancelToken | None = None
+    generate: Generator, n: int, max_tokens: int = 160, cancel: CancelToken | None = None,
+    deadline: float | None = None,
 ) -> list[tuple[str, str]]:
-    """(prompt, answer) pairs: the base model's own answers to ``n`` general prompts."""
+    """(prompt, answer) pairs: the base model's own answers to ``n`` general prompts
+    (none started after ``deadline``, time.time() seconds)."""
     out: list[tuple[str, str]] = []
     for prompt in REPLAY_PROMPTS[:n]:
-        if cancel is not None and cancel.cancelled:
+        if (cancel is not None and cancel.cancelled) or (deadline is not None and time.time() > deadline):
             break
         answer = generate(prompt, max_tokens).strip()
         if answer:

@@ -137,14 +137,19 @@ def prepare_data(run_dir: Path, spec: JobSpec, tokenizer: Any, cancel: CancelTok
 
         train_paths, _ = split_by_document([p for p, _ in documents], spec.heldout_fraction, cfg.seed)
         train_set = set(train_paths)
+        # generating data may use at most a fifth of the time budget (the rest trains)
+        gen_deadline = None
+        if spec.deadline is not None:
+            gen_deadline = time.time() + 0.2 * max(0.0, spec.deadline - time.time())
         with LlamaBackend() as backend:
             backend.load(spec.model_path, EngineOptions(n_ctx=2048, n_threads=training_threads(cfg.threads)))
             gen = llama_generator(backend)
             yield _event("progress", "data", "Writing practice questions from your documents…")
-            qa = generate_qa([d for d in documents if d[0] in train_set], gen, spec.qa_pairs, cancel, seed=cfg.seed)
+            qa = generate_qa([d for d in documents if d[0] in train_set], gen, spec.qa_pairs, cancel,
+                             seed=cfg.seed, deadline=gen_deadline)
             yield _event("progress", "data", f"{len(qa)} question-answer pairs written. "
                          "Answering general questions to keep general skills…", qa_pairs=len(qa))
-            replay = generate_replay(gen, spec.replay, cancel=cancel)
+            replay = generate_replay(gen, spec.replay, cancel=cancel, deadline=gen_deadline)
     cancel.raise_if_cancelled()
 
     def tokenize(text: str) -> list[int]:

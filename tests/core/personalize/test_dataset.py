@@ -3,13 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.core.personalize.dataset import (
+    QAPair,
     build_preview,
     build_training_data,
     dedup_qa,
     generate_qa,
     pack_sequences,
     parse_qa,
-    QAPair,
     read_folder,
     split_by_document,
 )
