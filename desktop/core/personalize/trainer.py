@@ -7,14 +7,18 @@
   no rsLoRA: llama.cpp scales by alpha / r).
 - Optimizer: AdamW (Loshchilov & Hutter 2019), linear warm-up then cosine decay to 10%
   of the peak learning rate.
-- Precision: float32, or bfloat16 autocast where the hardware does bf16 natively (CUDA
-  with bf16 support, CPUs with AMX-BF16; elsewhere bf16 is 10 to 500x slower, DESIGN.md).
+- Precision: float32, or bfloat16 autocast (LoRA weights and optimizer stay float32)
+  where the hardware does bf16 natively (CUDA with bf16 support, CPUs with AVX512-BF16 or
+  AMX; elsewhere bf16 is 10 to 500x slower, DESIGN.md).
 - Device: CUDA, Apple MPS or CPU, picked automatically.
 - Threads: all physical cores but one, so the chat keeps a core (OpenMP threads spin:
   oversubscription collapses throughput, DESIGN.md).
 - Loss: packed sequences (no padding); the output projection and cross-entropy are
-  computed in chunks of positions under activation checkpointing, so full-vocabulary
-  logits (seq_len x 49k floats for the default model) never exist at once.
+  computed and back-propagated chunk by chunk into the final hidden states, then the
+  body is back-propagated once ("fused linear cross-entropy", as in Liger-Kernel and
+  Apple's Cut Cross-Entropy, Wijmans et al. 2024, done here in plain PyTorch), so
+  full-vocabulary logits (seq_len x 49k floats for the default model) never exist at
+  once and nothing is recomputed.
 - Checkpoints (LoRA weights, optimizer state, step, best weights) are written atomically
   every ``checkpoint_every_s`` seconds and on cancel; a new start resumes from them.
 - A NaN or exploding loss stops training and keeps the best weights so far.
@@ -117,15 +121,24 @@ def pick_device(requested: str = "auto") -> str:
 
 
 def cpu_has_native_bf16() -> bool:
-    """True on CPUs with AMX-BF16 (Sapphire Rapids and later), read from /proc/cpuinfo.
+    """True when this CPU does bf16 arithmetic in hardware (AVX512-BF16 or AMX-BF16), as
+    oneDNN reports it (``torch.ops.mkldnn._is_mkldnn_bf16_supported``), else from
+    /proc/cpuinfo's flags.  Measured on this project's 2-vCPU AVX512-BF16 machine: a LoRA
+    step of the default model 1.65x faster with bf16 autocast; on CPUs without it bf16 is
+    10 to 500x slower (../shared/DESIGN.md), hence float32 there."""
+    try:
+        import torch
 
-    AVX512-BF16 alone only has conversion and dot-product instructions; PyTorch's CPU
-    matmuls gain from bf16 only with AMX.  Unknown elsewhere: False (float32)."""
+        if bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+            return True
+    except (AttributeError, RuntimeError):
+        pass
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
                 if line.startswith("flags"):
-                    return "amx_bf16" in line.split()
+                    flags = set(line.split())
+                    return bool({"avx512_bf16", "amx_bf16"} & flags)
     except OSError:
         pass
     return False
@@ -242,9 +255,10 @@ def _ce_sum(hidden: Any, weight: Any, targets: Any) -> Any:
 def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: bool = True) -> tuple[Any, int]:
     """Summed next-token cross-entropy of ``input_ids`` (batch, T) and the token count.
 
-    The lm_head projection and the loss are computed ``chunk`` positions at a time; with
-    ``checkpoint`` (training) each chunk's logits are recomputed in backward instead of
-    kept, so at most ``chunk x vocab`` logits exist at once.  The lm_head has no bias in
+    The lm_head projection and the loss are computed ``chunk`` positions at a time (for
+    evaluation; training uses :func:`chunked_lm_loss_backward`); with ``checkpoint`` and
+    grad enabled each chunk's logits are recomputed in backward instead of kept, so at
+    most ``chunk x vocab`` logits exist at once.  The lm_head has no bias in
     the supported architectures (it is checked).
     """
     import torch
@@ -263,6 +277,36 @@ def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: boo
         else:
             total = total + _ce_sum(h[s : s + chunk], head.weight, y[s : s + chunk])
     return total, int(y.numel())
+
+
+def chunked_lm_loss_backward(model: Any, input_ids: Any, chunk: int = 64) -> tuple[float, int]:
+    """Forward and backward of the mean next-token cross-entropy of ``input_ids`` (batch,
+    T), with the lm_head and loss done ``chunk`` positions at a time.
+
+    Each chunk's logits are made, their loss back-propagated into a detached copy of the
+    final hidden states, and freed; then the decoder body is back-propagated once with the
+    accumulated gradient.  Gradients end up in the trainable parameters as with
+    ``loss.backward()``.  If the loss is not finite the body's backward is skipped.
+
+    Returns:
+        (summed loss in nats, number of predicted tokens).
+    """
+    body, head = _causal_parts(model)
+    if getattr(head, "bias", None) is not None:
+        raise TrainingError("Models whose output layer has a bias are not supported.")
+    hidden = body(input_ids=input_ids).last_hidden_state
+    h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+    y = input_ids[:, 1:].reshape(-1)
+    n = int(y.numel())
+    leaf = h.detach().requires_grad_(True)
+    total = 0.0
+    for s in range(0, n, chunk):
+        part = _ce_sum(leaf[s : s + chunk], head.weight, y[s : s + chunk]) / n
+        part.backward()
+        total += float(part.detach())
+    if math.isfinite(total) and leaf.grad is not None:
+        h.backward(leaf.grad)
+    return total * n, n
 
 
 @dataclass
@@ -428,20 +472,16 @@ class Trainer:
             group["lr"] = lr
         ids = torch.tensor(self.batch(self.step), dtype=torch.long, device=self.device)
         self.model.train()
-        if self.precision == "bf16":
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                loss_sum, n = chunked_lm_loss(self.model, ids, cfg.loss_chunk)
-        else:
-            loss_sum, n = chunked_lm_loss(self.model, ids, cfg.loss_chunk)
-        loss = loss_sum / n
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            loss_sum, n = chunked_lm_loss_backward(self.model, ids, cfg.loss_chunk)
+        value = loss_sum / n
         hook = os.environ.get(NAN_HOOK_ENV)
         if hook and int(hook) == self.step + 1:
-            loss = loss * float("nan")
-        value = float(loss.detach())
+            value = float("nan")
         if not math.isfinite(value):
             self.optimizer.zero_grad(set_to_none=True)
             return value, int(ids.numel())
-        loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
