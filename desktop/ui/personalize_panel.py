@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,13 @@ class PersonalizePanel(QWidget):
         self.use_button.clicked.connect(self._on_use)
         self.rollback_button.clicked.connect(self._on_rollback)
         self.refresh_adapters()
+        from desktop.core.personalize.controller import PersonalizeController
+
+        if PersonalizeController().has_unfinished_run():
+            self.status_label.setText(
+                "An unfinished personalization was interrupted; starting again resumes it "
+                "from its last checkpoint."
+            )
         active = self.registry.active()
         if active is not None and active.report:
             self._show_report(active.report | {"name": active.name})
@@ -255,11 +262,12 @@ class PersonalizePanel(QWidget):
         start_at = None if self.now_radio.isChecked() else next_occurrence(settings.start_time, now)
         deadline = deadline_after(start_at or now, settings.finish_by)
         controller = PersonalizeController()
-        try:
-            docs = self._preview_docs or ([] if controller.has_unfinished_run() else self._gather())
-        except (ValueError, OSError) as exc:
-            self.status_label.setText(str(exc))
-            return
+
+        def lazy_documents() -> Iterator[tuple[str, str]]:
+            # read on the worker thread: a big library takes a while
+            yield from (self._preview_docs or self._gather())
+
+        docs = lazy_documents()
         self.report_view.clear()
         self._worker = GeneratorWorker(
             run_personalization, docs, self.core.current_model_path(), start_at=start_at,
