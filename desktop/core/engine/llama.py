@@ -166,49 +166,82 @@ class LlamaBackend:
     def set_adapters(self, adapters: list[tuple[str, float]]) -> None:
         """Apply GGUF LoRA adapters with their scales, without reloading the model.
 
-        Uses llama.cpp's ``llama_adapter_lora_init`` / ``llama_set_adapters_lora``.  The
-        KV cache is reset so no answer mixes states computed with other adapters.
+        Uses llama.cpp's ``llama_adapter_lora_init`` / ``llama_set_adapters_lora``; an
+        adapter already loaded is reused (changing only its scale is cheap); [] removes
+        all.  Afterwards the KV cache and llama-cpp-python's token-prefix cache are
+        cleared, so no answer reuses state computed with other adapters.  On any error
+        the previous adapters stay applied.
+
+        This does not check that an adapter was made for this exact model file (llama.cpp
+        accepts any adapter whose tensor shapes fit); the personalization registry does
+        that, by the base model's SHA-256, before calling this.
 
         Raises:
-            ModelError: an adapter file cannot be loaded (e.g. made for another model).
+            ModelError: an adapter file is missing or cannot be loaded (damaged, or made
+                for a model of another shape).
+            EngineError: no model is loaded, or llama.cpp refused the set.
         """
         import llama_cpp
 
         if self._llm is None:
             raise EngineError("Load a model before applying an adapter.")
-        wanted = {p for p, _ in adapters}
-        keep = [a for a in self._adapters if a[0] in wanted]
-        for path, _scale, handle in self._adapters:
-            if path not in wanted:
-                llama_cpp.llama_adapter_lora_free(handle)
-        loaded = {p: h for p, _s, h in keep}
+        loaded = {p: h for p, _s, h in self._adapters}
+        model_name = self._info.path.name if self._info else "this model"
         new: list[tuple[str, float, Any]] = []
+
+        def free_new() -> None:
+            for p, _s, h in new:
+                if p not in loaded:
+                    llama_cpp.llama_adapter_lora_free(h)
+
         for path, scale in adapters:
+            path = str(path)
             handle = loaded.get(path)
+            if handle is None and any(p == path for p, _s, _h in new):
+                handle = next(h for p, _s, h in new if p == path)
             if handle is None:
-                handle = llama_cpp.llama_adapter_lora_init(self._llm._model.model, str(path).encode())
+                if not os.path.isfile(path):
+                    free_new()
+                    raise ModelError(f"The adapter file {path} is missing.")
+                handle = llama_cpp.llama_adapter_lora_init(self._llm._model.model, path.encode())
                 if not handle:
+                    free_new()
                     raise ModelError(
                         f"The adapter {os.path.basename(path)} could not be applied to "
-                        f"{self._info.path.name if self._info else 'this model'}: it was made "
-                        "for another model or is damaged."
+                        f"{model_name}: it was made for another model or is damaged."
                     )
-            new.append((path, scale, handle))
-        self._adapters = new
+            new.append((path, float(scale), handle))
         n = len(new)
         arr = (llama_cpp.llama_adapter_lora_p_ctypes * max(n, 1))(*[h for _p, _s, h in new])
         scales = (ctypes.c_float * max(n, 1))(*[s for _p, s, _h in new])
         rc = llama_cpp.llama_set_adapters_lora(self._llm._ctx.ctx, arr if n else None, n, scales if n else None)
         if rc != 0:
+            free_new()
             raise EngineError(f"llama.cpp refused the adapters (code {rc}).")
+        keep = {p for p, _s, _h in new}
+        for path, _scale, handle in self._adapters:
+            if path not in keep:
+                llama_cpp.llama_adapter_lora_free(handle)
+        self._adapters = new
+        # llama-cpp-python reuses the longest common token prefix of the previous prompt
+        # (n_tokens / input_ids): forget it, and clear the KV cache itself.
         self._llm.reset()
-        # llama-cpp-python keeps a prefix cache keyed on tokens only: forget it.
-        self._llm._ctx.memory_clear(True) if hasattr(self._llm._ctx, "memory_clear") else None
+        self._llm._ctx.kv_cache_clear()
+
+    @property
+    def adapters(self) -> list[tuple[str, float]]:
+        """The applied adapters: (file, scale)."""
+        return [(p, s) for p, s, _h in self._adapters]
 
     def close(self) -> None:
         if self._llm is not None:
             import llama_cpp
 
+            if self._adapters:
+                try:
+                    llama_cpp.llama_set_adapters_lora(self._llm._ctx.ctx, None, 0, None)
+                except Exception:
+                    pass
             for _p, _s, handle in self._adapters:
                 try:
                     llama_cpp.llama_adapter_lora_free(handle)

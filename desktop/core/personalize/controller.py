@@ -1,0 +1,284 @@
+"""Run personalization in a separate process and follow it: the one controller the
+window, the CLI and the tests use.
+
+    controller = PersonalizeController()
+    controller.prepare(documents, model_path, TrainConfig(), deadline=...)
+    controller.start()
+    for event in controller.events():   # ProgressEvents, ending in done/cancelled/error
+        ...
+    controller.cancel()                  # from another thread: stops within seconds
+
+A run folder holds everything (see pipeline.py); starting again after a kill or a reboot
+resumes from its last checkpoint.  The worker is stopped by a flag file and SIGTERM,
+then killed after ``timeout`` seconds (the Vorta pattern in ../shared/STYLE.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+from desktop.core.jobs import CancelToken, ProgressEvent, decode_event
+from desktop.core.paths import data_dir, logs_dir, python_command
+from desktop.core.personalize.dataset import Document, Preview, build_preview
+from desktop.core.personalize.pipeline import (
+    CANCEL_FLAG,
+    DATA_FILE,
+    JOB_FILE,
+    REPORT_FILE,
+    JobSpec,
+    write_documents,
+)
+from desktop.core.personalize.trainer import CHECKPOINT_FILE, TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def default_run_dir() -> Path:
+    return data_dir() / "personalize" / "run"
+
+
+class PersonalizeController:
+    """Starts, follows and cancels the training process for one run folder.
+
+    Args:
+        run_dir: the run folder (default ``data_dir()/"personalize"/"run"``).
+        env: extra environment for the worker (tests set hooks with it).
+    """
+
+    def __init__(self, run_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir()
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._cancel_requested = False
+
+    # -- state -------------------------------------------------------------------------
+    def has_unfinished_run(self) -> bool:
+        """True when a run was started and not finished (it will resume)."""
+        return (self.run_dir / JOB_FILE).exists()
+
+    def checkpoint_step(self) -> int | None:
+        """The step of the saved checkpoint, if any (reads it; a few MB)."""
+        path = self.run_dir / CHECKPOINT_FILE
+        if not path.exists():
+            return None
+        import torch
+
+        try:
+            return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+        except Exception:
+            return None
+
+    def last_report(self) -> dict[str, Any] | None:
+        import json
+
+        try:
+            return dict(json.loads((self.run_dir / REPORT_FILE).read_text()))
+        except (OSError, ValueError):
+            return None
+
+    # -- preparing -----------------------------------------------------------------------
+    def prepare(
+        self,
+        documents: Iterable[Document],
+        model_path: Path,
+        config: TrainConfig | None = None,
+        deadline: dt.datetime | float | None = None,
+        resume: bool = True,
+        **spec: Any,
+    ) -> JobSpec:
+        """Write the run folder for a new run, or keep the unfinished one (``resume``),
+        updating only its deadline.  ``spec`` sets other JobSpec fields (qa_pairs, ...).
+
+        Raises:
+            ValueError: no documents.
+        """
+        when = deadline.timestamp() if isinstance(deadline, dt.datetime) else deadline
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume and self.has_unfinished_run():
+            job = JobSpec.load(self.run_dir)
+            job.deadline = when
+            job.save(self.run_dir)
+            return job
+        self.reset()
+        docs = list(documents)
+        if not docs:
+            raise ValueError("There is nothing to learn from: add documents to your library first.")
+        write_documents(self.run_dir, docs)
+        job = JobSpec(model_path=str(model_path), config=asdict(config or TrainConfig()),
+                      deadline=when, **spec)
+        job.save(self.run_dir)
+        return job
+
+    def reset(self) -> None:
+        """Forget an unfinished run (its checkpoint and data)."""
+        for name in (JOB_FILE, CHECKPOINT_FILE, DATA_FILE, "docs.jsonl", "eval_before.json", CANCEL_FLAG):
+            (self.run_dir / name).unlink(missing_ok=True)
+
+    # -- the process ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker process on the prepared run folder.
+
+        Raises:
+            RuntimeError: nothing prepared, or a worker is already running.
+        """
+        if not (self.run_dir / JOB_FILE).exists():
+            raise RuntimeError("Prepare a run before starting it.")
+        if self.running:
+            raise RuntimeError("Personalization is already running.")
+        (self.run_dir / CANCEL_FLAG).unlink(missing_ok=True)
+        self._cancel_requested = False
+        self._log = open(logs_dir() / "personalize.log", "ab")
+        kwargs: dict[str, Any] = {}
+        if os.name == "nt":
+            kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        self.proc = subprocess.Popen(
+            python_command("desktop.core.personalize.worker", "--run-dir", str(self.run_dir)),
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+            **kwargs,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def events(self) -> Iterator[ProgressEvent]:
+        """The worker's events until it exits.  If it dies without a final event (a kill,
+        a crash), one "error" event says so; the checkpoint is kept for the next start."""
+        if self.proc is None or self.proc.stdout is None:
+            raise RuntimeError("Start the run first.")
+        final = False
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", errors="replace")
+            event = decode_event(line)
+            if event is None:
+                if line.strip():
+                    log.info("worker: %s", line.rstrip())
+                continue
+            final = final or event.kind in ("done", "cancelled", "error")
+            yield event
+        code = self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if not final:
+            if self._cancel_requested:
+                yield ProgressEvent("personalize", "cancelled", "train",
+                                    message="Cancelled; the last checkpoint is kept.")
+            else:
+                yield ProgressEvent(
+                    "personalize", "error", "train",
+                    message=f"The training process stopped unexpectedly (exit code {code}). "
+                    "Start personalization again to resume from the last checkpoint; details "
+                    f"are in {logs_dir() / 'personalize.log'}.",
+                    data={"exit_code": code},
+                )
+
+    def cancel(self, timeout: float = 15.0) -> None:
+        """Ask the worker to stop (flag file + SIGTERM) and kill it after ``timeout``
+        seconds if it has not stopped.  Returns at once."""
+        self._cancel_requested = True
+        try:
+            (self.run_dir / CANCEL_FLAG).touch()
+        except OSError:
+            pass
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        if os.name != "nt":
+            proc.terminate()
+
+        def reaper() -> None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("training process did not stop in %.0f s; killing it", timeout)
+                proc.kill()
+
+        threading.Thread(target=reaper, daemon=True, name="personalize-reaper").start()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self.proc.wait(timeout) if self.proc else None
+
+
+def count_tokens_function(model_path: Path) -> Any:
+    """A fast text -> token count function for previews (llama.cpp's tokenizer, vocab only)."""
+    import llama_cpp
+
+    vocab = llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
+
+    def count(text: str) -> int:
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    return count
+
+
+def preview_documents(
+    documents: Iterable[Document], model_path: Path, excluded: Iterable[str] = ()
+) -> tuple[Preview, list[Document]]:
+    """What a run will learn from: (preview with token counts and exclusions, documents)."""
+    return build_preview(documents, count_tokens_function(model_path), excluded)
+
+
+def run_personalization(
+    documents: Iterable[Document],
+    model_path: Path,
+    *,
+    start_at: dt.datetime | None = None,
+    deadline: dt.datetime | None = None,
+    config: TrainConfig | None = None,
+    excluded: Iterable[str] = (),
+    require_mains: bool = True,
+    controller: PersonalizeController | None = None,
+    cancel: CancelToken | None = None,
+    **spec: Any,
+) -> Iterator[ProgressEvent]:
+    """The whole "Personalize overnight" job as events: wait for the start time (and mains
+    power), preview, then run the worker and relay its events.  Cancelling the token
+    cancels the worker (checkpoint kept).  Used by the window (GeneratorWorker) and CLI.
+    """
+    from desktop.core.personalize.schedule import wait_until
+
+    token = cancel or CancelToken()
+    ctl = controller or PersonalizeController()
+    if start_at is not None:
+        yield from wait_until(start_at, token, require_mains)
+    elif require_mains:
+        yield from wait_until(dt.datetime.now(), token, require_mains)
+    if token.cancelled:
+        yield ProgressEvent("personalize", "cancelled", "waiting", message="Cancelled before it started.")
+        return
+    if ctl.has_unfinished_run():
+        step = ctl.checkpoint_step()
+        yield ProgressEvent("personalize", "log", "data", message=(
+            f"Resuming the unfinished run from step {step}." if step else "Resuming the unfinished run."),
+            data={"phase": "data", "resume_step": step})
+        ctl.prepare([], model_path, config, deadline, resume=True)
+    else:
+        preview, docs = preview_documents(documents, model_path, excluded)
+        yield ProgressEvent("personalize", "log", "preview", message=(
+            f"Learning from {len(preview.included)} files ({preview.total_tokens} tokens); "
+            f"{len(preview.items) - len(preview.included)} left out."),
+            data={"phase": "preview", "preview": preview.to_dict()})
+        ctl.prepare(docs, model_path, config, deadline, resume=False, **spec)
+    ctl.start()
+    token.on_cancel(ctl.cancel)
+    started = time.time()
+    yield from ctl.events()
+    log.info("personalization worker ended after %.0f s", time.time() - started)

@@ -1,0 +1,455 @@
+"""Training data for the personal adapter.
+
+From the user's documents (``Iterable[tuple[str, str]]`` of path and full text, the
+shape of ``Library.documents()``) this module builds:
+
+- **continued-pretraining text**: the training documents tokenized, joined with the
+  end-of-text token and packed into full sequences of ``seq_len`` tokens (no padding;
+  the standard packing of GPT-style pretraining, Brown et al. 2020, sec. 2.2);
+- **question-answer pairs** generated from chunks of the training documents by the
+  local model itself (llama.cpp, :class:`desktop.core.engine.llama.LlamaBackend`),
+  parsed, filtered and deduplicated, then rendered with the chat template;
+- **replay data**: answers of the base model to general prompts, mixed in so the
+  assistant keeps its general behaviour (experience replay against catastrophic
+  forgetting, as in continual-learning practice; Scialom et al. 2022 use 1% replay);
+- a **held-out set** split *by document* (never by chunk), for perplexity before/after.
+
+A :class:`Preview` lists what will be learned from (files, tokens) and what is excluded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from desktop.core.jobs import CancelToken
+
+log = logging.getLogger(__name__)
+
+Document = tuple[str, str]
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ".rst"}
+MIN_DOC_CHARS = 200
+
+# General prompts for replay data (short, everyday and encyclopedic requests).
+REPLAY_PROMPTS = [
+    "Explain in a few sentences why the sky is blue.",
+    "Give three tips for writing a clear email.",
+    "What is photosynthesis?",
+    "Write a short friendly note inviting a neighbour to dinner.",
+    "Summarize the water cycle for a ten-year-old.",
+    "What are the main differences between a virus and a bacterium?",
+    "How do I boil an egg?",
+    "Name three famous painters and one work by each.",
+    "What does a computer's memory do?",
+    "Give a short definition of democracy.",
+    "How can I sleep better?",
+    "What is the capital of France, and what is it known for?",
+    "Explain what a budget is and why it helps.",
+    "Describe the four seasons in one sentence each.",
+    "What is the difference between weather and climate?",
+    "List some healthy breakfast ideas.",
+]
+
+QUESTION_PROMPT = (
+    "Read the passage and write one question that it answers. Reply with the question "
+    "only.\n\nPassage:\n{chunk}"
+)
+ANSWER_PROMPT = (
+    "Passage:\n{chunk}\n\nUsing the passage, answer in one or two sentences.\n"
+    "Question: {question}"
+)
+
+
+class TextTokenizer(Protocol):
+    """What dataset building needs from a tokenizer: text -> token ids (no special tokens)."""
+
+    def __call__(self, text: str) -> list[int]: ...
+
+
+class Generator(Protocol):
+    """A chat model that answers one user prompt (greedy), e.g. a wrapped LlamaBackend."""
+
+    def __call__(self, prompt: str, max_tokens: int) -> str: ...
+
+
+def read_text_file(path: Path) -> str:
+    """Read a text file in whatever encoding it uses (charset-normalizer's detection).
+
+    Raises:
+        ValueError: the file is not text (no encoding fits).
+    """
+    from charset_normalizer import from_bytes
+
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(raw).best()
+    if best is None:
+        raise ValueError(f"{path} is not a text file Hearth can read.")
+    return str(best)
+
+
+def read_folder(folder: Path) -> Iterator[Document]:
+    """(path, text) of the plain-text files (.txt, .md, ...) under ``folder``, sorted.
+
+    Files that cannot be read are logged and skipped.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"The folder {folder} does not exist. Check the --docs path.")
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        if path.suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        try:
+            yield str(path), read_text_file(path)
+        except (OSError, ValueError) as exc:
+            log.warning("skipping %s: %s", path, exc)
+
+
+def normalize_text(text: str) -> str:
+    """Collapse runs of blank lines and trailing spaces; keep paragraphs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def split_by_document(
+    paths: Sequence[str], heldout_fraction: float = 0.15, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Split document paths into (train, held-out), by document, deterministically.
+
+    Each path's place is decided by a hash of (seed, path), so adding a document does
+    not move the others.  At least one document is held out when there are two or more,
+    and at least one is kept for training.
+    """
+    if not paths:
+        return [], []
+    ranked = sorted(paths, key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
+    n_held = round(len(ranked) * heldout_fraction)
+    if len(ranked) >= 2:
+        n_held = min(max(1, n_held), len(ranked) - 1)
+    else:
+        n_held = 0
+    held = set(ranked[:n_held])
+    return [p for p in paths if p not in held], [p for p in paths if p in held]
+
+
+def pack_sequences(token_lists: Iterable[Sequence[int]], seq_len: int, eos_id: int) -> list[list[int]]:
+    """Concatenate token lists (each followed by ``eos_id``) and cut into full sequences.
+
+    Returns sequences of exactly ``seq_len`` tokens; the remainder shorter than
+    ``seq_len`` is dropped unless it is the only sequence.  No padding anywhere.
+    """
+    if seq_len < 2:
+        raise ValueError("seq_len must be at least 2")
+    stream: list[int] = []
+    for toks in token_lists:
+        if toks:
+            stream.extend(toks)
+            stream.append(eos_id)
+    out = [stream[i : i + seq_len] for i in range(0, len(stream) - seq_len + 1, seq_len)]
+    if not out and len(stream) >= 2:
+        out = [stream]
+    return out
+
+
+def chunk_text(text: str, max_chars: int = 1200) -> list[str]:
+    """Split text into passages of about ``max_chars`` on paragraph/sentence boundaries
+    (semantic-text-splitter)."""
+    from semantic_text_splitter import TextSplitter
+
+    splitter = TextSplitter((max_chars // 2, max_chars))
+    return [c for c in splitter.chunks(text) if c.strip()]
+
+
+@dataclass
+class QAPair:
+    question: str
+    answer: str
+    source: str
+
+
+_WORD = re.compile(r"\w+", re.U)
+_QUESTION_RE = re.compile(r"(?:Question:\s*)?([^\n?]{8,300}\?)", re.I)
+
+
+def parse_qa(question_reply: str, answer_reply: str, source: str, chunk: str) -> QAPair | None:
+    """Parse and filter one generated question (first "...?" sentence of the reply) and
+    its generated answer.
+
+    Kept only if: the question has 4 to 40 words; the answer has 1 to 80 words (cut at
+    the first blank line); and at least half of the answer's content words (>3 letters)
+    occur in the passage (a cheap groundedness filter against made-up answers); and at
+    least two of the question's longer words (>4 letters) occur in the passage.
+    """
+    m = _QUESTION_RE.search(question_reply)
+    if not m:
+        return None
+    q = m.group(1).strip()
+    a = re.sub(r"^\s*Answer:\s*", "", answer_reply.strip(), flags=re.I).split("\n\n")[0].strip()
+    q_words, a_words = _WORD.findall(q), _WORD.findall(a)
+    if not (4 <= len(q_words) <= 40):
+        return None
+    if not (1 <= len(a_words) <= 80):
+        return None
+    content = [w.lower() for w in a_words if len(w) > 3]
+    chunk_words = {w.lower() for w in _WORD.findall(chunk)}
+    if sum(w.lower() in chunk_words for w in q_words if len(w) > 4) < 2:
+        return None  # the question is not about the passage
+    if not content or sum(w in chunk_words for w in content) < 0.5 * len(content):
+        return None
+    return QAPair(q, a, source)
+
+
+def dedup_qa(pairs: Iterable[QAPair]) -> list[QAPair]:
+    """Drop pairs whose normalized question (lower case, words only) was seen before."""
+    seen: set[str] = set()
+    out: list[QAPair] = []
+    for p in pairs:
+        key = " ".join(w.lower() for w in _WORD.findall(p.question))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
+
+
+def generate_qa(
+    documents: Sequence[Document],
+    generate: Generator,
+    max_pairs: int,
+    cancel: CancelToken | None = None,
+    on_pair: Callable[[int, int], None] | None = None,
+    seed: int = 0,
+    deadline: float | None = None,
+) -> list[QAPair]:
+    """Ask the local model for a question about a chunk, then for its answer given the
+    chunk (two prompts: the default 135M model does not reliably follow a combined
+    "Question:/Answer:" format).
+
+    Chunks are sampled evenly across documents; at most ``2 * max_pairs`` attempts, and
+    none after ``deadline`` (time.time() seconds; it bounds this phase in a time budget).
+    Returns up to ``max_pairs`` filtered (:func:`parse_qa`), deduplicated pairs.
+    """
+    if max_pairs <= 0:
+        return []
+    rng = random.Random(seed)
+    chunks = [(path, c) for path, text in documents for c in chunk_text(text)]
+    rng.shuffle(chunks)
+    pairs: list[QAPair] = []
+    for attempt, (path, chunk) in enumerate(chunks[: 2 * max_pairs]):
+        if (cancel is not None and cancel.cancelled) or (deadline is not None and time.time() > deadline):
+            break
+        question = generate(QUESTION_PROMPT.format(chunk=chunk), 48)
+        m = _QUESTION_RE.search(question)
+        pair = None
+        if m:
+            answer = generate(ANSWER_PROMPT.format(chunk=chunk, question=m.group(1).strip()), 80)
+            pair = parse_qa(question, answer, path, chunk)
+        if pair is not None:
+            pairs = dedup_qa([*pairs, pair])
+        if on_pair is not None:
+            on_pair(attempt + 1, len(pairs))
+        if len(pairs) >= max_pairs:
+            break
+    return pairs
+
+
+def generate_replay(
+    generate: Generator, n: int, max_tokens: int = 160, cancel: CancelToken | None = None,
+    deadline: float | None = None,
+) -> list[tuple[str, str]]:
+    """(prompt, answer) pairs: the base model's own answers to ``n`` general prompts
+    (none started after ``deadline``, time.time() seconds)."""
+    out: list[tuple[str, str]] = []
+    for prompt in REPLAY_PROMPTS[:n]:
+        if (cancel is not None and cancel.cancelled) or (deadline is not None and time.time() > deadline):
+            break
+        answer = generate(prompt, max_tokens).strip()
+        if answer:
+            out.append((prompt, answer))
+    return out
+
+
+def chat_text(user: str, assistant: str) -> str:
+    """A user/assistant exchange in ChatML, the default model's chat template."""
+    return f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{assistant}<|im_end|>\n"
+
+
+@dataclass
+class PreviewItem:
+    """One file in the preview: its path, size in tokens, and whether/why it is left out."""
+
+    path: str
+    chars: int
+    tokens: int
+    excluded: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Preview:
+    """What personalization will learn from.
+
+    Attributes:
+        items: every document seen, included or not.
+        conversations: number of conversations included (0 unless the user opted in).
+    """
+
+    items: list[PreviewItem] = field(default_factory=list)
+    conversations: int = 0
+
+    @property
+    def included(self) -> list[PreviewItem]:
+        return [i for i in self.items if not i.excluded]
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(i.tokens for i in self.included)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [asdict(i) for i in self.items], "conversations": self.conversations,
+                "total_tokens": self.total_tokens}
+
+
+def build_preview(
+    documents: Iterable[Document],
+    count_tokens: Callable[[str], int],
+    excluded: Iterable[str] = (),
+) -> tuple[Preview, list[Document]]:
+    """Preview the documents and return those that will be used.
+
+    A document is left out if the user excluded it, if it is shorter than
+    ``MIN_DOC_CHARS`` characters, or if it repeats another document's text exactly.
+
+    Returns:
+        (preview, included documents with normalized text).
+    """
+    excluded_set = {str(p) for p in excluded}
+    seen: set[str] = set()
+    preview = Preview()
+    kept: list[Document] = []
+    for path, text in documents:
+        norm = normalize_text(text)
+        digest = hashlib.sha256(norm.encode()).hexdigest()
+        item = PreviewItem(path=str(path), chars=len(norm), tokens=count_tokens(norm) if norm else 0)
+        if str(path) in excluded_set:
+            item.excluded, item.reason = True, "excluded by you"
+        elif len(norm) < MIN_DOC_CHARS:
+            item.excluded, item.reason = True, f"too short (under {MIN_DOC_CHARS} characters)"
+        elif digest in seen:
+            item.excluded, item.reason = True, "same text as another file"
+        else:
+            seen.add(digest)
+            kept.append((str(path), norm))
+        preview.items.append(item)
+    return preview, kept
+
+
+def conversation_documents(history: Any) -> list[Document]:
+    """The user's conversations as documents ("conversation:ID", ChatML text).
+
+    ``history`` is a :class:`desktop.core.history.History`.  Only call this when the user
+    opted in (settings.personalization.include_conversations).
+    """
+    docs: list[Document] = []
+    for conv in history.list_conversations():
+        parts = []
+        for msg in history.messages(conv.id):
+            role = str(getattr(msg, "role", ""))
+            if role in ("user", "assistant") and str(getattr(msg, "content", "")):
+                parts.append(f"<|im_start|>{role}\n{msg.content}<|im_end|>\n")
+        if parts:
+            docs.append((f"conversation:{conv.id}", "".join(parts)))
+    return docs
+
+
+@dataclass
+class TrainingData:
+    """Everything the trainer and evaluation need, as token ids (JSON-serializable).
+
+    Attributes:
+        sequences: packed training sequences, each exactly seq_len tokens.
+        heldout: held-out documents' token ids (one list per document).
+        heldout_paths / train_paths: which documents went where.
+        qa: generated pairs (question, answer, source) used for training.
+        recall: pairs from training documents kept to ask before/after.
+        summary: counts for the report and the adapter's metadata.
+    """
+
+    seq_len: int
+    sequences: list[list[int]]
+    heldout: list[list[int]]
+    train_paths: list[str]
+    heldout_paths: list[str]
+    qa: list[dict[str, str]] = field(default_factory=list)
+    recall: list[dict[str, str]] = field(default_factory=list)
+    replay: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def train_tokens(self) -> int:
+        return sum(len(s) for s in self.sequences)
+
+
+def build_training_data(
+    documents: Sequence[Document],
+    tokenize: TextTokenizer,
+    eos_id: int,
+    seq_len: int,
+    qa_pairs: Sequence[QAPair] = (),
+    replay: Sequence[tuple[str, str]] = (),
+    heldout_fraction: float = 0.15,
+    seed: int = 0,
+    n_recall: int = 4,
+) -> TrainingData:
+    """Tokenize, split by document, pack.  QA pairs about held-out documents are dropped
+    (they would leak the held-out text into training)."""
+    paths = [p for p, _ in documents]
+    train_paths, held_paths = split_by_document(paths, heldout_fraction, seed)
+    held_set = set(held_paths)
+    texts = dict(documents)
+    qa = [p for p in qa_pairs if p.source not in held_set]
+    rng = random.Random(seed)
+    recall = rng.sample(qa, min(n_recall, len(qa)))
+    pieces: list[list[int]] = [tokenize(texts[p]) for p in train_paths]
+    pieces += [tokenize(chat_text(p.question, p.answer)) for p in qa]
+    pieces += [tokenize(chat_text(u, a)) for u, a in replay]
+    rng.shuffle(pieces)
+    sequences = pack_sequences(pieces, seq_len, eos_id)
+    heldout = [tokenize(texts[p]) for p in held_paths]
+    summary = {
+        "documents": len(paths),
+        "train_documents": len(train_paths),
+        "heldout_documents": len(held_paths),
+        "qa_pairs": len(qa),
+        "replay_answers": len(replay),
+        "train_tokens": sum(len(s) for s in sequences),
+        "heldout_tokens": sum(len(h) for h in heldout),
+        "sequences": len(sequences),
+        "seq_len": seq_len,
+    }
+    return TrainingData(
+        seq_len=seq_len,
+        sequences=sequences,
+        heldout=heldout,
+        train_paths=train_paths,
+        heldout_paths=held_paths,
+        qa=[asdict(p) for p in qa],
+        recall=[asdict(p) for p in recall],
+        replay=len(replay),
+        summary=summary,
+    )

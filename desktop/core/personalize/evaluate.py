@@ -1,0 +1,167 @@
+"""Evaluation for the morning report: perplexity before/after, recall questions, and the
+rule that decides whether a new adapter becomes active.
+
+Perplexity is exp(mean next-token negative log-likelihood) over non-overlapping windows
+of ``seq_len`` tokens (Jelinek et al. 1977; the windowing of Hugging Face's "Perplexity
+of fixed-length models" guide with stride = window).  "Before" is the same PyTorch model
+with the adapter disabled, so both figures use the same weights and code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.paths import resource_path
+
+GENERAL_TEXT = ("personalize", "general.txt")
+DEFAULT_GENERAL_MARGIN = 0.03  # the issue's goal: general text at most 3% worse
+
+
+def general_text() -> str:
+    """The built-in general-domain text (resources/personalize/general.txt)."""
+    return resource_path(*GENERAL_TEXT).read_text(encoding="utf-8")
+
+
+def perplexity(
+    model: Any,
+    token_lists: Sequence[Sequence[int]],
+    seq_len: int,
+    max_tokens: int = 8192,
+    adapter: bool = True,
+    chunk: int = 128,
+) -> float | None:
+    """Perplexity of ``model`` on documents given as token ids.
+
+    Args:
+        token_lists: one token list per document; windows never span documents.
+        seq_len: window length in tokens.
+        max_tokens: stop after this many scored tokens (bounds the time).
+        adapter: False evaluates a PEFT model with its adapter disabled (the base).
+    Returns:
+        perplexity (>= 1), or None when there are fewer than 2 tokens.
+    """
+    import contextlib
+
+    import torch
+
+    from desktop.core.personalize.trainer import chunked_lm_loss
+
+    device = next(model.parameters()).device
+    ctx = contextlib.nullcontext() if adapter or not hasattr(model, "disable_adapter") else model.disable_adapter()
+    total, count = 0.0, 0
+    model.eval()
+    with ctx, torch.no_grad():
+        for toks in token_lists:
+            for s in range(0, len(toks), seq_len):
+                window = list(toks[s : s + seq_len])
+                if len(window) < 2:
+                    continue
+                ids = torch.tensor([window], dtype=torch.long, device=device)
+                loss_sum, n = chunked_lm_loss(model, ids, chunk, checkpoint=False)
+                total += float(loss_sum)
+                count += n
+                if count >= max_tokens:
+                    break
+            if count >= max_tokens:
+                break
+    if count == 0:
+        return None
+    return math.exp(total / count)
+
+
+def relative_change(before: float | None, after: float | None) -> float | None:
+    """(after - before) / before, or None."""
+    if before is None or after is None or before == 0:
+        return None
+    return (after - before) / before
+
+
+@dataclass
+class Promotion:
+    """Whether the new adapter becomes active, and why (a sentence for the report)."""
+
+    promote: bool
+    reason: str
+
+
+def decide_promotion(
+    heldout_before: float | None,
+    heldout_after: float | None,
+    general_before: float | None,
+    general_after: float | None,
+    margin: float = DEFAULT_GENERAL_MARGIN,
+) -> Promotion:
+    """Activate only if held-out perplexity improved and general-text perplexity rose by
+    at most ``margin`` (relative, 0.03 = 3%)."""
+    held = relative_change(heldout_before, heldout_after)
+    gen = relative_change(general_before, general_after)
+    if held is None:
+        return Promotion(False, "There were no held-out documents to check the adapter on.")
+    if held >= 0:
+        return Promotion(False, f"Held-out perplexity did not improve ({held:+.1%}); the previous setting is kept.")
+    if gen is not None and gen > margin:
+        return Promotion(False, f"General text got {gen:+.1%} worse (limit {margin:.0%}); the previous setting is kept.")
+    general = f", general text {gen:+.1%}" if gen is not None else ""
+    return Promotion(True, f"Held-out perplexity {held:+.1%}{general}: the new adapter is active.")
+
+
+_WORD = re.compile(r"\w+", re.U)
+
+
+def answer_score(answer: str, reference: str) -> float:
+    """Token-overlap F1 between an answer and the reference (SQuAD's F1, Rajpurkar et al.
+    2016, on lower-cased words)."""
+    a = [w.lower() for w in _WORD.findall(answer)]
+    r = [w.lower() for w in _WORD.findall(reference)]
+    if not a or not r:
+        return 0.0
+    common: dict[str, int] = {}
+    for w in set(a):
+        common[w] = min(a.count(w), r.count(w))
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(a), same / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def recall_questions(
+    model_path: Path,
+    adapter_path: Path,
+    pairs: Sequence[dict[str, str]],
+    scale: float = 1.0,
+    threads: int = 1,
+    max_tokens: int = 64,
+) -> list[dict[str, Any]]:
+    """Ask each question to the chat model without and with the exported adapter
+    (llama.cpp, greedy), scoring answers against the reference with :func:`answer_score`.
+
+    Returns one dict per question: question, reference, before, after, score_before,
+    score_after.
+    """
+    if not pairs:
+        return []
+    from desktop.core.engine import EngineOptions, SamplingParams
+    from desktop.core.engine.llama import LlamaBackend
+
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
+    out: list[dict[str, Any]] = [
+        {"question": p["question"], "reference": p["answer"]} for p in pairs
+    ]
+    with LlamaBackend() as backend:
+        backend.load(str(model_path), EngineOptions(n_ctx=1024, n_threads=threads))
+        for label, adapters in (("before", []), ("after", [(str(adapter_path), scale)])):
+            backend.set_adapters(adapters)
+            for row in out:
+                text = "".join(
+                    e.text for e in backend.generate([{"role": "user", "content": row["question"]}], params)
+                    if e.kind == "token"
+                )
+                row[label] = text.strip()
+                row[f"score_{label}"] = answer_score(text, row["reference"])
+    return out

@@ -1,0 +1,590 @@
+"""LoRA training of the chat model's own GGUF file with PyTorch and PEFT.
+
+- Base: the GGUF the chat uses, loaded by transformers (``from_pretrained(dir,
+  gguf_file=name)`` dequantizes it to float32), so the adapter is trained against the
+  weights it is served with (../shared/DESIGN.md).
+- Adapter: PEFT LoRA on q/k/v/o/gate/up/down only (no lm_head, no embeddings, no DoRA,
+  no rsLoRA: llama.cpp scales by alpha / r).
+- Optimizer: AdamW (Loshchilov & Hutter 2019), linear warm-up then cosine decay to 10%
+  of the peak learning rate.
+- Precision: float32, or bfloat16 autocast (LoRA weights and optimizer stay float32)
+  where the hardware does bf16 natively (CUDA with bf16 support, CPUs with AVX512-BF16 or
+  AMX; elsewhere bf16 is 10 to 500x slower, DESIGN.md).
+- Device: CUDA, Apple MPS or CPU, picked automatically.
+- Threads: all physical cores but one, so the chat keeps a core (OpenMP threads spin:
+  oversubscription collapses throughput, DESIGN.md).
+- Loss: packed sequences (no padding); the output projection and cross-entropy are
+  computed and back-propagated chunk by chunk into the final hidden states, then the
+  body is back-propagated once ("fused linear cross-entropy", as in Liger-Kernel and
+  Apple's Cut Cross-Entropy, Wijmans et al. 2024, done here in plain PyTorch), so
+  full-vocabulary logits (seq_len x 49k floats for the default model) never exist at
+  once and nothing is recomputed.
+- Checkpoints (LoRA weights, optimizer state, step, best weights) are written atomically
+  every ``checkpoint_every_s`` seconds and on cancel; a new start resumes from them.
+- A NaN or exploding loss stops training and keeps the best weights so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
+from desktop.core.personalize.export import TARGET_MODULES
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.pt"
+NAN_HOOK_ENV = "HEARTH_TEST_NAN_AT_STEP"  # test hook: the loss at this step becomes NaN
+SLOW_HOOK_ENV = "HEARTH_TEST_STEP_DELAY_S"  # test hook: sleep this long after each step
+
+
+class TrainingError(Exception):
+    """Training cannot go on (message for the user)."""
+
+
+class TrainingDiverged(TrainingError):
+    """The loss became NaN or exploded; the best adapter so far is kept."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and run settings.
+
+    Defaults: rank 16 and alpha 32 (alpha/r = 2), learning rate 2e-4 (the usual LoRA
+    range, Hu et al. 2021; QLoRA used 1e-4..2e-4), 256-token sequences (the default model
+    is small and the CPU slow), warm-up 5% of steps (at least 3).
+    """
+
+    seq_len: int = 256
+    rank: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.0
+    learning_rate: float = 2e-4
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    warmup_fraction: float = 0.05
+    batch_sequences: int = 1
+    max_steps: int = 0
+    max_epochs: float = 3.0
+    threads: int = 0
+    precision: str = "auto"
+    device: str = "auto"
+    seed: int = 0
+    checkpoint_every_s: float = 600.0
+    checkpoint_every_steps: int = 0
+    loss_chunk: int = 64
+    max_grad_norm: float = 1.0
+    explode_factor: float = 3.0
+
+    def key(self) -> str:
+        """A hash of the settings that must match for a checkpoint to be resumed."""
+        fixed = {k: v for k, v in asdict(self).items() if k in ("seq_len", "rank", "alpha", "seed", "batch_sequences")}
+        return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def training_threads(requested: int = 0) -> int:
+    """Torch threads for training: ``requested`` if > 0, else physical cores minus one
+    (at least 1) so the chat keeps a core."""
+    if requested > 0:
+        return requested
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except Exception:
+        physical = os.cpu_count() or 1
+    return max(1, physical - 1)
+
+
+def pick_device(requested: str = "auto") -> str:
+    """"cuda" if available, else "mps" (Apple), else "cpu"; or ``requested``."""
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU does bf16 arithmetic in hardware (AVX512-BF16 or AMX-BF16), as
+    oneDNN reports it (``torch.ops.mkldnn._is_mkldnn_bf16_supported``), else from
+    /proc/cpuinfo's flags.  Measured on this project's 2-vCPU AVX512-BF16 machine: a LoRA
+    step of the default model 1.65x faster with bf16 autocast; on CPUs without it bf16 is
+    10 to 500x slower (../shared/DESIGN.md), hence float32 there."""
+    try:
+        import torch
+
+        if bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+            return True
+    except (AttributeError, RuntimeError):
+        pass
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split())
+                    return bool({"avx512_bf16", "amx_bf16"} & flags)
+    except OSError:
+        pass
+    return False
+
+
+def pick_precision(device: str, requested: str = "auto") -> str:
+    """"bf16" where the hardware does bf16 natively, else "fp32" (or ``requested``)."""
+    import torch
+
+    if requested in ("fp32", "bf16"):
+        return requested
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return "bf16"
+    if device == "cpu" and cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float) -> float:
+    """Learning rate at 0-based ``step``: linear warm-up over ``warmup`` steps, then
+    cosine decay from ``peak`` to ``peak * min_ratio`` at ``total``."""
+    if warmup > 0 and step < warmup:
+        return peak * (step + 1) / warmup
+    span = max(1, total - warmup)
+    progress = min(1.0, (step - warmup) / span)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def tokenizer_cache_dir(model_path: Path) -> Path:
+    from desktop.core.paths import cache_dir
+
+    st = model_path.stat()
+    key = hashlib.sha256(f"{model_path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_dir() / "tokenizers" / key
+
+
+def load_tokenizer(model_path: Path) -> Any:
+    """The Hugging Face tokenizer of a GGUF model (converted once, then cached)."""
+    from transformers import AutoTokenizer
+
+    model_path = Path(model_path)
+    cached = tokenizer_cache_dir(model_path)
+    if (cached / "tokenizer_config.json").exists():
+        try:
+            return AutoTokenizer.from_pretrained(cached)
+        except Exception:  # a damaged cache is rebuilt
+            log.warning("tokenizer cache %s unreadable; rebuilding", cached)
+    tok = AutoTokenizer.from_pretrained(model_path.parent, gguf_file=model_path.name)
+    try:
+        tok.save_pretrained(cached)
+    except OSError:
+        pass
+    return tok
+
+
+def load_base_model(model_path: Path, device: str = "cpu") -> Any:
+    """transformers model dequantized from the GGUF file, float32, on ``device``.
+
+    Raises:
+        TrainingError: transformers cannot read this GGUF (architecture or quantization
+            it does not support), with the file name.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model_path = Path(model_path)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_path.parent, gguf_file=model_path.name, dtype=torch.float32
+        )
+    except (ValueError, OSError, KeyError, RuntimeError) as exc:
+        raise TrainingError(
+            f"{model_path.name} cannot be loaded for training ({exc}). Personalization needs a "
+            "model whose GGUF architecture and quantization transformers can read."
+        ) from exc
+    model.config.use_cache = False
+    return model.to(device)  # type: ignore[arg-type]
+
+
+def add_lora(model: Any, rank: int, alpha: float, dropout: float = 0.0) -> Any:
+    """Wrap ``model`` with a PEFT LoRA on q/k/v/o/gate/up/down (no rsLoRA, no DoRA, no bias)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,  # type: ignore[arg-type]
+        lora_dropout=dropout,
+        target_modules=list(TARGET_MODULES),
+        bias="none",
+        use_rslora=False,
+        use_dora=False,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _causal_parts(model: Any) -> tuple[Any, Any]:
+    """(decoder body returning hidden states, lm_head) of a plain or PEFT-wrapped model."""
+    inner = model
+    if hasattr(inner, "get_base_model"):
+        inner = inner.get_base_model()
+    return inner.model, inner.lm_head
+
+
+def _ce_sum(hidden: Any, weight: Any, targets: Any) -> Any:
+    import torch.nn.functional as F
+
+    logits = hidden @ weight.t()
+    return F.cross_entropy(logits.float(), targets, reduction="sum")
+
+
+def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: bool = True) -> tuple[Any, int]:
+    """Summed next-token cross-entropy of ``input_ids`` (batch, T) and the token count.
+
+    The lm_head projection and the loss are computed ``chunk`` positions at a time (for
+    evaluation; training uses :func:`chunked_lm_loss_backward`); with ``checkpoint`` and
+    grad enabled each chunk's logits are recomputed in backward instead of kept, so at
+    most ``chunk x vocab`` logits exist at once.  The lm_head has no bias in
+    the supported architectures (it is checked).
+    """
+    import torch
+    from torch.utils.checkpoint import checkpoint as ckpt
+
+    body, head = _causal_parts(model)
+    if getattr(head, "bias", None) is not None:
+        raise TrainingError("Models whose output layer has a bias are not supported.")
+    hidden = body(input_ids=input_ids).last_hidden_state
+    h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+    y = input_ids[:, 1:].reshape(-1)
+    total = torch.zeros((), device=h.device, dtype=torch.float32)
+    for s in range(0, h.shape[0], chunk):
+        if checkpoint and torch.is_grad_enabled():
+            total = total + ckpt(_ce_sum, h[s : s + chunk], head.weight, y[s : s + chunk], use_reentrant=False)
+        else:
+            total = total + _ce_sum(h[s : s + chunk], head.weight, y[s : s + chunk])
+    return total, int(y.numel())
+
+
+def chunked_lm_loss_backward(model: Any, input_ids: Any, chunk: int = 64) -> tuple[float, int]:
+    """Forward and backward of the mean next-token cross-entropy of ``input_ids`` (batch,
+    T), with the lm_head and loss done ``chunk`` positions at a time.
+
+    Each chunk's logits are made, their loss back-propagated into a detached copy of the
+    final hidden states, and freed; then the decoder body is back-propagated once with the
+    accumulated gradient.  Gradients end up in the trainable parameters as with
+    ``loss.backward()``.  If the loss is not finite the body's backward is skipped.
+
+    Returns:
+        (summed loss in nats, number of predicted tokens).
+    """
+    body, head = _causal_parts(model)
+    if getattr(head, "bias", None) is not None:
+        raise TrainingError("Models whose output layer has a bias are not supported.")
+    hidden = body(input_ids=input_ids).last_hidden_state
+    h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+    y = input_ids[:, 1:].reshape(-1)
+    n = int(y.numel())
+    leaf = h.detach().requires_grad_(True)
+    total = 0.0
+    for s in range(0, n, chunk):
+        part = _ce_sum(leaf[s : s + chunk], head.weight, y[s : s + chunk]) / n
+        part.backward()
+        total += float(part.detach())
+    if math.isfinite(total) and leaf.grad is not None:
+        h.backward(leaf.grad)
+    return total * n, n
+
+
+@dataclass
+class TrainResult:
+    """How training ended.
+
+    Attributes:
+        status: "finished", "budget" (stopped at the deadline), "cancelled", "diverged".
+        steps: steps done; tokens: training tokens seen.
+        final_loss / best_loss: smoothed training loss (nats per token).
+        message: a sentence for the user.
+    """
+
+    status: str
+    steps: int
+    total_steps: int
+    tokens: int
+    final_loss: float | None
+    best_loss: float | None
+    seconds: float
+    message: str = ""
+
+
+class Trainer:
+    """Trains a PEFT LoRA ``model`` on packed ``sequences``; resumable.
+
+    Args:
+        model: PEFT-wrapped causal LM (see :func:`add_lora`).
+        sequences: packed token sequences, each ``config.seq_len`` long.
+        config: hyper-parameters.
+        run_dir: where checkpoint.pt lives.
+        deadline: time.time() by which training must stop (None: no limit).
+        reserve_s: seconds kept after training for evaluation and export.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        sequences: Sequence[Sequence[int]],
+        config: TrainConfig,
+        run_dir: Path,
+        deadline: float | None = None,
+        reserve_s: float = 0.0,
+    ) -> None:
+        import torch
+
+        if not sequences:
+            raise TrainingError("There is no training text. Add documents to your library first.")
+        self.model = model
+        self.sequences = [list(s) for s in sequences]
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.deadline = deadline
+        self.reserve_s = reserve_s
+        self.device = next(model.parameters()).device
+        self.precision = pick_precision(self.device.type, config.precision)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            self.params, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.step = 0
+        self.total_steps = 0
+        self.tokens = 0
+        self.ema: float | None = None
+        self.best_loss: float | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.elapsed = 0.0
+        self.resumed_from: int | None = None
+        self._last_ckpt = time.monotonic()
+
+    # -- data order --------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.sequences) / self.config.batch_sequences))
+
+    def batch(self, step: int) -> list[list[int]]:
+        """The sequences of 0-based ``step``: a fresh shuffle each epoch (seeded), so the
+        order after a resume is the same as without the interruption."""
+        n, b = len(self.sequences), self.config.batch_sequences
+        epoch, pos = divmod(step * b, n)
+        order = list(range(n))
+        random.Random(self.config.seed * 1_000_003 + epoch).shuffle(order)
+        return [self.sequences[order[(pos + i) % n]] for i in range(b)]
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _lora_state(self) -> dict[str, Any]:
+        from peft import get_peft_model_state_dict
+
+        return {k: v.detach().clone().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
+
+    def save_checkpoint(self) -> Path:
+        """Write checkpoint.pt atomically (temporary file, fsync, rename)."""
+        import torch
+
+        path = self.run_dir / CHECKPOINT_FILE
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        state = {
+            "config_key": self.config.key(),
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "tokens": self.tokens,
+            "ema": self.ema,
+            "best_loss": self.best_loss,
+            "best_state": self.best_state,
+            "elapsed": self.elapsed,
+            "lora": self._lora_state(),
+            "optimizer": self.optimizer.state_dict(),
+            "saved": time.time(),
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        self._last_ckpt = time.monotonic()
+        return path
+
+    def load_checkpoint(self) -> bool:
+        """Resume from checkpoint.pt if it exists and was made with the same settings."""
+        import torch
+        from peft import set_peft_model_state_dict
+
+        path = self.run_dir / CHECKPOINT_FILE
+        if not path.exists():
+            return False
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            log.warning("checkpoint %s unreadable (%s); starting over", path, exc)
+            return False
+        if state.get("config_key") != self.config.key():
+            log.warning("checkpoint %s was made with other settings; starting over", path)
+            return False
+        set_peft_model_state_dict(self.model, state["lora"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.total_steps = int(state["total_steps"])
+        self.tokens = int(state["tokens"])
+        self.ema = state.get("ema")
+        self.best_loss = state.get("best_loss")
+        self.best_state = state.get("best_state")
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.resumed_from = self.step
+        return True
+
+    def restore_best(self) -> None:
+        """Put the best weights seen (lowest smoothed loss at a checkpoint) back."""
+        from peft import set_peft_model_state_dict
+
+        if self.best_state is not None:
+            set_peft_model_state_dict(self.model, self.best_state)
+
+    # -- one step ----------------------------------------------------------------------
+    def train_step(self) -> tuple[float, int]:
+        """One optimizer step; returns (mean loss per token, tokens)."""
+        import torch
+
+        cfg = self.config
+        warmup = max(3, int(self.total_steps * cfg.warmup_fraction))
+        lr = lr_at(self.step, max(self.total_steps, self.step + 1), cfg.learning_rate, warmup, cfg.min_lr_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        ids = torch.tensor(self.batch(self.step), dtype=torch.long, device=self.device)
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            loss_sum, n = chunked_lm_loss_backward(self.model, ids, cfg.loss_chunk)
+        value = loss_sum / n
+        hook = os.environ.get(NAN_HOOK_ENV)
+        if hook and int(hook) == self.step + 1:
+            value = float("nan")
+        if not math.isfinite(value):
+            self.optimizer.zero_grad(set_to_none=True)
+            return value, int(ids.numel())
+        torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return value, int(ids.numel())
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(
+        self,
+        cancel: CancelToken | None = None,
+        plan: Callable[[float], int] | None = None,
+    ) -> Iterator[ProgressEvent]:
+        """Train, yielding a progress event per step; the generator's return value (via
+        ``self.result``) says how it ended.
+
+        Args:
+            cancel: checked between steps; a cancel saves a checkpoint and stops.
+            plan: given the measured seconds per step (after 2 steps), returns the total
+                steps (used once, when not resuming and ``config.max_steps`` is 0).
+        """
+        cfg = self.config
+        token = cancel or CancelToken()
+        if self.total_steps == 0:
+            if cfg.max_steps > 0:
+                self.total_steps = cfg.max_steps
+            else:
+                self.total_steps = max(1, math.ceil(self.steps_per_epoch * cfg.max_epochs))
+        planned = self.resumed_from is not None or cfg.max_steps > 0 or plan is None
+        rate = RateEstimator(smoothing=0.2)
+        started = time.monotonic()
+        base_elapsed = self.elapsed
+        step_times: list[float] = []
+        delay = float(os.environ.get(SLOW_HOOK_ENV, "0") or 0)
+        self.result = TrainResult("finished", self.step, self.total_steps, self.tokens, self.ema, self.best_loss, 0.0)
+        if self.resumed_from is not None:
+            yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                f"Resuming from the checkpoint at step {self.step}.",
+                                {"resumed_from": self.step})
+        rate.update(self.tokens)
+        while self.step < self.total_steps:
+            if token.cancelled:
+                self.save_checkpoint()
+                self.result = self._result("cancelled", started, base_elapsed,
+                                           f"Cancelled at step {self.step}; the checkpoint is kept.")
+                return
+            if self.deadline is not None and time.time() + self._mean(step_times) + self.reserve_s > self.deadline:
+                self.result = self._result("budget", started, base_elapsed,
+                                           f"Stopped at step {self.step} to finish on time.")
+                break
+            t0 = time.monotonic()
+            loss, n_tok = self.train_step()
+            if delay:
+                time.sleep(delay)
+            step_times.append(time.monotonic() - t0)
+            if not math.isfinite(loss) or (
+                self.ema is not None and self.step > 5 and loss > cfg.explode_factor * max(self.ema, 0.5)
+            ):
+                self.restore_best()
+                what = "became NaN" if not math.isfinite(loss) else f"exploded to {loss:.2f}"
+                kept = "the best adapter so far is kept" if self.best_state is not None else "no adapter was kept"
+                self.result = self._result(
+                    "diverged", started, base_elapsed,
+                    f"Training stopped at step {self.step + 1}: the loss {what}; {kept}.",
+                )
+                yield ProgressEvent("train", "error", "step", self.step, self.total_steps, "steps",
+                                    self.result.message, {"loss": loss, "reason": "diverged"})
+                return
+            self.step += 1
+            self.tokens += n_tok
+            self.ema = loss if self.ema is None else 0.9 * self.ema + 0.1 * loss
+            if not planned and plan is not None and len(step_times) >= 2:
+                self.total_steps = max(self.step, plan(self._mean(step_times[1:])))
+                planned = True
+            tps = rate.update(self.tokens)
+            eta = None
+            if step_times:
+                eta = self._mean(step_times[-20:]) * (self.total_steps - self.step)
+            due = (cfg.checkpoint_every_steps and self.step % cfg.checkpoint_every_steps == 0) or (
+                time.monotonic() - self._last_ckpt >= cfg.checkpoint_every_s
+            )
+            if due:
+                if self.best_loss is None or self.ema <= self.best_loss:
+                    self.best_loss, self.best_state = self.ema, self._lora_state()
+                self.elapsed = base_elapsed + time.monotonic() - started
+                self.save_checkpoint()
+            yield ProgressEvent(
+                "train", "progress", "step", self.step, self.total_steps, "steps",
+                f"Step {self.step} of {self.total_steps}, loss {self.ema:.3f}",
+                {"loss": loss, "loss_smoothed": self.ema, "tokens": self.tokens,
+                 "tokens_per_s": tps or 0.0, "eta_s": eta, "checkpoint": bool(due)},
+            )
+        if self.result.status == "finished":
+            self.result = self._result("finished", started, base_elapsed,
+                                       f"Trained {self.step} steps on {self.tokens} tokens.")
+        if self.best_loss is None or (self.ema is not None and self.ema <= self.best_loss):
+            self.best_loss, self.best_state = self.ema, self._lora_state()
+        self.result.best_loss = self.best_loss
+        self.save_checkpoint()
+
+    @staticmethod
+    def _mean(xs: Sequence[float]) -> float:
+        return sum(xs) / len(xs) if xs else 0.0
+
+    def _result(self, status: str, started: float, base_elapsed: float, message: str) -> TrainResult:
+        self.elapsed = base_elapsed + time.monotonic() - started
+        return TrainResult(status, self.step, self.total_steps, self.tokens, self.ema,
+                           self.best_loss, self.elapsed, message)

@@ -1,0 +1,409 @@
+"""The "Personalize" panel: train a personal adapter overnight, see the morning report,
+switch adapters on and off, set their strength, roll back.
+
+All work runs through :class:`desktop.ui.workers.GeneratorWorker` reading the events of
+:func:`desktop.core.personalize.controller.run_personalization` (training itself runs in
+a separate process).  Widgets are touched only in slots on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTime, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QStyle,
+    QSystemTrayIcon,
+    QTimeEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.jobs import ProgressEvent
+from desktop.ui.workers import GeneratorWorker, run_in_background
+
+log = logging.getLogger(__name__)
+
+Documents = Iterable[tuple[str, str]]
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+class PersonalizePanel(QWidget):
+    """Personalization for a non-programmer: one button, a preview, progress, a report.
+
+    Args:
+        core: the app's HearthCore (settings, engine, library, history).
+        documents: optional function returning the documents to learn from (default:
+            the library's, plus conversations when the user opted in).
+
+    Signals:
+        personalization_finished(dict): the morning report of a finished run.
+        adapter_changed(): the active adapter, its strength or on/off changed.
+    """
+
+    personalization_finished = Signal(dict)
+    adapter_changed = Signal()
+
+    def __init__(self, core: Any, parent: QWidget | None = None,
+                 documents: Callable[[], Documents] | None = None) -> None:
+        super().__init__(parent)
+        from desktop.core.personalize.registry import AdapterRegistry
+
+        self.core = core
+        self._documents = documents
+        self.registry = AdapterRegistry()
+        self._worker: GeneratorWorker | None = None
+        self._preview_docs: list[tuple[str, str]] = []
+        self.tray: QSystemTrayIcon | None = None
+        settings = core.settings.personalization
+
+        # -- start ---------------------------------------------------------------------
+        self.start_button = QPushButton("Personalize overnight")
+        self.start_button.setToolTip("Teach the assistant your documents while you sleep.")
+        self.now_radio = QRadioButton("Start now")
+        self.at_radio = QRadioButton("Start at")
+        self.at_radio.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.now_radio)
+        group.addButton(self.at_radio)
+        self.start_time = QTimeEdit(QTime.fromString(settings.start_time, "HH:mm"))
+        self.start_time.setDisplayFormat("HH:mm")
+        self.finish_time = QTimeEdit(QTime.fromString(settings.finish_by, "HH:mm"))
+        self.finish_time.setDisplayFormat("HH:mm")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        when = QHBoxLayout()
+        for w in (self.now_radio, self.at_radio, self.start_time, QLabel("finish by"), self.finish_time):
+            when.addWidget(w)
+        when.addStretch(1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+
+        # -- preview -------------------------------------------------------------------
+        self.preview_tree = QTreeWidget()
+        self.preview_tree.setHeaderLabels(["File", "Tokens", "Note"])
+        self.preview_tree.setRootIsDecorated(False)
+        self.preview_button = QPushButton("Show what it will learn from")
+        self.preview_label = QLabel("")
+        preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
+        pv = QVBoxLayout(preview_box)
+        pv.addWidget(self.preview_button)
+        pv.addWidget(self.preview_tree)
+        pv.addWidget(self.preview_label)
+
+        # -- progress and report -----------------------------------------------------------
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status_label = QLabel("Not running.")
+        self.status_label.setWordWrap(True)
+        self.report_view = QPlainTextEdit()
+        self.report_view.setReadOnly(True)
+        self.report_view.setPlaceholderText("The morning report appears here.")
+
+        # -- adapters --------------------------------------------------------------------
+        self.enabled_box = QCheckBox("Use my personal adapter in chat")
+        self.enabled_box.setChecked(settings.adapter_enabled)
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 200)
+        self.strength.setValue(round(settings.adapter_scale * 100))
+        self.strength_label = QLabel(f"Strength {settings.adapter_scale:.2f}")
+        self.adapter_list = QListWidget()
+        self.use_button = QPushButton("Use selected")
+        self.rollback_button = QPushButton("Roll back")
+        self.adapter_status = QLabel("")
+        self.adapter_status.setWordWrap(True)
+        adapters_box = QGroupBox("Personal adapters")
+        av = QVBoxLayout(adapters_box)
+        av.addWidget(self.enabled_box)
+        sl = QHBoxLayout()
+        sl.addWidget(self.strength_label)
+        sl.addWidget(self.strength)
+        av.addLayout(sl)
+        av.addWidget(self.adapter_list)
+        ab = QHBoxLayout()
+        ab.addWidget(self.use_button)
+        ab.addWidget(self.rollback_button)
+        ab.addStretch(1)
+        av.addLayout(ab)
+        av.addWidget(self.adapter_status)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(when)
+        layout.addLayout(buttons)
+        layout.addWidget(preview_box)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.report_view)
+        layout.addWidget(adapters_box)
+
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.preview_button.clicked.connect(self.refresh_preview)
+        self.enabled_box.toggled.connect(self._on_enabled)
+        self.strength.valueChanged.connect(self._on_strength)
+        self.strength.sliderReleased.connect(self.apply_adapter)
+        self.use_button.clicked.connect(self._on_use)
+        self.rollback_button.clicked.connect(self._on_rollback)
+        self.refresh_adapters()
+        from desktop.core.personalize.controller import PersonalizeController
+
+        if PersonalizeController().has_unfinished_run():
+            self.status_label.setText(
+                "An unfinished personalization was interrupted; starting again resumes it "
+                "from its last checkpoint."
+            )
+        active = self.registry.active()
+        if active is not None and active.report:
+            self._show_report(active.report | {"name": active.name})
+
+    # -- documents and preview -------------------------------------------------------------
+    def _gather(self) -> list[tuple[str, str]]:
+        from desktop.core.personalize import gather_documents
+
+        if self._documents is not None:
+            return list(self._documents())
+        return list(gather_documents(self.core))
+
+    def refresh_preview(self) -> None:
+        """Load the documents and their token counts off the GUI thread."""
+        from desktop.core.personalize.controller import preview_documents
+
+        self.preview_button.setEnabled(False)
+        self.preview_label.setText("Reading your documents…")
+        model_path = self.core.current_model_path()
+
+        def job() -> Any:
+            docs = self._gather()
+            return docs, preview_documents(docs, model_path)[0]
+
+        run_in_background(job, on_result=self._show_preview, on_error=self._preview_failed)
+
+    def _preview_failed(self, exc: BaseException) -> None:
+        self.preview_button.setEnabled(True)
+        self.preview_label.setText(str(exc))
+
+    def _show_preview(self, result: Any) -> None:
+        docs, preview = result
+        self._preview_docs = docs
+        self.preview_button.setEnabled(True)
+        self.preview_tree.clear()
+        for item in preview.items:
+            row = QTreeWidgetItem([item.path, str(item.tokens), item.reason])
+            row.setData(0, Qt.ItemDataRole.UserRole, item.path)
+            if item.reason and item.reason != "excluded by you":
+                row.setDisabled(True)
+            else:
+                row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                row.setCheckState(0, Qt.CheckState.Checked)
+            self.preview_tree.addTopLevelItem(row)
+        self.preview_tree.resizeColumnToContents(0)
+        self.preview_label.setText(
+            f"{len(preview.included)} files, {preview.total_tokens:,} tokens; "
+            f"{len(preview.items) - len(preview.included)} left out automatically."
+        )
+
+    def excluded_files(self) -> list[str]:
+        """Files the user unticked in the preview."""
+        out = []
+        for i in range(self.preview_tree.topLevelItemCount()):
+            row = self.preview_tree.topLevelItem(i)
+            if not row.isDisabled() and row.checkState(0) == Qt.CheckState.Unchecked:
+                out.append(str(row.data(0, Qt.ItemDataRole.UserRole)))
+        return out
+
+    # -- running -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.running
+
+    def start(self) -> None:
+        """Start now or wait for the chosen time, then train (in a separate process)."""
+        from desktop.core.personalize.controller import PersonalizeController, run_personalization
+        from desktop.core.personalize.schedule import deadline_after, next_occurrence
+
+        if self.running:
+            return
+        settings = self.core.settings.personalization
+        settings.start_time = self.start_time.time().toString("HH:mm")
+        settings.finish_by = self.finish_time.time().toString("HH:mm")
+        try:
+            self.core.settings.save()
+        except OSError:
+            log.exception("saving settings failed")
+        now = dt.datetime.now()
+        start_at = None if self.now_radio.isChecked() else next_occurrence(settings.start_time, now)
+        deadline = deadline_after(start_at or now, settings.finish_by)
+        controller = PersonalizeController()
+
+        def lazy_documents() -> Iterator[tuple[str, str]]:
+            # read on the worker thread: a big library takes a while
+            yield from (self._preview_docs or self._gather())
+
+        docs = lazy_documents()
+        self.report_view.clear()
+        self._worker = GeneratorWorker(
+            run_personalization, docs, self.core.current_model_path(), start_at=start_at,
+            deadline=deadline, excluded=self.excluded_files(), controller=controller,
+        )
+        self._worker.yielded.connect(self.on_event)
+        self._worker.errored.connect(self._on_error)
+        self._worker.finished.connect(self._on_finished)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status_label.setText("Starting…")
+        self._show_tray("Hearth is waiting to personalize" if start_at else "Hearth is personalizing")
+        self._worker.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self.status_label.setText("Cancelling (the last checkpoint is kept)…")
+            self._worker.cancel()
+
+    def on_event(self, event: ProgressEvent) -> None:
+        """Show one event of the run (progress, a message, the report)."""
+        if event.kind == "progress" and event.what == "step":
+            total = int(event.total or 0)
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(int(event.done))
+            d = event.data
+            self.status_label.setText(
+                f"Step {int(event.done)} of {total} · loss {d.get('loss_smoothed', 0):.3f} · "
+                f"{d.get('tokens_per_s', 0):.0f} tokens/s · about {_fmt_eta(d.get('eta_s'))} left"
+            )
+        elif event.what == "waiting" and event.kind == "progress":
+            self.status_label.setText(event.message)
+        elif event.kind == "done":
+            report = dict(event.data.get("report", {}))
+            self._show_report(report)
+            self.refresh_adapters()
+            self.apply_adapter()
+            self.personalization_finished.emit(report)
+            self._notify("Personalization finished", event.message)
+        elif event.kind in ("error", "cancelled"):
+            self.status_label.setText(event.message)
+            if event.kind == "error":
+                self._notify("Personalization stopped", event.message)
+        elif event.message:
+            self.status_label.setText(event.message)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.status_label.setText(f"Personalization failed: {exc}")
+
+    def _on_finished(self) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self._worker = None
+        if self.tray is not None:
+            self.tray.setToolTip("Hearth")
+
+    def _show_report(self, report: dict[str, Any]) -> None:
+        from desktop.core.personalize.pipeline import format_report
+
+        self.report_view.setPlainText(format_report(report))
+
+    # -- tray ----------------------------------------------------------------------------
+    def _show_tray(self, tip: str) -> None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        if self.tray is None:
+            icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
+            self.tray = QSystemTrayIcon(icon, self)
+        self.tray.setToolTip(tip)
+        self.tray.show()
+
+    def _notify(self, title: str, message: str) -> None:
+        if self.tray is not None and QSystemTrayIcon.supportsMessages():
+            self.tray.showMessage(title, message)
+
+    # -- adapters --------------------------------------------------------------------------
+    def refresh_adapters(self) -> None:
+        self.adapter_list.clear()
+        for entry in reversed(self.registry.list()):
+            change = entry.report.get("heldout_change")
+            figure = f" · held-out perplexity {change:+.1%}" if isinstance(change, (int, float)) else ""
+            item = QListWidgetItem(f"{'● ' if entry.active else ''}{entry.name}{figure}")
+            item.setData(Qt.ItemDataRole.UserRole, entry.name)
+            self.adapter_list.addItem(item)
+        self.rollback_button.setEnabled(bool(self.registry.list()))
+
+    def apply_adapter(self) -> None:
+        """Apply the active adapter to the chat with the chosen strength (or none)."""
+        from desktop.core.personalize import apply_active_adapter
+
+        try:
+            name = apply_active_adapter(self.core, self.registry)
+            self.adapter_status.setText(f"In use: {name}" if name else "No personal adapter in use.")
+        except Exception as exc:  # shown to the user; chat continues without the adapter
+            self.adapter_status.setText(str(exc))
+        self.adapter_changed.emit()
+
+    def _save_settings(self) -> None:
+        try:
+            self.core.settings.save()
+        except OSError:
+            log.exception("saving settings failed")
+
+    def _on_enabled(self, on: bool) -> None:
+        self.core.settings.personalization.adapter_enabled = bool(on)
+        self._save_settings()
+        self.apply_adapter()
+
+    def _on_strength(self, value: int) -> None:
+        self.core.settings.personalization.adapter_scale = value / 100
+        self.strength_label.setText(f"Strength {value / 100:.2f}")
+        self._save_settings()
+        if not self.strength.isSliderDown():
+            self.apply_adapter()
+
+    def _on_use(self) -> None:
+        from desktop.core.personalize.registry import AdapterError
+
+        item = self.adapter_list.currentItem()
+        if item is None:
+            return
+        try:
+            self.registry.use(str(item.data(Qt.ItemDataRole.UserRole)), Path(self.core.current_model_path()))
+        except AdapterError as exc:
+            self.adapter_status.setText(str(exc))
+            return
+        self.refresh_adapters()
+        self.apply_adapter()
+
+    def _on_rollback(self) -> None:
+        self.registry.rollback()
+        self.refresh_adapters()
+        self.apply_adapter()
+
+    def shutdown(self) -> None:
+        """Cancel a run in progress (the checkpoint is kept) and wait for it to stop."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker.wait(30_000)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.cli import main
+from desktop.core.history import History
+from desktop.core.models import file_sha256
+from desktop.core.paths import data_dir
+from desktop.core.personalize import gather_documents
+from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
+from desktop.core.personalize.registry import AdapterRegistry
+
+
+def add(tmp: Path, base: Path, name: str) -> None:
+    tensors = {"blk.0.attn_q.weight.lora_a": np.zeros((2, 4), np.float32),
+               "blk.0.attn_q.weight.lora_b": np.zeros((4, 2), np.float32)}
+    f = write_gguf_lora(tmp / f"{name}.gguf", tensors, "llama", AdapterMetadata(file_sha256(base), base.name, 2, 4.0))
+    AdapterRegistry().add(f, {"heldout_change": -0.1}, name=name)
+
+
+def test_adapters_commands(tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["adapters", "list"]) == 0
+    assert "No personal adapters" in capsys.readouterr().out
+    add(tmp_path, default_model, "one")
+    add(tmp_path, default_model, "two")
+    assert main(["adapters", "use", "one"]) == 0
+    assert main(["adapters", "use", "two"]) == 0
+    capsys.readouterr()
+    assert main(["adapters", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "* two" in out and "  one" in out and "-10.0%" in out
+    assert main(["adapters", "rollback"]) == 0
+    assert AdapterRegistry().active_name == "one"
+    assert main(["adapters", "off"]) == 0
+    assert AdapterRegistry().active_name is None
+    assert main(["adapters", "use", "missing"]) == 1
+    assert "no adapter called 'missing'" in capsys.readouterr().err
+
+
+def test_bad_time_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["personalize", "--at", "25:99", "--docs", str(tmp_path)]) == 2
+    assert "HH:MM" in capsys.readouterr().err
+
+
+def test_conversations_only_when_opted_in(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("hello " * 100)
+    history = History(data_dir() / "history.sqlite3")
+    conv = history.create_conversation()
+    history.add_message(conv.id, "user", "My cat is called Ada.")
+
+    class Core:
+        class settings:
+            class personalization:
+                include_conversations = False
+
+    Core.history = history  # type: ignore[attr-defined]
+    assert [p for p, _ in gather_documents(Core, tmp_path)] == [str(tmp_path / "a.md")]
+    Core.settings.personalization.include_conversations = True
+    docs = dict(gather_documents(Core, tmp_path))
+    assert "My cat is called Ada." in docs[f"conversation:{conv.id}"]
+    history.close()
+    with pytest.raises(ValueError, match="--docs"):
+        list(gather_documents(None))

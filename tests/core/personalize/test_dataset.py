@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.core.personalize.dataset import (
+    QAPair,
+    build_preview,
+    build_training_data,
+    dedup_qa,
+    generate_qa,
+    pack_sequences,
+    parse_qa,
+    read_folder,
+    split_by_document,
+)
+
+
+def tok(text: str) -> list[int]:
+    return [len(w) for w in text.split()]
+
+
+def test_split_is_by_document_deterministic_and_stable() -> None:
+    paths = [f"doc{i}.txt" for i in range(20)]
+    train, held = split_by_document(paths, 0.2, seed=1)
+    assert set(train) | set(held) == set(paths) and not set(train) & set(held)
+    assert len(held) == 4
+    assert split_by_document(paths, 0.2, seed=1) == (train, held)
+    # adding a document does not move the others
+    train2, held2 = split_by_document([*paths, "new.txt"], 0.2, seed=1)
+    assert set(held) - set(held2) == set() or len(held2) >= len(held)
+    assert split_by_document(["only.txt"], 0.5) == (["only.txt"], [])
+    assert split_by_document(["a", "b"], 0.0)[1] != []
+
+
+def test_pack_fills_full_sequences_without_padding() -> None:
+    seqs = pack_sequences([[1, 2, 3], [4, 5], [6, 7, 8, 9]], seq_len=4, eos_id=0)
+    assert seqs == [[1, 2, 3, 0], [4, 5, 0, 6], [7, 8, 9, 0]]
+    assert all(len(s) == 8 for s in pack_sequences([list(range(1, 50))], 8, 0))
+    assert pack_sequences([[1]], 8, 0) == [[1, 0]]  # too little text: one short sequence
+
+
+def test_heldout_documents_never_reach_training() -> None:
+    docs = [(f"d{i}", f"unique{i} " * 300) for i in range(10)]
+    qa = [QAPair("What is unique one here?", "unique", p) for p, _ in docs]
+    data = build_training_data(docs, lambda t: [hash(w) % 1000 + 1 for w in t.split()], 0, 64, qa,
+                               heldout_fraction=0.3)
+    assert data.heldout_paths and set(data.heldout_paths).isdisjoint(data.train_paths)
+    assert all(q["source"] not in data.heldout_paths for q in data.qa)
+    held_tokens = {hash(f"unique{p[1:]}") % 1000 + 1 for p in data.heldout_paths}
+    train_tokens = {t for s in data.sequences for t in s}
+    assert held_tokens.isdisjoint(train_tokens)
+    assert all(len(s) == 64 for s in data.sequences)
+
+
+def test_qa_filter_and_dedup() -> None:
+    chunk = "The Hearth project trains personal adapters overnight on the user's documents."
+    good = parse_qa("Question: What does the Hearth project train overnight?", "It trains personal adapters.", "f", chunk)
+    assert good is not None and good.question.endswith("?")
+    assert parse_qa("no question here", "whatever", "f", chunk) is None
+    assert parse_qa("What is the answer to this question?", "adapters overnight", "f", chunk) is None
+    assert parse_qa("What does the Hearth project train?", "Bananas grow in tropical climates.", "f", chunk) is None
+    pairs = dedup_qa([good, QAPair("what does the HEARTH project train overnight", "x", "g"), good])
+    assert len(pairs) == 1
+
+
+def test_generate_qa_uses_the_model_and_filters() -> None:
+    calls: list[str] = []
+
+    def fake_model(prompt: str, max_tokens: int) -> str:
+        calls.append(prompt)
+        if "Reply with the question only" in prompt:
+            return "What does the Hearth project train overnight?"
+        return "Personal adapters, trained overnight."
+
+    text = "The Hearth project trains personal adapters overnight on the user's documents. " * 5
+    pairs = generate_qa([("a.txt", text)], fake_model, max_pairs=3)
+    assert len(pairs) == 1  # the same question again is a duplicate
+    assert any("Passage" in c for c in calls)
+
+
+def test_preview_lists_files_tokens_and_exclusions(tmp_path: Path, shared_data: Path) -> None:
+    (tmp_path / "a.md").write_text("alpha " * 100)
+    (tmp_path / "b.txt").write_bytes((shared_data / "docs" / "txt_cp1252-latin1_french.txt").read_bytes())
+    (tmp_path / "short.txt").write_text("tiny")
+    (tmp_path / "copy.md").write_text("alpha " * 100)
+    (tmp_path / "skip.pdf").write_bytes(b"%PDF")
+    docs = list(read_folder(tmp_path))
+    assert [Path(p).name for p, _ in docs] == ["a.md", "b.txt", "copy.md", "short.txt"]
+    assert "MOLIÈRE" in dict(docs)[str(tmp_path / "b.txt")]  # cp1252 detected
+    preview, kept = build_preview(docs, lambda t: len(t.split()), excluded=[str(tmp_path / "b.txt")])
+    reasons = {Path(i.path).name: i.reason for i in preview.items}
+    assert reasons["b.txt"] == "excluded by you"
+    assert "too short" in reasons["short.txt"]
+    assert "same text" in reasons["copy.md"]
+    assert [Path(p).name for p, _ in kept] == ["a.md"]
+    assert preview.total_tokens == 100

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.core.app import HearthCore
+from desktop.core.engine.fake import ScriptedBackend
+from desktop.core.jobs import ProgressEvent
+from desktop.core.models import file_sha256
+from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
+from desktop.core.personalize.registry import AdapterRegistry
+from desktop.ui.personalize_panel import PersonalizePanel
+
+
+class RecordingBackend(ScriptedBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[tuple[str, float]]] = []
+
+    def set_adapters(self, adapters: list[tuple[str, float]]) -> None:
+        self.calls.append(list(adapters))
+
+
+def add_adapter(tmp: Path, base: Path, name: str) -> None:
+    tensors = {"blk.0.attn_q.weight.lora_a": np.zeros((2, 4), np.float32),
+               "blk.0.attn_q.weight.lora_b": np.zeros((4, 2), np.float32)}
+    meta = AdapterMetadata(file_sha256(base), base.name, 2, 4.0)
+    f = write_gguf_lora(tmp / f"{name}.gguf", tensors, "llama", meta)
+    report = {"heldout_ppl_before": 20.0, "heldout_ppl_after": 15.0, "heldout_change": -0.25,
+              "general_ppl_before": 10.0, "general_ppl_after": 10.1, "general_change": 0.01,
+              "promotion_reason": "Held-out perplexity -25.0%: the new adapter is active.",
+              "message": "Trained 10 steps.", "base_model": base.name, "data": {}, "recall": []}
+    AdapterRegistry().add(f, report, name=name)
+
+
+@pytest.fixture
+def core(default_model: Path):
+    engine = RecordingBackend()
+    c = HearthCore(engine=engine, with_library=False)
+    yield c
+    c.close()
+
+
+def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: Path) -> None:
+    docs = [("notes/a.md", "alpha beta gamma " * 40), ("notes/short.txt", "tiny"), ("notes/b.md", "delta " * 80)]
+    panel = PersonalizePanel(core, documents=lambda: docs)
+    qtbot.addWidget(panel)
+    assert panel.at_radio.isChecked() and panel.start_time.time().toString("HH:mm") == "01:00"
+    panel.refresh_preview()
+    qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 3, timeout=20_000)
+    rows = {panel.preview_tree.topLevelItem(i).text(0): panel.preview_tree.topLevelItem(i) for i in range(3)}
+    assert int(rows["notes/a.md"].text(1)) > 50
+    assert "too short" in rows["notes/short.txt"].text(2)
+    from PySide6.QtCore import Qt
+
+    rows["notes/b.md"].setCheckState(0, Qt.CheckState.Unchecked)
+    assert panel.excluded_files() == ["notes/b.md"]
+
+
+def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:
+    add_adapter(tmp_path, default_model, "2026-01-01_0700")
+    add_adapter(tmp_path, default_model, "2026-01-02_0700")
+    panel = PersonalizePanel(core, documents=lambda: [])
+    qtbot.addWidget(panel)
+    assert panel.adapter_list.count() == 2
+
+    panel.on_event(ProgressEvent("personalize", "progress", "step", 3, 10, "steps",
+                                 data={"loss_smoothed": 2.5, "tokens_per_s": 120.0, "eta_s": 600}))
+    assert panel.progress.value() == 3 and panel.progress.maximum() == 10
+    assert "loss 2.500" in panel.status_label.text() and "120 tokens/s" in panel.status_label.text()
+    assert "10 min" in panel.status_label.text()
+
+    reg = panel.registry
+    reg.use("2026-01-02_0700", default_model)
+    with qtbot.waitSignal(panel.personalization_finished):
+        panel.on_event(ProgressEvent("personalize", "done", "done", message="done",
+                                     data={"report": reg.get("2026-01-02_0700").report | {"name": "2026-01-02_0700"}}))
+    assert "-25.0%" in panel.report_view.toPlainText()
+    engine = core.engine
+    assert engine.calls[-1] == [(str(reg.root / "2026-01-02_0700" / "adapter.gguf"), 1.0)]
+
+    panel.strength.setValue(50)
+    assert core.settings.personalization.adapter_scale == 0.5
+    assert engine.calls[-1][0][1] == 0.5
+    panel.enabled_box.setChecked(False)
+    assert engine.calls[-1] == [] and core.settings.personalization.adapter_enabled is False
+    panel.enabled_box.setChecked(True)
+    reg.use("2026-01-01_0700", default_model)
+    panel.rollback_button.click()
+    assert reg.active_name == "2026-01-02_0700"
+    assert engine.calls[-1][0][0].endswith("2026-01-02_0700/adapter.gguf")
+
+
+def test_scheduled_start_waits_and_cancels(qtbot, core, default_model: Path) -> None:
+    panel = PersonalizePanel(core, documents=lambda: [("a.md", "text " * 100)])
+    qtbot.addWidget(panel)
+    later = (dt.datetime.now() + dt.timedelta(hours=3)).strftime("%H:%M")
+    from PySide6.QtCore import QTime
+
+    panel.start_time.setTime(QTime.fromString(later, "HH:mm"))
+    panel.start()
+    assert panel.running and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: "Waiting to start" in panel.status_label.text(), timeout=10_000)
+    assert core.settings.personalization.start_time == later
+    panel.cancel()
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=30_000)
+    assert "Cancelled" in panel.status_label.text()
