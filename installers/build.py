@@ -75,7 +75,7 @@ def human(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def freeze(dist: Path, work: Path, version: str) -> Path:
+def freeze(dist: Path, work: Path, version: str, clean: bool = False) -> Path:
     """Run PyInstaller on the spec; returns the bundle (the folder, or the .app on macOS).
 
     Raises:
@@ -90,9 +90,11 @@ def freeze(dist: Path, work: Path, version: str) -> Path:
         ) from None
     env = {**os.environ, "HEARTH_VERSION": version, "PYTHONNOUSERSITE": "1"}
     cmd = [
-        sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--clean",
+        sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm",
         "--distpath", str(dist), "--workpath", str(work), "--log-level", "WARN",
     ]
+    if clean:
+        cmd.append("--clean")
     print("$", " ".join(cmd), flush=True)
     result = subprocess.run(cmd, cwd=ROOT, env=env)
     if result.returncode != 0:
@@ -205,13 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
     parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
     parser.add_argument("--no-package", action="store_true", help="freeze only; make no installer")
+    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
     args = parser.parse_args(argv)
     dist, work = args.dist.resolve(), args.work.resolve()
     version = project_version()
     print(f"Building {APP_NAME} {version} for {os_tag()} {arch_tag()}", flush=True)
 
     t0 = time.perf_counter()
-    bundle = freeze(dist, work, version)
+    bundle = freeze(dist, work, version, clean=args.clean)
     freeze_s = time.perf_counter() - t0
     outputs: list[Path] = []
     if not args.no_package:
