@@ -6,8 +6,7 @@
    DIR/Hearth/ (DIR/Hearth.app on macOS), with the version from pyproject.toml.
 2. Packages it:
    - Linux: Hearth-VERSION-linux-ARCH.tar.gz (the folder, a .desktop file, icons and
-     install.sh for a per-user menu entry), and an AppImage when ``appimagetool`` is on
-     PATH.
+     install.sh for a per-user menu entry).
    - macOS: Hearth-VERSION-macos-ARCH.dmg via installers/macos/make_dmg.sh, which also
      signs and notarizes when the credentials are in the environment.
    - Windows: Hearth-VERSION-windows-ARCH-setup.exe via Inno Setup's ISCC
@@ -113,8 +112,10 @@ def executable(bundle: Path) -> Path:
 
 
 def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
-    """A tar.gz with the folder, hearth.desktop, icons and install.sh (and an AppImage
-    when appimagetool is on PATH)."""
+    """A tar.gz with the folder, hearth.desktop, icons and install.sh.
+
+    No AppImage: appimagetool is not available from a package registry here, and the
+    tar.gz with install.sh gives the same menu entry without it."""
     linux = ROOT / "installers" / "linux"
     icons = ROOT / "resources" / "icons"
     name = f"{APP_NAME}-{version}-linux-{arch_tag()}"
@@ -135,32 +136,7 @@ def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
         for size in (16, 32, 48, 64, 128, 256, 512):
             tar.add(icons / f"hearth-{size}.png", arcname=f"{top}/icons/hearth-{size}.png",
                     filter=_filter)
-    outputs = [out]
-    appimagetool = shutil.which("appimagetool")
-    if appimagetool:
-        outputs.append(_appimage(appimagetool, bundle, dist, version))
-    else:
-        print("AppImage skipped: appimagetool is not on PATH (the tar.gz is the Linux download).")
-    return outputs
-
-
-def _appimage(tool: str, bundle: Path, dist: Path, version: str) -> Path:
-    appdir = dist / "Hearth.AppDir"
-    if appdir.exists():
-        shutil.rmtree(appdir)
-    shutil.copytree(bundle, appdir / "usr" / "lib" / "hearth", symlinks=True)
-    shutil.copy2(ROOT / "installers" / "linux" / "hearth.desktop", appdir / "hearth.desktop")
-    shutil.copy2(ROOT / "resources" / "icons" / "hearth-256.png", appdir / "hearth.png")
-    apprun = appdir / "AppRun"
-    apprun.write_text(
-        '#!/bin/sh\nHERE="$(dirname "$(readlink -f "$0")")"\n'
-        'exec "$HERE/usr/lib/hearth/Hearth" "$@"\n',
-        encoding="utf-8",
-    )
-    apprun.chmod(0o755)
-    out = dist / f"{APP_NAME}-{version}-linux-{arch_tag()}.AppImage"
-    subprocess.run([tool, str(appdir), str(out)], check=True, env={**os.environ, "ARCH": platform.machine()})
-    return out
+    return [out]
 
 
 def package_macos(bundle: Path, dist: Path, version: str) -> list[Path]:
