@@ -15,7 +15,7 @@ Steps, each printed with its wall time:
 3. adapter: a small LoRA adapter for the default model is written as a llama.cpp GGUF
    adapter (layout in ../shared/DESIGN.md) and applied in the worker; the greedy answer
    must change, and must come back when the adapter is removed.  If
-   ``desktop.core.personalize`` is present, its modules are imported too.
+   ``desktop.core.personalize`` is present, every module of it must import.
 4. library: if ``desktop.core.library`` is present, a tiny folder of text files is
    indexed with ``Library.index_paths`` and a query must retrieve the right file.
    Otherwise the library's own stack (sentence-transformers with the bundled embedding
@@ -200,15 +200,28 @@ def write_test_adapter(model_path: Path, path: Path, rank: int = 4, seed: int = 
     return path
 
 
+def _import_all(package: str) -> list[str]:
+    """Import ``package`` and every module under it (a frozen bundle that lacks one of
+    their dependencies fails here, not at the user's first click).  Returns the names."""
+    import importlib
+    import pkgutil
+
+    root = importlib.import_module(package)
+    names = []
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        importlib.import_module(info.name)
+        names.append(info.name.rsplit(".", 1)[-1])
+    return sorted(names)
+
+
 def _step_adapter(out: _Output, state: _ChatState, home: Path) -> str:
     from desktop.core.models import default_model_path
 
     if state.backend is None or not state.answer:
         raise StepFailed("skipped: the chat step did not pass")
     if importlib.util.find_spec("desktop.core.personalize") is not None:
-        import desktop.core.personalize as personalize
-
-        out.line(f"    desktop.core.personalize present: {', '.join(sorted(n for n in dir(personalize) if not n.startswith('_'))) or '(empty)'}")
+        modules = _import_all("desktop.core.personalize")
+        out.line(f"    desktop.core.personalize: {len(modules)} modules import ({', '.join(modules)})")
     else:
         out.line("    note: desktop.core.personalize is not in this build; "
                  "checking llama.cpp's adapter path with a test adapter only")
@@ -238,6 +251,8 @@ def _write_library_folder(home: Path) -> Path:
 def _step_library(out: _Output, home: Path) -> str:
     folder = _write_library_folder(home)
     if importlib.util.find_spec("desktop.core.library") is not None:
+        modules = _import_all("desktop.core.library")
+        out.line(f"    desktop.core.library: {len(modules)} modules import")
         return _library_with_hearth(out, folder)
     out.line("    note: desktop.core.library is not in this build; "
              "checking its stack (sentence-transformers + chromadb) directly")
