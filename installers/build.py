@@ -1,0 +1,217 @@
+"""Build Hearth's installer for the operating system this runs on.
+
+    python installers/build.py [--dist DIR] [--work DIR] [--no-package]
+
+1. Freezes the app with PyInstaller (installers/hearth.spec: one folder, windowed) into
+   DIR/Hearth/ (DIR/Hearth.app on macOS), with the version from pyproject.toml.
+2. Packages it:
+   - Linux: Hearth-VERSION-linux-ARCH.tar.gz (the folder, a .desktop file, icons and
+     install.sh for a per-user menu entry).
+   - macOS: Hearth-VERSION-macos-ARCH.dmg via installers/macos/make_dmg.sh, which also
+     signs and notarizes when the credentials are in the environment.
+   - Windows: Hearth-VERSION-windows-ARCH-setup.exe via Inno Setup's ISCC
+     (installers/windows/hearth.iss), when ISCC is installed.
+3. Prints the bundle's size, the installer's (compressed) size and the build time, and
+   ends with one JSON line of those figures (sizes in bytes, times in seconds).
+
+Needs the ``build`` extra: ``pip install -e .[build]`` in a developer checkout, or the
+packages it lists.  Build outputs go under build/ and dist/ (git-ignored) unless --work
+and --dist say otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "installers" / "hearth.spec"
+APP_NAME = "Hearth"
+
+
+def project_version() -> str:
+    """The ``[project] version`` of pyproject.toml."""
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        return str(tomllib.load(fh)["project"]["version"])
+
+
+def os_tag() -> str:
+    """'linux', 'macos' or 'windows'."""
+    return {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
+
+
+def arch_tag() -> str:
+    """'x86_64' or 'arm64' (the names users see on download pages)."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of all regular files under ``path`` (symlinks not followed or counted)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            file = Path(dirpath) / name
+            if not file.is_symlink():
+                total += file.stat().st_size
+    return total
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def freeze(dist: Path, work: Path, version: str, clean: bool = False) -> Path:
+    """Run PyInstaller on the spec; returns the bundle (the folder, or the .app on macOS).
+
+    Raises:
+        SystemExit: PyInstaller is not installed or the build failed.
+    """
+    try:
+        import PyInstaller  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "PyInstaller is not installed. Install the build extra: pip install '.[build]' "
+            "(or: pip install 'pyinstaller>=6.10,<7')."
+        ) from None
+    env = {**os.environ, "HEARTH_VERSION": version, "PYTHONNOUSERSITE": "1"}
+    cmd = [
+        sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm",
+        "--distpath", str(dist), "--workpath", str(work), "--log-level", "WARN",
+    ]
+    if clean:
+        cmd.append("--clean")
+    print("$", " ".join(cmd), flush=True)
+    result = subprocess.run(cmd, cwd=ROOT, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"PyInstaller failed (exit code {result.returncode}); see its output above.")
+    bundle = dist / (f"{APP_NAME}.app" if sys.platform == "darwin" else APP_NAME)
+    if not bundle.exists():
+        raise SystemExit(f"PyInstaller finished but {bundle} is missing.")
+    return bundle
+
+
+def executable(bundle: Path) -> Path:
+    """The app's executable inside a bundle made by :func:`freeze`."""
+    if sys.platform == "darwin":
+        return bundle / "Contents" / "MacOS" / APP_NAME
+    return bundle / (f"{APP_NAME}.exe" if sys.platform == "win32" else APP_NAME)
+
+
+def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
+    """A tar.gz with the folder, hearth.desktop, icons and install.sh.
+
+    No AppImage: appimagetool is not available from a package registry here, and the
+    tar.gz with install.sh gives the same menu entry without it."""
+    linux = ROOT / "installers" / "linux"
+    icons = ROOT / "resources" / "icons"
+    name = f"{APP_NAME}-{version}-linux-{arch_tag()}"
+    out = dist / f"{name}.tar.gz"
+    top = APP_NAME
+    print(f"Packaging {out.name} ...", flush=True)
+
+    def _filter(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        return info
+
+    with tarfile.open(out, "w:gz", compresslevel=6) as tar:
+        tar.add(bundle, arcname=f"{top}/app", filter=_filter)
+        tar.add(linux / "hearth.desktop", arcname=f"{top}/hearth.desktop", filter=_filter)
+        tar.add(linux / "install.sh", arcname=f"{top}/install.sh", filter=_filter)
+        tar.add(linux / "README.txt", arcname=f"{top}/README.txt", filter=_filter)
+        for size in (16, 32, 48, 64, 128, 256, 512):
+            tar.add(icons / f"hearth-{size}.png", arcname=f"{top}/icons/hearth-{size}.png",
+                    filter=_filter)
+    return [out]
+
+
+def package_macos(bundle: Path, dist: Path, version: str) -> list[Path]:
+    """A .dmg with the app and an Applications link (signed/notarized when configured)."""
+    out = dist / f"{APP_NAME}-{version}-macos-{arch_tag()}.dmg"
+    script = ROOT / "installers" / "macos" / "make_dmg.sh"
+    subprocess.run(["bash", str(script), str(bundle), str(out), version], check=True)
+    return [out]
+
+
+def find_iscc() -> str | None:
+    """Inno Setup's command-line compiler, if installed."""
+    found = shutil.which("iscc") or shutil.which("ISCC")
+    if found:
+        return found
+    for base in (os.environ.get("ProgramFiles(x86)"), os.environ.get("ProgramFiles"),
+                 os.environ.get("LOCALAPPDATA", "") + "\\Programs"):
+        if base:
+            candidate = Path(base) / "Inno Setup 6" / "ISCC.exe"
+            if candidate.exists():
+                return str(candidate)
+    return None
+
+
+def package_windows(bundle: Path, dist: Path, version: str) -> list[Path]:
+    """A per-user setup .exe made by Inno Setup (skipped with a message without ISCC)."""
+    iscc = find_iscc()
+    if iscc is None:
+        print("Windows installer skipped: Inno Setup 6 (ISCC.exe) is not installed. "
+              "Install it (choco install innosetup) and run this again.")
+        return []
+    base = f"{APP_NAME}-{version}-windows-{arch_tag()}-setup"
+    cmd = [
+        iscc, f"/DAppVersion={version}", f"/DSourceDir={bundle}", f"/DOutputDir={dist}",
+        f"/DOutputBase={base}", f"/DRepoRoot={ROOT}", str(ROOT / "installers" / "windows" / "hearth.iss"),
+    ]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return [dist / f"{base}.exe"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
+    parser.add_argument("--no-package", action="store_true", help="freeze only; make no installer")
+    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
+    args = parser.parse_args(argv)
+    dist, work = args.dist.resolve(), args.work.resolve()
+    version = project_version()
+    print(f"Building {APP_NAME} {version} for {os_tag()} {arch_tag()}", flush=True)
+
+    t0 = time.perf_counter()
+    bundle = freeze(dist, work, version, clean=args.clean)
+    freeze_s = time.perf_counter() - t0
+    outputs: list[Path] = []
+    if not args.no_package:
+        packager = {"linux": package_linux, "macos": package_macos, "windows": package_windows}[os_tag()]
+        outputs = packager(bundle, dist, version)
+    total_s = time.perf_counter() - t0
+
+    size = folder_size(bundle)
+    print(f"Bundle:    {bundle} ({human(size)}, {size} bytes)")
+    print(f"Executable: {executable(bundle)}")
+    for out in outputs:
+        print(f"Installer: {out} ({human(out.stat().st_size)}, {out.stat().st_size} bytes)")
+    print(f"Build time: {freeze_s:.0f} s to freeze, {total_s:.0f} s in all")
+    print(json.dumps({
+        "version": version, "os": os_tag(), "arch": arch_tag(), "bundle": str(bundle),
+        "executable": str(executable(bundle)), "bundle_bytes": size,
+        "installers": {out.name: out.stat().st_size for out in outputs},
+        "freeze_s": round(freeze_s, 1), "build_s": round(total_s, 1),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
