@@ -44,6 +44,7 @@ class HearthCore:
             engine = IsolatedBackend()
         self.engine: ChatBackend = engine
         self.library: Any = None
+        self.adapter_notice: str | None = None
         if with_library:
             self.library = self._open_library()
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
@@ -90,7 +91,26 @@ class HearthCore:
             if not is_default and str(Path(path).resolve()) not in self.catalog.extra:
                 self.catalog.extra.append(str(Path(path).resolve()))
             self.settings.save()
+        self.apply_adapter()
         return info
+
+    def apply_adapter(self) -> str | None:
+        """Apply the active personal adapter (if any) to the loaded model.
+
+        An adapter made for another model is not applied; ``adapter_notice`` then says
+        why, for the window and the CLI to show.  Returns the applied adapter's name.
+        """
+        self.adapter_notice = None
+        try:
+            from desktop.core.personalize import AdapterMismatch, apply_active_adapter
+        except ModuleNotFoundError:
+            return None
+        try:
+            return apply_active_adapter(self)
+        except AdapterMismatch as exc:
+            self.adapter_notice = str(exc)
+            log.warning("%s", exc)
+            return None
 
     def add_model(self, path: str | Path) -> ModelInfo:
         """Validate a GGUF file and add it to the list (saved).  Raises ModelError."""

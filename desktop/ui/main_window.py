@@ -860,6 +860,8 @@ class MainWindow(QMainWindow):
         if self.welcome is not None:
             self.welcome.enable_start()
         self._set_status("Ready.")
+        if self.core.adapter_notice:
+            self.notice.show_notice(self.core.adapter_notice, "warning")
         self.model_loaded.emit(info)
 
     def _on_model_error(self, exc: BaseException) -> None:
@@ -1028,14 +1030,28 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop an answer being written (it is kept, marked stopped) and wait for the
-        background work to end before the core is closed."""
+        background work to end before the core is closed.  While personalization is
+        scheduled or running, the window hides to the system tray instead."""
         self.save_system_prompt()
+        personalize = self._panels.get("personalize")
+        if personalize is not None and getattr(personalize, "waits_in_tray", False):
+            event.ignore()
+            self.hide()
+            personalize.notify(  # type: ignore[attr-defined]
+                "Hearth is still personalizing",
+                "Hearth keeps working in the tray and tells you when it is done.",
+            )
+            return
         if self._chat_worker is not None:
             self._chat_worker.cancel()
             self._chat_worker.wait(15_000)
         if self._load_worker is not None:
             self._load_worker.wait(60_000)
         self._closed = True
+        for panel in self._panels.values():
+            shutdown = getattr(panel, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
         try:
             self.save_geometry()
         except Exception:

@@ -306,11 +306,11 @@ class PersonalizePanel(QWidget):
             self.refresh_adapters()
             self.apply_adapter()
             self.personalization_finished.emit(report)
-            self._notify("Personalization finished", event.message)
+            self.notify("Personalization finished", event.message)
         elif event.kind in ("error", "cancelled"):
             self.status_label.setText(event.message)
             if event.kind == "error":
-                self._notify("Personalization stopped", event.message)
+                self.notify("Personalization stopped", event.message)
         elif event.message:
             self.status_label.setText(event.message)
 
@@ -334,12 +334,27 @@ class PersonalizePanel(QWidget):
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
         if self.tray is None:
-            icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
+            icon = QApplication.windowIcon()
+            if icon.isNull():
+                icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
             self.tray = QSystemTrayIcon(icon, self)
+            self.tray.activated.connect(self._restore_window)
         self.tray.setToolTip(tip)
         self.tray.show()
 
-    def _notify(self, title: str, message: str) -> None:
+    def _restore_window(self, *_args: Any) -> None:
+        window = self.window()
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+
+    @property
+    def waits_in_tray(self) -> bool:
+        """True while a run is scheduled or under way and the tray icon is showing: closing
+        the window then hides it instead of quitting."""
+        return self.running and self.tray is not None and self.tray.isVisible()
+
+    def notify(self, title: str, message: str) -> None:
         if self.tray is not None and QSystemTrayIcon.supportsMessages():
             self.tray.showMessage(title, message)
 

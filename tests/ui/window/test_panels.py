@@ -51,7 +51,11 @@ def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
     chat_view._sources_module.cache_clear()
 
 
-def test_without_panels_there_is_no_mode_bar(qtbot: Any, make_window: Any) -> None:
+def test_without_panels_there_is_no_mode_bar(
+    qtbot: Any, make_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("desktop.ui.library_panel", "desktop.ui.personalize_panel"):
+        monkeypatch.setitem(sys.modules, name, None)  # a build without these panels
     window = make_window()
     assert window.findChild(QWidget, "modeBar") is None
     assert window.mode_buttons == {}
@@ -87,3 +91,21 @@ def test_sources_use_sources_view_when_present(qtbot: Any, make_window: Any, wit
     assert "S1: plan.docx" in widget.footer.text()
     widget.footer.linkActivated.emit("hearth-source:0")
     assert sys.modules["desktop.ui.sources_view"].opened == [source]
+
+
+def test_closing_while_personalizing_hides_to_the_tray(
+    qtbot: Any, make_window: Any, with_panels: None
+) -> None:
+    window = make_window()
+    window.show()
+    window.mode_buttons["personalize"].click()
+    panel = window.modes.currentWidget()
+    notes: list[tuple[str, str]] = []
+    panel.waits_in_tray = True  # type: ignore[attr-defined]
+    panel.notify = lambda title, message: notes.append((title, message))  # type: ignore[attr-defined]
+    window.close()
+    assert not window.isVisible() and not window._closed
+    assert notes and "tray" in notes[0][1]
+    panel.waits_in_tray = False  # type: ignore[attr-defined]
+    window.close()
+    assert window._closed
