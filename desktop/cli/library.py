@@ -65,10 +65,11 @@ def _open_library(threads: int = 0) -> Any:
     return settings, Library.open(data_dir(), settings.library)
 
 
-def print_skipped(skipped: list[dict[str, str]], out: Any = sys.stdout) -> None:
-    """'N files skipped:' then one line per file with its reason."""
+def print_skipped(skipped: list[dict[str, str]], out: Any = None) -> None:
+    """'N files skipped:' then one line per file with its reason (to ``out``, default stdout)."""
     if not skipped:
         return
+    out = out or sys.stdout
     print(f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped:", file=out)
     for item in skipped:
         print(f"  {item['file']}: {item['reason']}", file=out)

@@ -646,6 +646,8 @@ class Library:
         for item in embed_in_batches(self.embedder, texts):
             if isinstance(item, tuple):
                 yield item[0]
+                while self.paused and not cancel.cancelled:  # pause between batches too
+                    self._unpaused.wait(0.2)
                 if cancel.cancelled:
                     return
             else:
