@@ -120,3 +120,34 @@ def test_applied_adapter_changes_the_answer(setup, default_model: Path) -> None:
         plain_again = answer(backend)
     assert adapted != plain
     assert plain_again == plain
+
+
+def test_isolated_engine_applies_switches_and_refuses_adapters(setup, default_model: Path, tmp_path: Path) -> None:
+    """Through the app's engine (the worker process): applying changes the answer, a
+    damaged adapter is refused with a clear error and the previous one stays applied."""
+    from desktop.core.engine import EngineOptions, SamplingParams
+    from desktop.core.engine.isolated import IsolatedBackend
+    from desktop.core.models import ModelError
+
+    _ids, _delta, good, _bad = setup
+    params = SamplingParams(temperature=0.0, max_tokens=16, seed=0)
+    messages = [{"role": "user", "content": "Name a colour."}]
+
+    def answer(engine: IsolatedBackend) -> str:
+        return "".join(e.text for e in engine.generate(messages, params) if e.kind == "token")
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with IsolatedBackend() as engine:
+        engine.load(str(default_model), EngineOptions(n_ctx=512, n_threads=1))
+        plain = answer(engine)
+        engine.set_adapters([(str(good), 1.0)])
+        adapted = answer(engine)
+        with pytest.raises(ModelError, match="could not be applied"):
+            engine.set_adapters([(str(broken), 1.0)])
+        assert answer(engine) == adapted  # the previous adapter is still applied
+        engine.set_adapters([(str(good), 0.0)])
+        assert answer(engine) == plain  # strength 0 is the base model
+        engine.set_adapters([])
+        assert answer(engine) == plain
+    assert adapted != plain

@@ -308,6 +308,8 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
             atomic_write_bytes(entry.path.parent / REPORT_FILE, json.dumps(report, indent=2, default=str).encode())
         atomic_write_bytes(run_dir / REPORT_FILE, json.dumps(report, indent=2, default=str).encode())
         finish_run(run_dir)
+        if spec.register:
+            (run_dir / ADAPTER_FILE).unlink(missing_ok=True)  # the registry holds its copy
         yield ProgressEvent("personalize", "done", "done", message=promotion.reason,
                             data={"phase": "done", "report": report})
     except (TrainingError, ValueError, OSError) as exc:
