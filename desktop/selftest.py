@@ -262,11 +262,13 @@ def _step_library(out: _Output, home: Path) -> str:
 def _library_with_hearth(out: _Output, folder: Path) -> str:
     """Index ``folder`` into the default collection of a fresh library under the
     temporary data folder, and search it (Library.open / index_paths / search / close)."""
-    from desktop.core import library as library_module
+    import importlib
+
     from desktop.core.paths import data_dir
     from desktop.core.settings import Settings
 
     settings = Settings.load()
+    library_module: Any = importlib.import_module("desktop.core.library")  # may be absent
     lib = library_module.Library.open(data_dir(), settings.library)
     try:
         last = None
