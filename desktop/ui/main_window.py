@@ -623,8 +623,14 @@ class MainWindow(QMainWindow):
         text = self.input.toPlainText().strip()
         if not text or self.busy:
             return
+        if self.loading:
+            self.notice.show_notice("The model is loading; your message stays in the box.", "info")
+            return
         if not self.model_ready:
-            self.notice.show_notice("The model is still loading; your message stays in the box.", "info")
+            self.notice.show_notice(
+                "No model is loaded. Choose one in the model list or with Add model… "
+                "(your message stays in the box).", "error",
+            )
             return
         if self.conversation_id is None:
             self.open_conversation(self.core.history.create_conversation().id)
