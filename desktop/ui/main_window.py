@@ -65,7 +65,7 @@ from desktop.ui.model_picker import ModelPicker
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.theme import apply_theme, html_colors, wants_dark
 from desktop.ui.welcome import WelcomeScreen
-from desktop.ui.workers import GeneratorWorker, run_in_background
+from desktop.ui.workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
 
@@ -623,8 +623,14 @@ class MainWindow(QMainWindow):
         text = self.input.toPlainText().strip()
         if not text or self.busy:
             return
+        if self.loading:
+            self.notice.show_notice("The model is loading; your message stays in the box.", "info")
+            return
         if not self.model_ready:
-            self.notice.show_notice("The model is still loading; your message stays in the box.", "info")
+            self.notice.show_notice(
+                "No model is loaded. Choose one in the model list or with Add model… "
+                "(your message stays in the box).", "error",
+            )
             return
         if self.conversation_id is None:
             self.open_conversation(self.core.history.create_conversation().id)
@@ -839,11 +845,22 @@ class MainWindow(QMainWindow):
         self._load_target = Path(path) if path else (Path(p) if (p := self._chosen_model_path()) else None)
         self._set_status("Loading model…")
         self.model_label.setText("Loading model…")
-        self._load_worker = run_in_background(
-            self.core.load_model, target, on_result=self._on_model_loaded, on_error=self._on_model_error
-        )
-        self._load_worker.finished.connect(self._on_load_done)
+        self._start_load(self.core.load_model, target)
+
+    def _start_load(self, fn: Any, *args: Any) -> None:
+        """Run a model load in a GeneratorWorker, connected before it starts (a load
+        that ends at once must still reach _on_load_done)."""
+
+        def load(**_: Any) -> Any:
+            yield fn(*args)
+
+        worker = GeneratorWorker(load, pass_cancel=False)
+        worker.yielded.connect(self._on_model_loaded)
+        worker.errored.connect(self._on_model_error)
+        worker.finished.connect(self._on_load_done)
+        self._load_worker = worker
         self._update_controls()
+        worker.start()
 
     def load_current_model(self) -> None:
         """Load the saved choice (at start)."""
@@ -933,11 +950,7 @@ class MainWindow(QMainWindow):
             check_chat_model(read_gguf_info(target))
             return self.core.load_model(target)
 
-        self._load_worker = run_in_background(
-            add_and_load, on_result=self._on_model_loaded, on_error=self._on_model_error
-        )
-        self._load_worker.finished.connect(self._on_load_done)
-        self._update_controls()
+        self._start_load(add_and_load)
 
     # ------------------------------------------------------------------ drag and drop
 
