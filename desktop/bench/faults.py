@@ -9,6 +9,11 @@ Activities and checks after each kill:
     chat: the history opens (integrity_check ok); every message committed before the
         run is unchanged; the question sent in the run is there once the reply started;
         no reply stays "streaming"; no stray temporary files.
+    index (``hearth index`` on a folder of 40 notes): the library opens; for every file
+        it reports indexed, each of its chunks is in the vector store, and the store
+        holds no chunk the manifest does not list (no duplicate, no orphan); files
+        reported indexed stay indexed; no stray temporary files.  After the series, one
+        more run finishes the folder.
 """
 
 from __future__ import annotations
@@ -104,7 +109,91 @@ def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> tu
     return problems, mid_reply
 
 
-ACTIVITIES: dict[str, Callable[[Path, random.Random], tuple[list[str], bool]]] = {"chat": kill_chat_once}
+def _notes_folder(home: Path) -> Path:
+    folder = home / "notes"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        topics = ["rivers", "bread", "comets", "bees", "glaciers", "violins", "tides", "owls"]
+        for i in range(40):
+            topic = topics[i % len(topics)]
+            text = "\n\n".join(
+                f"Note {i} on {topic}, part {p}. " + " ".join(
+                    f"The {topic} detail {p}-{w} of note {i} matters." for w in range(30))
+                for p in range(4)
+            )
+            (folder / f"note-{i:02d}-{topic}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
+    """(file -> state, problems) of the library under ``home``, checked against the store."""
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    problems: list[str] = []
+    lib = Library.open(home / "data", LibrarySettings())
+    try:
+        states = {Path(f.path).name: f.state for f in lib.files()}
+        if "default" not in lib.collection_names():
+            return states, problems
+        manifest_ids = {i for i, _text in lib.manifest.chunks("default")}
+        store_ids = set(lib._store("default").get(include=[])["ids"])
+        if len(store_ids) != lib.chunk_count("default"):
+            problems.append("the store's count disagrees with its ids")
+        orphans = store_ids - manifest_ids
+        if orphans:
+            problems.append(f"{len(orphans)} chunks in the store that no file lists")
+        for rec in lib.manifest.files("default"):
+            if rec.state in ("done", "indexed") and not set(rec.chunk_ids) <= store_ids:
+                problems.append(f"{Path(rec.path).name} reported indexed but chunks are missing")
+    finally:
+        lib.close()
+    return states, problems
+
+
+def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> tuple[list[str], bool]:
+    """One ``hearth index`` run killed at a random moment (see the module docstring)."""
+    folder = _notes_folder(home)
+    before, _ = library_state(home) if (home / "data").exists() else ({}, [])
+    env = {**os.environ, "HEARTH_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", "index", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    time.sleep(rng.uniform(2.0, max_delay))
+    finished = proc.poll() is not None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.3)
+    try:
+        after, problems = library_state(home)
+    except Exception as exc:
+        return [f"library did not open: {exc}"], False
+    done = {"done", "indexed"}
+    problems += [f"{name} was indexed and is not any more" for name, st in before.items()
+                 if st in done and after.get(name) not in done]
+    problems += [f"stray file {p}" for p in _stray_files(home)]
+    mid = not finished and 0 < sum(st in done for st in after.values()) < 40
+    return problems, mid
+
+
+def finish_index(home: Path) -> list[str]:
+    """Run ``hearth index`` to the end; every note must then be indexed, store consistent."""
+    env = {**os.environ, "HEARTH_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    states, problems = library_state(home)
+    missing = [n for n, st in states.items() if st not in ("done", "indexed")]
+    if len(states) != 40 or missing:
+        problems.append(f"after resuming, {40 - len(states) + len(missing)} of 40 notes are not indexed")
+    return problems
+
+
+ACTIVITIES: dict[str, Callable[[Path, random.Random], tuple[list[str], bool]]] = {
+    "chat": kill_chat_once,
+    "index": kill_index_once,
+}
+FINISH: dict[str, Callable[[Path], list[str]]] = {"index": finish_index}
 
 
 def run_kills(activity: str, kills: int, seed: int = 0, home: Path | None = None) -> FaultReport:
@@ -118,6 +207,8 @@ def run_kills(activity: str, kills: int, seed: int = 0, home: Path | None = None
             report.losses += losses
             report.kills += 1
             report.mid_work += int(mid_work)
+        if activity in FINISH:
+            report.losses += FINISH[activity](where)
     return report
 
 

@@ -112,6 +112,15 @@ class HearthCore:
             log.warning("%s", exc)
             return None
 
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation and its recalled exchanges from the memory collection."""
+        self.history.delete_conversation(conversation_id)
+        if self.library is not None:
+            try:
+                self.library.forget_conversation(conversation_id)
+            except Exception:
+                log.exception("could not remove conversation %s from memory", conversation_id)
+
     def add_model(self, path: str | Path) -> ModelInfo:
         """Validate a GGUF file and add it to the list (saved).  Raises ModelError."""
         info = self.catalog.add(path)

@@ -558,7 +558,7 @@ class MainWindow(QMainWindow):
             # processEvents() here: PySide6 6.12 on Python 3.11 races on None's
             # reference count in processEvents while another thread runs Python.
             self._chat_worker.wait(10_000)
-        self.core.history.delete_conversation(conversation_id)
+        self.core.delete_conversation(conversation_id)
         self.sidebar.refresh()
         if conversation_id == self.conversation_id:
             self.conversation_id = None

@@ -10,3 +10,9 @@ def test_chat_survives_random_kills(default_model: Path) -> None:
     assert report.kills == 6
     assert report.losses == []
     print(f"{report.mid_work} of {report.kills} kills landed mid-reply")
+
+
+def test_indexing_survives_random_kills_and_resumes() -> None:
+    report = run_kills("index", kills=3, seed=2)
+    assert report.losses == []
+    print(f"{report.mid_work} of {report.kills} kills landed mid-index")

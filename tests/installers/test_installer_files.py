@@ -49,16 +49,14 @@ def test_ico_and_icns_hold_the_sizes_each_os_uses() -> None:
         assert {32, 64, 128, 256, 512, 1024} <= pixels
 
 
-def test_committed_pngs_match_the_svg(tmp_path: Path) -> None:
+def test_committed_pngs_match_the_svg(tmp_path: Path, qapp: object) -> None:
     """The PNGs were rendered from the current SVG (run installers/make_icons.py after
-    editing it)."""
+    editing it).  Uses pytest-qt's QApplication: a bare QGuiApplication made here would
+    outlive the test and abort every later test that builds a widget."""
     Image = pytest.importorskip("PIL.Image")
     pytest.importorskip("PySide6.QtSvg")
     import io
 
-    from PySide6.QtGui import QGuiApplication
-
-    _app = QGuiApplication.instance() or QGuiApplication([])
     fresh = Image.open(io.BytesIO(make_icons.render_png(ICONS / "hearth.svg", 64))).convert("RGBA")
     with Image.open(ICONS / "hearth-64.png") as committed:
         diff = [abs(a - b) for pa, pb in zip(fresh.getdata(), committed.convert("RGBA").getdata(), strict=True)

@@ -1,0 +1,33 @@
+"""HearthCore ties history, engine, library and adapters together."""
+
+import shutil
+from pathlib import Path
+
+from desktop.core.app import HearthCore
+from desktop.core.engine.fake import ScriptedBackend
+
+
+def test_deleting_a_conversation_also_forgets_its_memories(default_model: Path) -> None:
+    core = HearthCore(engine=ScriptedBackend("Your cat is called Marmalade."))
+    try:
+        core.load_model()
+        conv = core.history.create_conversation()
+        list(core.chat.send(conv.id, "What is my cat called?"))
+        assert [s.kind for s in core.library.recall("cat called")] == ["memory"]
+        core.delete_conversation(conv.id)
+        assert core.library.recall("cat called") == []
+        assert core.history.list_conversations() == []
+    finally:
+        core.close()
+
+
+def test_model_choice_persists(default_model: Path, tmp_path: Path) -> None:
+    core = HearthCore(engine=ScriptedBackend(), with_library=False)
+    copy = tmp_path / "copy.gguf"
+    shutil.copyfile(default_model, copy)
+    core.load_model(copy)
+    core.close()
+    again = HearthCore(engine=ScriptedBackend(), with_library=False)
+    assert again.current_model_path() == copy.resolve()
+    assert str(copy.resolve()) in again.settings.chat.extra_models
+    again.close()
