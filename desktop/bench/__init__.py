@@ -57,13 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hearth-bench", description="Hearth's benchmarks.")
     sub = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
     for name in BENCH_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

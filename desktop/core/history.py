@@ -14,7 +14,6 @@ Message status: "complete", "streaming", "stopped" (the user pressed Stop),
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -23,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from desktop.core import storage
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -127,20 +128,10 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(
-                str(self.path), check_same_thread=False, isolation_level=None, timeout=30
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            self._db = storage.connect(self.path)
+            storage.migrate(self._db, self._lock, MIGRATIONS)
             self._recover()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(
@@ -152,49 +143,17 @@ class History:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-                else:
-                    self._db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if _is_disk_full(exc):
-                    raise DiskFullError(
-                        f"The disk holding your chat history ({self.path.parent}) is full, so "
-                        "the last change could not be saved. Free some space; everything saved "
-                        "before is intact."
-                    ) from exc
-                raise HistoryError(f"The chat history could not be saved: {exc}.") from exc
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-            )
-            done = {r[0] for r in self._db.execute("SELECT name FROM schema_migrations")}
-            for name, sql in MIGRATIONS:
-                if name in done:
-                    continue
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _split_sql(sql):
-                        self._db.execute(statement)
-                    self._db.execute(
-                        "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                        (name, time.time()),
-                    )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+        try:
+            with storage.transaction(self._db, self._lock) as db:
+                yield db
+        except sqlite3.OperationalError as exc:
+            if _is_disk_full(exc):
+                raise DiskFullError(
+                    f"The disk holding your chat history ({self.path.parent}) is full, so "
+                    "the last change could not be saved. Free some space; everything saved "
+                    "before is intact."
+                ) from exc
+            raise HistoryError(f"The chat history could not be saved: {exc}.") from exc
 
     def applied_migrations(self) -> list[str]:
         with self._lock:
@@ -378,20 +337,6 @@ class History:
             db.execute(
                 "DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id)
             )
-
-
-def _split_sql(sql: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies whole."""
-    statements, current = [], []
-    for line in sql.strip().splitlines():
-        current.append(line)
-        joined = "\n".join(current).strip()
-        if joined.endswith(";") and sqlite3.complete_statement(joined):
-            statements.append(joined)
-            current = []
-    if "\n".join(current).strip():
-        statements.append("\n".join(current))
-    return statements
 
 
 def _conversation(row: sqlite3.Row) -> Conversation:

@@ -248,15 +248,20 @@ def default_model_path() -> Path | None:
     bundled = resource_path("models", DEFAULT_MODEL_FILE)
     if bundled.exists():
         return bundled
+    return _in_package(DEFAULT_MODEL_PACKAGE, DEFAULT_MODEL_FILE, DEFAULT_MODEL_FILE)
+
+
+def _in_package(package: str, relative: str, marker: str) -> Path | None:
+    """``relative`` inside an installed package, if ``relative/marker`` (or the file
+    itself when they are equal) exists; the package is located, never imported."""
     try:
-        spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+        spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            candidate = Path(location) / DEFAULT_MODEL_FILE
-            if candidate.exists():
-                return candidate
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / relative
+        if (candidate if relative == marker else candidate / marker).exists():
+            return candidate
     return None
 
 
@@ -271,16 +276,7 @@ def embedding_model_dir() -> Path | None:
     bundled = resource_path("models", EMBEDDING_MODEL_NAME)
     if (bundled / "config.json").is_file():
         return bundled
-    try:
-        spec = importlib.util.find_spec(EMBEDDING_MODEL_PACKAGE)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            candidate = Path(location) / "model"
-            if (candidate / "config.json").is_file():
-                return candidate
-    return None
+    return _in_package(EMBEDDING_MODEL_PACKAGE, "model", "config.json")
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
