@@ -12,7 +12,7 @@ grows to its content, plus a header and a footer for the status marker and sourc
 - The view follows the end of the conversation while the user is at the bottom, and
   stays put when they have scrolled up to read.
 - Links: ``hearth-copy:N`` copies code block N of that message to the clipboard,
-  ``hearth-source:N`` opens source N (desktop.ui.sources_view when present), http(s)
+  ``hearth-source:N`` opens source N (the citation number, 1-based) (desktop.ui.sources_view when present), http(s)
   and mailto links open in the user's browser, anything else is ignored.
 """
 
@@ -72,7 +72,7 @@ def sources_fallback_html(sources: list[dict[str, Any]], colors: HtmlColors) -> 
         title = html.escape(str(s.get("title") or s.get("path") or "source"))
         page = f", page {s['page']}" if s.get("page") else ""
         items.append(
-            f'<a href="{SOURCE_SCHEME}:{i}" style="color:{colors.link};">[{i + 1}] {title}{page}</a>'
+            f'<a href="{SOURCE_SCHEME}:{i + 1}" style="color:{colors.link};">[{i + 1}] {title}{page}</a>'
         )
     return f'<span style="color:{colors.muted};">Sources: </span>' + " &nbsp; ".join(items)
 
@@ -193,9 +193,12 @@ class MessageWidget(QFrame):
             QGuiApplication.clipboard().setText(code)
             self.view.code_copied.emit(code)
         elif scheme == SOURCE_SCHEME:
-            try:
-                source = self.sources[int(value)]
+            try:  # N is the citation number, 1-based, as in sources_view
+                number = int(value)
+                source = self.sources[number - 1] if number >= 1 else None
             except (ValueError, IndexError):
+                return
+            if source is None:
                 return
             self.view.source_activated.emit(source)
         elif scheme in ("http", "https", "mailto"):

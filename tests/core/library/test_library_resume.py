@@ -43,8 +43,9 @@ def _make_folder(folder: Path) -> None:
 
 
 def _index_process(store: Path, folder: Path) -> subprocess.Popen[str]:
+    log = open(store.parent / f"{store.name}-{os.urandom(3).hex()}.stderr", "w")
     return subprocess.Popen([sys.executable, "-c", SCRIPT, str(store), str(folder)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            stdout=subprocess.PIPE, stderr=log, text=True,
                             cwd=Path(__file__).resolve().parents[3])
 
 
@@ -87,7 +88,8 @@ def test_sigkill_midway_then_rerun_resumes_without_duplicates(tmp_path: Path) ->
     resumed = _index_process(store, folder)
     out, _ = resumed.communicate(timeout=600)
     finals = [e for e in map(decode_event, out.splitlines()) if e and e.kind == "done"]
-    assert finals, out[-2000:]
+    logs = "".join(p.read_text()[-3000:] for p in tmp_path.glob("*.stderr"))
+    assert finals, (resumed.returncode, out[-2000:], logs)
     assert finals[0].data["unchanged"] >= len(committed)  # committed files were not redone
     assert finals[0].data["indexed"] <= 8 - len(committed)
 

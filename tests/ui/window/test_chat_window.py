@@ -319,7 +319,7 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     window.sidebar.refresh()
     window.open_conversation(conv.id)
     widget = window.view.message_widgets()[-1]
-    assert "report.pdf" in widget.footer.text() and "hearth-source:0" in widget.footer.text()
+    assert "report.pdf" in widget.footer.text() and "hearth-source:1" in widget.footer.text()
     with qtbot.waitSignal(window.view.source_activated, timeout=2000) as blocker:
-        widget.footer.linkActivated.emit("hearth-source:0")
+        widget.footer.linkActivated.emit("hearth-source:1")
     assert blocker.args[0]["title"] == "report.pdf"

@@ -64,9 +64,9 @@ def test_bad_model_file_shows_an_error_and_keeps_the_model(
     window = make_window(reply="Still here.")
     before = window.core.engine.model
     if kind == "not_gguf":
-        path = tmp_path / "holiday.txt"
+        path = tmp_path / "holiday.gguf"  # named like a model, but a text file
         path.write_text("this is not a model")
-        expected = "holiday.txt is not a GGUF model file"
+        expected = "holiday.gguf is not a GGUF model file"
     else:
         path = _truncated_gguf(tmp_path / "half.gguf")
         expected = "half.gguf is truncated"

@@ -39,7 +39,7 @@ def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[dict[str, Any]] = []
     sources = types.ModuleType("desktop.ui.sources_view")
     sources.sources_html = lambda items: "".join(  # type: ignore[attr-defined]
-        f'<a href="hearth-source:{i}">S{i + 1}: {s["title"]}</a>' for i, s in enumerate(items)
+        f'<a href="hearth-source:{i + 1}">S{i + 1}: {s["title"]}</a>' for i, s in enumerate(items)
     )
     sources.open_source = opened.append  # type: ignore[attr-defined]
     sources.opened = opened  # type: ignore[attr-defined]
@@ -89,7 +89,7 @@ def test_sources_use_sources_view_when_present(qtbot: Any, make_window: Any, wit
     window.open_conversation(conv.id)
     widget = window.view.message_widgets()[-1]
     assert "S1: plan.docx" in widget.footer.text()
-    widget.footer.linkActivated.emit("hearth-source:0")
+    widget.footer.linkActivated.emit("hearth-source:1")
     assert sys.modules["desktop.ui.sources_view"].opened == [source]
 
 
