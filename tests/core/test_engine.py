@@ -31,10 +31,7 @@ def _answer(engine, messages=QUESTION, params=GREEDY, cancel=None):
 
 
 @pytest.fixture(scope="module")
-def isolated(default_model: Path, tmp_path_factory):
-    import os
-
-    os.environ["HEARTH_HOME"] = str(tmp_path_factory.mktemp("home"))
+def isolated(default_model: Path):
     engine = IsolatedBackend(env={"HEARTH_TEST_CRASH_ON_LOAD": "crash-me"})
     engine.load(str(default_model), OPTS)
     yield engine
