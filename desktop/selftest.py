@@ -374,10 +374,9 @@ def main(argv: list[str] | None = None) -> int:
              f"({'frozen' if getattr(sys, 'frozen', False) else 'source'}; "
              f"Python {platform.python_version()}; {platform.system()} {platform.machine()})")
 
-    from desktop.core.privacy import connection_attempts, go_offline, install_network_guard
+    from desktop.core.privacy import connection_attempts, harden
 
-    go_offline()
-    install_network_guard()
+    harden()
     previous_home = os.environ.get("HEARTH_HOME")
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hearth-selftest-") as tmp:

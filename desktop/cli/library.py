@@ -80,6 +80,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     from desktop.core.jobs import CancelToken
 
+    missing = [str(p) for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"hearth index: not found: {', '.join(missing)}. Check the path.", file=sys.stderr)
+        return 2
     settings, library = _open_library(args.threads)
     cancel = CancelToken()
     final: Any = None
@@ -154,6 +158,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 2
         if core.library is None:
             print("The library is not available in this installation.", file=sys.stderr)
+        else:
+            unknown = [c for c in (args.collection or []) if c not in core.library.collection_names()]
+            if unknown:
+                print(f"hearth ask: no collection named {', '.join(unknown)}; the collections are: "
+                      f"{', '.join(core.library.collection_names()) or 'none yet'}.", file=sys.stderr)
+                return 2
         conv = core.history.create_conversation(title=args.question[:60], collections=args.collection or [])
         params = core.chat.params(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed)
         sources: list[Any] = []

@@ -77,6 +77,9 @@ class LibrarySettings:
     parse_timeout_s: float = _f(60.0, "Longest time reading one file may take before it is skipped, in seconds.")
     max_file_mb: float = _f(200.0, "Files larger than this (in MB) are skipped.")
     bm25_weight: float = _f(1.0, "Weight of keyword (BM25) ranking against meaning (vector) ranking when fusing them.")
+    min_similarity: float = _f(
+        0.3, "Passages less similar than this (cosine, 0 to 1) to the question are not given to the chat."
+    )
 
 
 @dataclass

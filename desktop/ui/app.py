@@ -22,8 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         the process exit code (0 on a normal close, 1 if the core could not open).
     """
-    privacy.go_offline()
-    privacy.install_network_guard()
+    privacy.harden()  # offline, private files (umask 077), network guard
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "hearth", *(argv or [])])
     assert isinstance(app, QApplication)

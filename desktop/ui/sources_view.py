@@ -88,4 +88,8 @@ def open_source(source: dict[str, Any]) -> bool:
     url = source_url(source)
     if url is None or not Path(url.toLocalFile()).exists():
         return False
-    return bool(QDesktopServices.openUrl(url))
+    if QDesktopServices.openUrl(url):
+        return True
+    # Some desktops hand a file URL with a #page fragment to a web browser, or to
+    # nothing; open the file itself then.
+    return bool(url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(url.toLocalFile())))

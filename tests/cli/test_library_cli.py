@@ -42,3 +42,10 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
     assert "Removed 1 file(s)" in capsys.readouterr().out
     assert main(["library", "files"]) == 0
     assert "todo.txt" not in capsys.readouterr().out
+
+
+def test_bad_paths_and_collections_are_errors(tmp_path: Path, capsys: Any, default_model: Path) -> None:
+    assert main(["index", str(tmp_path / "nowhere")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["ask", "hello", "--collection", "nosuch"]) == 2
+    assert "no collection named nosuch" in capsys.readouterr().err

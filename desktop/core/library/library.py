@@ -936,6 +936,7 @@ class Library:
         packed into ``budget_tokens`` (estimated at :data:`CHARS_PER_TOKEN` characters
         per token plus :data:`SOURCE_OVERHEAD_TOKENS` per source for its label)."""
         candidates = self.search(query, collections) if self.collection_names() else []
+        candidates = self._relevant(query, candidates)
         if self.settings.memory_enabled:
             candidates += self.recall(query)
         out: list[Source] = []
@@ -946,6 +947,37 @@ class Library:
                 continue
             out.append(src)
             used += cost
+        return out
+
+    def _relevant(self, query: str, sources: list[Source]) -> list[Source]:
+        """The chat's filter over :meth:`search`: drop passages whose cosine similarity
+        to the question is under ``settings.min_similarity`` (RRF always fills top-k,
+        so an unrelated question would otherwise get unrelated sources), and passages
+        whose text repeats an earlier one (the same file in two collections).  The
+        similarity is stored in each kept source's ``extra["similarity"]``."""
+        if not sources:
+            return []
+        qvec = self.embedder.embed([query])[0]
+        by_collection: dict[str, list[str]] = {}
+        for src in sources:
+            by_collection.setdefault(src.collection, []).append(src.chunk_id)
+        vectors: dict[tuple[str, str], Any] = {}
+        for name, ids in by_collection.items():
+            got = self._store(name).get(ids=ids, include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                vectors[(name, cid)] = vec
+        out, seen = [], set()
+        for src in sources:
+            vec = vectors.get((src.collection, src.chunk_id))
+            if vec is None:
+                continue
+            similarity = float(np.dot(np.asarray(vec, dtype=np.float32), qvec))
+            key = hashlib.sha1(src.text.encode()).hexdigest()
+            if similarity < self.settings.min_similarity or key in seen:
+                continue
+            seen.add(key)
+            src.extra["similarity"] = round(similarity, 4)
+            out.append(src)
         return out
 
     # -- memory ------------------------------------------------------------------------

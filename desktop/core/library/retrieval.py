@@ -11,6 +11,7 @@ Fusion: reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR 2009):
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,8 @@ class BM25Index:
 
     def __init__(self, items: Sequence[tuple[str, str]]) -> None:
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
         self.ids = [i for i, _ in items]
         self._stem = _stemmer()

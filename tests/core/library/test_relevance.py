@@ -1,0 +1,25 @@
+"""The chat gets sources only when they are about the question, and never the same
+passage twice."""
+
+from pathlib import Path
+
+from desktop.core.library import Library
+from desktop.core.settings import LibrarySettings
+
+
+def test_unrelated_questions_get_no_sources_and_duplicates_are_dropped(tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "pets.txt").write_text("Our cat is called Marmalade. She sleeps on the piano.")
+    (folder / "code.py").write_text("def reverse(s):\n    return s[::-1]\n")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        for collection in ("default", "second"):  # the same folder in two collections
+            list(lib.index_paths([folder], collection=collection))
+        assert len(lib.search("What is the capital of France?")) > 0  # search fills top-k...
+        assert lib.sources_for("What is the capital of France?", None, 1200) == []  # ...the chat does not
+        cited = lib.sources_for("What is the name of our cat?", None, 1200)
+        assert [Path(s.path or "").name for s in cited] == ["pets.txt"]
+        assert cited[0].extra["similarity"] >= LibrarySettings().min_similarity
+    finally:
+        lib.close()
