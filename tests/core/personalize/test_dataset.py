@@ -42,11 +42,15 @@ def test_pack_fills_full_sequences_without_padding() -> None:
 def test_heldout_documents_never_reach_training() -> None:
     docs = [(f"d{i}", f"unique{i} " * 300) for i in range(10)]
     qa = [QAPair("What is unique one here?", "unique", p) for p, _ in docs]
-    data = build_training_data(docs, lambda t: [hash(w) % 1000 + 1 for w in t.split()], 0, 64, qa,
-                               heldout_fraction=0.3)
+    vocab: dict[str, int] = {}  # a collision-free word-level tokenizer (hash() is salted per run)
+
+    def tokenize(text: str) -> list[int]:
+        return [vocab.setdefault(w, len(vocab) + 1) for w in text.split()]
+
+    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.3)
     assert data.heldout_paths and set(data.heldout_paths).isdisjoint(data.train_paths)
     assert all(q["source"] not in data.heldout_paths for q in data.qa)
-    held_tokens = {hash(f"unique{p[1:]}") % 1000 + 1 for p in data.heldout_paths}
+    held_tokens = {vocab[f"unique{p[1:]}"] for p in data.heldout_paths}
     train_tokens = {t for s in data.sequences for t in s}
     assert held_tokens.isdisjoint(train_tokens)
     assert all(len(s) == 64 for s in data.sequences)
