@@ -9,11 +9,12 @@ Activities and checks after each kill:
     chat: the history opens (integrity_check ok); every message committed before the
         run is unchanged; the question sent in the run is there once the reply started;
         no reply stays "streaming"; no stray temporary files.
-    index (``hearth index`` on a folder of 40 notes): the library opens; for every file
-        it reports indexed, each of its chunks is in the vector store, and the store
-        holds no chunk the manifest does not list (no duplicate, no orphan); files
-        reported indexed stay indexed; no stray temporary files.  After the series, one
-        more run finishes the folder.
+    index (``hearth index`` on a folder of 40 notes, a quarter of them rewritten before
+        each run so every run has work): the library opens; for every file it reports
+        indexed, each of its chunks is in the vector store, and the store holds no chunk
+        the manifest does not list (no duplicate, no orphan); unchanged files reported
+        indexed stay indexed; no stray temporary files.  After the series, one more run
+        finishes the folder.
 """
 
 from __future__ import annotations
@@ -125,6 +126,20 @@ def _notes_folder(home: Path) -> Path:
     return folder
 
 
+def _last_update(home: Path) -> float:
+    """When the library's manifest last recorded a file (0 if never)."""
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    if not (home / "data").exists():
+        return 0.0
+    lib = Library.open(home / "data", LibrarySettings())
+    try:
+        return max((f.updated_at for f in lib.files()), default=0.0)
+    finally:
+        lib.close()
+
+
 def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
     """(file -> state, problems) of the library under ``home``, checked against the store."""
     from desktop.core.library import Library
@@ -155,12 +170,19 @@ def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> 
     """One ``hearth index`` run killed at a random moment (see the module docstring)."""
     folder = _notes_folder(home)
     before, _ = library_state(home) if (home / "data").exists() else ({}, [])
+    # give every run new work: rewrite a quarter of the notes (they must be re-indexed)
+    changed = set()
+    for path in rng.sample(sorted(folder.iterdir()), 10):
+        path.write_text(path.read_text(encoding="utf-8") + f"\n\nAddendum {rng.random()}: "
+                        + " ".join(f"word{rng.randrange(10**6)}" for _ in range(200)), encoding="utf-8")
+        changed.add(path.name)
     env = {**os.environ, "HEARTH_HOME": str(home)}
+    started = time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "desktop.cli", "index", str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )
-    time.sleep(rng.uniform(2.0, max_delay))
+    time.sleep(rng.uniform(6.0, max_delay))  # start-up (imports, embedder) takes seconds
     finished = proc.poll() is not None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -171,9 +193,9 @@ def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> 
         return [f"library did not open: {exc}"], False
     done = {"done", "indexed"}
     problems += [f"{name} was indexed and is not any more" for name, st in before.items()
-                 if st in done and after.get(name) not in done]
+                 if st in done and name not in changed and after.get(name) not in done]
     problems += [f"stray file {p}" for p in _stray_files(home)]
-    mid = not finished and 0 < sum(st in done for st in after.values()) < 40
+    mid = not finished and _last_update(home) >= started  # killed after it had saved work
     return problems, mid
 
 
