@@ -140,6 +140,26 @@ def _last_update(home: Path) -> float:
         lib.close()
 
 
+def _indexed_and_unchanged(home: Path) -> set[str]:
+    """Notes the manifest reports indexed whose file still has the indexed content."""
+    import hashlib
+
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    if not (home / "data").exists():
+        return set()
+    lib = Library.open(home / "data", LibrarySettings())
+    try:
+        return {
+            Path(rec.path).name for rec in lib.manifest.files("default")
+            if rec.state == "indexed" and Path(rec.path).exists()
+            and hashlib.sha256(Path(rec.path).read_bytes()).hexdigest() == rec.sha256
+        }
+    finally:
+        lib.close()
+
+
 def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
     """(file -> state, problems) of the library under ``home``, checked against the store."""
     from desktop.core.library import Library
@@ -169,13 +189,11 @@ def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
 def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> tuple[list[str], bool]:
     """One ``hearth index`` run killed at a random moment (see the module docstring)."""
     folder = _notes_folder(home)
-    before, _ = library_state(home) if (home / "data").exists() else ({}, [])
     # give every run new work: rewrite a quarter of the notes (they must be re-indexed)
-    changed = set()
     for path in rng.sample(sorted(folder.iterdir()), 10):
         path.write_text(path.read_text(encoding="utf-8") + f"\n\nAddendum {rng.random()}: "
                         + " ".join(f"word{rng.randrange(10**6)}" for _ in range(200)), encoding="utf-8")
-        changed.add(path.name)
+    stable = _indexed_and_unchanged(home)
     env = {**os.environ, "HEARTH_HOME": str(home)}
     started = time.time()
     proc = subprocess.Popen(
@@ -192,8 +210,8 @@ def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> 
     except Exception as exc:
         return [f"library did not open: {exc}"], False
     done = {"done", "indexed"}
-    problems += [f"{name} was indexed and is not any more" for name, st in before.items()
-                 if st in done and name not in changed and after.get(name) not in done]
+    problems += [f"{name} was indexed, is unchanged, and is not indexed any more"
+                 for name in stable if after.get(name) not in done]
     problems += [f"stray file {p}" for p in _stray_files(home)]
     mid = not finished and _last_update(home) >= started  # killed after it had saved work
     return problems, mid
