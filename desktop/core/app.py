@@ -12,7 +12,7 @@ from desktop.core.chat import ChatService
 from desktop.core.engine import ChatBackend, EngineOptions
 from desktop.core.history import History
 from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_model_path
-from desktop.core.paths import data_dir
+from desktop.core.paths import config_dir, data_dir, sweep_temporaries
 from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
 
@@ -35,6 +35,8 @@ class HearthCore:
         with_library: bool = True,
     ) -> None:
         go_offline()
+        for folder in (config_dir(), data_dir()):
+            sweep_temporaries(folder)  # what a killed earlier run was writing
         self.settings = settings or Settings.load()
         self.catalog = ModelCatalog(self.settings.chat.extra_models)
         self.history = History(data_dir() / "history.sqlite3")

@@ -115,3 +115,45 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        import psutil
+
+        return bool(psutil.pid_exists(pid))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files a killed process left in ``folder`` (not recursive).
+
+    These are the ``.NAME.PID.tmp`` files of :func:`atomic_write_bytes` (and of the
+    checkpoint and adapter writers, which use the same names) whose process PID no longer
+    runs; the real file beside them is intact.  Returns the paths removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        parts = path.name.split(".")
+        if len(parts) < 4 or parts[0] != "" or parts[-1] != "tmp" or not parts[-2].isdigit():
+            continue
+        if _pid_alive(int(parts[-2])):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed

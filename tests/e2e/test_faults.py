@@ -1,4 +1,4 @@
-"""A short run of the fault-injection benchmark (hearth-bench faults runs it 100+ times)."""
+"""A short run of the fault-injection benchmark (hearth-bench faults runs it 100+ times per activity)."""
 
 from pathlib import Path
 
@@ -16,3 +16,9 @@ def test_indexing_survives_random_kills_and_resumes() -> None:
     report = run_kills("index", kills=3, seed=2)
     assert report.losses == []
     print(f"{report.mid_work} of {report.kills} kills landed mid-index")
+
+
+def test_training_survives_random_kills_and_resumes(default_model: Path, shared_data: Path) -> None:
+    report = run_kills("train", kills=3, seed=3)
+    assert report.losses == []
+    print(f"kills landed: {dict(report.moments)}")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from desktop.core.jobs import CancelToken, ProgressEvent, decode_event
-from desktop.core.paths import data_dir, logs_dir, python_command
+from desktop.core.paths import data_dir, logs_dir, python_command, sweep_temporaries
 from desktop.core.personalize.dataset import Document, Preview, build_preview
 from desktop.core.personalize.pipeline import (
     CANCEL_FLAG,
@@ -56,6 +56,7 @@ class PersonalizeController:
 
     def __init__(self, run_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir()
+        sweep_temporaries(self.run_dir)  # left by a killed worker (a running one's are kept)
         self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.jobs import CancelToken, ProgressEvent
-from desktop.core.paths import atomic_write_bytes
+from desktop.core.paths import atomic_write_bytes, sweep_temporaries
 from desktop.core.personalize.dataset import (
     Document,
     TrainingData,
@@ -193,6 +193,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
 
     token = cancel or CancelToken()
     run_dir = Path(run_dir)
+    sweep_temporaries(run_dir)  # a killed earlier attempt's half-written checkpoint or adapter
     spec = JobSpec.load(run_dir)
     cfg = spec.train_config()
     threads = training_threads(cfg.threads)
@@ -276,6 +277,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
             "created": time.time(),
             "status": result.status,
             "message": result.message,
+            "run_created": spec.created,
             "base_model": model_path.name,
             "base_sha256": sha,
             "steps": result.steps,
@@ -301,7 +303,11 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
         }
         if spec.register:
             registry = AdapterRegistry(Path(spec.adapters_root) if spec.adapters_root else None)
-            entry = registry.add(adapter_path, report)
+            # named after the run, so a run killed after registering does not register twice
+            name = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(spec.created))
+            entry = registry.get(name) if registry.has(name) else None
+            if entry is None or entry.report.get("run_created") != spec.created:
+                entry = registry.add(adapter_path, report, name)
             report["name"] = entry.name
             if promotion.promote:
                 registry.use(entry.name, model_path)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.models import ModelError, file_sha256, read_gguf_info
-from desktop.core.paths import atomic_write_bytes, cache_dir, data_dir
+from desktop.core.paths import atomic_write_bytes, cache_dir, data_dir, sweep_temporaries
 from desktop.core.personalize.export import KEY_BASE_NAME, KEY_BASE_SHA256
 
 ADAPTER_FILE = "adapter.gguf"
@@ -90,6 +90,7 @@ class AdapterRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         for stale in self.root.glob(_TMP_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
+        sweep_temporaries(self.root)
 
     # -- state -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -136,6 +137,10 @@ class AdapterRegistry:
             base_name=str(meta.get(KEY_BASE_NAME, "")),
             active=self._state().get("active") == name,
         )
+
+    def has(self, name: str) -> bool:
+        """Whether a complete adapter called ``name`` exists."""
+        return not name.startswith(".") and (self.root / name / ADAPTER_FILE).exists()
 
     def list(self) -> list[AdapterEntry]:
         """All complete adapters, oldest first."""

@@ -31,10 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    from desktop.core.privacy import go_offline, install_network_guard
+    from desktop.core.privacy import harden
 
-    go_offline()
-    install_network_guard()
+    harden()
 
     from desktop.core.jobs import CancelToken, encode_event
     from desktop.core.personalize.pipeline import CANCEL_FLAG, run_job
