@@ -17,6 +17,7 @@ BENCH_MODULES = [
     "desktop.bench.train",
     "desktop.bench.personalize",
     "desktop.bench.faults",
+    "desktop.bench.load",
 ]
 
 

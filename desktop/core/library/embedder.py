@@ -3,8 +3,9 @@
 :class:`SentenceEmbedder` runs all-MiniLM-L6-v2 (or another sentence-transformers folder)
 offline on the CPU.  Its torch threads are capped (default: all cores but one) so that
 the chat, whose llama.cpp threads spin (../shared/DESIGN.md), keeps a core while a folder
-indexes.  Encoding is serialised by a lock, held per batch, so a question asked while
-indexing waits at most one batch.
+indexes.  Batches are encoded under a lock; a question asked while a batch is being
+encoded does not wait for it: :meth:`SentenceEmbedder.embed_query` then uses a second
+copy of the model (loaded on the first such question; about 90 MB).
 """
 
 from __future__ import annotations
@@ -81,47 +82,67 @@ class SentenceEmbedder:
         self._model: Any = None
         self._load_lock = threading.Lock()
         self.encode_lock = threading.Lock()
+        self._query_model: Any = None
+        self._query_lock = threading.Lock()
+
+    def _load(self) -> Any:
+        from desktop.core.privacy import go_offline
+
+        go_offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass
+        torch.set_num_threads(self.threads)
+        return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
 
     @property
     def model(self) -> Any:
         """The loaded SentenceTransformer (loads it on first access)."""
         with self._load_lock:
             if self._model is None:
-                from desktop.core.privacy import go_offline
-
-                go_offline()
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                try:
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                except ImportError:
-                    pass
-                torch.set_num_threads(self.threads)
-                self._model = SentenceTransformer(
-                    str(self.model_dir), device="cpu", local_files_only=True
-                )
+                self._model = self._load()
                 get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
                 dim = get_dim()
                 self.dimension = int(dim) if dim else self.dimension
             return self._model
 
+    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, shape (len(texts), 384), float32.  One lock-held batch at a time."""
         model = self.model
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
         with self.encode_lock:
-            vectors = model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            return self._encode(model, texts)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        """Like :meth:`embed`, for a question: never waits for an indexing batch (a second
+        copy of the model answers while the first is busy)."""
+        model = self.model
+        if self.encode_lock.acquire(blocking=False):
+            try:
+                return self._encode(model, texts)
+            finally:
+                self.encode_lock.release()
+        with self._query_lock:
+            if self._query_model is None:
+                self._query_model = self._load()
+            return self._encode(self._query_model, texts)
 
     def close(self) -> None:
-        self._model = None
+        self._model = self._query_model = None
 
 
 def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = 32) -> Any:

@@ -163,6 +163,8 @@ class Library:
         self._unpaused.set()
         self._bm25: dict[str, tuple[int, BM25Index]] = {}
         self._bm25_lock = threading.Lock()
+        self._bm25_building: set[str] = set()
+        self._query_vectors: dict[str, np.ndarray] = {}
         self._watcher: Any = None
         self._closed = False
         self._check_embedding_model()
@@ -397,6 +399,8 @@ class Library:
             yield from self._index(list(paths), collection, cancel)
         finally:
             self._index_lock.release()
+            if collection in self._bm25:  # searched during the job: make the next search exact
+                self._refresh_bm25(collection)
 
     def _index(self, paths: list[Path], collection: str, cancel: CancelToken) -> Iterator[ProgressEvent]:
         t0 = time.monotonic()
@@ -872,15 +876,56 @@ class Library:
     # -- retrieval ---------------------------------------------------------------------
 
     def _bm25_index(self, collection: str) -> BM25Index:
-        row = self.manifest.collection(collection)
-        version = int(row["version"]) if row else -1
+        """The collection's BM25 index, rebuilt when its chunks changed.
+
+        While an indexing job runs, the chunks change with every group of files, and a
+        rebuild takes about a second per 10,000 chunks; so then the last index keeps
+        answering (dense retrieval sees the new chunks at once, and chunks removed since
+        are dropped in :meth:`search`) while one thread builds the next.  The indexing
+        job refreshes it when it ends, so searches after indexing are exact.
+        """
+        version = self._collection_version(collection)
         with self._bm25_lock:
             cached = self._bm25.get(collection)
-            if cached is not None and cached[0] == version:
+            if cached is not None and (cached[0] == version or self._index_lock.locked()):
+                if cached[0] != version and collection not in self._bm25_building:
+                    self._bm25_building.add(collection)
+                    threading.Thread(target=self._refresh_bm25, args=(collection,), daemon=True,
+                                     name=f"bm25-{collection}").start()
                 return cached[1]
+        return self._refresh_bm25(collection)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The question's vector; a question is embedded once for search, the relevance
+        filter and recall (the last few are kept), and never waits for an indexing batch."""
+        with self._bm25_lock:
+            cached = self._query_vectors.get(query)
+        if cached is not None:
+            return cached
+        embed = getattr(self.embedder, "embed_query", self.embedder.embed)
+        vec = np.asarray(embed([query])[0], dtype=np.float32)
+        with self._bm25_lock:
+            self._query_vectors[query] = vec
+            while len(self._query_vectors) > 8:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+        return vec
+
+    def _collection_version(self, collection: str) -> int:
+        row = self.manifest.collection(collection)
+        return int(row["version"]) if row else -1
+
+    def _refresh_bm25(self, collection: str) -> BM25Index:
+        try:
+            version = self._collection_version(collection)
             index = BM25Index(self.manifest.chunks(collection))
-            self._bm25[collection] = (version, index)
+            with self._bm25_lock:
+                cached = self._bm25.get(collection)
+                if cached is None or cached[0] <= version:  # a slower, older build loses
+                    self._bm25[collection] = (version, index)
             return index
+        finally:
+            with self._bm25_lock:
+                self._bm25_building.discard(collection)
 
     def search(self, query: str, collections: Sequence[str] | None = None,
                top_k: int | None = None) -> list[Source]:
@@ -894,7 +939,7 @@ class Library:
         names = [c for c in (collections or self.collection_names()) if self.manifest.collection(c)]
         if not query.strip() or not names or k <= 0:
             return []
-        qvec = self.embedder.embed([query])[0]
+        qvec = self._query_vector(query)
         rankings: list[list[str]] = []
         weights: list[float] = []
         for name in names:
@@ -957,7 +1002,7 @@ class Library:
         similarity is stored in each kept source's ``extra["similarity"]``."""
         if not sources:
             return []
-        qvec = self.embedder.embed([query])[0]
+        qvec = self._query_vector(query)
         by_collection: dict[str, list[str]] = {}
         for src in sources:
             by_collection.setdefault(src.collection, []).append(src.chunk_id)
@@ -1011,7 +1056,7 @@ class Library:
         n = store.count()
         if not n or not query.strip():
             return []
-        qvec = self.embedder.embed([query])[0]
+        qvec = self._query_vector(query)
         res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit, n), include=["distances"])
         out = []
         for mid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
