@@ -1,8 +1,12 @@
-"""Load: a 500-message conversation and a 100 KB pasted message with the real engine."""
+"""Load: a 500-message conversation and a 100 KB pasted message with the real engine; a
+library of 1,000 files indexing while questions are asked."""
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+from desktop.bench import main as bench_main
 from desktop.core.chat import ChatService
 from desktop.core.engine import EngineOptions
 from desktop.core.engine.isolated import IsolatedBackend
@@ -36,3 +40,15 @@ def test_long_conversation_and_huge_message(tmp_path: Path, default_model: Path)
     engine.close()
     history.close()
     print(f"500 messages read in {opened_s * 1000:.1f} ms")
+
+
+def test_a_thousand_files_index_while_questions_are_answered(shared_data: Path, capsys: Any) -> None:
+    """The short version of `hearth-bench load` (which runs 1,000 files of 50 chunks)."""
+    assert bench_main(["load", "--files", "1000", "--chunks-per-file", "1", "--ask-every", "1",
+                       "--queries", "10"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["files_indexed"] == 1000 and figures["chunks"] >= 1000
+    assert figures["asks_during"] > 0 and figures["ask_errors"] == []
+    assert figures["asks_after_answered"] > 0
+    assert figures["unchanged_reindexed_files"] == 0
+    print(figures)

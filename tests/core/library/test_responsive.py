@@ -1,0 +1,63 @@
+"""Questions asked while a big folder indexes do not wait for the indexing work
+(hearth-bench load measures the latencies on a 50,000-chunk library)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.library import Library
+from desktop.core.settings import LibrarySettings
+
+
+def test_a_question_does_not_wait_for_an_embedding_batch(embedder: Any) -> None:
+    texts = ["Where are the winter tyres stored?"]
+    expected = embedder.embed(texts)
+    got: list[np.ndarray] = []
+    with embedder.encode_lock:  # an indexing batch is being encoded
+        asker = threading.Thread(target=lambda: got.append(embedder.embed_query(texts)))
+        asker.start()
+        asker.join(120)
+        assert got, "the question waited for the batch"
+    assert np.allclose(got[0], expected, atol=1e-5)
+
+
+def _wait_for(condition: Any, seconds: float = 120) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_bm25_answers_from_its_last_index_while_a_job_runs(tmp_path: Path, embedder: Any) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "car.txt").write_text("The car's winter tyres are stored at the garage on Elm Street.\n")
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        assert lib.search("winter tyres")[0].title == "car.txt"
+        first = lib._bm25["default"]
+
+        def bump() -> int:
+            with lib.manifest.tx() as db:
+                lib.manifest.bump_version(db, "default")
+            return lib._collection_version("default")
+
+        with lib._index_lock:  # an indexing job is running and has just committed files
+            version = bump()
+            assert lib._bm25_index("default") is first[1]  # answered at once, from the last index
+            assert _wait_for(lambda: lib._bm25["default"][0] == version)  # the next one built aside
+        assert lib.search("winter tyres")[0].title == "car.txt"
+
+        version = bump()
+        list(lib.index_paths([folder]))  # a job that ends refreshes what searches use
+        assert lib._bm25["default"][0] == version
+    finally:
+        lib.close()
