@@ -89,11 +89,6 @@ class DiskFullError(HistoryError):
     works again once space is freed."""
 
 
-def _is_disk_full(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code == 13 or "disk is full" in str(exc) or "database or disk is full" in str(exc)
-
-
 @dataclass
 class Conversation:
     id: int
@@ -147,7 +142,7 @@ class History:
             with storage.transaction(self._db, self._lock) as db:
                 yield db
         except sqlite3.OperationalError as exc:
-            if _is_disk_full(exc):
+            if storage.is_disk_full(exc):
                 raise DiskFullError(
                     f"The disk holding your chat history ({self.path.parent}) is full, so "
                     "the last change could not be saved. Free some space; everything saved "

@@ -2,11 +2,15 @@
 may cite, and how they are put in front of the model.
 
 Document text is untrusted quoted material: the prompt fences each passage and tells the
-model to treat it as data, never as instructions.
+model to treat it as data, never as instructions, and text that a chat template would
+read as a control token (``<|im_start|>``, ``</s>``, ``[INST]``...; the engine tokenizes
+the prompt with special tokens on) is defused, so a document cannot open a turn of its
+own.  Nothing in a passage is ever executed: the chat has no tools.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -81,6 +85,19 @@ GROUNDING_INSTRUCTIONS = (
 )
 
 
+#: strings chat templates use as control tokens: ChatML and Llama 3 (<|...|>), Llama 2
+#: and Mistral (<s>, </s>, [INST], <<SYS>>), Gemma (<start_of_turn>, <end_of_turn>)
+_CONTROL_TEXT = re.compile(r"<\|[^<>|\n]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>")
+
+
+def quote_untrusted(text: str) -> str:
+    """``text`` made safe to quote inside a prompt's source fence: the fence markers
+    (<<< >>>) and control-token strings get look-alike brackets (‹ ›)."""
+    text = text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    return _CONTROL_TEXT.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›")
+                             .replace("[", "⟦").replace("]", "⟧"), text)
+
+
 def format_sources(sources: Sequence[Source]) -> str:
     """The numbered, fenced block of sources that goes into the prompt."""
     parts = []
@@ -90,8 +107,7 @@ def format_sources(sources: Sequence[Source]) -> str:
             where += f", page {src.page}"
         if src.section:
             where += f", section \"{src.section}\""
-        body = src.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
-        parts.append(f"[{i}] {where}\n<<<\n{body}\n>>>")
+        parts.append(f"[{i}] {quote_untrusted(where)}\n<<<\n{quote_untrusted(src.text)}\n>>>")
     return "\n\n".join(parts)
 
 

@@ -16,6 +16,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) means the disk is full:
+    ENOSPC or EDQUOT from the OS, SQLITE_FULL (code 13) from SQLite, or a library's
+    wrapper of either (chromadb reports SQLite's "database or disk is full" in its text).
+    """
+    import errno
+
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return True
+        if getattr(seen, "sqlite_errorcode", None) == 13:
+            return True
+        text = str(seen)
+        if "disk is full" in text or "No space left on device" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating it 0600 if missing) a database for use from several threads.
 

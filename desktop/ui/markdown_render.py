@@ -5,7 +5,9 @@ is escaped, never interpreted, and images are shown as their alt text (the view 
 nothing).  Fenced and indented code blocks are highlighted by Pygments with inline
 styles (Qt has no external stylesheets for rich text) and get a header with the
 language and a ``hearth-copy:N`` link; the caller keeps ``code_blocks[N]``, the block's
-raw text, for the clipboard.
+raw text, for the clipboard.  Links in the text become links only for http, https and
+mailto (:data:`WEB_SCHEMES`): an answer can quote a document, and nothing in a document
+may make a link that acts inside the app.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from pygments.util import ClassNotFound
 from desktop.ui.theme import HtmlColors
 
 COPY_SCHEME = "hearth-copy"
+#: the only links an answer's text may carry; any other (file:, the app's own hearth-*
+#: links, javascript:, ...) is shown as plain text, since answers quote documents.
+WEB_SCHEMES = ("http", "https", "mailto")
 
 
 @dataclass
@@ -84,8 +89,15 @@ def _make_parser(colors: HtmlColors) -> MarkdownIt:
         return f"[{html.escape(alt or 'image')}]"
 
     def link_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
-        href = tokens[idx].attrGet("href") or ""
-        return f'<a href="{html.escape(str(href), quote=True)}" style="color:{colors.link};">'
+        href = str(tokens[idx].attrGet("href") or "")
+        web = href.split(":", 1)[0].lower() in WEB_SCHEMES and ":" in href
+        env.setdefault("links", []).append(web)
+        if not web:  # the answer may quote a document: it cannot make an app link
+            return f'<span title="{html.escape(href, quote=True)}">'
+        return f'<a href="{html.escape(href, quote=True)}" style="color:{colors.link};">'
+
+    def link_close(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        return "</a>" if (env.get("links") or [True]).pop() else "</span>"
 
     def table_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
         return (
@@ -103,6 +115,7 @@ def _make_parser(colors: HtmlColors) -> MarkdownIt:
     md.add_render_rule("code_inline", code_inline)
     md.add_render_rule("image", image)
     md.add_render_rule("link_open", link_open)
+    md.add_render_rule("link_close", link_close)
     return md
 
 

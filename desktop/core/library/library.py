@@ -41,6 +41,7 @@ from desktop.core.library.parsing import ParseResult, ParserProcess
 from desktop.core.library.retrieval import BM25Index, reciprocal_rank_fusion
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
+from desktop.core.storage import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +387,8 @@ class Library:
         - "warning" events, one per skipped file (``data``: file, reason);
         - "log" events (removed files, waiting for another indexing job);
         - finally "done" (``data``: indexed, unchanged, removed, chunks, skipped list,
-          seconds, and a summary ``message``) or "cancelled".
+          seconds, and a summary ``message``), "cancelled", or "error" when the disk is
+          full (``data["reason"] == "disk_full"``; what was indexed is kept).
         """
         cancel = cancel or CancelToken()
         if not self._index_lock.acquire(blocking=False):
@@ -397,6 +399,14 @@ class Library:
                     return
         try:
             yield from self._index(list(paths), collection, cancel)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("indexing stopped: disk full (%s)", exc)
+            yield ProgressEvent(JOB, "error", message=(
+                f"The disk holding your library ({self.root}) is full, so indexing stopped. "
+                "Everything indexed so far is kept. Free some space, then index again: it "
+                "continues where it stopped."), data={"reason": "disk_full"})
         finally:
             self._index_lock.release()
             if collection in self._bm25:  # searched during the job: make the next search exact

@@ -323,3 +323,37 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     with qtbot.waitSignal(window.view.source_activated, timeout=2000) as blocker:
         widget.footer.linkActivated.emit("hearth-source:1")
     assert blocker.args[0]["title"] == "report.pdf"
+
+
+def test_a_100_kb_pasted_message_is_sent_and_shown(qtbot: Any, make_window: Any) -> None:
+    window = make_window(reply="Summarised.")
+    pasted = ("The quick brown fox jumps over the lazy dog. " * 2300)[:100_000]
+    window.input.setPlainText(pasted)  # what a paste does
+    window.input.setFocus()
+    qtbot.keyClick(window.input, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    question, answer = window.core.history.messages(window.conversation_id)[-2:]
+    assert question.content == pasted.strip() and answer.content == "Summarised."
+    assert window.view.message_widgets()[-2].body.toPlainText().startswith("The quick brown fox")
+
+
+def test_links_quoted_from_documents_cannot_act_in_the_app(qtbot: Any, make_window: Any) -> None:
+    """An answer may repeat a document's text: only web links stay links; the app's own
+    link schemes (copy, open a source) and file: links become plain text."""
+    reply = ("Click [here](hearth-source:1) or <hearth-copy:0> or [this](file:///etc/passwd) "
+             "or [the site](https://example.org).")
+    window = make_window(reply=reply)
+    send(qtbot, window, "what does the document say?")
+    wait_idle(qtbot, window)
+    widget = window.view.message_widgets()[-1]
+    hrefs = set()
+    block = widget.body.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().anchorHref():
+                hrefs.add(it.fragment().charFormat().anchorHref())
+            it += 1
+        block = block.next()
+    assert hrefs == {"https://example.org"}
+    assert "Click here or hearth-copy:0 or" in widget.body.toPlainText()

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
-from window_helpers import send, wait_idle
+from window_helpers import drop, send, wait_idle
 
 from desktop.core.settings import ChatSettings, Settings, default_threads
 from desktop.ui.settings_dialog import SettingsDialog, describe
@@ -20,16 +19,6 @@ def _truncated_gguf(path: Path) -> Path:
     # a valid start of a GGUF v3 header that claims 5 keys, then ends
     path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 10, 5) + struct.pack("<Q", 12) + b"general")
     return path
-
-
-def _drop(window: Any, paths: list[Path]) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(
-        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
 
 
 def test_picker_shows_each_models_metadata(qtbot: Any, make_window: Any, default_model: Path) -> None:
@@ -71,7 +60,7 @@ def test_bad_model_file_shows_an_error_and_keeps_the_model(
         path = _truncated_gguf(tmp_path / "half.gguf")
         expected = "half.gguf is truncated"
     with qtbot.waitSignal(window.model_failed, timeout=10_000) as blocker:
-        _drop(window, [path])
+        drop(window, [path])
     assert expected in blocker.args[0]
     assert expected in window.notice.text
     assert "Hearth is still using" in window.notice.text
@@ -109,7 +98,7 @@ def test_add_model_loads_it_and_remembers_the_choice(
     window = make_window()
     with qtbot.waitSignal(window.model_loaded, timeout=10_000):
         if how == "drop":
-            _drop(window, [copy])
+            drop(window, [copy])
         else:
             window.add_model_file(copy)  # what the "Add model…" dialog calls with its file
     assert Settings.load().chat.model_path == str(copy.resolve())

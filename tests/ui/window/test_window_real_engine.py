@@ -84,3 +84,60 @@ def test_a_model_llama_cpp_cannot_load_leaves_the_previous_one(
     assert f"Hearth is still using {before.name}" in window.notice.text
     assert window.core.engine.model is before
     assert window.picker.currentData() == str(before.path)
+
+
+def _malformed_ggufs(folder: Path, model: Path) -> list[Path]:
+    """The malformed model files a user might drop: each kind named in the file name."""
+    import struct
+
+    header = model.read_bytes()[:200_000]
+    key = b"general.name"
+    files = {
+        "wrong-magic.gguf": b"GGML" + header[4:4096],
+        "empty.gguf": b"",
+        "cut-in-the-header.gguf": header[:777],
+        "cut-in-the-weights.gguf": model.read_bytes()[: model.stat().st_size // 3],
+        "absurd-tensor-count.gguf": b"GGUF" + struct.pack("<IQQ", 3, 2**63, 1) + header[24:4096],
+        "absurd-key-count.gguf": b"GGUF" + struct.pack("<IQQ", 3, 1, 2**62) + header[24:4096],
+        "bad-value-type.gguf": b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key
+        + struct.pack("<I", 99),
+        "future-version.gguf": b"GGUF" + struct.pack("<I", 999) + header[8:4096],
+    }
+    out = []
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        out.append(folder / name)
+    return out
+
+
+def test_malformed_models_dropped_on_the_window_each_get_a_clear_error(
+    qtbot: Any, make_window: Any, default_model: Path, tmp_path: Path
+) -> None:
+    """Malformed GGUF files through the app (header checks in the window's process, the
+    rest in the llama.cpp worker): a message naming the file each time, the model in use
+    stays, and the window still answers with the real model afterwards."""
+    import random
+
+    from window_helpers import drop
+
+    window = make_window(engine=IsolatedBackend(), settings=_greedy())
+    before = window.core.engine.model
+    files = _malformed_ggufs(tmp_path, default_model)
+    rng = random.Random(7)
+    header = bytearray(default_model.read_bytes()[:200_000])
+    for n in range(12):  # random byte flips in the real header (the weights are left off)
+        mutated = bytearray(header[: rng.randrange(len(header))])
+        for _ in range(rng.randrange(1, 9)):
+            if mutated:
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        (tmp_path / f"flipped-{n}.gguf").write_bytes(bytes(mutated))
+        files.append(tmp_path / f"flipped-{n}.gguf")
+    for path in files:
+        with qtbot.waitSignal(window.model_failed, timeout=60_000) as blocker:
+            drop(window, [path])
+        qtbot.waitUntil(lambda: not window.loading, timeout=60_000)
+        assert path.name in blocker.args[0], blocker.args[0]
+        assert window.isVisible() and window.core.engine.model is before
+    send(qtbot, window, "What is the capital of France?")
+    qtbot.waitUntil(lambda: "Paris" in window.view.plain_text(), timeout=60_000)
+    wait_idle(qtbot, window, timeout=60_000)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from desktop.ui.main_window import MainWindow
 
@@ -18,3 +20,14 @@ def send(qtbot: Any, window: MainWindow, text: str) -> None:
 
 def wait_idle(qtbot: Any, window: MainWindow, timeout: int = 20_000) -> None:
     qtbot.waitUntil(lambda: not window.busy, timeout=timeout)
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    """Drop files onto the window, as from a file manager."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
