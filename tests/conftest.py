@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,43 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def mount_small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """mount_small_disk("1m") -> a folder on a new tmpfs of that size, for disk-full tests
+    (Linux as root; the test is skipped elsewhere).  Unmounted afterwards."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        mnt = tmp_path / f"small-disk-{len(mounted)}"
+        mnt.mkdir()
+        if os.name != "posix" or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True
+        ).returncode:
+            pytest.skip("cannot mount a small tmpfs here (needs Linux and root)")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def fill_disk() -> Callable[[Path, int], Path]:
+    """fill_disk(where, leave) fills the file system of ``where`` up to ``leave`` free
+    bytes and returns the filler file (delete it to free the space)."""
+
+    def fill(where: Path, leave: int) -> Path:
+        filler = where / "filler.bin"
+        st = os.statvfs(where)
+        free = st.f_bavail * st.f_frsize
+        with filler.open("wb") as fh:
+            fh.write(b"\0" * max(0, free - leave))
+        return filler
+
+    return fill
 
 
 @pytest.fixture(scope="session")

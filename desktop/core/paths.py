@@ -94,7 +94,7 @@ def python_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
 
     Writes a temporary file in the same folder, fsyncs it, and renames it over ``path``.

@@ -5,6 +5,10 @@ before any of them is imported.  :func:`install_network_guard` adds a
 ``sys.addaudithook`` hook (PEP 578) that refuses any connection to a non-local address
 and records the attempt; local inter-process channels (AF_UNIX, loopback) are allowed.
 The app installs both at start; the test suite installs the guard for every test.
+
+When ``HEARTH_NETWORK_LOG`` names a file, every process with the guard also appends
+each connection it sees there, one line each (``PID local|blocked EVENT ADDRESS``), so a
+test can prove that a whole run, all its processes included, tried no network.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         sock, address = args[0], args[1]
         family = getattr(sock, "family", None)
         if family == getattr(socket, "AF_UNIX", object()) or _is_local(address):
+            _log("local", f"{event} {address!r}")
             return
         _record(f"{event} {address!r}")
     elif event == "socket.getaddrinfo":
@@ -71,13 +76,22 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         if isinstance(host, bytes):
             host = host.decode(errors="replace")
         if host is None or _is_local((host,)):
+            _log("local", f"{event} {host!r}")
             return
         _record(f"{event} {host!r}")
+
+
+def _log(kind: str, what: str) -> None:
+    path = os.environ.get("HEARTH_NETWORK_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {kind} {what}\n")
 
 
 def _record(what: str) -> None:
     with _lock:
         _attempts.append(what)
+    _log("blocked", what)
     raise NetworkBlocked(f"Hearth does not use the network (blocked: {what})")
 
 

@@ -2,9 +2,8 @@
 
 Needs a small tmpfs (Linux, root); skipped elsewhere."""
 
-import os
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,33 +15,17 @@ from desktop.core.settings import ChatSettings
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.name != "posix" or subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
-    ).returncode:
-        pytest.skip("cannot mount a small tmpfs here (needs Linux and root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+def small_disk(mount_small_disk: Any) -> Path:
+    return mount_small_disk("1m")
 
 
-def _fill(where: Path, leave: int) -> Path:
-    filler = where / "filler.bin"
-    st = os.statvfs(where)
-    free = st.f_bavail * st.f_frsize
-    with filler.open("wb") as fh:
-        fh.write(b"\0" * max(0, free - leave))
-    return filler
-
-
-def test_chat_on_a_full_disk(small_disk: Path) -> None:
+def test_chat_on_a_full_disk(small_disk: Path, fill_disk: Any) -> None:
     h = History(small_disk / "history.sqlite3")
     svc = ChatService(h, ScriptedBackend("word " * 20000), ChatSettings(), commit_interval=0.0)
     c = h.create_conversation()
     h.add_message(c.id, "user", "an earlier question")
     h.add_message(c.id, "assistant", "an earlier answer")
-    filler = _fill(small_disk, leave=64 * 1024)
+    filler = fill_disk(small_disk, leave=64 * 1024)
     with pytest.raises(DiskFullError, match="is full"):
         list(svc.send(c.id, "a question whose long answer does not fit"))
     filler.unlink()
@@ -58,10 +41,10 @@ def test_chat_on_a_full_disk(small_disk: Path) -> None:
     h.close()
 
 
-def test_settings_save_on_a_full_disk_keeps_the_old_file(small_disk: Path) -> None:
+def test_settings_save_on_a_full_disk_keeps_the_old_file(small_disk: Path, fill_disk: Any) -> None:
     target = small_disk / "settings.json"
     atomic_write_bytes(target, b'{"old": true}')
-    filler = _fill(small_disk, leave=0)
+    filler = fill_disk(small_disk, leave=0)
     with pytest.raises(OSError):
         atomic_write_bytes(target, b"x" * 200_000)
     assert target.read_bytes() == b'{"old": true}'

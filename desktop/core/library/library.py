@@ -235,17 +235,21 @@ class Library:
         row = self.manifest.collection(collection)
         if row is None:
             raise LibraryError(f"There is no collection named {collection!r}.")
-        return self._client.get_or_create_collection(
-            row["store_name"], metadata={"hnsw:space": "cosine", "hearth_collection": collection,
-                                         "embedding_model": row["embedding_model"]},
-            embedding_function=None,
-        )
+        return self._get_or_create(row["store_name"], {
+            "hnsw:space": "cosine", "hearth_collection": collection, "embedding_model": row["embedding_model"]})
 
     def _memory_store(self) -> Any:
-        return self._client.get_or_create_collection(
-            MEMORY_STORE, metadata={"hnsw:space": "cosine", "embedding_model": self.embedding_model},
-            embedding_function=None,
-        )
+        return self._get_or_create(MEMORY_STORE, {"hnsw:space": "cosine", "embedding_model": self.embedding_model})
+
+    def _get_or_create(self, name: str, metadata: dict[str, Any]) -> Any:
+        # get first: chromadb's get_or_create_collection writes even when the collection
+        # exists, and on a full disk that write blocks for good (seen with chromadb 1.x)
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return self._client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
 
     def create_collection(self, name: str) -> None:
         """Create a collection (no-op if it exists).

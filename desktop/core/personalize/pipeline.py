@@ -34,6 +34,7 @@ from desktop.core.personalize.dataset import (
     generate_replay,
 )
 from desktop.core.personalize.trainer import CHECKPOINT_FILE, TrainConfig, training_threads
+from desktop.core.storage import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +321,13 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
                             data={"phase": "done", "report": report})
     except (TrainingError, ValueError, OSError) as exc:
         log.exception("personalization failed")
-        yield _event("error", "error", str(exc))
+        if is_disk_full(exc):
+            yield _event("error", "error", (
+                f"The disk holding Hearth's data ({run_dir.parent}) is full, so personalization "
+                "stopped. Your adapters and the last checkpoint are kept. Free some space, then "
+                "start personalization again: it continues where it stopped."), reason="disk_full")
+        else:
+            yield _event("error", "error", str(exc))
 
 
 def finish_run(run_dir: Path) -> None:

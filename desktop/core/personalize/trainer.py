@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
+from desktop.core.paths import atomic_write_bytes
 from desktop.core.personalize.export import TARGET_MODULES
 
 log = logging.getLogger(__name__)
@@ -398,11 +400,14 @@ class Trainer:
         return {k: v.detach().clone().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
 
     def save_checkpoint(self) -> Path:
-        """Write checkpoint.pt atomically (temporary file, fsync, rename)."""
+        """Write checkpoint.pt atomically (temporary file, fsync, rename).
+
+        Raises:
+            OSError: the disk is full or not writable (the previous checkpoint is intact).
+        """
         import torch
 
         path = self.run_dir / CHECKPOINT_FILE
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         state = {
             "config_key": self.config.key(),
             "step": self.step,
@@ -416,12 +421,9 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "saved": time.time(),
         }
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        buffer = io.BytesIO()  # serialised first, so a full disk is a plain OSError (ENOSPC)
+        torch.save(state, buffer)
+        atomic_write_bytes(path, buffer.getbuffer())
         self._last_ckpt = time.monotonic()
         return path
 
