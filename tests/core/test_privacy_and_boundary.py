@@ -75,3 +75,16 @@ def test_suite_runs_without_network_interfaces_when_possible() -> None:
     if names != ["lo"]:
         pytest.skip(f"not inside tests/offline.sh's namespace (interfaces: {names})")
     assert names == ["lo"]
+
+
+def test_every_hearth_process_installs_the_network_guard() -> None:
+    """Each entry point (app, CLI, benchmarks, self-test, and the engine, parser and
+    training workers) hardens itself before doing anything else."""
+    entry_points = ["desktop/ui/app.py", "desktop/cli/__init__.py", "desktop/bench/__init__.py",
+                    "desktop/selftest.py", "desktop/core/engine/worker.py",
+                    "desktop/core/library/parse_worker.py", "desktop/core/personalize/worker.py"]
+    for rel in entry_points:
+        assert "harden()" in (ROOT / rel).read_text(encoding="utf-8"), rel
+    workers = {p.relative_to(ROOT).as_posix() for p in (ROOT / "desktop").rglob("*worker.py")
+               if "__main__" in p.read_text(encoding="utf-8")}
+    assert workers <= set(entry_points), workers - set(entry_points)

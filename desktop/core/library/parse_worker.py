@@ -32,6 +32,9 @@ def _limit_memory() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from desktop.core.privacy import harden
+
+    harden()  # this process reads untrusted files: it gets the network guard too
     from desktop.core.library.chunking import Chunker
     from desktop.core.library.formats import Unreadable, extract
 
