@@ -535,7 +535,7 @@ class Library:
                 try:
                     got: Any = results.get(timeout=0.2)
                 except queue.Empty:
-                    got = False
+                    got = None if not producer.is_alive() and results.empty() else False
                 if got is None:
                     finished = True
                 elif got is not False:
@@ -648,10 +648,16 @@ class Library:
         except Exception as exc:  # surfaced by the consumer
             results.put(("error", "", None, "", exc))
         finally:
-            try:
-                results.put(None, timeout=5)
-            except queue.Full:
-                pass
+            # the end marker must arrive, however long the consumer is busy embedding (a
+            # dropped marker left big indexing runs waiting forever); once the consumer
+            # has ended it cancels ``cancel`` and no longer needs it
+            while True:
+                try:
+                    results.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    if cancel.cancelled:
+                        break
 
     def _flush(self, collection: str, pending: list[_Pending], cancel: CancelToken) -> Iterator[int]:
         """Embed, store and commit ``pending`` files; yields chunks embedded so far.

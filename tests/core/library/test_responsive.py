@@ -61,3 +61,27 @@ def test_bm25_answers_from_its_last_index_while_a_job_runs(tmp_path: Path, embed
         assert lib._bm25["default"][0] == version
     finally:
         lib.close()
+
+
+def test_the_end_of_the_file_list_reaches_a_busy_indexer(tmp_path: Path, embedder: Any) -> None:
+    """The file reader's end marker waits for room however long embedding keeps the
+    queue full (it used to be dropped after 5 s, and a big folder's run never ended)."""
+    import os
+    import queue
+
+    from desktop.core.jobs import CancelToken
+
+    note = tmp_path / "note.txt"
+    note.write_text("A short note.\n")
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder)
+    try:
+        results: queue.Queue[Any] = queue.Queue(maxsize=1)  # full after one file
+        reader = threading.Thread(target=lib._produce, args=([(note, os.stat(note))], "default", results,
+                                                             CancelToken()), daemon=True)
+        reader.start()
+        time.sleep(6.0)  # the indexer is busy embedding a large group of files
+        assert results.get(timeout=60)[0] == "parsed"
+        assert results.get(timeout=60) is None
+        reader.join(60)
+    finally:
+        lib.close()
