@@ -51,6 +51,10 @@ JOB = "index"
 #: Chunks gathered before an embed + store + commit step (bigger: better batching,
 #: more work redone after a kill).
 FLUSH_CHUNKS = 256
+#: the library writes nothing to the vector store while less than this would stay free:
+#: chromadb (1.x) can block for good when the disk fills in the middle of one of its
+#: writes (seen on a full tmpfs), so indexing stops with a clear message first
+RESERVE_BYTES = 32 * 2**20
 #: Candidates taken from each ranking before fusion.
 CANDIDATE_DEPTH = 100
 #: Characters per chat-model token, for packing sources into the budget (conservative:
@@ -240,6 +244,17 @@ class Library:
 
     def _memory_store(self) -> Any:
         return self._get_or_create(MEMORY_STORE, {"hnsw:space": "cosine", "embedding_model": self.embedding_model})
+
+    def _check_space(self, need_bytes: int = 0) -> None:
+        """Raise OSError(ENOSPC) when writing ``need_bytes`` more would leave less than
+        :data:`RESERVE_BYTES` free on the library's disk."""
+        import errno
+        import shutil
+
+        free = shutil.disk_usage(self.root).free
+        if free - need_bytes < RESERVE_BYTES:
+            raise OSError(errno.ENOSPC, f"No space left on device: {free // 2**20} MB free, "
+                          f"Hearth keeps {RESERVE_BYTES // 2**20} MB", str(self.root))
 
     def _get_or_create(self, name: str, metadata: dict[str, Any]) -> Any:
         # get first: chromadb's get_or_create_collection writes even when the collection
@@ -677,6 +692,8 @@ class Library:
             else:
                 vectors = item
         assert vectors is not None
+        # vectors, the HNSW index and the manifest's copy of the text: a generous estimate
+        self._check_space(vectors.nbytes * 4 + sum(len(p.result.text) for p in pending) * 3)
         store = self._store(collection)
         now = time.time()
         old_ids: dict[str, list[str]] = {}
@@ -814,6 +831,7 @@ class Library:
         for collection, group in by_collection.items():
             ids = [i for r in group for i in r.chunk_ids]
             if ids:
+                self._check_space()
                 store = self._store(collection)
                 for i in range(0, len(ids), 4000):
                     store.delete(ids=ids[i:i + 4000])
@@ -1055,6 +1073,7 @@ class Library:
         mid = hashlib.sha1(f"{conversation_id}\x00{question}\x00{answer}".encode()).hexdigest()[:24]
         text = f"Question: {question.strip()}\nAnswer: {answer.strip()}"
         vec = self.embedder.embed([text[:2000]])
+        self._check_space()  # the chat catches this: the exchange is kept, not recalled
         self._memory_store().upsert(ids=[mid], embeddings=vec, metadatas=[{"conversation_id": conversation_id}])
         with self.manifest.tx() as db:
             db.execute("INSERT OR REPLACE INTO memories VALUES (?,?,?,?,?,?)",

@@ -20,7 +20,7 @@ def _abstracts(shared_data: Path, n: int) -> list[str]:
 def test_indexing_on_a_full_disk_stops_clearly_and_resumes(
     mount_small_disk: Any, fill_disk: Any, embedder: Any, shared_data: Path, tmp_path: Path
 ) -> None:
-    home = mount_small_disk("64m")
+    home = mount_small_disk("128m")  # room for the library and its 32 MB reserve
     texts = _abstracts(shared_data, 160)
     first, second = tmp_path / "first", tmp_path / "second"
     for folder, start in ((first, 0), (second, 40)):
