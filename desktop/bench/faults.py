@@ -85,6 +85,12 @@ def _snapshot(db: Path) -> dict[int, tuple[str, str, str]]:
 Outcome = tuple[list[str], bool, str]  # (what was lost, empty if nothing; mid-work?; phase)
 
 
+def _hearth(home: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``hearth ARGS`` on the data under ``home``, output discarded."""
+    return subprocess.Popen([sys.executable, "-m", "desktop.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "HEARTH_HOME": str(home)})
+
+
 def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> Outcome:
     """One chat run killed at a random moment."""
     from desktop.core.history import History
@@ -92,11 +98,7 @@ def kill_chat_once(home: Path, rng: random.Random, max_delay: float = 4.0) -> Ou
     db = home / "data" / "history.sqlite3"
     before = _snapshot(db)
     question = f"Tell me a long story about the number {rng.randrange(10**6)}."
-    env = {**os.environ, "HEARTH_HOME": str(home)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "chat", "--no-library", "--max-tokens", "300", question],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
+    proc = _hearth(home, "chat", "--no-library", "--max-tokens", "300", question)
     time.sleep(rng.uniform(0.0, max_delay))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -223,11 +225,7 @@ _TIMINGS: dict[tuple[str, str], Timing] = {}
 
 
 def _index_proc(home: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HEARTH_HOME": str(home)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
+    return _hearth(home, "index", str(_notes_folder(home)))
 
 
 def _rewrite_notes(home: Path, rng: random.Random) -> None:
@@ -249,9 +247,7 @@ def _wait_first_save(home: Path, proc: subprocess.Popen[bytes], started: float, 
 
 def calibrate_index(home: Path, rng: random.Random) -> Timing:
     """Index the whole folder once, then time one uncut run on a quarter rewritten."""
-    subprocess.run([sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "HEARTH_HOME": str(home)}, check=False)
+    _index_proc(home).wait()
     _rewrite_notes(home, rng)
     started = time.time()
     proc = _index_proc(home)
@@ -292,9 +288,7 @@ def kill_index_once(home: Path, rng: random.Random) -> Outcome:
 
 def finish_index(home: Path) -> list[str]:
     """Run ``hearth index`` to the end; every note must then be indexed, store consistent."""
-    env = {**os.environ, "HEARTH_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "desktop.cli", "index", str(_notes_folder(home))],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    _index_proc(home).wait()
     states, problems = library_state(home)
     missing = [n for n, st in states.items() if st not in ("done", "indexed")]
     if len(states) != NOTES or missing:
