@@ -117,22 +117,6 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
         raise
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":
-        import psutil
-
-        return bool(psutil.pid_exists(pid))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_temporaries(folder: Path) -> list[Path]:
     """Remove the temporary files a killed process left in ``folder`` (not recursive).
 
@@ -140,6 +124,8 @@ def sweep_temporaries(folder: Path) -> list[Path]:
     checkpoint and adapter writers, which use the same names) whose process PID no longer
     runs; the real file beside them is intact.  Returns the paths removed.
     """
+    import psutil
+
     removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
@@ -149,7 +135,7 @@ def sweep_temporaries(folder: Path) -> list[Path]:
         parts = path.name.split(".")
         if len(parts) < 4 or parts[0] != "" or parts[-1] != "tmp" or not parts[-2].isdigit():
             continue
-        if _pid_alive(int(parts[-2])):
+        if int(parts[-2]) == os.getpid() or psutil.pid_exists(int(parts[-2])):
             continue
         try:
             path.unlink()
