@@ -550,7 +550,7 @@ class Library:
                 try:
                     got: Any = results.get(timeout=0.2)
                 except queue.Empty:
-                    got = None if not producer.is_alive() and results.empty() else False
+                    got = False
                 if got is None:
                     finished = True
                 elif got is not False:
