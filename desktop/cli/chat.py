@@ -55,7 +55,7 @@ def open_core(args: argparse.Namespace, with_library: bool = True) -> Any:
 
 def stream_answer(core: Any, conversation_id: int, text: str, args: argparse.Namespace) -> int:
     """Send ``text`` and print the answer as it streams.  Returns an exit code."""
-    params = core.chat.params(
+    params = core.chat.params_if_overridden(
         temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed
     )
     cancel = CancelToken()

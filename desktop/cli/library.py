@@ -142,13 +142,18 @@ def format_sources(sources: list[Any]) -> str:
         if src.section:
             where += f", “{src.section}”"
         lines.append(f"[{i}] {where}")
-        lines.append(textwrap.indent(textwrap.fill(src.snippet(240), 90), "    "))
+        evidence = (src.extra or {}).get("evidence")
+        if evidence:  # the sentence the answer rests on
+            lines.append(textwrap.indent(textwrap.fill(f"» {evidence['text']}", 90), "    "))
+        else:
+            lines.append(textwrap.indent(textwrap.fill(src.snippet(240), 90), "    "))
     return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from desktop.core.app import HearthCore
     from desktop.core.models import ModelError
+    from desktop.core.sources import Source
 
     with HearthCore() as core:
         try:
@@ -165,7 +170,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                       f"{', '.join(core.library.collection_names()) or 'none yet'}.", file=sys.stderr)
                 return 2
         conv = core.history.create_conversation(title=args.question[:60], collections=args.collection or [])
-        params = core.chat.params(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed)
+        params = core.chat.params_if_overridden(temperature=args.temperature, max_tokens=args.max_tokens,
+                                                seed=args.seed)
         sources: list[Any] = []
         error = None
         for ev in core.chat.send(conv.id, args.question, params=params):
@@ -176,6 +182,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             elif ev.kind == "finished":
                 error = ev.data.get("error")
+                if ev.message is not None and ev.message.meta.get("sources"):
+                    sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
         print()
         if error:
             print(f"error: {error}", file=sys.stderr)

@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from desktop.core import answering
+from desktop.core.answering import GENERAL_KNOWLEDGE, NOT_FOUND, AnswerPlan
 from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingParams
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
 from desktop.core.settings import ChatSettings
-from desktop.core.sources import ContextProvider, Source, ground_messages
+from desktop.core.sources import ContextProvider, Source
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,11 @@ class ChatService:
         self.context = context
         self.commit_interval = commit_interval
 
+    def params_if_overridden(self, **overrides: Any) -> SamplingParams | None:
+        """:meth:`params` with ``overrides`` when any is set, else None (so the service
+        chooses: greedy and short for a factual question answered from the files)."""
+        return self.params(**overrides) if any(v is not None for v in overrides.values()) else None
+
     def params(self, **overrides: Any) -> SamplingParams:
         p = SamplingParams(
             temperature=self.settings.temperature,
@@ -109,10 +116,11 @@ class ChatService:
         """Drop the last reply (if the last message is one) and answer again."""
         msgs = self.history.messages(conversation_id)
         if msgs and msgs[-1].role == "assistant":
+            self._forget_replies(conversation_id, msgs, msgs[-1].id)
             self.history.delete_messages_from(conversation_id, msgs[-1].id)
         if not any(m.role == "user" for m in self.history.messages(conversation_id)):
             raise ValueError("There is no question to answer again.")
-        yield from self.reply(conversation_id, cancel, params)
+        yield from self.reply(conversation_id, cancel, params, fresh=False)
 
     def edit_last_user_message(
         self, conversation_id: int, text: str, cancel: CancelToken | None = None,
@@ -123,8 +131,39 @@ class ChatService:
         last_user = next((m for m in reversed(msgs) if m.role == "user"), None)
         if last_user is None:
             raise ValueError("There is no message to edit.")
+        self._forget_replies(conversation_id, msgs, last_user.id)
         self.history.delete_messages_from(conversation_id, last_user.id)
         yield from self.send(conversation_id, text, cancel, params)
+
+    def _forget_replies(self, conversation_id: int, msgs: list[Message], from_id: int) -> None:
+        """Drop from memory the exchanges whose replies are about to be deleted (from
+        message ``from_id`` on), so a replaced answer is never recalled."""
+        if self.context is None:
+            return
+        question = ""
+        for m in msgs:
+            if m.role == "user":
+                question = m.content
+            elif m.role == "assistant" and m.id >= from_id and m.content.strip():
+                try:
+                    self.context.forget(conversation_id, question, m.content)
+                except Exception:
+                    log.exception("could not forget a replaced answer")
+
+    def _plan(self, conversation_id: int, conv: Any, question: str) -> AnswerPlan:
+        """Retrieve for ``question`` (never recalling this conversation itself) and plan
+        the reply; the library failing never stops the chat."""
+        if self.context is None or not conv.use_library or not question:
+            return AnswerPlan()
+        collections = conv.collections or None
+        try:
+            sources = self.context.sources_for(question, collections, budget_tokens=1200,
+                                               exclude_conversation=conversation_id)
+            searched = self.context.has_documents(collections)
+        except Exception:
+            log.exception("retrieval failed; answering without sources")
+            return AnswerPlan()
+        return AnswerPlan.make(question, sources, searched)
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""
@@ -138,20 +177,29 @@ class ChatService:
 
     def reply(
         self, conversation_id: int, cancel: CancelToken | None = None,
-        params: SamplingParams | None = None,
+        params: SamplingParams | None = None, fresh: bool = True,
     ) -> Iterator[ChatEvent]:
-        """Stream an answer to the conversation as it stands."""
+        """Stream an answer to the conversation as it stands.
+
+        With the library on, a question is answered from the sentences of the user's files
+        that match it best (:mod:`desktop.core.answering`); the sources shown are exactly
+        the passages the model was given, and the sentence the answer rests on is marked in
+        its source's ``extra["evidence"]``.  A question that nothing in the files answers
+        gets :data:`NOT_FOUND` first, then the model's general answer, marked as such.  A
+        ``fresh`` factual question with no ``params`` given is decoded greedily and short;
+        Regenerate (``fresh`` False) samples with the settings.
+        """
         cancel = cancel or CancelToken()
-        params = params or self.params()
         conv = self.history.get_conversation(conversation_id)
         messages = self.prompt_messages(conversation_id)
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        sources: list[Source] = []
-        if self.context is not None and conv.use_library and question:
-            try:
-                sources = self.context.sources_for(question, conv.collections or None, budget_tokens=1200)
-            except Exception:  # the library must never stop the chat
-                log.exception("retrieval failed; answering without sources")
+        plan = self._plan(conversation_id, conv, question)
+        if params is None:
+            params = self.params()
+            if fresh and plan.factual and (plan.evidence or plan.memories or plan.not_found):
+                params.temperature = 0.0
+                params.max_tokens = min(params.max_tokens, answering.FACTUAL_MAX_TOKENS)
+        sources = plan.shown_sources()
         model_name = self.engine.model.name if self.engine.model else ""
         reply = self.history.add_message(
             conversation_id, "assistant", "", status="streaming", model=model_name,
@@ -164,7 +212,10 @@ class ChatService:
         last_commit = time.monotonic()
         status, stats, error = "complete", {}, None
         try:
-            for ev in self.engine.generate(ground_messages(messages, sources), params, cancel):
+            if plan.not_found:
+                text = f"{NOT_FOUND} {GENERAL_KNOWLEDGE} "
+                yield ChatEvent("token", text=text)
+            for ev in self.engine.generate(plan.prompt(messages), params, cancel):
                 if ev.kind == "token":
                     text += ev.text
                     yield ChatEvent("token", text=ev.text)
@@ -188,12 +239,14 @@ class ChatService:
             self.history.update_message(reply.id, content=text, status="stopped")
             raise
         meta = dict(reply.meta)
+        if sources and status == "complete":
+            meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, question)]
         meta["stats"] = stats
         if error:
             meta["error"] = error
         self.history.update_message(reply.id, content=text, status=status, meta=meta)
         final = self.history.get_message(reply.id)
-        if status == "complete" and self.context is not None and text.strip():
+        if status == "complete" and self.context is not None and text.strip() and not plan.not_found:
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:

@@ -35,11 +35,29 @@ def snippet(source: dict[str, Any], length: int = 180) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
+def quoted_html(source: dict[str, Any], context: int = 90) -> str:
+    """The passage as HTML with the sentence the answer rests on in bold (its
+    ``extra["evidence"]``, set by the chat), a little of its surroundings around it; a
+    plain snippet where no sentence is marked.  All text is escaped."""
+    evidence = (source.get("extra") or {}).get("evidence")
+    text = str(source.get("text") or "")
+    if not evidence or not (0 <= evidence.get("start", -1) < evidence.get("end", -1) <= len(text)):
+        return html.escape(snippet(source))
+    a, b = evidence["start"], evidence["end"]
+    before = " ".join(text[:a].split())
+    after = " ".join(text[b:].split())
+    before = ("…" + before[-context:].lstrip()) if len(before) > context else before
+    after = (after[:context].rstrip() + "…") if len(after) > context else after
+    return (f"{html.escape(before)} <b>{html.escape(' '.join(text[a:b].split()))}</b> "
+            f"{html.escape(after)}").strip()
+
+
 def sources_html(sources: list[dict[str, Any]]) -> str:
     """HTML for the numbered list of sources under an answer ('' when there are none).
 
     Each entry links to ``hearth-source:N`` (1-based, the answer's citation number) and
-    shows where the passage is (file, page, section) and a snippet.  All text is escaped.
+    shows where the passage is (file, page, section) and the quoted sentence the answer
+    rests on in bold (:func:`quoted_html`).  All text is escaped.
     """
     if not sources:
         return ""
@@ -48,7 +66,7 @@ def sources_html(sources: list[dict[str, Any]]) -> str:
         tooltip = html.escape(str(src.get("path") or src.get("title") or ""), quote=True)
         items.append(
             f'<li><a href="{SCHEME}:{n}" title="{tooltip}">[{n}] {html.escape(describe(src))}</a>'
-            f'<br><span style="color: palette(mid);">{html.escape(snippet(src))}</span></li>'
+            f'<br><span style="color: palette(mid);">{quoted_html(src)}</span></li>'
         )
     return ('<div class="sources"><b>Sources</b><ol style="margin-top: 2px; margin-left: -24px;">'
             + "".join(items) + "</ol></div>")

@@ -122,3 +122,16 @@ def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any
     assert opened[0].isLocalFile() and opened[0].fragment() == "page=3"
     assert Path(opened[0].toLocalFile()) == pdf
     assert not sources_view.open_source(sources[1])
+
+
+def test_the_sentence_an_answer_rests_on_is_in_bold(qtbot: Any) -> None:
+    text = "The router is in the hall. Wi-Fi password: <blue-otter-2417>. Guests use Hearth-guest."
+    start = text.index("Wi-Fi")
+    end = text.index(">.") + 2
+    source = {"kind": "document", "title": "home.txt", "path": "/tmp/home.txt", "text": text,
+              "extra": {"evidence": {"text": text[start:end], "start": start, "end": end}}}
+    html = sources_view.sources_html([source])
+    assert "<b>Wi-Fi password: &lt;blue-otter-2417&gt;.</b>" in html
+    assert "The router is in the hall." in html and "Guests use Hearth-guest." in html
+    bad = dict(source, extra={"evidence": {"text": "x", "start": 5, "end": 500}})
+    assert "<b>" not in sources_view.quoted_html(bad)  # offsets that do not fit: plain snippet

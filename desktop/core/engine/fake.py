@@ -18,6 +18,7 @@ class ScriptedBackend:
         self.reply = reply
         self.delay = delay
         self.prompts: list[list[ChatMessage]] = []
+        self.params: list[SamplingParams] = []
         self.adapters: list[tuple[str, float]] = []
         self._info: ModelInfo | None = None
 
@@ -33,6 +34,7 @@ class ScriptedBackend:
         self, messages: list[ChatMessage], params: SamplingParams, cancel: CancelToken | None = None
     ) -> Iterator[GenerationEvent]:
         self.prompts.append(list(messages))
+        self.params.append(params)
         words = self.reply.split(" ")
         n = 0
         for i, word in enumerate(words):

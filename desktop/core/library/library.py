@@ -1014,14 +1014,16 @@ class Library:
                 break
         return out
 
-    def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int) -> list[Source]:
-        """Documents (and past exchanges, when memory is on) for the chat, best first,
-        packed into ``budget_tokens`` (estimated at :data:`CHARS_PER_TOKEN` characters
-        per token plus :data:`SOURCE_OVERHEAD_TOKENS` per source for its label)."""
+    def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int,
+                    exclude_conversation: int | None = None) -> list[Source]:
+        """Documents, then past exchanges (when memory is on; never those of conversation
+        ``exclude_conversation``), for the chat, best first, packed into
+        ``budget_tokens`` (estimated at :data:`CHARS_PER_TOKEN` characters per token plus
+        :data:`SOURCE_OVERHEAD_TOKENS` per source for its label)."""
         candidates = self.search(query, collections) if self.collection_names() else []
         candidates = self._relevant(query, candidates)
         if self.settings.memory_enabled:
-            candidates += self.recall(query)
+            candidates += self.recall(query, exclude_conversation=exclude_conversation)
         out: list[Source] = []
         used = 0
         for src in candidates:
@@ -1031,6 +1033,11 @@ class Library:
             out.append(src)
             used += cost
         return out
+
+    def has_documents(self, collections: Sequence[str] | None = None) -> bool:
+        """Whether the collections (None or empty: all) hold any indexed passage."""
+        names = collections or self.collection_names()
+        return any(self.manifest.collection(c) and self.chunk_count(c) for c in names)
 
     def _relevant(self, query: str, sources: list[Source]) -> list[Source]:
         """The chat's filter over :meth:`search`: drop passages whose cosine similarity
@@ -1070,7 +1077,7 @@ class Library:
         if not self.settings.memory_enabled or not question.strip() or not answer.strip():
             return
         now = time.time()
-        mid = hashlib.sha1(f"{conversation_id}\x00{question}\x00{answer}".encode()).hexdigest()[:24]
+        mid = _memory_id(conversation_id, question, answer)
         text = f"Question: {question.strip()}\nAnswer: {answer.strip()}"
         vec = self.embedder.embed([text[:2000]])
         self._check_space()  # the chat catches this: the exchange is kept, not recalled
@@ -1088,15 +1095,34 @@ class Library:
             with self.manifest.tx() as db:
                 db.execute("DELETE FROM memories WHERE conversation_id = ?", (conversation_id,))
 
-    def recall(self, query: str, limit: int = MEMORY_MAX_SOURCES) -> list[Source]:
+    def forget(self, conversation_id: int, question: str, answer: str) -> None:
+        """Drop one exchange from memory (its reply was regenerated or edited away)."""
+        mid = _memory_id(conversation_id, question.strip(), answer.strip())
+        mids = {mid, _memory_id(conversation_id, question, answer)}
+        self._memory_store().delete(ids=sorted(mids))
+        with self.manifest.tx() as db:
+            db.executemany("DELETE FROM memories WHERE id = ?", [(m,) for m in mids])
+
+    def recall(self, query: str, limit: int = MEMORY_MAX_SOURCES,
+               exclude_conversation: int | None = None) -> list[Source]:
         """Past exchanges similar to ``query`` (cosine similarity of at least
-        :data:`MEMORY_MIN_SIMILARITY`), most similar first, as memory sources."""
+        :data:`MEMORY_MIN_SIMILARITY`), most similar first, as memory sources; never from
+        conversation ``exclude_conversation``.
+
+        A source's text says who said what ("You said: ...", "Hearth said earlier: ...");
+        ``extra["user_text"]`` holds the user's words alone, which is all the chat keeps
+        when documents answer the question (Hearth's own replies may be wrong and must not
+        outrank the user's files).
+        """
         store = self._memory_store()
         n = store.count()
         if not n or not query.strip():
             return []
         qvec = self._query_vector(query)
-        res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit, n), include=["distances"])
+        where = ({"conversation_id": {"$ne": exclude_conversation}}
+                 if exclude_conversation is not None else None)
+        res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit, n), include=["distances"],
+                          where=where)
         out = []
         for mid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
             similarity = 1.0 - float(dist)
@@ -1108,12 +1134,17 @@ class Library:
             r = rows[0]
             out.append(Source(
                 kind="memory", title=memory_title(r["created_at"]),
-                text=f"Question: {r['question']}\nAnswer: {r['answer']}", score=similarity,
+                text=f"You said: {r['question']}\nHearth said earlier: {r['answer']}", score=similarity,
                 chunk_id=mid, collection="memory",
                 extra={"conversation_id": r["conversation_id"], "conversation_title": r["title"],
+                       "user_text": f"You said: {r['question']}",
                        "date": datetime.fromtimestamp(r["created_at"]).isoformat(timespec="minutes")},
             ))
         return out
+
+
+def _memory_id(conversation_id: int, question: str, answer: str) -> str:
+    return hashlib.sha1(f"{conversation_id}\x00{question}\x00{answer}".encode()).hexdigest()[:24]
 
 
 def _skip_event(item: SkippedFile) -> ProgressEvent:

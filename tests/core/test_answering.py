@@ -1,0 +1,77 @@
+"""Which sentences a small model reads, how it is asked, and what an answer rests on."""
+
+from desktop.core.answering import (
+    NOT_FOUND,
+    AnswerPlan,
+    is_factual,
+    is_not_found,
+    is_question,
+    select_evidence,
+    sentence_spans,
+    supporting_sentence,
+)
+from desktop.core.sources import Source
+
+NOTE = ("Home network notes.\n\nThe router is in the hall cupboard. Wi-Fi name: Hearthside. "
+        "Wi-Fi password: blue-otter-2417. The guest network has no password.\n\n"
+        "Dentist: Next appointment: 14 March at 9:30. Bring the insurance card.")
+
+
+def test_questions_and_factual_questions() -> None:
+    assert is_factual("When is the invoice due?")
+    assert is_factual("what's my wifi password")
+    assert is_factual("How many people attended?") and is_factual("Which team won Super Bowl 50?")
+    assert not is_factual("Summarise my notes about the boiler")
+    assert not is_factual("Why did the project stop?")
+    assert is_question("Where is the router?") and is_question("router location?")
+    assert not is_question("Write a poem about my cat")
+
+
+def test_sentences_keep_offsets() -> None:
+    spans = sentence_spans(NOTE)
+    texts = [NOTE[a:b] for a, b in spans]
+    assert "Wi-Fi password: blue-otter-2417." in texts
+    assert texts[0] == "Home network notes."
+    assert all(t == t.strip() and t for t in texts)
+
+
+def test_the_sentence_that_answers_is_chosen_not_the_first_passage() -> None:
+    other = Source("document", "router-manual.txt", "The router supports WPA3. Reset it with a pin. "
+                   "The default password is printed on the label.")
+    note = Source("document", "home.txt", NOTE)
+    (best, *rest) = select_evidence("What is my Wi-Fi password?", [other, note])
+    assert best.source is note and "blue-otter-2417" in best.text
+    assert "Dentist" not in best.text  # a window around the sentence, not the whole note
+
+
+def test_plan_not_found_only_for_questions_on_a_library_with_documents() -> None:
+    assert AnswerPlan.make("What is the capital of France?", [], searched=True).not_found
+    assert not AnswerPlan.make("What is the capital of France?", [], searched=False).not_found
+    assert not AnswerPlan.make("Tell a joke about cats", [], searched=True).not_found
+    assert is_not_found(f"{NOT_FOUND} From general knowledge: Paris.")
+    assert not is_not_found("Paris is the capital. I couldn't find a map.")
+
+
+def test_hearth_s_own_earlier_answers_never_stand_beside_documents() -> None:
+    memory = Source("memory", "your conversation of 2 December",
+                    "You said: What is my Wi-Fi password?\nHearth said earlier: It is 11111.",
+                    extra={"user_text": "You said: What is my Wi-Fi password?"})
+    note = Source("document", "home.txt", NOTE)
+    plan = AnswerPlan.make("What is my Wi-Fi password?", [note, memory], searched=True)
+    prompt = plan.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
+    assert "blue-otter-2417" in prompt and "11111" not in prompt
+    assert prompt.index("home.txt") < prompt.index("You said")
+    alone = AnswerPlan.make("What is my Wi-Fi password?", [memory], searched=True)
+    prompt = alone.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
+    assert "Hearth said earlier: It is 11111." in prompt  # labelled, never as a document
+
+
+def test_the_supporting_sentence_is_marked() -> None:
+    note = Source("document", "home.txt", NOTE, start=1000)
+    plan = AnswerPlan.make("When is my dentist appointment?", [note], searched=True)
+    (shown,) = plan.mark_evidence("Your appointment is on 14 March at 9:30.", "When is my dentist appointment?")
+    ev = shown.extra["evidence"]
+    assert ev["text"] == "Dentist: Next appointment: 14 March at 9:30."
+    assert shown.text[ev["start"]:ev["end"]] == ev["text"]
+    assert NOTE[ev["doc_start"] - 1000:ev["doc_end"] - 1000] == ev["text"]
+    assert supporting_sentence("Bananas.", "When?", plan.evidence) is None
