@@ -183,7 +183,9 @@ class ModeResult:
 
 def ask(chat: Any, history: Any, q: Question, use_library: bool) -> tuple[str, list[Any], float]:
     """Ask ``q`` in a new conversation through ``chat``: (reply, sources given, seconds)."""
-    conv = history.create_conversation(title=f"qa {q.id}", use_library=use_library)
+    conv = history.create_conversation(title=f"qa {q.id}")
+    if not use_library:
+        history.update_conversation(conv.id, use_library=False)
     t0 = time.perf_counter()
     reply, sources = "", []
     for ev in chat.send(conv.id, q.question):
@@ -218,15 +220,18 @@ def run(args: argparse.Namespace) -> int:
     for q in chosen:
         q.paragraph = oracle_paragraph(q, paras[q.article])
 
-    tmp = tempfile.TemporaryDirectory(prefix="hearth-bench-qa-")
-    os.environ["HEARTH_HOME"] = tmp.name
+    tmp = None
+    if args.work is None:
+        tmp = tempfile.TemporaryDirectory(prefix="hearth-bench-qa-")
+    home = Path(tmp.name) if tmp is not None else args.work
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["HEARTH_HOME"] = str(home)
     from desktop.core.app import HearthCore
     from desktop.core.chat import ChatService
     from desktop.core.sources import Source
 
-    work = Path(tmp.name)
-    corpus = work / "documents"
-    corpus.mkdir()
+    corpus = home / "documents"
+    corpus.mkdir(exist_ok=True)
     for a in indexed:  # the library sees only the articles not left out
         (corpus / f"{a}.txt").write_bytes((docs_dir / f"{a}.txt").read_bytes())
     core = HearthCore()
@@ -234,9 +239,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.threads:
             core.settings.chat.n_threads = args.threads
+        # every question is asked several times (once per mode): memory would recall the
+        # benchmark's own earlier replies, which no user has
+        core.settings.library.memory_enabled = False
         core.load_model(args.model) if args.model else core.load_model()
         t0 = time.monotonic()
-        for _ in core.library.index_paths([corpus]):
+        for _ in core.library.index_paths([corpus]):  # files already indexed are skipped
             pass
         index_s = time.monotonic() - t0
         print(f"indexed {len(indexed)} articles ({core.library.chunk_count('default')} chunks) "
@@ -269,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
             core.engine.set_adapters([])
     finally:
         core.close()
-        tmp.cleanup()
+        if tmp is not None:
+            tmp.cleanup()
     report(results, len(chosen), args)
     return 0
 
@@ -366,5 +375,7 @@ def register(sub: Any) -> None:
     p.add_argument("--limit-unanswerable", type=int, default=0,
                    help="questions about left-out articles (default: --limit)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for the model (0: setting)")
+    p.add_argument("--work", type=Path, default=None,
+                   help="keep the library (and Hearth's data) here and reuse it on the next run")
     p.add_argument("--verbose", action="store_true", help="print every question and reply")
     p.set_defaults(func=run)

@@ -415,9 +415,12 @@ def build_training_data(
     heldout_fraction: float = 0.15,
     seed: int = 0,
     n_recall: int = 4,
+    n_grounded: int = 0,
 ) -> TrainingData:
     """Tokenize, split by document, pack.  QA pairs about held-out documents are dropped
-    (they would leak the held-out text into training)."""
+    (they would leak the held-out text into training).  With ``n_grounded`` > 0, the QA
+    pairs and ``n_grounded`` cloze questions also become grounded answering examples
+    (:func:`grounded_examples`) built from the training documents only."""
     paths = [p for p, _ in documents]
     train_paths, held_paths = split_by_document(paths, heldout_fraction, seed)
     held_set = set(held_paths)
@@ -428,6 +431,9 @@ def build_training_data(
     pieces: list[list[int]] = [tokenize(texts[p]) for p in train_paths]
     pieces += [tokenize(chat_text(p.question, p.answer)) for p in qa]
     pieces += [tokenize(chat_text(u, a)) for u, a in replay]
+    grounded = grounded_examples([(p, texts[p]) for p in train_paths], qa, n_grounded, seed) \
+        if n_grounded > 0 else []
+    pieces += [tokenize(chat_text(u, a)) for u, a in grounded]
     rng.shuffle(pieces)
     sequences = pack_sequences(pieces, seq_len, eos_id)
     heldout = [tokenize(texts[p]) for p in held_paths]
@@ -437,6 +443,7 @@ def build_training_data(
         "heldout_documents": len(held_paths),
         "qa_pairs": len(qa),
         "replay_answers": len(replay),
+        "grounded_examples": len(grounded),
         "train_tokens": sum(len(s) for s in sequences),
         "heldout_tokens": sum(len(h) for h in heldout),
         "sequences": len(sequences),
@@ -453,3 +460,76 @@ def build_training_data(
         replay=len(replay),
         summary=summary,
     )
+
+
+# -- grounded answering examples (RAFT) ---------------------------------------------------
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
+           "December")
+#: Spans a cloze example asks for: dates, numbers with their unit, and capitalised names
+#: that do not open the sentence.
+_SPAN = re.compile(
+    rf"\b(?:\d{{1,2}} )?(?:{_MONTHS})(?: \d{{1,2}})?,? \d{{4}}\b"
+    r"|\b\d[\d,.]*(?: ?%| percent| million| billion| thousand| km| miles| kg| years?)?"
+    r"|(?<=[a-z,;] )(?:[A-Z][\w'’-]+(?: (?:of|the|and|de|von|van) | )?){1,4}(?<! )"
+)
+RAFT_DISTRACTORS = 1
+
+
+def grounded_examples(
+    documents: Sequence[Document], qa_pairs: Sequence[QAPair], n_cloze: int, seed: int = 0,
+) -> list[tuple[str, str]]:
+    """(user, assistant) pairs in the chat's own grounded prompt, so the adapter learns to
+    answer from quoted passages of the user's files the way the chat asks it to.
+
+    Retrieval-augmented fine-tuning (RAFT, Zhang et al. 2024, arXiv:2403.10131): each
+    question is shown with the passage that answers it and :data:`RAFT_DISTRACTORS`
+    passages from other documents, in random order, and the target is the short answer
+    drawn from the right passage.  Questions are the generated ``qa_pairs`` (target: the
+    answer's first sentence) and ``n_cloze`` fill-in-the-blank questions drawn from
+    sentences of the documents (a date, number or name blanked; target: that span).
+    Passages are chosen as the chat chooses them (:func:`desktop.core.answering.select_evidence`).
+    """
+    from desktop.core.answering import grounded_messages, select_evidence, sentence_spans
+    from desktop.core.sources import Source
+
+    rng = random.Random(seed)
+    sources = {path: Source("document", Path(path).name, text, path=path) for path, text in documents}
+    paths = list(sources)
+    if not paths:
+        return []
+
+    def prompt(question: str, path: str) -> str | None:
+        right = select_evidence(question, [sources[path]], max_passages=1)
+        if not right:
+            return None
+        others = [p for p in paths if p != path]
+        distract = [e for p in rng.sample(others, min(RAFT_DISTRACTORS, len(others)))
+                    for e in select_evidence(question, [sources[p]], max_passages=1)]
+        shown = right + distract
+        rng.shuffle(shown)
+        return grounded_messages([{"role": "user", "content": question}], shown)[-1]["content"]
+
+    out: list[tuple[str, str]] = []
+    for pair in qa_pairs:
+        first = re.split(r"(?<=[.!?])\s", pair.answer.strip(), maxsplit=1)[0]
+        if pair.source in sources and first and (user := prompt(pair.question, pair.source)):
+            out.append((user, first))
+    candidates: list[tuple[str, str, str]] = []
+    for path, text in documents:
+        for a, b in sentence_spans(text):
+            sentence = text[a:b]
+            if not (6 <= len(sentence.split()) <= 40) or "\n" in sentence:
+                continue
+            spans = [m for m in _SPAN.finditer(sentence) if m.group(0).strip(" ,.")]
+            if spans:
+                m = rng.choice(spans)
+                answer = m.group(0).strip(" ,.")
+                blanked = sentence[:m.start()] + "____" + sentence[m.start() + len(m.group(0).rstrip(" ,.")):]
+                candidates.append((path, blanked, answer))
+    rng.shuffle(candidates)
+    for path, blanked, answer in candidates[:n_cloze]:
+        question = f'Which words fill the blank in this sentence from my files: "{blanked}"?'
+        if user := prompt(question, path):
+            out.append((user, f"{answer}."))
+    return out

@@ -61,6 +61,9 @@ class JobSpec:
         general_margin: allowed relative rise of general-text perplexity (0.03 = 3%).
         eval_max_tokens: tokens scored per perplexity figure (bounds the time).
         recall: how many recall questions to ask before/after (0 = none).
+        grounded: cloze questions turned into grounded answering examples, in the chat's
+            own prompt with a distractor passage (RAFT; 0 = none, and then QA pairs are
+            trained as plain exchanges only).
         register: add the adapter to the registry (and activate it if promoted).
         adapters_root: registry folder (None: data_dir()/"adapters").
     """
@@ -74,6 +77,7 @@ class JobSpec:
     general_margin: float = 0.03
     eval_max_tokens: int = 4096
     recall: int = 3
+    grounded: int = 300
     register: bool = True
     adapters_root: str | None = None
     created: float = field(default_factory=time.time)
@@ -159,7 +163,7 @@ def prepare_data(run_dir: Path, spec: JobSpec, tokenizer: Any, cancel: CancelTok
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     data = build_training_data(
         documents, tokenize, int(eos), cfg.seq_len, qa, replay, spec.heldout_fraction, cfg.seed,
-        n_recall=spec.recall,
+        n_recall=spec.recall, n_grounded=spec.grounded,
     )
     atomic_write_bytes(run_dir / DATA_FILE, json.dumps(asdict(data)).encode())
     yield _event("progress", "data", f"{data.summary['train_tokens']} training tokens in "

@@ -8,6 +8,7 @@ from desktop.core.personalize.dataset import (
     build_training_data,
     dedup_qa,
     generate_qa,
+    grounded_examples,
     pack_sequences,
     parse_qa,
     read_folder,
@@ -47,7 +48,8 @@ def test_heldout_documents_never_reach_training() -> None:
     def tokenize(text: str) -> list[int]:
         return [vocab.setdefault(w, len(vocab) + 1) for w in text.split()]
 
-    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.3)
+    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.3, n_grounded=20)
+    assert data.summary["grounded_examples"] > 0
     assert data.heldout_paths and set(data.heldout_paths).isdisjoint(data.train_paths)
     assert all(q["source"] not in data.heldout_paths for q in data.qa)
     held_tokens = {vocab[f"unique{p[1:]}"] for p in data.heldout_paths}
@@ -98,3 +100,22 @@ def test_preview_lists_files_tokens_and_exclusions(tmp_path: Path, shared_data: 
     assert "same text" in reasons["copy.md"]
     assert [Path(p).name for p, _ in kept] == ["a.md"]
     assert preview.total_tokens == 100
+
+
+def test_grounded_examples_put_the_answer_beside_a_distractor_in_the_chat_s_prompt() -> None:
+    docs = [
+        ("notes/boiler.txt", "The boiler was serviced by Hearthwarm Heating on 12 March 2024. "
+         "The next service is due in 2025. The engineer left the manual in the kitchen drawer."),
+        ("notes/car.txt", "The car insurance renews every September. The policy number is 88-1204. "
+         "Roadside assistance is included for 3 years."),
+    ]
+    qa = [QAPair("When was the boiler serviced?", "It was serviced on 12 March 2024. Done.", "notes/boiler.txt")]
+    examples = grounded_examples(docs, qa, n_cloze=10, seed=3)
+    user, answer = examples[0]
+    assert answer == "It was serviced on 12 March 2024."  # the answer's first sentence
+    assert "From boiler.txt:" in user and "From car.txt:" in user  # the answer and a distractor
+    assert user.rstrip().endswith("using the quoted text.") and "Question: When was the boiler" in user
+    clozes = examples[1:]
+    assert clozes and all("____" in u and a.endswith(".") for u, a in clozes)
+    for u, a in clozes:  # the blanked span is in a quoted passage, so it can be copied
+        assert a.rstrip(".") in u.split("Question:")[0]
