@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "desktop.cli.chat",
     "desktop.cli.library",
     "desktop.cli.personalize",
+    "desktop.cli.transfer",
 ]
 
 
