@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "desktop.cli.library",
     "desktop.cli.personalize",
     "desktop.cli.transfer",
+    "desktop.cli.serve",
+    "desktop.cli.remote",
 ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -88,14 +89,33 @@ def _import_job(core: Any, path: str, cancel: CancelToken) -> Iterator[ImportRep
     yield import_file(core.history, path, memory=core.library)
 
 
+class _ImportResult(QObject):
+    """Receives the import's outcome on the GUI thread (a QObject slot, so the worker's
+    signals are queued here; a plain lambda would run on the worker's thread)."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+
+    @Slot(object)
+    def on_report(self, report: ImportReport) -> None:
+        _imported(self.window, report)
+
+    @Slot(object)
+    def on_error(self, exc: BaseException) -> None:
+        self.window.statusBar().showMessage("Import failed.", 8000)
+        QMessageBox.warning(self.window, "Import failed", str(exc))
+
+
 def import_from(window: Any, path: str | Path) -> GeneratorWorker:
     """Import ``path`` in the background; when done, the list shows the new
     conversations and the first one opens.  Returns the running worker."""
     worker = GeneratorWorker(_import_job, window.core, str(path))
-    worker.yielded.connect(lambda report: _imported(window, report))
-    worker.errored.connect(lambda exc: QMessageBox.warning(window, "Import failed", str(exc)))
+    receiver = _ImportResult(window)
+    worker.yielded.connect(receiver.on_report)
+    worker.errored.connect(receiver.on_error)
     window.statusBar().showMessage(f"Importing {Path(path).name}…")
-    window._import_worker = worker  # kept alive until done
+    window._import_run = (worker, receiver)  # kept alive until done
     return worker.start()
 
 

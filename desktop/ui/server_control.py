@@ -1,0 +1,71 @@
+"""The window's switch for the OpenAI-compatible server (File > Serve the OpenAI API).
+
+The setting ``server.enabled`` remembers the switch; when on, the server starts with the
+window and stops when the application quits.  It runs on its own thread
+(:class:`desktop.core.server.ServerThread`) over the window's own core, so the window's
+chat and the server's clients share the one engine and its personal adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+log = logging.getLogger(__name__)
+
+
+def add_server_action(window: Any, menu: Any) -> QAction:
+    """Add the checkable "Serve the OpenAI API" action to ``menu`` and start the server if
+    the setting says so.  Returns the action."""
+    action = QAction("Serve the OpenAI API (127.0.0.1)", window)
+    action.setCheckable(True)
+    tip = "Let other programs on this computer use Hearth through the OpenAI API"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    window._server = None
+    action.toggled.connect(lambda on: set_serving(window, action, on))
+    menu.addAction(action)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(lambda: _stop(window))
+    if window.core.settings.server.enabled:
+        action.setChecked(True)  # starts it
+    return action
+
+
+def set_serving(window: Any, action: QAction, on: bool) -> None:
+    """Start or stop the server and remember the choice; a failure (port taken, LAN
+    without a token) is shown and the switch goes back off."""
+    from desktop.core.server import HearthApi, ServerThread, check_bind
+
+    settings = window.core.settings
+    if on and window._server is None:
+        host = "0.0.0.0" if settings.server.allow_lan else "127.0.0.1"
+        try:
+            check_bind(host, settings.server.allow_lan, settings.server.token_sha256)
+            server = ServerThread(HearthApi(window.core, settings.server.token_sha256), host,
+                                  settings.server.port)
+            server.start()
+        except (ValueError, OSError) as exc:
+            log.warning("server not started: %s", exc)
+            QMessageBox.warning(window, "Server not started", str(exc))
+            action.setChecked(False)  # the switch goes back off (and the setting with it)
+            return
+        window._server = server
+        window.statusBar().showMessage(f"Serving the OpenAI API on {server.base_url}", 10000)
+    elif not on:
+        _stop(window)
+        window.statusBar().showMessage("Server stopped.", 5000)
+    if settings.server.enabled != on:
+        settings.server.enabled = on
+        settings.save()
+
+
+def _stop(window: Any) -> None:
+    server = getattr(window, "_server", None)
+    window._server = None
+    if server is not None:
+        server.stop()
