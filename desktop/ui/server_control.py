@@ -69,3 +69,58 @@ def _stop(window: Any) -> None:
     window._server = None
     if server is not None:
         server.stop()
+
+
+def add_remote_engine_action(window: Any, menu: Any) -> QAction:
+    """Add "Chat engine on another computer…": asks for an OpenAI-compatible server's
+    address, tests the connection, and saves it (used from the next start; empty goes
+    back to this computer's engine)."""
+    action = QAction("Chat engine on another computer…", window)
+    tip = "Use an OpenAI-compatible server (llama.cpp, Ollama, vLLM) instead of this computer's engine"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda: choose_remote_engine(window))
+    menu.addAction(action)
+    return action
+
+
+def choose_remote_engine(window: Any) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    current = window.core.settings.remote.chat_url
+    url, ok = QInputDialog.getText(
+        window, "Chat engine on another computer",
+        "Address of an OpenAI-compatible server (e.g. http://gpu-box:8080/v1);\n"
+        "leave empty to use this computer's own engine:", text=current,
+    )
+    if ok:
+        message = set_remote_engine(window, url.strip())
+        QMessageBox.information(window, "Chat engine", message)
+
+
+def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "") -> str:
+    """Test ``url`` and save it as the chat engine (``""`` switches back to this
+    computer).  Returns what to tell the user; nothing is saved when the test fails."""
+    from desktop.core.engine.remote import RemoteBackend
+    from desktop.core.models import ModelError
+
+    settings = window.core.settings
+    if not url:
+        settings.remote.chat_url = settings.remote.chat_model = settings.remote.chat_api_key = ""
+        settings.save()
+        return "Hearth will use this computer's own engine from its next start."
+    try:
+        backend = RemoteBackend(url, model, api_key)
+    except ValueError as exc:
+        return str(exc)
+    try:
+        ids = backend.test_connection()
+    except ModelError as exc:
+        return f"Not saved: {exc}"
+    finally:
+        backend.close()
+    settings.remote.chat_url, settings.remote.chat_model = backend.base_url, model
+    settings.remote.chat_api_key = api_key
+    settings.save()
+    return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
+            "chat through it from its next start.")

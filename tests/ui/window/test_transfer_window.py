@@ -76,3 +76,25 @@ def test_server_switch_goes_back_off_when_the_port_is_taken(make_window: Any, mo
         assert window._server is None and not window.server_action.isChecked()
         assert warnings and "port" in warnings[0]
         assert not window.core.settings.server.enabled
+
+
+def test_remote_engine_setting_is_tested_before_it_is_saved(make_window: Any) -> None:
+    import socket
+
+    from desktop.ui.server_control import set_remote_engine
+
+    window = make_window()
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    message = set_remote_engine(window, f"127.0.0.1:{port}")
+    assert message.startswith("Not saved: Could not reach") and window.core.settings.remote.chat_url == ""
+
+    from desktop.core.server import HearthApi, ServerThread
+
+    with ServerThread(HearthApi(window.core), "127.0.0.1", 0) as server:  # a real server to name
+        message = set_remote_engine(window, server.base_url)
+    assert "Connected to" in message and "scripted" in message
+    assert window.core.settings.remote.chat_url == server.base_url
+    assert "own engine" in set_remote_engine(window, "")
+    assert window.core.settings.remote.chat_url == ""
