@@ -632,7 +632,8 @@ class ServerThread:
         self.api = api
         self.host = host
         self.config = uvicorn.Config(api.app(), host=host, port=port, log_level="warning",
-                                     access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+                                     access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+                                     loop="asyncio", http="h11", ws="none")
         self.server = uvicorn.Server(self.config)
         self._thread: threading.Thread | None = None
         self._port = 0
