@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 def add_server_action(window: Any, menu: Any) -> QAction:
     """Add the checkable "Serve the OpenAI API" action to ``menu`` and start the server if
     the setting says so.  Returns the action."""
-    action = QAction("Serve the OpenAI API (127.0.0.1)", window)
+    action = QAction("Serve the OpenAI API", window)
     action.setCheckable(True)
     tip = "Let other programs on this computer use Hearth through the OpenAI API"
     action.setToolTip(tip)
@@ -28,6 +29,17 @@ def add_server_action(window: Any, menu: Any) -> QAction:
     window._server = None
     action.toggled.connect(lambda on: set_serving(window, action, on))
     menu.addAction(action)
+    lan = QAction("Server: allow the local network", window)
+    lan.setCheckable(True)
+    lan.setChecked(window.core.settings.server.allow_lan)
+    lan.setStatusTip("Let other computers on your network use the server (needs the access token)")
+    lan.toggled.connect(lambda on: set_lan(window, action, lan, on))
+    token = QAction("Server: new access token…", window)
+    token.setStatusTip("Create a new access token (shown once); the old one stops working")
+    token.triggered.connect(lambda: show_new_token(window, action))
+    menu.addAction(lan)
+    menu.addAction(token)
+    window.server_lan_action, window.server_token_action = lan, token
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(lambda: _stop(window))
@@ -124,3 +136,46 @@ def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "")
     settings.save()
     return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
             "chat through it from its next start.")
+
+
+def _restart_if_serving(window: Any, action: QAction) -> None:
+    if window._server is not None:
+        _stop(window)
+        set_serving(window, action, True)
+
+
+def set_lan(window: Any, action: QAction, lan: QAction, on: bool) -> None:
+    """Switch listening on the local network; without an access token one is made first
+    (and shown once).  A running server restarts on the new address."""
+    settings = window.core.settings
+    if on and not settings.server.token_sha256:
+        show_new_token(window, action, restart=False)
+    settings.server.allow_lan = on
+    settings.save()
+    _restart_if_serving(window, action)
+
+
+def new_server_token(window: Any) -> str:
+    """Make and save a new access token; returns it (the settings keep only its hash)."""
+    from desktop.core.server import new_token
+
+    token, digest = new_token()
+    window.core.settings.server.token_sha256 = digest
+    window.core.settings.save()
+    return token
+
+
+def show_new_token(window: Any, action: QAction, restart: bool = True) -> str:
+    """Make a new token and show it once (selectable); the old one stops working."""
+    token = new_server_token(window)
+    box = QMessageBox(QMessageBox.Icon.Information, "Server access token",
+                      "Clients must send this token (Authorization: Bearer …). It is shown only "
+                      f"now; making a new one revokes it.\n\n{token}", QMessageBox.StandardButton.Ok,
+                      window)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setModal(False)
+    box.show()
+    window._token_box = box
+    if restart:
+        _restart_if_serving(window, action)
+    return token

@@ -98,3 +98,36 @@ def test_remote_engine_setting_is_tested_before_it_is_saved(make_window: Any) ->
     assert window.core.settings.remote.chat_url == server.base_url
     assert "own engine" in set_remote_engine(window, "")
     assert window.core.settings.remote.chat_url == ""
+
+
+def test_lan_switch_makes_a_token_and_requires_it(make_window: Any, monkeypatch: Any) -> None:
+    import httpx
+
+    from desktop.core.settings import Settings
+    from desktop.ui import server_control
+
+    shown: list[str] = []
+    real = server_control.new_server_token
+    monkeypatch.setattr(server_control, "new_server_token", lambda w: shown.append(real(w)) or shown[-1])
+    settings = Settings()
+    settings.server.port = 0
+    window = make_window(settings=settings)
+    window.server_action.setChecked(True)
+    try:
+        window.server_lan_action.setChecked(True)
+        server = window._server
+        assert server is not None and server.host == "0.0.0.0"
+        assert len(shown) == 1 and window.core.settings.server.token_sha256
+        assert shown[0] in window._token_box.text()
+        url = server.base_url + "/models"
+        assert httpx.get(url, timeout=30).status_code == 401
+        ok = httpx.get(url, headers={"Authorization": f"Bearer {shown[0]}"}, timeout=30)
+        assert ok.status_code == 200
+        window.server_token_action.trigger()  # a new token revokes the old one
+        url = window._server.base_url + "/models"
+        assert httpx.get(url, headers={"Authorization": f"Bearer {shown[0]}"}, timeout=30).status_code == 401
+        assert httpx.get(url, headers={"Authorization": f"Bearer {shown[1]}"}, timeout=30).status_code == 200
+        window.server_lan_action.setChecked(False)
+        assert window._server.host == "127.0.0.1"
+    finally:
+        window.server_action.setChecked(False)
