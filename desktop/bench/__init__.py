@@ -19,6 +19,7 @@ BENCH_MODULES = [
     "desktop.bench.faults",
     "desktop.bench.load",
     "desktop.bench.qa",
+    "desktop.bench.serve",
 ]
 
 

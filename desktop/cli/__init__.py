@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     "desktop.cli.chat",
     "desktop.cli.library",
     "desktop.cli.personalize",
+    "desktop.cli.transfer",
+    "desktop.cli.serve",
+    "desktop.cli.remote",
 ]
 
 

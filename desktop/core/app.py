@@ -40,6 +40,11 @@ class HearthCore:
         self.settings = settings or Settings.load()
         self.catalog = ModelCatalog(self.settings.chat.extra_models)
         self.history = History(data_dir() / "history.sqlite3")
+        if engine is None and self.settings.remote.chat_url:
+            from desktop.core.engine.remote import RemoteBackend
+
+            remote = self.settings.remote
+            engine = RemoteBackend(remote.chat_url, remote.chat_model, remote.chat_api_key)
         if engine is None:
             from desktop.core.engine.isolated import IsolatedBackend
 

@@ -264,6 +264,45 @@ class History:
                     results.append((conv, msgs[0]))
         return results[:limit]
 
+    def insert_conversation(
+        self,
+        title: str,
+        system_prompt: str,
+        created_at: float,
+        updated_at: float,
+        messages: list[dict[str, Any]],
+        collections: list[str] | None = None,
+        use_library: bool = True,
+    ) -> Conversation:
+        """Add a whole conversation with its own timestamps in one transaction (for
+        import): either all of it is saved or none.
+
+        Args:
+            messages: dicts with role ("system", "user" or "assistant"), content, and
+                optionally status, created_at (Unix seconds), model, meta.
+        Returns:
+            the new conversation (a new id; nothing existing is changed).
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO conversations(title, system_prompt, created_at, updated_at, collections, "
+                "use_library) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, system_prompt, created_at, updated_at, json.dumps(collections or []),
+                 int(bool(use_library))),
+            )
+            cid = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO messages(conversation_id, role, content, status, created_at, model, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (cid, m["role"], m["content"], m.get("status", "complete"),
+                     float(m.get("created_at", created_at)), m.get("model", ""),
+                     json.dumps(m.get("meta") or {}))
+                    for m in messages
+                ],
+            )
+        return self.get_conversation(cid)
+
     # -- messages -------------------------------------------------------------------
 
     def add_message(

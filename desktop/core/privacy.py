@@ -63,12 +63,47 @@ def _is_local(address: Any) -> bool:
         return False  # a host name: resolving it would already be network use
 
 
+_allowed: set[tuple[str, int]] = set()
+
+
+def allow_host(host: str, port: int) -> None:
+    """Let the guard through to exactly ``host``:``port`` (a server the user configured,
+    such as a remote chat engine).  A host name is resolved once here, and its addresses
+    are allowed on that port too; nothing else is."""
+    host = host.strip("[]").lower()
+    with _lock:
+        _allowed.add((host, int(port)))
+    if _is_local((host,)):
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return  # the connection itself will fail with a clear error
+    with _lock:
+        for info in infos:
+            _allowed.add((str(info[4][0]).split("%")[0].lower(), int(port)))
+
+
+def _is_allowed(host: Any, port: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    try:
+        key = (str(host).split("%")[0].lower(), int(port))
+    except (TypeError, ValueError):
+        return False
+    with _lock:
+        return key in _allowed
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event in ("socket.connect", "socket.sendto"):
         sock, address = args[0], args[1]
         family = getattr(sock, "family", None)
         if family == getattr(socket, "AF_UNIX", object()) or _is_local(address):
             _log("local", f"{event} {address!r}")
+            return
+        if isinstance(address, tuple) and len(address) >= 2 and _is_allowed(address[0], address[1]):
+            _log("allowed", f"{event} {address!r}")
             return
         _record(f"{event} {address!r}")
     elif event == "socket.getaddrinfo":
@@ -77,6 +112,9 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
             host = host.decode(errors="replace")
         if host is None or _is_local((host,)):
             _log("local", f"{event} {host!r}")
+            return
+        if _is_allowed(host, args[1] if len(args) > 1 and args[1] is not None else -1):
+            _log("allowed", f"{event} {host!r}")
             return
         _record(f"{event} {host!r}")
 
@@ -93,6 +131,12 @@ def _record(what: str) -> None:
         _attempts.append(what)
     _log("blocked", what)
     raise NetworkBlocked(f"Hearth does not use the network (blocked: {what})")
+
+
+def record_incoming(what: str) -> None:
+    """Note a connection that Hearth accepted (its server); incoming connections are
+    never blocked, only logged (``PID incoming WHAT`` in ``HEARTH_NETWORK_LOG``)."""
+    _log("incoming", what)
 
 
 def install_network_guard() -> None:

@@ -98,11 +98,28 @@ class UiSettings:
 
 
 @dataclass
+class ServerSettings:
+    enabled: bool = _f(False, "Run the OpenAI-compatible server while the window is open (off by default).")
+    port: int = _f(8765, "TCP port of the OpenAI-compatible server.")
+    allow_lan: bool = _f(False, "Listen on the local network too (all interfaces), not only on this computer; requires the access token.")
+    token_sha256: str = _f("", "SHA-256 of the server's access token (the token itself is shown once and never stored); empty means no token.")
+
+
+@dataclass
+class RemoteSettings:
+    chat_url: str = _f("", "An OpenAI-compatible server to chat with instead of Hearth's own engine (e.g. http://gpu-box:8080/v1); empty uses this computer.")
+    chat_model: str = _f("", "Model id on that server; empty uses its first model.")
+    chat_api_key: str = _f("", "API key for that server, if it needs one.")
+
+
+@dataclass
 class Settings:
     chat: ChatSettings = field(default_factory=ChatSettings)
     library: LibrarySettings = field(default_factory=LibrarySettings)
     personalization: PersonalizationSettings = field(default_factory=PersonalizationSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     schema_version: int = SCHEMA_VERSION
 
     @staticmethod

@@ -62,8 +62,10 @@ from desktop.ui.chat_input import ChatInput
 from desktop.ui.chat_view import ChatView, connect_sources
 from desktop.ui.conversation_list import ConversationList
 from desktop.ui.model_picker import ModelPicker
+from desktop.ui.server_control import add_remote_engine_action, add_server_action
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.theme import apply_theme, html_colors, wants_dark
+from desktop.ui.transfer_actions import add_transfer_actions
 from desktop.ui.welcome import WelcomeScreen
 from desktop.ui.workers import GeneratorWorker
 
@@ -405,6 +407,10 @@ class MainWindow(QMainWindow):
             "Settings…", self.open_settings, [QKeySequence.StandardKey.Preferences, "Ctrl+,"],
             "Sampling, engine and appearance settings", file_menu,
         )
+        file_menu.addSeparator()
+        self.transfer_actions = add_transfer_actions(self, file_menu)
+        self.server_action = add_server_action(self, file_menu)
+        self.remote_engine_action = add_remote_engine_action(self, file_menu)
         file_menu.addSeparator()
         self.quit_action = action("Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Close Hearth", file_menu)
         self.stop_action = action("Stop", self.escape, ["Esc"], "Stop the answer being written (Esc)", chat_menu)

@@ -1,0 +1,57 @@
+"""``hearth remote``: chat with an OpenAI-compatible server instead of the local engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("remote", help="use an OpenAI-compatible server (llama.cpp, Ollama, vLLM) as the chat engine")
+    p.add_argument("--chat", metavar="URL", help="the server, e.g. http://gpu-box:8080/v1 (tested, then saved)")
+    p.add_argument("--model", default="", help="model id on that server (default: its first)")
+    p.add_argument("--api-key", default="", dest="api_key", help="API key, if the server needs one")
+    p.add_argument("--off", action="store_true", help="go back to this computer's own engine")
+    p.set_defaults(func=run_remote)
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    from desktop.core.engine.remote import RemoteBackend
+    from desktop.core.models import ModelError
+    from desktop.core.settings import Settings
+
+    settings = Settings.load()
+    remote = settings.remote
+    if args.off:
+        remote.chat_url = remote.chat_model = remote.chat_api_key = ""
+        settings.save()
+        print("Chatting with this computer's own engine again.")
+        return 0
+    url = args.chat or remote.chat_url
+    if not url:
+        print("Chat engine: this computer's own (no remote server set). Set one with --chat URL.")
+        return 0
+    model = args.model if args.chat else remote.chat_model
+    key = args.api_key if args.chat else remote.chat_api_key
+    try:
+        backend = RemoteBackend(url, model, key)
+    except ValueError as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+    try:
+        ids = backend.test_connection()
+    except ModelError as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        backend.close()
+    if model and model not in ids:
+        print(f"hearth: the server has no model {model!r}; it has {', '.join(ids)}.", file=sys.stderr)
+        return 2
+    print(f"Connected to {backend.base_url}: models {', '.join(ids) or '(none)'}.")
+    if args.chat:
+        remote.chat_url, remote.chat_model, remote.chat_api_key = backend.base_url, model, key
+        settings.save()
+        print("Saved: Hearth now chats through this server (`hearth remote --off` to go back).")
+    return 0

@@ -1,0 +1,181 @@
+"""The window's switch for the OpenAI-compatible server (File > Serve the OpenAI API).
+
+The setting ``server.enabled`` remembers the switch; when on, the server starts with the
+window and stops when the application quits.  It runs on its own thread
+(:class:`desktop.core.server.ServerThread`) over the window's own core, so the window's
+chat and the server's clients share the one engine and its personal adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+log = logging.getLogger(__name__)
+
+
+def add_server_action(window: Any, menu: Any) -> QAction:
+    """Add the checkable "Serve the OpenAI API" action to ``menu`` and start the server if
+    the setting says so.  Returns the action."""
+    action = QAction("Serve the OpenAI API", window)
+    action.setCheckable(True)
+    tip = "Let other programs on this computer use Hearth through the OpenAI API"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    window._server = None
+    action.toggled.connect(lambda on: set_serving(window, action, on))
+    menu.addAction(action)
+    lan = QAction("Server: allow the local network", window)
+    lan.setCheckable(True)
+    lan.setChecked(window.core.settings.server.allow_lan)
+    lan.setStatusTip("Let other computers on your network use the server (needs the access token)")
+    lan.toggled.connect(lambda on: set_lan(window, action, lan, on))
+    token = QAction("Server: new access token…", window)
+    token.setStatusTip("Create a new access token (shown once); the old one stops working")
+    token.triggered.connect(lambda: show_new_token(window, action))
+    menu.addAction(lan)
+    menu.addAction(token)
+    window.server_lan_action, window.server_token_action = lan, token
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(lambda: _stop(window))
+    if window.core.settings.server.enabled:
+        action.setChecked(True)  # starts it
+    return action
+
+
+def set_serving(window: Any, action: QAction, on: bool) -> None:
+    """Start or stop the server and remember the choice; a failure (port taken, LAN
+    without a token) is shown and the switch goes back off."""
+    from desktop.core.server import HearthApi, ServerThread, check_bind
+
+    settings = window.core.settings
+    if on and window._server is None:
+        host = "0.0.0.0" if settings.server.allow_lan else "127.0.0.1"
+        try:
+            check_bind(host, settings.server.allow_lan, settings.server.token_sha256)
+            server = ServerThread(HearthApi(window.core, settings.server.token_sha256), host,
+                                  settings.server.port)
+            server.start()
+        except (ValueError, OSError) as exc:
+            log.warning("server not started: %s", exc)
+            QMessageBox.warning(window, "Server not started", str(exc))
+            action.setChecked(False)  # the switch goes back off (and the setting with it)
+            return
+        window._server = server
+        window.statusBar().showMessage(f"Serving the OpenAI API on {server.base_url}", 10000)
+    elif not on:
+        _stop(window)
+        window.statusBar().showMessage("Server stopped.", 5000)
+    if settings.server.enabled != on:
+        settings.server.enabled = on
+        settings.save()
+
+
+def _stop(window: Any) -> None:
+    server = getattr(window, "_server", None)
+    window._server = None
+    if server is not None:
+        server.stop()
+
+
+def add_remote_engine_action(window: Any, menu: Any) -> QAction:
+    """Add "Chat engine on another computer…": asks for an OpenAI-compatible server's
+    address, tests the connection, and saves it (used from the next start; empty goes
+    back to this computer's engine)."""
+    action = QAction("Chat engine on another computer…", window)
+    tip = "Use an OpenAI-compatible server (llama.cpp, Ollama, vLLM) instead of this computer's engine"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda: choose_remote_engine(window))
+    menu.addAction(action)
+    return action
+
+
+def choose_remote_engine(window: Any) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    current = window.core.settings.remote.chat_url
+    url, ok = QInputDialog.getText(
+        window, "Chat engine on another computer",
+        "Address of an OpenAI-compatible server (e.g. http://gpu-box:8080/v1);\n"
+        "leave empty to use this computer's own engine:", text=current,
+    )
+    if ok:
+        message = set_remote_engine(window, url.strip())
+        QMessageBox.information(window, "Chat engine", message)
+
+
+def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "") -> str:
+    """Test ``url`` and save it as the chat engine (``""`` switches back to this
+    computer).  Returns what to tell the user; nothing is saved when the test fails."""
+    from desktop.core.engine.remote import RemoteBackend
+    from desktop.core.models import ModelError
+
+    settings = window.core.settings
+    if not url:
+        settings.remote.chat_url = settings.remote.chat_model = settings.remote.chat_api_key = ""
+        settings.save()
+        return "Hearth will use this computer's own engine from its next start."
+    try:
+        backend = RemoteBackend(url, model, api_key)
+    except ValueError as exc:
+        return str(exc)
+    try:
+        ids = backend.test_connection()
+    except ModelError as exc:
+        return f"Not saved: {exc}"
+    finally:
+        backend.close()
+    settings.remote.chat_url, settings.remote.chat_model = backend.base_url, model
+    settings.remote.chat_api_key = api_key
+    settings.save()
+    return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
+            "chat through it from its next start.")
+
+
+def _restart_if_serving(window: Any, action: QAction) -> None:
+    if window._server is not None:
+        _stop(window)
+        set_serving(window, action, True)
+
+
+def set_lan(window: Any, action: QAction, lan: QAction, on: bool) -> None:
+    """Switch listening on the local network; without an access token one is made first
+    (and shown once).  A running server restarts on the new address."""
+    settings = window.core.settings
+    if on and not settings.server.token_sha256:
+        show_new_token(window, action, restart=False)
+    settings.server.allow_lan = on
+    settings.save()
+    _restart_if_serving(window, action)
+
+
+def new_server_token(window: Any) -> str:
+    """Make and save a new access token; returns it (the settings keep only its hash)."""
+    from desktop.core.server import new_token
+
+    token, digest = new_token()
+    window.core.settings.server.token_sha256 = digest
+    window.core.settings.save()
+    return token
+
+
+def show_new_token(window: Any, action: QAction, restart: bool = True) -> str:
+    """Make a new token and show it once (selectable); the old one stops working."""
+    token = new_server_token(window)
+    box = QMessageBox(QMessageBox.Icon.Information, "Server access token",
+                      "Clients must send this token (Authorization: Bearer …). It is shown only "
+                      f"now; making a new one revokes it.\n\n{token}", QMessageBox.StandardButton.Ok,
+                      window)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setModal(False)
+    box.show()
+    window._token_box = box
+    if restart:
+        _restart_if_serving(window, action)
+    return token
