@@ -60,7 +60,13 @@ def test_hearth_s_own_earlier_answers_never_stand_beside_documents() -> None:
     plan = AnswerPlan.make("What is my Wi-Fi password?", [note, memory], searched=True)
     prompt = plan.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
     assert "blue-otter-2417" in prompt and "11111" not in prompt
-    assert prompt.index("home.txt") < prompt.index("You said")
+    stated = Source("memory", "your conversation of 1 December",
+                    "You said: The new Wi-Fi password is blue-otter-2417.\nHearth said earlier: Noted.",
+                    extra={"user_text": "You said: The new Wi-Fi password is blue-otter-2417."})
+    plan = AnswerPlan.make("What is my Wi-Fi password?", [note, memory, stated], searched=True)
+    prompt = plan.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
+    assert "You said: The new Wi-Fi" in prompt and "You said: What is" not in prompt
+    assert "Noted." not in prompt  # what the user stated is kept, a past question is not
     alone = AnswerPlan.make("What is my Wi-Fi password?", [memory], searched=True)
     prompt = alone.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
     assert "Hearth said earlier: It is 11111." in prompt  # labelled, never as a document
