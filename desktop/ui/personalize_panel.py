@@ -87,6 +87,7 @@ class PersonalizePanel(QWidget):
 
         # -- start ---------------------------------------------------------------------
         self.start_button = QPushButton("Personalize overnight")
+        self.start_button.setObjectName("primaryButton")
         self.start_button.setToolTip("Teach the assistant your documents while you sleep.")
         self.now_radio = QRadioButton("Start now")
         self.at_radio = QRadioButton("Start at")
@@ -127,6 +128,7 @@ class PersonalizePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setTextVisible(False)  # no "0%" before anything ran
         self.status_label = QLabel("Not running.")
         self.status_label.setWordWrap(True)
         # the report in plain words; the figures behind a "Details" fold
@@ -134,7 +136,8 @@ class PersonalizePanel(QWidget):
         self.report_view.setObjectName("reportView")
         self.report_view.setOpenLinks(False)
         self.report_view.setPlaceholderText("The morning report appears here.")
-        self.report_view.setMaximumHeight(150)
+        self.report_view.setMinimumHeight(120)
+        self.report_view.setMaximumHeight(200)
         self.details_button = QToolButton()
         self.details_button.setObjectName("reportDetailsButton")
         self.details_button.setText("Details")
@@ -327,6 +330,7 @@ class PersonalizePanel(QWidget):
         self._worker.finished.connect(self._on_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.progress.setTextVisible(True)
         self.status_label.setText("Starting…")
         self._show_tray("Hearth is waiting to personalize" if start_at else "Hearth is personalizing")
         self._worker.start()

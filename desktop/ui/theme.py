@@ -165,7 +165,7 @@ QToolButton[navButton="true"] {{
     padding: 8px 8px; margin: 1px 0; text-align: left; font-size: 10.5pt;
 }}
 QToolButton[navButton="true"]:hover {{ background: {t.hover}; }}
-QToolButton[navButton="true"]:checked {{ background: {t.selected}; color: {t.selected_text}; font-weight: 600; }}
+QToolButton[navButton="true"]:checked {{ background: {t.selected}; color: {t.selected_text}; }}
 QWidget#chatCanvas, QScrollArea#chatView {{ background: {t.window}; }}
 QFrame#messageUser {{ background: {t.user_bubble}; border-radius: 14px; }}
 QFrame#messageAssistant {{ background: {t.surface}; border: 1px solid {t.border}; border-radius: 14px; }}
@@ -183,14 +183,17 @@ QPushButton:checked {{ background: {t.selected}; color: {t.selected_text}; }}
 QPushButton:disabled {{ color: {t.disabled}; background: {t.window}; }}
 QPushButton#sendButton {{ background: {t.accent}; color: {t.on_accent}; border: none; font-weight: 600; }}
 QPushButton#sendButton:disabled {{ background: {t.hover}; color: {t.disabled}; }}
-QPlainTextEdit, QTextEdit, QLineEdit, QListWidget, QTreeWidget, QComboBox, QSpinBox,
-QDoubleSpinBox, QTextBrowser#reportView {{
+QPlainTextEdit, QTextEdit, QLineEdit, QListWidget, QTreeWidget {{
     color: {t.text}; background: {t.surface}; border: 1px solid {t.border}; border-radius: 8px;
     selection-background-color: {t.accent}; selection-color: {t.on_accent};
 }}
 QLineEdit[invalid="true"] {{ border: 1px solid {t.error}; }}
+QTextBrowser#messageBody {{ border: none; background: transparent; }}
+QListWidget::item, QTreeWidget::item {{ padding: 5px 6px; }}
+QListWidget::item:selected, QTreeWidget::item:selected {{ background: {t.selected}; color: {t.selected_text}; }}
+QPushButton#primaryButton, QPushButton#startChattingButton {{ background: {t.accent}; color: {t.on_accent}; border: none; font-weight: 600; }}
+QPushButton#primaryButton:disabled, QPushButton#startChattingButton:disabled {{ background: {t.hover}; color: {t.disabled}; }}
 QPlainTextEdit#chatInput {{ padding: 6px; }}
-QComboBox {{ padding: 4px 8px; }}
 QGroupBox {{ border: 1px solid {t.border}; border-radius: 10px; margin-top: 14px; padding: 10px 8px 8px 8px;
     background: {t.surface}; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 12px; padding: 0 4px; color: {t.text}; font-weight: 600; }}
