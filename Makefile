@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hearth-installed
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean system-libs
 
 $(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml requirements-models.txt
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Qt's window needs system libraries a bare Debian/Ubuntu lacks: install them first when
+# root or sudo can, else stop before building, naming the one command to run.
+system-libs:
+	@sh installers/linux/qt-system-libs.sh --ensure
+
+run: system-libs $(STAMP)
 	$(BIN)/python -m desktop
 
 lint: $(STAMP)

@@ -132,6 +132,8 @@ def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
         tar.add(bundle, arcname=f"{top}/app", filter=_filter)
         tar.add(linux / "hearth.desktop", arcname=f"{top}/hearth.desktop", filter=_filter)
         tar.add(linux / "install.sh", arcname=f"{top}/install.sh", filter=_filter)
+        # the frozen app bundles Qt but not the system's xcb libraries: install.sh checks them
+        tar.add(linux / "qt-system-libs.sh", arcname=f"{top}/qt-system-libs.sh", filter=_filter)
         tar.add(linux / "README.txt", arcname=f"{top}/README.txt", filter=_filter)
         for size in (16, 32, 48, 64, 128, 256, 512):
             tar.add(icons / f"hearth-{size}.png", arcname=f"{top}/icons/hearth-{size}.png",

@@ -25,6 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--max-tokens", type=int, default=None, help="longest answer in tokens")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--model", type=Path, default=None, help="GGUF model file (default: the chosen one)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the question and answer as a conversation in the window (default: not stored)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("library", help="collections, files, skipped files, removal")
@@ -51,7 +53,7 @@ def register(sub: Any) -> None:
     q.add_argument("--collection", action="append", default=None)
     q.add_argument("-k", "--top-k", type=int, default=None)
     q.set_defaults(func=cmd_search)
-    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    p.set_defaults(func=cmd_list)  # `hearth library` alone shows the library
 
 
 def _open_library(threads: int = 0) -> Any:
@@ -169,21 +171,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"hearth ask: no collection named {', '.join(unknown)}; the collections are: "
                       f"{', '.join(core.library.collection_names()) or 'none yet'}.", file=sys.stderr)
                 return 2
+        # A terminal question is a one-off lookup: unless --keep, it is answered in a
+        # conversation of its own that is deleted afterwards (with its memory entry), so
+        # the window's list does not fill with one chat per `hearth ask`.  Folding the
+        # questions into one shared conversation instead would send every earlier
+        # question and answer to the model with each new one, changing the answers.
         conv = core.history.create_conversation(title=args.question[:60], collections=args.collection or [])
         params = core.chat.params_if_overridden(temperature=args.temperature, max_tokens=args.max_tokens,
                                                 seed=args.seed)
         sources: list[Any] = []
         error = None
-        for ev in core.chat.send(conv.id, args.question, params=params):
-            if ev.kind == "sources":
-                sources = ev.sources
-            elif ev.kind == "token":
-                sys.stdout.write(ev.text)
-                sys.stdout.flush()
-            elif ev.kind == "finished":
-                error = ev.data.get("error")
-                if ev.message is not None and ev.message.meta.get("sources"):
-                    sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
+        try:
+            for ev in core.chat.send(conv.id, args.question, params=params):
+                if ev.kind == "sources":
+                    sources = ev.sources
+                elif ev.kind == "token":
+                    sys.stdout.write(ev.text)
+                    sys.stdout.flush()
+                elif ev.kind == "finished":
+                    error = ev.data.get("error")
+                    if ev.message is not None and ev.message.meta.get("sources"):
+                        sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
+        finally:
+            if not args.keep:
+                core.delete_conversation(conv.id)
         print()
         if error:
             print(f"error: {error}", file=sys.stderr)

@@ -52,6 +52,7 @@ class HearthCore:
         self.engine: ChatBackend = engine
         self.library: Any = None
         self.adapter_notice: str | None = None
+        self.active_adapter: str | None = None  # the personal adapter applied to the chat
         if with_library:
             self.library = self._open_library()
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
@@ -113,11 +114,12 @@ class HearthCore:
         except ModuleNotFoundError:
             return None
         try:
-            return apply_active_adapter(self)
+            self.active_adapter = apply_active_adapter(self)
         except AdapterMismatch as exc:
             self.adapter_notice = str(exc)
+            self.active_adapter = None
             log.warning("%s", exc)
-            return None
+        return self.active_adapter
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete a conversation and its recalled exchanges from the memory collection."""

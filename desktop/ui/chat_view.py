@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -123,11 +124,24 @@ class MessageWidget(QFrame):
         self.setObjectName("messageUser" if is_user else "messageAssistant")
         self.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(2)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
         self.header = QLabel()
         self.header.setObjectName("messageHeader")
-        layout.addWidget(self.header)
+        top.addWidget(self.header, 1)
+        self.copy_button: QToolButton | None = None
+        if not is_user:
+            self.copy_button = QToolButton()
+            self.copy_button.setObjectName("copyAnswerButton")
+            self.copy_button.setText("Copy")
+            self.copy_button.setToolTip("Copy this answer to the clipboard (as written, in Markdown)")
+            self.copy_button.setAccessibleName("Copy answer")
+            self.copy_button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.copy_button.clicked.connect(self.copy_answer)
+            top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         self.body = MessageBody(self)
         self.body.anchorClicked.connect(self._on_anchor)
         layout.addWidget(self.body)
@@ -154,15 +168,21 @@ class MessageWidget(QFrame):
             self.body.setHtml(render_plain(self.text, c))
             self.code_blocks = []
             self.setStyleSheet(
-                f"QFrame#messageUser {{ background-color: {c.user_background}; border-radius: 10px; }}"
+                f"QFrame#messageUser {{ background-color: {c.user_background}; border-radius: 14px; }}"
             )
+            self.header.setText(f'<b style="color:{c.text};">{who}</b>')
         else:
-            who = "Hearth" + (f" · {html.escape(msg.model)}" if msg.model else "")
             rendered = render_markdown(self.text, c)
             self.code_blocks = rendered.code_blocks
             self.body.setHtml(rendered.html)
-            self.setStyleSheet("")
-        self.header.setText(f'<b style="color:{c.text};">{who}</b>')
+            self.setStyleSheet(
+                f"QFrame#messageAssistant {{ background-color: {c.card_surface}; "
+                f"border: 1px solid {c.border}; border-radius: 14px; }}"
+            )
+            model = f' <span style="color:{c.muted};">· {html.escape(msg.model)}</span>' if msg.model else ""
+            self.header.setText(f'<b style="color:{c.text};">Hearth</b>{model}')
+            if self.copy_button is not None:
+                self.copy_button.setVisible(not streaming and bool(self.text.strip()))
         self._render_footer(streaming)
 
     def _render_footer(self, streaming: bool) -> None:
@@ -177,7 +197,7 @@ class MessageWidget(QFrame):
         if self.sources:
             module = _sources_module()
             if module is not None:
-                parts.append(module.sources_html(self.sources))
+                parts.append(module.sources_html(self.sources, c))
             else:
                 parts.append(sources_fallback_html(self.sources, c))
         self.footer.setText("<br>".join(parts))
@@ -204,6 +224,11 @@ class MessageWidget(QFrame):
         elif scheme in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
 
+    def copy_answer(self) -> None:
+        """Put the answer's text (Markdown as written) on the clipboard."""
+        QGuiApplication.clipboard().setText(self.text)
+        self.view.answer_copied.emit(self.text)
+
     def plain_text(self) -> str:
         parts = [self.body.toPlainText()]
         if self.footer.isVisibleTo(self) and self.footer.text():
@@ -224,10 +249,12 @@ class ChatView(QScrollArea):
 
     Signals:
         code_copied(str): a code block's text was put on the clipboard.
+        answer_copied(str): an answer's text was put on the clipboard (its Copy button).
         source_activated(dict): the user clicked a source under an answer.
     """
 
     code_copied = Signal(str)
+    answer_copied = Signal(str)
     source_activated = Signal(dict)
 
     def __init__(self, parent: QWidget | None = None) -> None:

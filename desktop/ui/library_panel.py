@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -69,6 +69,15 @@ def progress_text(ev: ProgressEvent) -> str:
     if d.get("paused"):
         parts.append("paused")
     return " · ".join(parts)
+
+
+def start_folder() -> str:
+    """Where the file dialogs open: the user's Documents folder when it exists, else
+    their home (never the folder Hearth was started from)."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    if documents and Path(documents).is_dir():
+        return documents
+    return str(Path.home())
 
 
 class _WatchBridge(QObject):
@@ -156,7 +165,8 @@ class LibraryPanel(QWidget):
 
         prog = QHBoxLayout()
         self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setObjectName("indexProgress")
+        self.progress_bar.setTextVisible(False)  # no "0 / 1 files" before anything ran
         self.progress_bar.setFormat("%v / %m files")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -232,6 +242,8 @@ class LibraryPanel(QWidget):
         return self.collection_box.currentText() or "default"
 
     def _set_running(self, running: bool) -> None:
+        if running:
+            self.progress_bar.setTextVisible(True)
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.delete_collection_button.setEnabled(not running)
@@ -425,13 +437,13 @@ class LibraryPanel(QWidget):
     # -- dialogs and list actions -----------------------------------------------------
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", start_folder())
         if folder:
             self.add_paths([Path(folder)])
 
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Add files to the library", "",
+            self, "Add files to the library", start_folder(),
             "Documents (*.txt *.md *.rst *.pdf *.docx *.odt *.epub *.html *.htm *.rtf *.csv *.py *.js *.ts *.java *.c *.cpp *.go *.rs);;All files (*)",
         )
         if files:

@@ -18,11 +18,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
@@ -59,7 +58,7 @@ from desktop.core.models import (
 )
 from desktop.core.paths import config_dir, resource_path
 from desktop.ui.chat_input import ChatInput
-from desktop.ui.chat_view import ChatView, connect_sources
+from desktop.ui.chat_view import ChatView
 from desktop.ui.conversation_list import ConversationList
 from desktop.ui.model_picker import ModelPicker
 from desktop.ui.server_control import add_remote_engine_action, add_server_action
@@ -232,6 +231,10 @@ class MainWindow(QMainWindow):
         )
         self.picker.add_requested.connect(self.choose_model_file)
         top.addWidget(self.picker, 1)
+        self.adapter_badge = QLabel()
+        self.adapter_badge.setObjectName("adapterBadge")
+        self.adapter_badge.hide()
+        top.addWidget(self.adapter_badge)
         self.system_prompt_button = QPushButton("System prompt")
         self.system_prompt_button.setObjectName("systemPromptButton")
         self.system_prompt_button.setCheckable(True)
@@ -273,8 +276,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
 
         self.view = ChatView()
-        connect_sources(self.view, self._open_source_fallback)
+        self.view.source_activated.connect(self.open_source)
         self.view.code_copied.connect(lambda _code: self._set_status("Code copied to the clipboard."))
+        self.view.answer_copied.connect(lambda _text: self._set_status("Answer copied to the clipboard."))
         layout.addWidget(self.view, 1)
 
         self.edit_banner = QLabel("Editing your last message. Send to replace it and get a new answer; Esc cancels.")
@@ -354,8 +358,10 @@ class MainWindow(QMainWindow):
                 button.setObjectName(f"mode_{key}")
                 button.setText(label)
                 button.setCheckable(True)
-                button.setMinimumWidth(88)
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+                button.setMinimumWidth(124)
+                button.setProperty("navButton", True)
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+                button.setIconSize(QSize(20, 20))
                 button.setToolTip({"chat": "Conversations with the model",
                                    "library": "Your documents, for answers with sources",
                                    "personalize": "Teach the model about your world"}.get(key, label))
@@ -364,6 +370,17 @@ class MainWindow(QMainWindow):
                 self.mode_buttons[key] = button
                 v.addWidget(button)
             v.addStretch(1)
+            settings_nav = QToolButton()
+            settings_nav.setObjectName("nav_settings")
+            settings_nav.setText("Settings")
+            settings_nav.setProperty("navButton", True)
+            settings_nav.setMinimumWidth(124)
+            settings_nav.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            settings_nav.setIconSize(QSize(20, 20))
+            settings_nav.setToolTip("Sampling, engine, appearance and memory (Ctrl+,)")
+            settings_nav.clicked.connect(self.open_settings)
+            self.settings_nav = settings_nav
+            v.addWidget(settings_nav)
             self.mode_buttons["chat"].setChecked(True)
             h.addWidget(bar)
         h.addWidget(self.modes, 1)
@@ -450,6 +467,13 @@ class MainWindow(QMainWindow):
         self.dark = dark
         self.view.set_colors(html_colors(dark))
         self.notice.set_dark(dark)
+        from desktop.ui.icons import nav_icon
+        from desktop.ui.theme import tokens
+
+        for key, button in self.mode_buttons.items():
+            button.setIcon(nav_icon(key, tokens(dark).text))
+        if getattr(self, "settings_nav", None) is not None:
+            self.settings_nav.setIcon(nav_icon("settings", tokens(dark).text))
         muted = html_colors(dark).muted
         self.edit_banner.setStyleSheet(f"QLabel#editBanner {{ color:{muted}; font-style:italic; }}")
 
@@ -508,6 +532,9 @@ class MainWindow(QMainWindow):
             panel.setWordWrap(True)
             panel.setAlignment(Qt.AlignmentFlag.AlignCenter)
         panel.setObjectName(panel.objectName() or f"{key}Panel")
+        changed = getattr(panel, "adapter_changed", None)
+        if changed is not None:
+            changed.connect(self.update_adapter_badge)
         self._panels[key] = panel
         self.modes.addWidget(panel)
         return panel
@@ -535,6 +562,11 @@ class MainWindow(QMainWindow):
             if live.get("sources"):
                 self.view.set_live_sources(live["sources"])
             del widget
+        self.stats_label.clear()
+        self.stats_separator.hide()
+        last = next((m for m in reversed(messages) if m.role == "assistant"), None)
+        if last is not None and isinstance(last.meta.get("stats"), dict):
+            self._show_stats(last.meta["stats"])
         self.system_prompt_edit.blockSignals(True)
         self.system_prompt_edit.setPlainText(conv.system_prompt)
         self.system_prompt_edit.setPlaceholderText(self.core.settings.chat.system_prompt)
@@ -885,6 +917,7 @@ class MainWindow(QMainWindow):
         self._set_status("Ready.")
         if self.core.adapter_notice:
             self.notice.show_notice(self.core.adapter_notice, "warning")
+        self.update_adapter_badge()
         self.model_loaded.emit(info)
 
     def _on_model_error(self, exc: BaseException) -> None:
@@ -902,7 +935,12 @@ class MainWindow(QMainWindow):
             self.model_label.setText("No model loaded")
             message += " Choose a working model with Add model…"
         self.notice.show_notice(message, "error")
-        self._set_status("The model could not be loaded.")
+        if current is not None:
+            self._set_status(f"Ready · still using {current.name}.")
+        elif self._fallback_pending:
+            self._set_status("Loading the built-in model…")
+        else:
+            self._set_status("No model loaded.")
         self.refresh_models()
         self.model_failed.emit(message)
 
@@ -999,7 +1037,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """Open the settings dialog (window-modal, non-blocking)."""
-        dialog = SettingsDialog(self.core.settings, self)
+        dialog = SettingsDialog(self.core.settings, self, library=self.core.library)
         dialog.accepted.connect(lambda: self._apply_settings(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -1015,18 +1053,55 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ misc
 
-    def _open_source_fallback(self, source: dict[str, Any]) -> None:
-        path = source.get("path")
-        if path and Path(path).exists():
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+    def open_source(self, source: dict[str, Any]) -> bool:
+        """Open a clicked source; when nothing opens (no file opener on this desktop, the
+        file was moved, a past conversation) say so in the notice bar instead of doing
+        nothing.  Returns True when a file was handed to the system."""
+        from desktop.ui.chat_view import _sources_module
 
-    def _about(self) -> None:
+        extra = source.get("extra") or {}
+        if source.get("kind") == "memory" and isinstance(extra, dict) and extra.get("conversation_id"):
+            try:
+                self.core.history.get_conversation(int(extra["conversation_id"]))
+            except (KeyError, ValueError):
+                pass
+            else:
+                self.open_conversation(int(extra["conversation_id"]))
+                return False
+        module = _sources_module()
+        explain = getattr(module, "open_source_or_explain", None)
+        if explain is None:  # a build with its own sources module
+            return bool(module.open_source(source)) if module is not None else False
+        opened, message = explain(source)
+        if message:
+            self.notice.show_notice(message, "info")
+        return opened
+
+    def _about(self) -> QMessageBox:
+        from desktop.ui.about import about_text
+
         box = QMessageBox(self)
+        box.setObjectName("aboutBox")
         box.setWindowTitle("About Hearth")
-        box.setText("<b>Hearth</b><br>A private assistant that runs on this computer.")
-        box.setInformativeText("Conversations, documents, models and adapters stay on this computer.")
+        title, details = about_text()
+        box.setText(title)
+        box.setInformativeText(details)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.finished.connect(box.deleteLater)
         box.open()
+        return box
+
+    def update_adapter_badge(self) -> None:
+        """Show, beside the model, that a personal adapter shapes the answers."""
+        name = getattr(self.core, "active_adapter", None)
+        self.adapter_badge.setVisible(bool(name))
+        if name:
+            scale = self.core.settings.personalization.adapter_scale
+            self.adapter_badge.setText("✦ Personalized")
+            self.adapter_badge.setToolTip(
+                f"Your personal adapter “{name}” is in use (strength {scale:.2f}). "
+                "Switch it off on the Personalize page."
+            )
 
     def _set_status(self, text: str) -> None:
         self.status_text.setText(text)

@@ -33,7 +33,7 @@ class ModelPicker(QComboBox):
         self.setAccessibleName("Model")
         self.setToolTip("The model that answers. Add any GGUF model file with “Add model…”.")
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(28)
+        self.setMinimumContentsLength(22)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._current = ""
         self.activated.connect(self._on_activated)

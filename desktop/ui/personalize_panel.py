@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QSlider,
     QStyle,
     QSystemTrayIcon,
-    QTimeEdit,
+    QTextBrowser,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.jobs import ProgressEvent
+from desktop.ui.time_field import TimeField
 from desktop.ui.workers import GeneratorWorker, run_in_background
 
 log = logging.getLogger(__name__)
@@ -78,12 +80,14 @@ class PersonalizePanel(QWidget):
         self._documents = documents
         self.registry = AdapterRegistry()
         self._worker: GeneratorWorker | None = None
+        self._final_seen = False
         self._preview_docs: list[tuple[str, str]] = []
         self.tray: QSystemTrayIcon | None = None
         settings = core.settings.personalization
 
         # -- start ---------------------------------------------------------------------
         self.start_button = QPushButton("Personalize overnight")
+        self.start_button.setObjectName("primaryButton")
         self.start_button.setToolTip("Teach the assistant your documents while you sleep.")
         self.now_radio = QRadioButton("Start now")
         self.at_radio = QRadioButton("Start at")
@@ -91,10 +95,12 @@ class PersonalizePanel(QWidget):
         group = QButtonGroup(self)
         group.addButton(self.now_radio)
         group.addButton(self.at_radio)
-        self.start_time = QTimeEdit(QTime.fromString(settings.start_time, "HH:mm"))
-        self.start_time.setDisplayFormat("HH:mm")
-        self.finish_time = QTimeEdit(QTime.fromString(settings.finish_by, "HH:mm"))
-        self.finish_time.setDisplayFormat("HH:mm")
+        self.start_time = TimeField(QTime.fromString(settings.start_time, "HH:mm"))
+        self.start_time.setObjectName("startTime")
+        self.start_time.setAccessibleName("Start at")
+        self.finish_time = TimeField(QTime.fromString(settings.finish_by, "HH:mm"))
+        self.finish_time.setObjectName("finishTime")
+        self.finish_time.setAccessibleName("Finish by")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         when = QHBoxLayout()
@@ -122,11 +128,29 @@ class PersonalizePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setTextVisible(False)  # no "0%" before anything ran
         self.status_label = QLabel("Not running.")
         self.status_label.setWordWrap(True)
-        self.report_view = QPlainTextEdit()
-        self.report_view.setReadOnly(True)
+        # the report in plain words; the figures behind a "Details" fold
+        self.report_view = QTextBrowser()
+        self.report_view.setObjectName("reportView")
+        self.report_view.setOpenLinks(False)
         self.report_view.setPlaceholderText("The morning report appears here.")
+        self.report_view.setMinimumHeight(120)
+        self.report_view.setMaximumHeight(200)
+        self.details_button = QToolButton()
+        self.details_button.setObjectName("reportDetailsButton")
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_button.setToolTip("The measurements behind the report")
+        self.details_button.setEnabled(False)
+        self.details_view = QPlainTextEdit()
+        self.details_view.setObjectName("reportDetails")
+        self.details_view.setReadOnly(True)
+        self.details_view.hide()
+        self.details_button.toggled.connect(self._toggle_details)
 
         # -- adapters --------------------------------------------------------------------
         self.enabled_box = QCheckBox("Use my personal adapter in chat")
@@ -162,9 +186,14 @@ class PersonalizePanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
         layout.addWidget(self.report_view)
+        layout.addWidget(self.details_button)
+        layout.addWidget(self.details_view)
         layout.addWidget(adapters_box)
 
         self.start_button.clicked.connect(self.start)
+        self.now_radio.toggled.connect(self._update_start_label)
+        self.start_time.time_changed.connect(self._update_start_label)
+        self._update_start_label()
         self.cancel_button.clicked.connect(self.cancel)
         self.preview_button.clicked.connect(self.refresh_preview)
         self.enabled_box.toggled.connect(self._on_enabled)
@@ -183,6 +212,28 @@ class PersonalizePanel(QWidget):
         active = self.registry.active()
         if active is not None and active.report:
             self._show_report(active.report | {"name": active.name})
+        self._show_in_use()
+
+    def _update_start_label(self, *_: object) -> None:
+        """The button says what it will do: now, or at the chosen time."""
+        if self.now_radio.isChecked():
+            self.start_button.setText("Personalize now")
+            self.start_button.setToolTip("Teach the assistant your documents, starting now.")
+        else:
+            at = self.start_time.time().toString("HH:mm")
+            self.start_button.setText(f"Personalize at {at}")
+            self.start_button.setToolTip(f"Teach the assistant your documents from {at} (on mains power).")
+
+    def _show_in_use(self) -> None:
+        """'In use: NAME' from the saved choice (also right after a restart, before the
+        model has loaded)."""
+        settings = self.core.settings.personalization
+        applied = getattr(self.core, "active_adapter", None)
+        name = applied or self.registry.active_name
+        if name and settings.adapter_enabled and settings.adapter_scale > 0:
+            self.adapter_status.setText(f"In use: {name} (strength {settings.adapter_scale:.2f})")
+        else:
+            self.adapter_status.setText("No personal adapter in use.")
 
     # -- documents and preview -------------------------------------------------------------
     def _gather(self) -> list[tuple[str, str]]:
@@ -269,6 +320,7 @@ class PersonalizePanel(QWidget):
 
         docs = lazy_documents()
         self.report_view.clear()
+        self._final_seen = False
         self._worker = GeneratorWorker(
             run_personalization, docs, self.core.current_model_path(), start_at=start_at,
             deadline=deadline, excluded=self.excluded_files(), controller=controller,
@@ -278,6 +330,7 @@ class PersonalizePanel(QWidget):
         self._worker.finished.connect(self._on_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.progress.setTextVisible(True)
         self.status_label.setText("Starting…")
         self._show_tray("Hearth is waiting to personalize" if start_at else "Hearth is personalizing")
         self._worker.start()
@@ -289,6 +342,8 @@ class PersonalizePanel(QWidget):
 
     def on_event(self, event: ProgressEvent) -> None:
         """Show one event of the run (progress, a message, the report)."""
+        if event.kind in ("done", "cancelled", "error"):
+            self._final_seen = True
         if event.kind == "progress" and event.what == "step":
             total = int(event.total or 0)
             self.progress.setRange(0, max(total, 1))
@@ -303,6 +358,12 @@ class PersonalizePanel(QWidget):
         elif event.kind == "done":
             report = dict(event.data.get("report", {}))
             self._show_report(report)
+            from desktop.core.personalize.summary import plain_summary
+
+            self.progress.setValue(self.progress.maximum())
+            self.status_label.setText(
+                f"Finished at {dt.datetime.now():%H:%M}. {plain_summary(report).headline}"
+            )
             self.refresh_adapters()
             self.apply_adapter()
             self.personalization_finished.emit(report)
@@ -316,8 +377,14 @@ class PersonalizePanel(QWidget):
 
     def _on_error(self, exc: BaseException) -> None:
         self.status_label.setText(f"Personalization failed: {exc}")
+        self._final_seen = True
 
     def _on_finished(self) -> None:
+        if not self._final_seen:
+            # the run ended without a final word: never leave a step's message showing
+            self.status_label.setText(
+                f"Stopped at {dt.datetime.now():%H:%M}. Start again to continue from the last checkpoint."
+            )
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self._worker = None
@@ -325,9 +392,27 @@ class PersonalizePanel(QWidget):
             self.tray.setToolTip("Hearth")
 
     def _show_report(self, report: dict[str, Any]) -> None:
-        from desktop.core.personalize.pipeline import format_report
+        """The report in plain words, with the figures behind the Details fold."""
+        import html
 
-        self.report_view.setPlainText(format_report(report))
+        from desktop.core.personalize.pipeline import format_report
+        from desktop.core.personalize.summary import plain_summary
+
+        summary = plain_summary(report)
+        parts = [f"<p><b>{html.escape(summary.headline)}</b></p>"]
+        parts += [f"<p>{html.escape(s)}</p>" for s in summary.sentences]
+        for question, before, after in summary.examples[:2]:
+            parts.append(
+                f"<p>Asked “{html.escape(question[:160])}”, it now answers “{html.escape(after[:160])}” "
+                f"(before: “{html.escape(before[:120])}”).</p>"
+            )
+        self.report_view.setHtml("".join(parts))
+        self.details_view.setPlainText(format_report(report))
+        self.details_button.setEnabled(True)
+
+    def _toggle_details(self, shown: bool) -> None:
+        self.details_view.setVisible(shown)
+        self.details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     # -- tray ----------------------------------------------------------------------------
     def _show_tray(self, tip: str) -> None:
@@ -363,7 +448,7 @@ class PersonalizePanel(QWidget):
         self.adapter_list.clear()
         for entry in reversed(self.registry.list()):
             change = entry.report.get("heldout_change")
-            figure = f" · held-out perplexity {change:+.1%}" if isinstance(change, (int, float)) else ""
+            figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")
             item = QListWidgetItem(f"{'● ' if entry.active else ''}{entry.name}{figure}")
             item.setData(Qt.ItemDataRole.UserRole, entry.name)
             self.adapter_list.addItem(item)
@@ -375,8 +460,10 @@ class PersonalizePanel(QWidget):
 
         try:
             name = apply_active_adapter(self.core, self.registry)
-            self.adapter_status.setText(f"In use: {name}" if name else "No personal adapter in use.")
+            self.core.active_adapter = name
+            self._show_in_use()
         except Exception as exc:  # shown to the user; chat continues without the adapter
+            self.core.active_adapter = None
             self.adapter_status.setText(str(exc))
         self.adapter_changed.emit()
 

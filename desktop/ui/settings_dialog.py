@@ -1,5 +1,6 @@
-"""The settings dialog: every chat setting (sampling, engine, default system prompt) and
-the appearance, each with its field description as tooltip."""
+"""The settings dialog: every chat setting (sampling, engine, default system prompt), the
+appearance, each with its field description as tooltip, and memory ("What does Hearth
+know?": the remembered exchanges, each removable, and the switch that turns memory off)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -41,7 +43,7 @@ class SettingsDialog(QDialog):
     (context window, threads or GPU layers changed).
     """
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, library: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -49,7 +51,13 @@ class SettingsDialog(QDialog):
         self.engine_changed = False
         chat = settings.chat
         self.widgets: dict[str, QWidget] = {}
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settingsTabs")
+        outer.addWidget(self.tabs)
+        general = QWidget()
+        layout = QVBoxLayout(general)
+        self.tabs.addTab(general, "General")
 
         answers = QGroupBox("Answers")
         form = QFormLayout(answers)
@@ -92,11 +100,16 @@ class SettingsDialog(QDialog):
         lform.addRow("Theme", theme)
         layout.addWidget(look)
 
+        from desktop.ui.memory_view import MemoryView
+
+        self.memory_view = MemoryView(library, settings.library.memory_enabled)
+        self.tabs.addTab(self.memory_view, "What does Hearth know?")
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.setObjectName("settingsButtons")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
         self.buttons = buttons
 
     def _field_widget(self, name: str, label: str, widget: Any, form: QFormLayout) -> None:
@@ -150,4 +163,5 @@ class SettingsDialog(QDialog):
         for name, value in values.items():
             setattr(chat, name, value)
         self.settings.ui.theme = self.theme()
+        self.settings.library.memory_enabled = self.memory_view.switch.isChecked()
         self.settings.save()

@@ -31,8 +31,16 @@ def describe(source: dict[str, Any]) -> str:
 
 
 def snippet(source: dict[str, Any], length: int = 180) -> str:
+    """The passage's first sentences, whole, up to ``length`` characters (cut with an
+    ellipsis only when a single sentence is longer)."""
     text = " ".join(str(source.get("text") or "").split())
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    if end >= length // 3:
+        return cut[: end + 1]
+    return cut[: length - 1].rstrip() + "…"
 
 
 def quoted_html(source: dict[str, Any], context: int = 90) -> str:
@@ -52,24 +60,37 @@ def quoted_html(source: dict[str, Any], context: int = 90) -> str:
             f"{html.escape(after)}").strip()
 
 
-def sources_html(sources: list[dict[str, Any]]) -> str:
-    """HTML for the numbered list of sources under an answer ('' when there are none).
+def sources_html(sources: list[dict[str, Any]], colors: Any = None) -> str:
+    """HTML for the source cards under an answer ('' when there are none).
 
-    Each entry links to ``hearth-source:N`` (1-based, the answer's citation number) and
-    shows where the passage is (file, page, section) and the quoted sentence the answer
-    rests on in bold (:func:`quoted_html`).  All text is escaped.
+    One card per source: the citation number and file name (a link to
+    ``hearth-source:N``, N 1-based as the answer cites it), the page and section, and
+    the quoted passage with the sentence the answer rests on in bold (:func:`quoted_html`).
+    ``colors`` is a theme.HtmlColors (default: the light one).
+    All text is escaped.
     """
     if not sources:
         return ""
-    items = []
+    if colors is None:
+        from desktop.ui.theme import html_colors
+
+        colors = html_colors(False)
+    c = colors
+    cards = []
     for n, src in enumerate(sources, 1):
         tooltip = html.escape(str(src.get("path") or src.get("title") or ""), quote=True)
-        items.append(
-            f'<li><a href="{SCHEME}:{n}" title="{tooltip}">[{n}] {html.escape(describe(src))}</a>'
-            f'<br><span style="color: palette(mid);">{quoted_html(src)}</span></li>'
+        quote = quoted_html(src)
+        cards.append(
+            f'<table width="100%" cellspacing="0" cellpadding="8" border="1" '
+            f'style="border-color:{c.border}; border-style:solid; background-color:{c.card_background}; '
+            f'margin-top:6px;"><tr><td>'
+            f'<a href="{SCHEME}:{n}" title="{tooltip}" style="color:{c.link}; text-decoration:none;">'
+            f'<b>[{n}] {html.escape(describe(src))}</b></a>'
+            + (f'<br><span style="color:{c.text};"><i>“{quote}”</i></span>' if quote else "")
+            + "</td></tr></table>"
         )
-    return ('<div class="sources"><b>Sources</b><ol style="margin-top: 2px; margin-left: -24px;">'
-            + "".join(items) + "</ol></div>")
+    return (f'<div class="sources"><span style="color:{c.muted};"><b>Sources</b></span>'
+            + "".join(cards) + "</div>")
 
 
 def source_number(url: QUrl | str) -> int | None:
@@ -111,3 +132,36 @@ def open_source(source: dict[str, Any]) -> bool:
     # Some desktops hand a file URL with a #page fragment to a web browser, or to
     # nothing; open the file itself then.
     return bool(url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(url.toLocalFile())))
+
+
+def open_source_or_explain(source: dict[str, Any]) -> tuple[bool, str]:
+    """Open a clicked source, or say why nothing opened.
+
+    Returns:
+        (opened, message): ``message`` is "" when the file was handed to the system's
+        opener, else one sentence for the user (the file is gone; nothing on this
+        desktop opens it, in which case its location is also put on the clipboard so it
+        can be pasted into a file manager).
+    """
+    if source.get("kind") == "memory":
+        return False, (
+            f"This passage is {describe(source)}; pick that conversation in the list on the "
+            "left to read it."
+        )
+    path = str(source.get("path") or "")
+    if not path:
+        return False, "This source has no file to open."
+    if not Path(path).exists():
+        return False, (
+            f"{Path(path).name} is no longer at {path}: it was moved or deleted. "
+            "Add it to the library again to cite it."
+        )
+    if open_source(source):
+        return True, ""
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().setText(path)
+    return False, (
+        f"No application on this computer opens {Path(path).name}. Its location is copied to "
+        f"the clipboard: {path}"
+    )

@@ -51,3 +51,7 @@ sed -e "s|^Exec=.*|Exec=\"$HERE/app/Hearth\" %F|" \
 chmod 644 "$APPS/hearth.desktop"
 refresh_menu
 echo "Hearth is in your applications menu. You can also start it with: $HERE/app/Hearth"
+# Qt's window needs system libraries a bare Debian/Ubuntu lacks; say which, and the command.
+if [ -f "$HERE/qt-system-libs.sh" ]; then
+    sh "$HERE/qt-system-libs.sh" --check >&2 || true
+fi

@@ -28,6 +28,10 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
     out = capsys.readouterr().out
     assert "Indexed 0 file(s) (0 chunks), 2 unchanged; 2 file(s) skipped." in out
 
+    assert main(["library"]) == 0  # alone: shows the library, not only usage
+    out = capsys.readouterr().out
+    assert "home: " in out and f"watching {folder}" in out
+
     assert main(["library", "list"]) == 0
     out = capsys.readouterr().out
     assert "home: 2 files" in out and f"watching {folder}" in out

@@ -37,7 +37,8 @@ def test_index_then_ask_cites_the_one_file_with_the_answer(
     assert "Indexed 6 file(s)" in out
     assert "1 file skipped:" in out and "password-protected" in out
 
-    assert main(["ask", "What is the name of our cat?", "--temperature", "0", "--max-tokens", "48"]) == 0
+    assert main(["ask", "What is the name of our cat?", "--temperature", "0", "--max-tokens", "48",
+                 "--keep"]) == 0
     out = capsys.readouterr().out
     answer, _, listed = out.partition("\nSources:\n")
     assert listed, out
@@ -57,3 +58,11 @@ def test_index_then_ask_cites_the_one_file_with_the_answer(
     # the easy fact usually makes it into the 135M model's answer; the citation is the contract
     if "Marmalade" not in answer:
         print("note: the model did not repeat the name:", answer)
+
+    # without --keep a terminal question leaves no conversation behind (issue 12)
+    with History(data_dir() / "history.sqlite3") as history:
+        before = len(history.list_conversations())
+    assert main(["ask", "How old is the cat?", "--temperature", "0", "--max-tokens", "8"]) == 0
+    assert "Sources:" in capsys.readouterr().out
+    with History(data_dir() / "history.sqlite3") as history:
+        assert len(history.list_conversations()) == before

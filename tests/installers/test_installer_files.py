@@ -79,7 +79,8 @@ def test_workflow_passes_actionlint() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("script", ["installers/macos/make_dmg.sh", "installers/linux/install.sh"])
+@pytest.mark.parametrize("script", ["installers/macos/make_dmg.sh", "installers/linux/install.sh",
+                                    "installers/linux/qt-system-libs.sh"])
 def test_shell_scripts_pass_shellcheck(script: str) -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck is not installed (apt-get install shellcheck)")

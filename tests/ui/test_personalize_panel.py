@@ -78,7 +78,7 @@ def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, defau
     with qtbot.waitSignal(panel.personalization_finished):
         panel.on_event(ProgressEvent("personalize", "done", "done", message="done",
                                      data={"report": reg.get("2026-01-02_0700").report | {"name": "2026-01-02_0700"}}))
-    assert "-25.0%" in panel.report_view.toPlainText()
+    assert "-25.0%" in panel.details_view.toPlainText()  # the figures, behind Details
     engine = core.engine
     assert engine.calls[-1] == [(str(reg.root / "2026-01-02_0700" / "adapter.gguf"), 1.0)]
 

@@ -1142,6 +1142,27 @@ class Library:
             ))
         return out
 
+    def memories(self) -> list[dict[str, Any]]:
+        """Everything memory holds, newest first, for "What does Hearth know?".
+
+        Returns:
+            one dict per stored exchange, with at least ``id`` (str), ``conversation_id``
+            (int), ``title`` (the conversation's title when stored), ``question``,
+            ``answer`` and ``created_at`` (Unix seconds): the columns of the
+            ``memories`` table.
+        """
+        return [dict(r) for r in self.manifest.query("SELECT * FROM memories ORDER BY created_at DESC")]
+
+    def forget_memory(self, memory_id: str) -> bool:
+        """Remove one stored exchange from memory (its vector and its row); it is never
+        recalled again.  Returns False when there was no such memory."""
+        if not self.manifest.query("SELECT id FROM memories WHERE id = ?", (memory_id,)):
+            return False
+        self._memory_store().delete(ids=[memory_id])
+        with self.manifest.tx() as db:
+            db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+        return True
+
 
 def _memory_id(conversation_id: int, question: str, answer: str) -> str:
     return hashlib.sha1(f"{conversation_id}\x00{question}\x00{answer}".encode()).hexdigest()[:24]

@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 Document = tuple[str, str]
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ".rst"}
-MIN_DOC_CHARS = 200
+# Shorter than this is an empty or placeholder file.  Short personal notes ("Dentist:
+# Dr. Okafor, 12 May 14:30", about 30 characters) are exactly what a user wants the
+# assistant to know, so the bar is a few words, not a paragraph (it was 200; issue 12).
+MIN_DOC_CHARS = 20
+# Documents shorter than this are never held out for measuring (see build_training_data).
+HOLDOUT_MIN_CHARS = 200
 
 # General prompts for replay data (short, everyday and encyclopedic requests).
 REPLAY_PROMPTS = [
@@ -418,11 +423,17 @@ def build_training_data(
     n_grounded: int = 0,
 ) -> TrainingData:
     """Tokenize, split by document, pack.  QA pairs about held-out documents are dropped
-    (they would leak the held-out text into training).  With ``n_grounded`` > 0, the QA
-    pairs and ``n_grounded`` cloze questions also become grounded answering examples
-    (:func:`grounded_examples`) built from the training documents only."""
+    (they would leak the held-out text into training).  Documents under
+    ``HOLDOUT_MIN_CHARS`` characters (short personal notes) are always trained on.  With
+    ``n_grounded`` > 0, the QA pairs and ``n_grounded`` cloze questions also become
+    grounded answering examples (:func:`grounded_examples`) built from the training
+    documents only."""
     paths = [p for p, _ in documents]
-    train_paths, held_paths = split_by_document(paths, heldout_fraction, seed)
+    # Short notes always go to training: they are what the user most wants learned, and
+    # a few words held out would measure nothing.
+    long_paths = [p for p, text in documents if len(text) >= HOLDOUT_MIN_CHARS]
+    _, held_paths = split_by_document(long_paths, heldout_fraction, seed)
+    train_paths = [p for p in paths if p not in set(held_paths)]
     held_set = set(held_paths)
     texts = dict(documents)
     qa = [p for p in qa_pairs if p.source not in held_set]

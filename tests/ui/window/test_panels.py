@@ -38,7 +38,7 @@ def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
     personalize.PersonalizePanel = FakePersonalizePanel  # type: ignore[attr-defined]
     opened: list[dict[str, Any]] = []
     sources = types.ModuleType("desktop.ui.sources_view")
-    sources.sources_html = lambda items: "".join(  # type: ignore[attr-defined]
+    sources.sources_html = lambda items, colors=None: "".join(  # type: ignore[attr-defined]
         f'<a href="hearth-source:{i + 1}">S{i + 1}: {s["title"]}</a>' for i, s in enumerate(items)
     )
     sources.open_source = opened.append  # type: ignore[attr-defined]

@@ -1,0 +1,35 @@
+"""The morning report in plain words (no perplexity, no held-out)."""
+
+from __future__ import annotations
+
+from desktop.core.personalize.dataset import build_preview, build_training_data
+from desktop.core.personalize.summary import plain_summary
+
+
+def test_better_run_in_plain_words() -> None:
+    s = plain_summary({"heldout_change": -0.18, "general_change": 0.005, "promoted": True,
+                       "data": {"train_documents": 12, "qa_pairs": 30}})
+    assert s.headline == ("Hearth now does better on your documents: it predicts their wording "
+                          "18% better than before.")
+    text = s.text()
+    assert "12 of your documents and 30 practice questions" in text
+    assert "everyday language is as good as before" in text
+    assert "perplexity" not in text.lower() and "held-out" not in text.lower()
+
+
+def test_worse_or_unfinished_runs_say_nothing_changed() -> None:
+    worse = plain_summary({"heldout_change": 0.1, "general_change": 0.2, "promoted": False})
+    assert "not used" in worse.headline and "20% worse" in worse.text()
+    assert "keeps answering as before" in worse.text()
+    assert "did not finish" in plain_summary({}).headline
+
+
+def test_short_notes_are_kept_and_always_trained_on() -> None:
+    docs = [("dentist.txt", "Dentist: Dr. Okafor, Tuesday 14:30."), ("tiny.txt", "ok")]
+    docs += [(f"long{i}.md", f"word{i} " * 100) for i in range(6)]
+    preview, kept = build_preview(docs, lambda t: len(t.split()))
+    assert "dentist.txt" in [p for p, _ in kept] and "tiny.txt" not in [p for p, _ in kept]
+    for seed in range(10):
+        data = build_training_data(kept, lambda t: [1] * len(t.split()), 0, 32, heldout_fraction=0.5, seed=seed)
+        assert "dentist.txt" in data.train_paths and "dentist.txt" not in data.heldout_paths
+        assert data.heldout_paths  # the long documents still give a measurement

@@ -1,0 +1,86 @@
+"""Readable in light and dark: every text colour the window draws on each background it
+is drawn on reaches WCAG 2.1 AA, 4.5:1 (www.w3.org/TR/WCAG21/#contrast-minimum), computed
+from the palette, the stylesheet and the chat's HTML colours (desktop/ui/theme.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PySide6.QtGui import QColor, QPalette
+
+from desktop.ui.theme import html_colors, palette_for, stylesheet, text_pairs, tokens
+
+AA = 4.5
+
+
+def luminance(colour: str) -> float:
+    """Relative luminance (WCAG 2.1, sRGB)."""
+    c = QColor(colour)
+    assert c.isValid(), colour
+
+    def channel(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_contrast_formula() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic near-miss
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_every_text_pair_reaches_aa(dark: bool) -> None:
+    low = [(what, fg, bg, round(contrast(fg, bg), 2)) for what, fg, bg in text_pairs(tokens(dark))
+           if contrast(fg, bg) < AA]
+    assert not low
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_palette_roles_reach_aa(dark: bool) -> None:
+    p = palette_for(tokens(dark))
+    r = QPalette.ColorRole
+    for fg, bg in ((r.Text, r.Base), (r.WindowText, r.Window), (r.ButtonText, r.Button),
+                   (r.HighlightedText, r.Highlight), (r.Link, r.Base), (r.Link, r.Window),
+                   (r.PlaceholderText, r.Base), (r.ToolTipText, r.ToolTipBase), (r.BrightText, r.Base)):
+        ratio = contrast(p.color(fg).name(), p.color(bg).name())
+        assert ratio >= AA, (fg, bg, ratio)
+    # disabled text is exempt from AA (WCAG 1.4.3) but must stay legible
+    disabled = p.color(QPalette.ColorGroup.Disabled, r.ButtonText).name()
+    assert contrast(disabled, p.color(QPalette.ColorGroup.Disabled, r.Button).name()) >= 3.0
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_stylesheet_rules_with_text_and_background_reach_aa(dark: bool) -> None:
+    """Each stylesheet rule that sets both a text colour and a background is readable."""
+    t = tokens(dark)
+    checked = 0
+    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", stylesheet(t)):
+        fg = re.search(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", body)
+        bg = re.search(r"background(?:-color)?:\s*(#[0-9a-fA-F]{6})", body)
+        if not (fg and bg):
+            continue
+        checked += 1
+        need = 3.0 if ":disabled" in selector else AA
+        assert contrast(fg.group(1), bg.group(1)) >= need, selector.strip()
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_chat_html_colours_reach_aa(dark: bool) -> None:
+    h = html_colors(dark)
+    for fg in (h.text, h.muted, h.link, h.error):
+        for bg in (h.card_background, h.card_surface, h.user_background):
+            assert contrast(fg, bg) >= AA, (fg, bg)
+
+
+def test_dark_links_are_not_dark_blue() -> None:
+    """The reported defect: dark blue links on dark grey."""
+    t = tokens(True)
+    assert contrast(t.link, t.surface) >= 7.0
