@@ -18,6 +18,7 @@ BENCH_MODULES = [
     "desktop.bench.personalize",
     "desktop.bench.faults",
     "desktop.bench.load",
+    "desktop.bench.download",
 ]
 
 

@@ -10,12 +10,15 @@ does for LFS files), and can misbehave on purpose per file:
 - ``missing``: answers 404;
 - ``stall``: sends a little, then nothing for ``stall_s`` seconds;
 - ``no_range``: ignores Range and always answers 200 with the whole file.
+
+``rate_bps`` (per file) throttles sending to about that many bytes per second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +32,7 @@ class Served:
     size: int
     mode: str = "ok"
     drop_at: int = 0
+    rate_bps: float = 0.0
     gets: list[str | None] = field(default_factory=list)  # the Range header of each GET
     heads: int = 0
 
@@ -55,7 +59,11 @@ class FileServer:
             def do_GET(self) -> None:
                 outer._answer(self, head=False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that went away (the kill series kills them on purpose)
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -64,14 +72,14 @@ class FileServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def add(self, repo: str, name: str, path: Path, mode: str = "ok",
-            drop_at: int | None = None) -> Served:
+            drop_at: int | None = None, rate_bps: float = 0.0) -> Served:
         h = hashlib.sha256()
         with path.open("rb") as fh:
             while block := fh.read(1 << 22):
                 h.update(block)
         size = path.stat().st_size
         served = Served(path, h.hexdigest(), size, mode,
-                        drop_at if drop_at is not None else size // 2)
+                        drop_at if drop_at is not None else size // 2, rate_bps)
         self.files[f"/{repo}/resolve/main/{name}"] = served
         return served
 
@@ -132,8 +140,14 @@ class FileServer:
             with served.path.open("rb") as fh:
                 fh.seek(start)
                 pos = start
+                began = time.monotonic()
+                step = 1024 if served.mode == "stall" else (64 << 10 if served.rate_bps else 1 << 20)
                 while pos < stop:
-                    block = fh.read(min(1024 if served.mode == "stall" else 1 << 20, stop - pos))
+                    if served.rate_bps:
+                        ahead = (pos - start) / served.rate_bps - (time.monotonic() - began)
+                        if ahead > 0 and self.stop_event.wait(ahead):
+                            return
+                    block = fh.read(min(step, stop - pos))
                     if not block:
                         break
                     if served.mode == "stall" and pos > start:

@@ -24,24 +24,31 @@ log records the download's connections as ``allowed``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError as _TransportError
+from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import TimeoutError as _Timeout
 
 from desktop.core import privacy
 from desktop.core.catalog import CatalogEntry, find_entry, load_catalog
 from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
-from desktop.core.models import ModelError, read_gguf_info
+from desktop.core.models import GGUF_MAGIC, ModelError, _Reader
 from desktop.core.paths import models_dir
 from desktop.core.settings import Settings
 
@@ -54,6 +61,12 @@ HUB_STORAGE_HOSTS = {
 PART_SUFFIX = ".part"
 DISK_MARGIN_BYTES = 64 * 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for all downloads (loading the CA store takes about 0.1 s)."""
+    return ssl.create_default_context()
 
 
 class DownloadError(Exception):
@@ -109,7 +122,7 @@ class Remote:
     size: int | None
 
 
-def _sha_from_headers(headers: httpx.Headers) -> str | None:
+def _sha_from_headers(headers: Any) -> str | None:
     for key in ("x-linked-etag", "etag"):
         value = headers.get(key, "")
         value = value.removeprefix("W/").strip('"').lower()
@@ -146,49 +159,59 @@ class Downloader:
         self.retries = retries
         self.progress_interval = progress_interval
 
-    def _client(self) -> httpx.Client:
-        timeout = httpx.Timeout(connect=self.read_timeout, read=self.read_timeout,
-                                write=self.read_timeout, pool=self.read_timeout)
-        return httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False,
-                            headers={"User-Agent": "Hearth", "Accept-Encoding": "identity"})
+    def _client(self) -> urllib3.PoolManager:
+        timeout = urllib3.Timeout(connect=self.read_timeout, read=self.read_timeout)
+        return urllib3.PoolManager(
+            timeout=timeout, retries=False, ssl_context=_ssl_context(),
+            headers={"User-Agent": "Hearth", "Accept-Encoding": "identity"},
+        )
 
-    def probe(self, url: str, client: httpx.Client | None = None) -> Remote:
-        """HEAD the URL (without following redirects: Hugging Face puts the LFS
-        SHA-256 on the redirect itself).
+    def _request(self, client: urllib3.PoolManager, method: str, url: str,
+                 headers: dict[str, str] | None = None) -> tuple[Any, str, list[Any]]:
+        """``method`` on ``url``, following up to 5 redirects by hand (inside the privacy
+        allowance of the original URL's hosts).  Returns (final response, final URL, the
+        headers of every response on the way); GET bodies are left unread."""
+        seen = []
+        with privacy.allow_hosts(*hosts_for(url)):
+            for _ in range(6):
+                resp = client.request(method, url, headers=headers, redirect=False,
+                                      preload_content=False)
+                seen.append(resp.headers)
+                location = resp.headers.get("location")
+                if resp.status not in (301, 302, 303, 307, 308) or not location:
+                    return resp, url, seen
+                resp.drain_conn()
+                resp.release_conn()
+                url = urljoin(url, location)
+        raise DownloadError(f"{Path(urlsplit(url).path).name}: too many redirects at {url}.")
+
+    def probe(self, url: str, client: urllib3.PoolManager | None = None) -> Remote:
+        """HEAD the URL, following redirects by hand: Hugging Face puts the LFS SHA-256
+        (``X-Linked-Etag``) and size (``X-Linked-Size``) on the redirect itself.
 
         Raises:
             DownloadError: 404 or another HTTP error, or the host cannot be reached.
         """
         name = Path(urlsplit(url).path).name
-        own = client is None
         client = client or self._client()
         try:
-            with privacy.allow_hosts(*hosts_for(url)):
-                resp = client.head(url, follow_redirects=False)
-                sha = _sha_from_headers(resp.headers)
-                size_text = resp.headers.get("x-linked-size")
-                hops = 0
-                while resp.is_redirect and hops < 5:
-                    hops += 1
-                    resp = client.head(resp.headers["location"] if "location" in resp.headers
-                                       else url, follow_redirects=False)
-                    sha = sha or _sha_from_headers(resp.headers)
-            if resp.status_code == 404:
-                raise DownloadError(
-                    f"{name} was not found at {url} (HTTP 404). The catalog or the mirror "
-                    "setting may be out of date."
-                )
-            if resp.status_code >= 400 and resp.status_code != 405:
-                raise DownloadError(f"{name}: the server answered HTTP {resp.status_code} for {url}.")
-            size_text = size_text or resp.headers.get("content-length")
-            size = int(size_text) if size_text and size_text.isdigit() else None
-            return Remote(sha256=sha, size=size)
-        except httpx.HTTPError as exc:
+            resp, _, seen = self._request(client, "HEAD", url)
+            resp.release_conn()
+        except _TransportError as exc:
             raise DownloadError(f"{name}: cannot reach {urlsplit(url).hostname} ({exc}). "
                                 "Check the connection and try again.") from exc
-        finally:
-            if own:
-                client.close()
+        if resp.status == 404:
+            raise DownloadError(
+                f"{name} was not found at {url} (HTTP 404). The catalog or the mirror "
+                "setting may be out of date."
+            )
+        if resp.status >= 400 and resp.status != 405:
+            raise DownloadError(f"{name}: the server answered HTTP {resp.status} for {url}.")
+        sha = next((h for h in map(_sha_from_headers, seen) if h), None)
+        size_text = next((h.get("x-linked-size") for h in seen if h.get("x-linked-size")), None)
+        size_text = size_text or resp.headers.get("content-length")
+        size = int(size_text) if size_text and size_text.isdigit() else None
+        return Remote(sha256=sha, size=size)
 
     def download(
         self,
@@ -214,7 +237,8 @@ class Downloader:
         name = dest.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         part, record = part_path(dest), _record_path(dest)
-        with self._client() as client:
+        client = self._client()
+        try:
             remote = self.probe(url, client)
             expected = remote.sha256
             pin = pinned_sha256.lower() if pinned_sha256 else None
@@ -277,11 +301,11 @@ class Downloader:
                 except _Restart:
                     digest, have = hashlib.sha256(), 0
                     continue
-                except (httpx.TransportError, httpx.RemoteProtocolError) as exc:
+                except _TransportError as exc:
                     have = partial_bytes(dest)
                     failures += 1
                     if failures > self.retries:
-                        stalled = isinstance(exc, httpx.TimeoutException)
+                        stalled = isinstance(exc, _Timeout)
                         why = (f"the server sent nothing for {self.read_timeout:g} s"
                                if stalled else f"the connection failed ({exc})")
                         raise DownloadError(
@@ -298,35 +322,34 @@ class Downloader:
             yield ProgressEvent(job="download", kind="done", what=name, done=have, total=have,
                                 unit="bytes", message=f"Downloaded and verified {name}",
                                 data={"path": str(dest), "sha256": expected, "file": name})
+        finally:
+            client.clear()
 
     def _fetch(
-        self, client: httpx.Client, url: str, part: Path, have: int, total: int | None,
+        self, client: urllib3.PoolManager, url: str, part: Path, have: int, total: int | None,
         digest: Any, rate: RateEstimator, cancel: CancelToken, name: str,
     ) -> Iterator[ProgressEvent]:
         headers = {"Range": f"bytes={have}-"} if have else {}
-        with privacy.allow_hosts(*hosts_for(url)):
-            request = client.build_request("GET", url, headers=headers)
-            resp = client.send(request, stream=True)
+        resp, _, _ = self._request(client, "GET", url, headers)
         try:
-            if resp.status_code == 416 and total is not None and have >= total:
+            if resp.status == 416 and total is not None and have >= total:
                 return
-            if resp.status_code == 404:
+            if resp.status == 404:
                 raise DownloadError(f"{name} was not found at {url} (HTTP 404).")
-            if resp.status_code >= 400:
-                raise DownloadError(f"{name}: the server answered HTTP {resp.status_code}.")
-            if have and resp.status_code != 206:
+            if resp.status >= 400:
+                raise DownloadError(f"{name}: the server answered HTTP {resp.status}.")
+            if have and resp.status != 206:
                 part.unlink(missing_ok=True)  # the server ignored the range: start over
                 raise _Restart()
-            if resp.status_code == 206:
+            if resp.status == 206:
                 start = resp.headers.get("content-range", "").removeprefix("bytes ").split("-")[0]
                 if start != str(have):
                     part.unlink(missing_ok=True)
                     raise _Restart()
             last = 0.0
-            with part.open("ab") as fh:
-                for block in resp.iter_raw():  # as it arrives: a stall loses nothing
-                    fh.write(block)
-                    digest.update(block)
+            with part.open("ab") as fh, _BackgroundWriter(fh, digest) as writer:
+                while block := resp.read1(1 << 20):  # as it arrives: a stall loses nothing
+                    writer.put(block)
                     have += len(block)
                     if total is not None and have > total:
                         break
@@ -342,15 +365,13 @@ class Downloader:
                         )
                     if cancel.cancelled:
                         break
-                fh.flush()
-                os.fsync(fh.fileno())
             yield ProgressEvent(job="download", what=name, done=have, total=total, unit="bytes",
                                 message=_progress_message(name, have, total, rate.rate, None),
                                 data={"speed_bps": rate.rate, "eta_s": None, "file": name})
             if not cancel.cancelled and total is not None and have < total:
-                raise httpx.RemoteProtocolError("the server closed the connection early")
+                raise ProtocolError("the server closed the connection early")
         finally:
-            resp.close()
+            resp.release_conn()
 
     def _verify(
         self, dest: Path, actual: str, expected: str, pin: str | None,
@@ -367,9 +388,9 @@ class Downloader:
             problem = f"its SHA-256 is {actual}, not the catalog's {pin}"
         else:
             try:
-                info = read_gguf_info(part)
-                if architecture and info.architecture != architecture:
-                    problem = (f"its GGUF header says architecture '{info.architecture}', "
+                found = gguf_architecture(part)
+                if architecture and found != architecture:
+                    problem = (f"its GGUF header says architecture '{found}', "
                                f"not the expected '{architecture}'")
             except ModelError as exc:
                 problem = f"it is not a readable GGUF model ({exc})"
@@ -379,6 +400,76 @@ class Downloader:
                 f"The download of {name} failed verification: {problem}. It was deleted and "
                 "will not be used; try again, or report it if it happens again."
             )
+
+
+def gguf_architecture(path: Path) -> str:
+    """``general.architecture`` from a GGUF file's header, reading key/value pairs only up
+    to that key (it comes first in files from llama.cpp's converters; the full header of a
+    model with a large vocabulary takes a second to parse).
+
+    Raises:
+        ModelError: not a GGUF file, a damaged header, or no architecture key.
+    """
+    import struct
+
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        r = _Reader(fh, path, size)
+        if fh.read(4) != GGUF_MAGIC:
+            raise ModelError(f"{path.name} is not a GGUF model file.")
+        try:
+            if r.u32() not in (2, 3):
+                raise ModelError(f"{path.name} uses a GGUF version Hearth cannot read.")
+            r.u64()
+            n_kv = r.u64()
+            for _ in range(min(n_kv, 100_000)):
+                key = r.string()
+                vtype = r.u32()
+                if key == "general.architecture" and vtype == 8:
+                    return r.string()
+                r.value(vtype, keep=False)
+        except (struct.error, UnicodeError) as exc:
+            raise ModelError(f"{path.name} has a damaged header: {exc}.") from exc
+    raise ModelError(f"{path.name} does not say which architecture it is.")
+
+
+class _BackgroundWriter:
+    """Writes and hashes received blocks on a second thread, so that receiving, writing
+    and hashing overlap (hashlib and file writes release the GIL).  On leaving the
+    ``with`` block every queued block is written, the file flushed and fsynced, and a
+    write error (disk full) is raised."""
+
+    def __init__(self, fh: Any, digest: Any, depth: int = 64) -> None:
+        self.fh, self.digest = fh, digest
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.fh.write(block)
+                    self.digest.update(block)
+                except BaseException as exc:  # kept, raised on the caller's thread
+                    self.error = exc
+
+    def put(self, block: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(block)
+
+    def __enter__(self) -> _BackgroundWriter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
 
 
 class _Restart(Exception):
