@@ -44,12 +44,18 @@ SLOW_FILE_BYTES = 4_000_000_000
 PERSONALIZABLE_ARCHITECTURES = frozenset({"llama", "gemma3"})
 REFERENCE_LAPTOP_RAM = 16 * 1024**3
 PERSONALIZE_RAM_SHARE = 0.6
-# Training peak RSS = TRAIN_BASE_BYTES + TRAIN_BYTES_PER_PARAMETER x parameters (fp32
-# weights dequantized from the GGUF, their gradients off, activations, optimizer state
-# of the LoRA only).  Fitted to the peaks measured on SmolLM2-135M and Gemma 3 270M; see
-# README and hearth-bench train.
-TRAIN_BASE_BYTES = 900_000_000
-TRAIN_BYTES_PER_PARAMETER = 8.0
+# Training peak RSS = TRAIN_BASE_BYTES + TRAIN_BYTES_PER_PARAMETER x parameters: the line
+# through the two peaks measured with `hearth-bench train --model GGUF` (its separate
+# peak run: load the GGUF dequantized to fp32, LoRA rank 16, seq_len 256, batch 2, 3
+# steps, 1 thread), 2026-12-03 on this project's 2-core machine:
+#   SmolLM2-135M (llama, 134.5 M parameters): 2.067 GB
+#   Gemma 3 270M (gemma3, 268.1 M parameters): 3.040 GB
+# so 7.3 bytes per parameter (fp32 weights, 4 bytes, plus the dequantization's transient
+# copy and activations) over 1.09 GB of Python, torch and tokenizer.  An extrapolation
+# from two small models: a larger model's activations grow with its width, not only its
+# parameter count.
+TRAIN_BASE_BYTES = 1_090_000_000
+TRAIN_BYTES_PER_PARAMETER = 7.3
 
 
 class CatalogError(Exception):

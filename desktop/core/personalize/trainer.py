@@ -54,21 +54,35 @@ class TrainingError(Exception):
     """Training cannot go on (message for the user)."""
 
 
-def check_personalizable(model_path: Path) -> str:
+def check_personalizable(model_path: Path, ram_bytes: int | None = None) -> str:
     """The GGUF architecture of ``model_path`` if Hearth can train and export an adapter
-    for it (desktop.core.catalog.PERSONALIZABLE_ARCHITECTURES), checked before any
-    training work starts.
+    for it (desktop.core.catalog.PERSONALIZABLE_ARCHITECTURES) within this machine's
+    memory (the catalog's training-peak rule against 85 % of ``ram_bytes``, default the
+    total RAM), checked before any training work starts.
 
     Raises:
-        TrainingError: another architecture (the message names it), or an unreadable file.
+        TrainingError: another architecture (the message names it), a model too large for
+            this RAM, or an unreadable file.
     """
-    from desktop.core.catalog import PERSONALIZABLE_ARCHITECTURES
+    import psutil
+
+    from desktop.core.catalog import PERSONALIZABLE_ARCHITECTURES, training_peak_bytes
     from desktop.core.models import ModelError, read_gguf_info
 
     try:
-        arch = read_gguf_info(model_path).architecture
+        info = read_gguf_info(model_path)
     except ModelError as exc:
         raise TrainingError(str(exc)) from exc
+    arch = info.architecture
+    ram = ram_bytes if ram_bytes is not None else int(psutil.virtual_memory().total)
+    need = training_peak_bytes(info.parameters)
+    if arch in PERSONALIZABLE_ARCHITECTURES and need > 0.85 * ram:
+        raise TrainingError(
+            f"{Path(model_path).name} ({info.parameters_label} parameters) needs about "
+            f"{need / 1e9:.1f} GB of memory to personalize and this computer has "
+            f"{ram / 1e9:.1f} GB. Personalize a smaller model (the Models page says which "
+            "ones can be)."
+        )
     if arch not in PERSONALIZABLE_ARCHITECTURES:
         raise TrainingError(
             f"Hearth cannot personalize {Path(model_path).name} yet: its architecture '{arch}' "
