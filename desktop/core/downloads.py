@@ -565,6 +565,11 @@ def download_catalog_model(
             "agreed to yet. Confirm the download first."
         )
     dest = catalog_path(entry)
+    if dest.is_file() and str(dest) in settings.models.downloaded:
+        yield ProgressEvent(job="download", kind="done", what=dest.name, done=1, total=1,
+                            message=f"{dest.name} is already downloaded and verified.",
+                            data={"path": str(dest), "file": dest.name})
+        return
     for event in (downloader or Downloader()).download(
         catalog_url(entry, settings), dest, pinned_sha256=entry.sha256,
         architecture=entry.architecture, cancel=cancel,

@@ -43,6 +43,9 @@ def test_download_from_a_mirror_then_remove(tmp_path: Path, capsys: Any,
     settings = Settings.load()
     assert str(dest) in settings.chat.extra_models and "127.0.0.1" in settings.models.confirmed_hosts
 
+    assert main(["models", "download", entry.name]) == 0  # already there: no connection
+    assert "already downloaded" in capsys.readouterr().err
+
     assert main(["models", "remove", entry.name]) == 0
     assert "deleted the downloaded file" in capsys.readouterr().out
     assert not dest.exists()
