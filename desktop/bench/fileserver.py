@@ -9,7 +9,8 @@ does for LFS files), and can misbehave on purpose per file:
 - ``bad_sha``: publishes a wrong SHA-256;
 - ``missing``: answers 404;
 - ``stall``: sends a little, then nothing for ``stall_s`` seconds;
-- ``no_range``: ignores Range and always answers 200 with the whole file.
+- ``no_range``: ignores Range and always answers 200 with the whole file;
+- ``no_size``: HEAD gives no size (so the disk cannot be checked beforehand).
 
 ``rate_bps`` (per file) throttles sending to about that many bytes per second.
 """
@@ -110,8 +111,9 @@ class FileServer:
             served.heads += 1
             req.send_response(200)
             req.send_header("X-Linked-Etag", f'"{sha}"')
-            req.send_header("X-Linked-Size", str(served.size))
-            req.send_header("Content-Length", str(served.size))
+            if served.mode != "no_size":
+                req.send_header("X-Linked-Size", str(served.size))
+                req.send_header("Content-Length", str(served.size))
             req.send_header("Accept-Ranges", "bytes")
             req.end_headers()
             return

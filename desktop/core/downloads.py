@@ -296,6 +296,8 @@ class Downloader:
                                              cancel, name):
                         have = int(event.done)
                         yield event
+                    if cancel.cancelled:
+                        continue  # reported at the top of the loop
                     if total is None:
                         total = have
                 except _Restart:
@@ -316,6 +318,11 @@ class Downloader:
                     with part.open("rb") as fh:
                         while block := fh.read(1 << 22):
                             digest.update(block)
+                except OSError as exc:  # writing the partial file: disk full, permissions
+                    raise DownloadError(
+                        f"Could not write {part}: {exc.strerror or exc}. Free some space or "
+                        "check the folder, then start the download again to resume."
+                    ) from exc
             self._verify(dest, digest.hexdigest(), expected, pin, architecture, have, remote.size)
             os.replace(part, dest)
             record.unlink(missing_ok=True)

@@ -214,3 +214,13 @@ def test_guard_lets_only_the_download_thread_reach_only_its_host(
     assert any("allowed socket.connect ('203.0.113.7', 443)" in line for line in lines)
     assert any("blocked socket.getaddrinfo 'tracker.example.com'" in line for line in lines)
     privacy.clear_attempts()  # the blocked attempts above were on purpose
+
+
+def test_disk_filling_up_during_the_download_is_a_clear_error(
+    server: FileServer, tiny: Path, mount_small_disk: object
+) -> None:
+    small = mount_small_disk("1m")  # type: ignore[operator]
+    server.add(REPO, "tiny.gguf", tiny, mode="no_size")  # size unknown until the GET
+    with pytest.raises(DownloadError, match=r"Could not write .*tiny\.gguf\.part: No space left"):
+        list(fast().download(server.url(REPO, "tiny.gguf"), small / "tiny.gguf"))
+    assert not (small / "tiny.gguf").exists()
