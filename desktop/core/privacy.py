@@ -9,6 +9,10 @@ The app installs both at start; the test suite installs the guard for every test
 When ``HEARTH_NETWORK_LOG`` names a file, every process with the guard also appends
 each connection it sees there, one line each (``PID local|blocked EVENT ADDRESS``), so a
 test can prove that a whole run, all its processes included, tried no network.
+
+The one exception is a model download the user asked for: :func:`allow_hosts` lets the
+calling thread (only it, only while the ``with`` block runs) resolve and connect to the
+named hosts; those connections are logged as ``allowed``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 OFFLINE_ENV = {
@@ -39,6 +45,7 @@ class NetworkBlocked(PermissionError):
 _attempts: list[str] = []
 _lock = threading.Lock()
 _installed = False
+_allowance = threading.local()  # .hosts: set of names, .resolved: the last name was allowed
 
 
 def go_offline() -> None:
@@ -105,6 +112,9 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         if isinstance(address, tuple) and len(address) >= 2 and _is_allowed(address[0], address[1]):
             _log("allowed", f"{event} {address!r}")
             return
+        if event == "socket.connect" and getattr(_allowance, "resolved", None):
+            _log("allowed", f"{event} {address!r} ({_allowance.resolved})")
+            return
         _record(f"{event} {address!r}")
     elif event == "socket.getaddrinfo":
         host = args[0]
@@ -116,7 +126,31 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         if _is_allowed(host, args[1] if len(args) > 1 and args[1] is not None else -1):
             _log("allowed", f"{event} {host!r}")
             return
+        hosts = getattr(_allowance, "hosts", None)
+        if hosts and str(host).lower() in hosts:
+            # socket.create_connection resolves before every connect, so a connect right
+            # after an allowed name goes to one of that name's addresses.
+            _allowance.resolved = str(host).lower()
+            _log("allowed", f"{event} {host!r}")
+            return
+        _allowance.resolved = None
         _record(f"{event} {host!r}")
+
+
+@contextmanager
+def allow_hosts(*hosts: str) -> Iterator[None]:
+    """Let this thread resolve and connect to ``hosts`` (names or IP addresses) inside
+    the block: the one network use Hearth has, a model download the user started.  Every
+    other host stays blocked, in this thread and all others.  Connections are logged as
+    ``allowed`` in the network log."""
+    previous = getattr(_allowance, "hosts", None)
+    _allowance.hosts = {*(previous or ()), *(h.lower().strip("[]") for h in hosts)}
+    _allowance.resolved = None
+    try:
+        yield
+    finally:
+        _allowance.hosts = previous
+        _allowance.resolved = None
 
 
 def _log(kind: str, what: str) -> None:

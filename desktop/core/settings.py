@@ -92,6 +92,23 @@ class PersonalizationSettings:
 
 
 @dataclass
+class ModelSettings:
+    hub_url: str = _f(
+        "https://huggingface.co",
+        "Where catalog models are downloaded from: the Hugging Face hub or an organisation's "
+        "mirror with the same layout ({url}/{repo}/resolve/main/{file}).",
+    )
+    confirmed_hosts: list[str] = field(
+        default_factory=list,
+        metadata={"description": "Hosts you agreed Hearth may contact to download models."},
+    )
+    downloaded: list[str] = field(
+        default_factory=list,
+        metadata={"description": "Model files Hearth downloaded (removing one deletes the file)."},
+    )
+
+
+@dataclass
 class UiSettings:
     theme: str = _f("system", "light, dark, or system (follow the OS).")
     welcome_done: bool = _f(False, "The welcome screen has been seen.")
@@ -117,6 +134,7 @@ class Settings:
     chat: ChatSettings = field(default_factory=ChatSettings)
     library: LibrarySettings = field(default_factory=LibrarySettings)
     personalization: PersonalizationSettings = field(default_factory=PersonalizationSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     remote: RemoteSettings = field(default_factory=RemoteSettings)

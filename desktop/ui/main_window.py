@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 PANELS = (
     ("library", "Library", "desktop.ui.library_panel", "LibraryPanel"),
     ("personalize", "Personalize", "desktop.ui.personalize_panel", "PersonalizePanel"),
+    ("models", "Models", "desktop.ui.models_panel", "ModelsPanel"),
 )
 
 
@@ -364,7 +365,8 @@ class MainWindow(QMainWindow):
                 button.setIconSize(QSize(20, 20))
                 button.setToolTip({"chat": "Conversations with the model",
                                    "library": "Your documents, for answers with sources",
-                                   "personalize": "Teach the model about your world"}.get(key, label))
+                                   "personalize": "Teach the model about your world",
+                                   "models": "Download a capable model; see what fits"}.get(key, label))
                 button.clicked.connect(lambda _=False, k=key: self.show_mode(k))
                 self.mode_group.addButton(button)
                 self.mode_buttons[key] = button

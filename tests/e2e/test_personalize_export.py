@@ -43,15 +43,30 @@ def corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.reshape(-1), b.reshape(-1))[0, 1])
 
 
+@pytest.fixture(scope="module", params=["llama", "gemma3"])
+def base_model(request: pytest.FixtureRequest) -> Path:
+    """The two architectures Hearth personalizes: SmolLM2-135M (llama, q/k permuted in
+    GGUF) and Gemma 3 270M (gemma3, not permuted; a base model without a chat template)."""
+    return request.getfixturevalue("default_model" if request.param == "llama" else "gemma_model")
+
+
 @pytest.fixture(scope="module")
-def setup(default_model: Path, tmp_path_factory: pytest.TempPathFactory):
+def setup(base_model: Path, tmp_path_factory: pytest.TempPathFactory):
     import torch
 
-    from desktop.core.personalize.export import AdapterMetadata, export_peft_model
+    from desktop.core.models import read_gguf_info
+    from desktop.core.personalize.export import (
+        AdapterMetadata,
+        export_peft_model,
+        lora_tensors,
+        permutes_qk,
+        write_gguf_lora,
+    )
     from desktop.core.personalize.trainer import add_lora, load_base_model, load_tokenizer
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
+    default_model = base_model
     tok = load_tokenizer(default_model)
     ids = tok(TEXT, add_special_tokens=False).input_ids
     assert len(ids) >= 64
@@ -72,17 +87,26 @@ def setup(default_model: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("adapters")
     meta = AdapterMetadata(base_sha256="0" * 64, base_name=default_model.name, rank=8, alpha=16)
     good = export_peft_model(model, out / "permuted.gguf", meta, permute=True)
-    bad = export_peft_model(model, out / "unpermuted.gguf", meta, permute=False)
+    if permutes_qk(read_gguf_info(default_model).architecture):
+        bad = export_peft_model(model, out / "unpermuted.gguf", meta, permute=False)
+    else:  # the wrong choice for an architecture that is not permuted: permute anyway
+        from peft import get_peft_model_state_dict
+
+        cfg = model.base_model.model.config
+        tensors = lora_tensors(get_peft_model_state_dict(model), "llama",
+                               cfg.num_attention_heads, cfg.num_key_value_heads)
+        bad = write_gguf_lora(out / "wrongly-permuted.gguf", tensors,
+                              read_gguf_info(default_model).architecture, meta)
     return ids, after - before, good, bad
 
 
-def test_gguf_adapter_matches_peft_and_permutation_matters(setup, default_model: Path) -> None:
+def test_gguf_adapter_matches_peft_and_permutation_matters(setup, base_model: Path) -> None:
     from desktop.core.engine import EngineOptions
     from desktop.core.engine.llama import LlamaBackend
 
     ids, torch_delta, good, bad = setup
     with LlamaBackend() as backend:
-        backend.load(str(default_model), EngineOptions(n_ctx=512, n_threads=1))
+        backend.load(str(base_model), EngineOptions(n_ctx=512, n_threads=1))
         base = llama_logits(backend, ids)
         backend.set_adapters([(str(good), 1.0)])
         with_good = llama_logits(backend, ids)
@@ -92,14 +116,15 @@ def test_gguf_adapter_matches_peft_and_permutation_matters(setup, default_model:
         base_again = llama_logits(backend, ids)
     r_good = corr(with_good - base, torch_delta)
     r_bad = corr(with_bad - base, torch_delta)
-    print(f"correlation permuted {r_good:.3f}, unpermuted {r_bad:.3f} over {len(ids)} tokens")
+    print(f"{base_model.name}: correlation {r_good:.3f} as exported, {r_bad:.3f} with the "
+          f"other q/k row order, over {len(ids)} tokens")
     assert r_good >= 0.93
     assert r_bad < r_good - 0.05
     # removing the adapter restores the base logits (no stale adapter, no stale cache)
     assert np.allclose(base_again, base, atol=1e-3)
 
 
-def test_applied_adapter_changes_the_answer(setup, default_model: Path) -> None:
+def test_applied_adapter_changes_the_answer(setup, base_model: Path) -> None:
     from desktop.core.engine import EngineOptions, SamplingParams
     from desktop.core.engine.llama import LlamaBackend
 
@@ -111,7 +136,7 @@ def test_applied_adapter_changes_the_answer(setup, default_model: Path) -> None:
         return "".join(e.text for e in backend.generate(messages, params) if e.kind == "token")
 
     with LlamaBackend() as backend:
-        backend.load(str(default_model), EngineOptions(n_ctx=512, n_threads=1))
+        backend.load(str(base_model), EngineOptions(n_ctx=512, n_threads=1))
         plain = answer(backend)
         backend.set_adapters([(str(good), 1.0)])
         adapted = answer(backend)
@@ -122,13 +147,20 @@ def test_applied_adapter_changes_the_answer(setup, default_model: Path) -> None:
     assert plain_again == plain
 
 
-def test_isolated_engine_applies_switches_and_refuses_adapters(setup, default_model: Path, tmp_path: Path) -> None:
+def test_isolated_engine_applies_switches_and_refuses_adapters(setup, base_model: Path, tmp_path: Path) -> None:
     """Through the app's engine (the worker process): applying changes the answer, a
     damaged adapter is refused with a clear error and the previous one stays applied."""
     from desktop.core.engine import EngineOptions, SamplingParams
     from desktop.core.engine.isolated import IsolatedBackend
     from desktop.core.models import ModelError
 
+    if "gemma" in base_model.name:
+        # The engine's switching and refusal do not depend on the architecture (covered on
+        # llama).  On Gemma this test's deliberately huge random adapter makes the logits
+        # near-uniform, so greedy text flips on rounding noise between two evaluations
+        # (seen: "|im|im| | |…" vs "|im|im|im|im|…"); the hot-apply on Gemma is covered by
+        # test_applied_adapter_changes_the_answer and the correlation test.
+        pytest.skip("architecture-independent; degenerate greedy text on gemma3 with this adapter")
     _ids, _delta, good, _bad = setup
     params = SamplingParams(temperature=0.0, max_tokens=16, seed=0)
     messages = [{"role": "user", "content": "Name a colour."}]
@@ -139,7 +171,7 @@ def test_isolated_engine_applies_switches_and_refuses_adapters(setup, default_mo
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     with IsolatedBackend() as engine:
-        engine.load(str(default_model), EngineOptions(n_ctx=512, n_threads=1))
+        engine.load(str(base_model), EngineOptions(n_ctx=512, n_threads=1))
         plain = answer(engine)
         engine.set_adapters([(str(good), 1.0)])
         adapted = answer(engine)

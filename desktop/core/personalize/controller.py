@@ -102,7 +102,11 @@ class PersonalizeController:
 
         Raises:
             ValueError: no documents.
+            TrainingError: the model's architecture cannot be personalized (named).
         """
+        from desktop.core.personalize.trainer import check_personalizable
+
+        check_personalizable(Path(model_path))
         when = deadline.timestamp() if isinstance(deadline, dt.datetime) else deadline
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume and self.has_unfinished_run():

@@ -5,13 +5,17 @@ Format (llama.cpp's ``convert_lora_to_gguf.py`` and ``src/llama-adapter.cpp``):
 - keys ``general.type = "adapter"``, ``general.architecture``, ``adapter.type = "lora"``,
   ``adapter.lora.alpha`` (float32); llama.cpp scales each adapter by ``alpha / r`` times
   the user's scale, so rsLoRA is not used.
-- tensors ``blk.{i}.{attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down}.weight.lora_a``
-  of numpy shape (r, n_in) and ``...lora_b`` of numpy shape (n_out, r), float32.
-- for llama-architecture models the rows of ``lora_b`` for q and k are permuted the way
-  llama.cpp's ``convert_hf_to_gguf.py`` (``LlamaModel.permute``) permutes the q/k weights
-  (n_head for q, n_head_kv for k): transformers un-permutes those weights when it loads a
-  GGUF, so an adapter trained on them lives in the un-permuted (Hugging Face) row order.
-  Checked in ../shared/DESIGN.md: logit-change correlation 0.95 permuted, 0.84 not.
+- tensors ``{gguf name}.weight.lora_a`` of numpy shape (r, n_in) and ``...lora_b`` of
+  numpy shape (n_out, r), float32.  The GGUF name of each adapted Hugging Face module
+  (``model.layers.{i}.self_attn.q_proj`` -> ``blk.{i}.attn_q``) comes from the ``gguf``
+  package's per-architecture tables (``gguf.TensorNameMap``), and must be one of the
+  tensors that architecture has in llama.cpp (``gguf.MODEL_TENSORS``).
+- where transformers un-permutes q/k rows when it loads a GGUF of that architecture (its
+  ``TENSOR_PROCESSORS`` table maps the architecture to ``LlamaTensorProcessor``, which
+  reverses llama.cpp's ``convert_hf_to_gguf.py`` ``LlamaModel.permute``), an adapter
+  trained on those weights lives in the Hugging Face row order, so the rows of ``lora_b``
+  for q and k are permuted back (n_head for q, n_head_kv for k).  llama: permuted
+  (logit-change correlation 0.95 permuted, 0.84 not, ../shared/DESIGN.md); gemma3: not.
 
 Hearth adds its own keys (``hearth.*``): base model SHA-256, rank, creation time and a
 JSON data summary, so an adapter made for another base model can be refused.
@@ -30,20 +34,12 @@ from typing import Any
 
 import numpy as np
 
-# Hugging Face module name -> llama.cpp tensor name (gguf.TENSOR_NAMES for LLM_ARCH_LLAMA)
-HF_TO_GGUF = {
-    "self_attn.q_proj": "attn_q",
-    "self_attn.k_proj": "attn_k",
-    "self_attn.v_proj": "attn_v",
-    "self_attn.o_proj": "attn_output",
-    "mlp.gate_proj": "ffn_gate",
-    "mlp.up_proj": "ffn_up",
-    "mlp.down_proj": "ffn_down",
-}
-TARGET_MODULES = [name.split(".")[-1] for name in HF_TO_GGUF]
-# architectures whose GGUF converter permutes q/k rows (convert_hf_to_gguf.py: LlamaModel
-# and its subclasses that keep `undo_permute`)
-PERMUTED_ARCHITECTURES = {"llama"}
+# The Hugging Face modules Hearth adapts (attention and MLP projections).
+ADAPTED_MODULES = (
+    "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+    "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj",
+)
+TARGET_MODULES = [name.split(".")[-1] for name in ADAPTED_MODULES]
 
 KEY_BASE_SHA256 = "hearth.base_sha256"
 KEY_RANK = "hearth.lora.rank"
@@ -99,6 +95,45 @@ def permute_rows(weights: np.ndarray, n_head: int, n_head_kv: int | None = None)
     )
 
 
+def _model_arch(architecture: str) -> Any:
+    import gguf
+
+    for arch, name in gguf.MODEL_ARCH_NAMES.items():
+        if name == architecture:
+            return arch
+    raise ExportError(f"The gguf package does not know the architecture '{architecture}'.")
+
+
+def gguf_tensor_name(architecture: str, layer: int, module: str, n_layers: int = 0) -> str:
+    """llama.cpp's name (``blk.3.attn_q``) for the Hugging Face module ``module``
+    (``self_attn.q_proj``) of layer ``layer``, from the gguf package's tables.
+
+    Raises:
+        ExportError: the architecture has no such tensor in llama.cpp.
+    """
+    import gguf
+
+    arch = _model_arch(architecture)
+    table = gguf.TensorNameMap(arch, max(n_layers, layer + 1))
+    found = table.get_type_and_name(f"model.layers.{layer}.{module}")
+    if found is None or found[0] not in gguf.MODEL_TENSORS.get(arch, ()):
+        raise ExportError(
+            f"llama.cpp's '{architecture}' models have no tensor for {module}; an adapter on "
+            "it cannot be exported."
+        )
+    return found[1]
+
+
+def permutes_qk(architecture: str) -> bool:
+    """Whether transformers un-permutes the q/k rows of this architecture's GGUF weights
+    on load (its TENSOR_PROCESSORS table maps it to LlamaTensorProcessor or a subclass),
+    so an adapter's q/k lora_b rows must be permuted back for llama.cpp."""
+    from transformers.modeling_gguf_pytorch_utils import TENSOR_PROCESSORS, LlamaTensorProcessor
+
+    processor = TENSOR_PROCESSORS.get(architecture)
+    return isinstance(processor, type) and issubclass(processor, LlamaTensorProcessor)
+
+
 def lora_tensors(
     state_dict: Mapping[str, Any],
     architecture: str,
@@ -111,8 +146,9 @@ def lora_tensors(
     Args:
         state_dict: PEFT names (``...layers.{i}.self_attn.q_proj.lora_A.weight``) to torch
             tensors or arrays; lora_A is (r, n_in), lora_B is (n_out, r).
-        architecture: the base's ``general.architecture``; q/k rows are permuted for
-            "llama" when ``permute`` (False exists only to test that it matters).
+        architecture: the base's ``general.architecture``; names come from the gguf
+            package's tables for it, and q/k rows are permuted where :func:`permutes_qk`
+            says so and ``permute`` (False exists only to test that it matters).
         n_head, n_head_kv: attention and key/value heads of the base model.
     Returns:
         ``blk.{i}.{name}.weight.lora_{a|b}`` -> float32 array.
@@ -121,6 +157,8 @@ def lora_tensors(
             magnitudes), or an incomplete A/B pair.
     """
     out: dict[str, np.ndarray] = {}
+    do_permute = permute and permutes_qk(architecture)
+    names: dict[tuple[int, str], str] = {}
     for key, value in state_dict.items():
         m = _PEFT_KEY.match(key)
         if m is None:
@@ -129,17 +167,19 @@ def lora_tensors(
                 "the attention and MLP projections."
             )
         layer, module, ab = int(m.group(1)), m.group(2), m.group(3)
-        if module not in HF_TO_GGUF:
+        if module not in ADAPTED_MODULES:
             raise ExportError(f"Unsupported adapted module {module} in {key}.")
         arr = value.detach().float().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
         arr = np.ascontiguousarray(arr.astype(np.float32))
-        gname = HF_TO_GGUF[module]
-        if ab == "B" and permute and architecture in PERMUTED_ARCHITECTURES:
-            if gname == "attn_q":
+        if (layer, module) not in names:
+            names[(layer, module)] = gguf_tensor_name(architecture, layer, module)
+        gname = names[(layer, module)]
+        if ab == "B" and do_permute:
+            if module == "self_attn.q_proj":
                 arr = np.ascontiguousarray(permute_rows(arr, n_head, n_head))
-            elif gname == "attn_k":
+            elif module == "self_attn.k_proj":
                 arr = np.ascontiguousarray(permute_rows(arr, n_head, n_head_kv))
-        out[f"blk.{layer}.{gname}.weight.lora_{ab.lower()}"] = arr
+        out[f"{gname}.weight.lora_{ab.lower()}"] = arr
     for name in out:
         twin = name[:-1] + ("b" if name.endswith("a") else "a")
         if twin not in out:
@@ -201,17 +241,19 @@ def _tensor_order(name: str) -> tuple[int, str]:
 
 
 def export_peft_model(
-    model: Any, path: Path, meta: AdapterMetadata, permute: bool = True
+    model: Any, path: Path, meta: AdapterMetadata, permute: bool = True,
+    architecture: str | None = None,
 ) -> Path:
-    """Export a PEFT ``PeftModel`` (LoRA on a Hugging Face llama-style model) to ``path``.
+    """Export a PEFT ``PeftModel`` (LoRA on a model loaded from a GGUF) to ``path``.
 
-    Reads n_head / n_head_kv from the model's config; the architecture is "llama" for
-    ``model_type`` llama (the GGUF loader maps GGUF llama files to it).
+    Reads n_head / n_head_kv from the model's config.  ``architecture`` is the base GGUF's
+    ``general.architecture``; by default it is taken from the config's ``model_type``
+    (transformers names Gemma 3's text model "gemma3_text").
     """
     from peft import get_peft_model_state_dict
 
     config = model.base_model.model.config if hasattr(model, "base_model") else model.config
-    arch = str(getattr(config, "model_type", "llama"))
+    arch = architecture or str(getattr(config, "model_type", "llama")).removesuffix("_text")
     n_head = int(config.num_attention_heads)
     n_head_kv = int(getattr(config, "num_key_value_heads", None) or n_head)
     tensors = lora_tensors(get_peft_model_state_dict(model), arch, n_head, n_head_kv, permute)

@@ -191,6 +191,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
         Trainer,
         TrainingError,
         add_lora,
+        check_personalizable,
         load_base_model,
         load_tokenizer,
         pick_device,
@@ -207,6 +208,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
     model_path = Path(spec.model_path)
     t_start = time.time()
     try:
+        architecture = check_personalizable(model_path)
         yield _event("progress", "data", "Reading the model's tokenizer…")
         tokenizer = load_tokenizer(model_path)
         if not (run_dir / DATA_FILE).exists():
@@ -267,7 +269,8 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
         meta = AdapterMetadata(base_sha256=sha, base_name=model_path.name, rank=cfg.rank,
                                alpha=cfg.alpha, data_summary=summary)
         yield _event("progress", "export", "Writing the adapter for the chat engine…")
-        adapter_path = export_peft_model(model, run_dir / ADAPTER_FILE, meta)
+        adapter_path = export_peft_model(model, run_dir / ADAPTER_FILE, meta,
+                                         architecture=architecture)
         trainer.model = None  # free the training copy before llama.cpp loads
         del model
         recall: list[dict[str, Any]] = []

@@ -54,6 +54,45 @@ class TrainingError(Exception):
     """Training cannot go on (message for the user)."""
 
 
+def check_personalizable(model_path: Path, ram_bytes: int | None = None) -> str:
+    """The GGUF architecture of ``model_path`` if Hearth can train and export an adapter
+    for it (desktop.core.catalog.PERSONALIZABLE_ARCHITECTURES) within this machine's
+    memory (the catalog's training-peak rule against 85 % of ``ram_bytes``, default the
+    total RAM), checked before any training work starts.
+
+    Raises:
+        TrainingError: another architecture (the message names it), a model too large for
+            this RAM, or an unreadable file.
+    """
+    import psutil
+
+    from desktop.core.catalog import PERSONALIZABLE_ARCHITECTURES, training_peak_bytes
+    from desktop.core.models import ModelError, read_gguf_info
+
+    try:
+        info = read_gguf_info(model_path)
+    except ModelError as exc:
+        raise TrainingError(str(exc)) from exc
+    arch = info.architecture
+    ram = ram_bytes if ram_bytes is not None else int(psutil.virtual_memory().total)
+    need = training_peak_bytes(info.parameters)
+    if arch in PERSONALIZABLE_ARCHITECTURES and need > 0.85 * ram:
+        raise TrainingError(
+            f"{Path(model_path).name} ({info.parameters_label} parameters) needs about "
+            f"{need / 1e9:.1f} GB of memory to personalize and this computer has "
+            f"{ram / 1e9:.1f} GB. Personalize a smaller model (the Models page says which "
+            "ones can be)."
+        )
+    if arch not in PERSONALIZABLE_ARCHITECTURES:
+        raise TrainingError(
+            f"Hearth cannot personalize {Path(model_path).name} yet: its architecture '{arch}' "
+            f"is not one it can train and export (it can: "
+            f"{', '.join(sorted(PERSONALIZABLE_ARCHITECTURES))}). Choose a model of one of "
+            "those families to personalize; chat with this one works as before."
+        )
+    return arch
+
+
 class TrainingDiverged(TrainingError):
     """The loss became NaN or exploded; the best adapter so far is kept."""
 
@@ -209,6 +248,7 @@ def load_base_model(model_path: Path, device: str = "cpu") -> Any:
 
     hf_logging.disable_progress_bar()
     model_path = Path(model_path)
+    check_personalizable(model_path)
     try:
         model = AutoModelForCausalLM.from_pretrained(
             model_path.parent, gguf_file=model_path.name, dtype=torch.float32
@@ -219,6 +259,12 @@ def load_base_model(model_path: Path, device: str = "cpu") -> Any:
             "model whose GGUF architecture and quantization transformers can read."
         ) from exc
     model.config.use_cache = False
+    text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    if getattr(text_config, "final_logit_softcapping", None):
+        raise TrainingError(
+            f"{model_path.name} caps its output logits (final_logit_softcapping), which "
+            "Hearth's training loss does not model yet; it cannot be personalized."
+        )
     return model.to(device)  # type: ignore[arg-type]
 
 

@@ -54,7 +54,8 @@ def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_panels_there_is_no_mode_bar(
     qtbot: Any, make_window: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("desktop.ui.library_panel", "desktop.ui.personalize_panel"):
+    for name in ("desktop.ui.library_panel", "desktop.ui.personalize_panel",
+                 "desktop.ui.models_panel"):
         monkeypatch.setitem(sys.modules, name, None)  # a build without these panels
     window = make_window()
     assert window.findChild(QWidget, "modeBar") is None
@@ -65,7 +66,7 @@ def test_panels_are_embedded_and_documents_dropped_go_to_the_library(
     qtbot: Any, make_window: Any, with_panels: None, tmp_path: Path
 ) -> None:
     window = make_window()
-    assert set(window.mode_buttons) == {"chat", "library", "personalize"}
+    assert set(window.mode_buttons) == {"chat", "library", "personalize", "models"}
     window.mode_buttons["personalize"].click()
     assert isinstance(window.modes.currentWidget(), FakePersonalizePanel)
     window.mode_buttons["chat"].click()
