@@ -167,6 +167,10 @@ def _checked(path: Path, result: Extracted, ocr: bool) -> Extracted:
     reason = garbled_reason(result.text)
     if not reason:
         return result
+    if result.ocr_pages and "mojibake" in reason:
+        # OCR's own output: words run together (see desktop.core.library.ocr), not a font map
+        result.warnings.append("OCR text: some words may run together")
+        return result
     ext = path.suffix.lower()
     second: Extracted | None = None
     if ext == ".pdf":

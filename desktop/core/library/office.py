@@ -109,13 +109,15 @@ def extract_xlsx(path: Path) -> Extracted:
             seen = 0
             for row in ws.iter_rows():
                 cells = []
+                row_no = 0
                 for cell in row:
                     value = getattr(cell, "value", None)
                     text = _format_value(value)
-                    if text:
+                    if text:  # read-only mode's EmptyCell has no address; a filled cell has
                         cells.append((int(cell.column), text))
+                        row_no = int(cell.row)
                 if cells:
-                    rows.append((int(row[0].row), cells))
+                    rows.append((row_no, cells))
                     seen += len(cells)
                     if seen > MAX_CELLS:
                         break
@@ -139,7 +141,7 @@ def extract_ods(path: Path) -> Extracted:
     check_zip_xml(path)
     from odf.namespaces import TABLENS
     from odf.opendocument import load
-    from odf.table import Table, TableCell, TableRow
+    from odf.table import Table, TableRow
 
     doc = load(str(path))
     lines: list[str] = []
@@ -155,10 +157,11 @@ def extract_ods(path: Path) -> Extracted:
             for cell in row.childNodes:
                 if getattr(cell, "qname", None) not in ((TABLENS, "table-cell"), (TABLENS, "covered-table-cell")):
                     continue
-                repeat = int(cell.getAttribute("numbercolumnsrepeated") or 1) if isinstance(cell, TableCell) else 1
+                is_cell = cell.qname == (TABLENS, "table-cell")
+                repeat = int(cell.getAttribute("numbercolumnsrepeated") or 1) if is_cell else 1
                 text = _odf_text(cell)
                 if not text:
-                    value = cell.getAttribute("value") if isinstance(cell, TableCell) else None
+                    value = cell.getAttribute("value") if is_cell else None
                     text = _format_value(value) if value else ""
                 if text:
                     for k in range(min(repeat, 100)):
@@ -262,7 +265,7 @@ def extract_odp(path: Path) -> Extracted:
             text = "\n".join(t for t in (_odf_text(p) for p in frame.getElementsByType(P)) if t)
             if not text:
                 continue
-            if frame.getAttribute("class") == "title" and not title:
+            if frame.getAttrNS(PRESENTATIONNS, "class") == "title" and not title:
                 title = " ".join(text.split())
             else:
                 texts.append(text)

@@ -122,6 +122,7 @@ def test_pptx_slides_numbered_with_speaker_notes(tmp_path: Path) -> None:
 
 def test_odp_slides_numbered_with_speaker_notes(tmp_path: Path) -> None:
     from odf.draw import Frame, Page, TextBox
+    from odf.namespaces import PRESENTATIONNS
     from odf.opendocument import OpenDocumentPresentation
     from odf.presentation import Notes
     from odf.style import MasterPage, PageLayout
@@ -134,7 +135,8 @@ def test_odp_slides_numbered_with_speaker_notes(tmp_path: Path) -> None:
     doc.masterstyles.addElement(master)
     for title, body, notes in (("Roadmap", "Ship OCR in March", "Say why OCR matters"), ("Risks", "Fonts", "")):
         page = Page(masterpagename=master)
-        frame = Frame(width="20cm", height="3cm", x="1cm", y="1cm", classname="title")
+        frame = Frame(width="20cm", height="3cm", x="1cm", y="1cm")
+        frame.setAttrNS(PRESENTATIONNS, "class", "title")
         box = TextBox()
         box.addElement(P(text=title))
         frame.addElement(box)
@@ -214,8 +216,9 @@ def test_new_formats_are_supported_and_unsafe_xml_refused(tmp_path: Path) -> Non
     path = _xlsx(tmp_path)
     with zipfile.ZipFile(path) as zf:
         parts = {n: zf.read(n) for n in zf.namelist()}
-    parts["xl/workbook.xml"] = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                                + parts["xl/workbook.xml"].split(b"?>", 1)[1])
+    body = parts["xl/workbook.xml"]
+    body = body.split(b"?>", 1)[1] if body.startswith(b"<?xml") else body
+    parts["xl/workbook.xml"] = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + body
     evil = tmp_path / "evil.xlsx"
     with zipfile.ZipFile(evil, "w") as zf:
         for n, data in parts.items():
