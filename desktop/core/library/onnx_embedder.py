@@ -268,6 +268,8 @@ class OnnxEmbedder:
         self._session: Any = None
         self._tok: Any = None
         self._lock = threading.Lock()
+        #: held while :meth:`embed` runs (an indexing batch); questions do not take it
+        self.encode_lock = threading.Lock()
 
     def _ensure(self) -> tuple[Any, Any]:
         with self._lock:
@@ -284,6 +286,10 @@ class OnnxEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, shape (len(texts), 384), float32, in batches of ``batch_size``."""
+        with self.encode_lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
         session, tok = self._ensure()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -295,8 +301,9 @@ class OnnxEmbedder:
         return out
 
     def embed_query(self, texts: list[str]) -> np.ndarray:
-        """Same as :meth:`embed` (no lock to wait for)."""
-        return self.embed(texts)
+        """Like :meth:`embed`, for a question: never waits for an indexing batch (ONNX
+        Runtime runs concurrent calls on one session)."""
+        return self._embed(texts)
 
     def close(self) -> None:
         self._session = None

@@ -70,3 +70,23 @@ def test_a_page_over_the_time_limit_is_skipped_with_a_reason(tmp_path: Path, mon
     monkeypatch.setattr(ocr, "PAGE_TIMEOUT_S", 1e-4)
     with pytest.raises(Unreadable, match="OCR took longer"):
         extract(pdf)
+
+
+def test_ocr_runs_in_the_parser_process_and_marks_chunks(tmp_path: Path, model_dir: Path) -> None:
+    from desktop.core.library.parsing import ParserProcess
+
+    png = render_scan("Minutes of the tenants' meeting: the roof repair starts in May.", tmp_path / "minutes.png")
+    parser = ParserProcess(model_dir, timeout_s=120)
+    try:
+        result = parser.parse(png)
+        assert result.ok, result.reason
+        assert result.extractor == "OCR (RapidOCR)"
+        assert result.chunks and all(c.ocr for c in result.chunks)
+        off = ParserProcess(model_dir, timeout_s=60, ocr=False)
+        try:
+            skipped = off.parse(png)
+        finally:
+            off.close()
+        assert not skipped.ok and "turn on OCR" in skipped.reason
+    finally:
+        parser.close()
