@@ -10,7 +10,12 @@ from typing import Any
 import numpy as np
 
 from desktop.core.library.embedder import SentenceEmbedder
-from desktop.core.library.onnx_embedder import MIN_COSINE, OnnxEmbedder, cache_path, embedder_cache_dir
+from desktop.core.library.onnx_embedder import (
+    MIN_COSINE,
+    OnnxEmbedder,
+    cache_path,
+    embedder_cache_dir,
+)
 
 
 def test_onnx_vectors_match_pytorch(embedder: Any, model_dir: Path) -> None:
