@@ -21,6 +21,20 @@ privacy.harden()
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache of the converted (ONNX) embedding model for the whole run: each test has
+    its own HEARTH_HOME, and converting again in each would take seconds per test."""
+    folder = tmp_path_factory.mktemp("embedder-cache")
+    old = os.environ.get("HEARTH_EMBEDDER_CACHE")
+    os.environ["HEARTH_EMBEDDER_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("HEARTH_EMBEDDER_CACHE", None)
+    else:
+        os.environ["HEARTH_EMBEDDER_CACHE"] = old
+
+
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hearth-home"

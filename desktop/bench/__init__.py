@@ -14,6 +14,7 @@ BENCH_MODULES = [
     "desktop.bench.chat",
     "desktop.bench.retrieval",
     "desktop.bench.index",
+    "desktop.bench.ocr",
     "desktop.bench.train",
     "desktop.bench.personalize",
     "desktop.bench.faults",

@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
     p.add_argument("--components", action="store_true", help="also score BM25 alone and dense alone")
     p.add_argument("--bm25-weight", type=float, default=None, help="override the RRF weight of BM25")
     p.add_argument("--threads", type=int, default=0, help="embedding threads (0: setting)")
+    p.add_argument("--backend", choices=["onnx", "torch"], default="onnx",
+                   help="the library's embedder (setting embed_backend)")
     p.set_defaults(func=run)
     register_convert(sub)
 
@@ -74,11 +76,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def build_index(data: Any, work: Path, threads: int, bm25_weight: float | None = None) -> Any:
+def build_index(data: Any, work: Path, threads: int, bm25_weight: float | None = None,
+                backend: str = "onnx") -> Any:
     from desktop.core.library import Library
     from desktop.core.settings import LibrarySettings
 
-    settings = LibrarySettings(memory_enabled=False, embed_threads=threads)
+    settings = LibrarySettings(memory_enabled=False, embed_threads=threads, embed_backend=backend)
     if bm25_weight is not None:
         settings.bm25_weight = bm25_weight
     library = Library(work / "library", settings)
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     if work is None:
         tmp = tempfile.TemporaryDirectory(prefix="hearth-bench-")
         work = Path(tmp.name)
-    library, index_s, final = build_index(data, work, args.threads, args.bm25_weight)
+    library, index_s, final = build_index(data, work, args.threads, args.bm25_weight, args.backend)
     try:
         library.search("warm up", top_k=1)
         runs: dict[str, dict[str, dict[str, float]]] = {"hybrid (chat)": {}}
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         "bench": "retrieval", "data": str(args.data), "split": args.split, "queries": len(data.queries),
         "documents": len(data.corpus), "chunks": chunks, "ndcg@10": round(chat["ndcg@10"], 4),
         "recall@10": round(chat["recall@10"], 4), "latency_p50_ms": round(p50, 2),
-        "latency_p95_ms": round(p95, 2), "index_seconds": round(index_s, 1),
+        "latency_p95_ms": round(p95, 2), "index_seconds": round(index_s, 1), "embed_backend": args.backend,
     }
     for name, s in scores.items():
         if name != "hybrid (chat)":

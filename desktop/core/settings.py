@@ -76,6 +76,8 @@ class LibrarySettings:
     embed_threads: int = _f(0, "CPU threads for embedding documents; 0 uses all cores but one, leaving one for chat.")
     parse_timeout_s: float = _f(60.0, "Longest time reading one file may take before it is skipped, in seconds.")
     max_file_mb: float = _f(200.0, "Files larger than this (in MB) are skipped.")
+    ocr_enabled: bool = _f(True, "Read scanned PDF pages and images (.png, .jpg, .tiff) by OCR, on this computer.")
+    embed_backend: str = _f("onnx", "How documents are embedded: onnx (the same model, int8 with ONNX Runtime, about twice as fast; made once from the PyTorch weights and checked against them) or torch (PyTorch). Changing it re-indexes.")
     bm25_weight: float = _f(1.0, "Weight of keyword (BM25) ranking against meaning (vector) ranking when fusing them.")
     min_similarity: float = _f(
         0.3, "Passages less similar than this (cosine, 0 to 1) to the question are not given to the chat."

@@ -283,8 +283,12 @@ class LibraryPanel(QWidget):
                                     str(f.chunks) if f.state == "indexed" else "", folder])
             item.setData(0, Qt.ItemDataRole.UserRole, f.path)
             item.setToolTip(0, f.path)
-            if f.reason:
-                item.setToolTip(1, f.reason)
+            tip = f.reason or (f"read by {f.extractor}" if f.extractor else "")
+            if f.warnings:
+                tip += "\n⚠ " + "\n⚠ ".join(f.warnings)
+                item.setText(1, item.text(1) + " ⚠")
+            if tip:
+                item.setToolTip(1, tip)
             self.file_tree.addTopLevelItem(item)
         indexed = sum(1 for f in files if f.state == "indexed")
         chunks = sum(f.chunks for f in files if f.state == "indexed")

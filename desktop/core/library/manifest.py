@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import zlib
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
     ),
+    (
+        # which extractor read each file (the file list shows it) and what it warned about
+        "0002_file_extractor",
+        """
+        ALTER TABLE files ADD COLUMN extractor TEXT NOT NULL DEFAULT '';
+        ALTER TABLE files ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]
 
 # file states
@@ -108,6 +116,8 @@ class FileRecord:
     chunk_ids: list[str]
     n_chunks: int
     updated_at: float
+    extractor: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -226,4 +236,5 @@ def _file(row: sqlite3.Row) -> FileRecord:
         mtime=row["mtime"], sha256=row["sha256"], state=row["state"], reason=row["reason"],
         title=row["title"], chunk_ids=json.loads(row["chunk_ids"] or "[]"),
         n_chunks=row["n_chunks"], updated_at=row["updated_at"],
+        extractor=row["extractor"], warnings=json.loads(row["warnings"] or "[]"),
     )

@@ -3,8 +3,13 @@
 Reads one JSON request per line on stdin (``{"path": "..."}``), extracts and chunks that
 file, and writes one JSON line on stdout:
 
-- ``{"ok": true, "text": ..., "title": ..., "kind": ..., "chunks": [[start, end, page, section], ...]}``
+- ``{"ok": true, "text": ..., "title": ..., "kind": ..., "extractor": ..., "warnings": [...],
+  "chunks": [[start, end, page, section, ocr], ...]}``
 - ``{"ok": false, "reason": "password-protected PDF ..."}``
+
+A request may say ``"ocr": false`` (the user turned OCR off).  While OCR reads a long
+scan, the worker prints ``{"alive": true}`` after each page; the app then renews the
+file's time limit (each page has its own limit inside the worker, see :mod:`.ocr`).
 
 It starts by printing ``{"ready": true}``.  The app kills and restarts it when a file
 takes longer than the per-file time limit, and treats its death as that file's failure,
@@ -35,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.privacy import harden
 
     harden()  # this process reads untrusted files: it gets the network guard too
+    from desktop.core.library import ocr
     from desktop.core.library.chunking import Chunker
     from desktop.core.library.formats import Unreadable, extract
+    from desktop.core.library.quality import tiny_chunks_reason
 
     for stream in (sys.stdout, sys.stdin):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -47,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
+
+    def alive() -> None:
+        out.write('{"alive": true}\n')
+        out.flush()
+
+    ocr.heartbeat = alive
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -54,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             request = json.loads(line)
             path = Path(request["path"])
-            doc = extract(path)
+            doc = extract(path, ocr=bool(request.get("ocr", True)))
             specs = chunker.chunk(doc)
+            tiny = tiny_chunks_reason([doc.text[c.start:c.end] for c in specs])
+            if tiny and all(len(doc.text[c.start:c.end].strip()) < 3 for c in specs):
+                raise Unreadable(f"no real text was extracted ({tiny})")
+            warnings = list(doc.warnings) + ([tiny] if tiny else [])
             reply = {
                 "ok": True, "text": doc.text, "title": doc.title, "kind": doc.kind,
-                "chunks": [[c.start, c.end, c.page, c.section] for c in specs],
+                "extractor": doc.extractor, "warnings": warnings,
+                "chunks": [[c.start, c.end, c.page, c.section, c.ocr] for c in specs],
             }
         except Unreadable as exc:
             reply = {"ok": False, "reason": str(exc)}

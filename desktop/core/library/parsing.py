@@ -41,6 +41,8 @@ class ParseResult:
     kind: str = "text"
     chunks: list[ChunkSpec] = field(default_factory=list)
     reason: str = ""
+    extractor: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 class ParserError(Exception):
@@ -52,12 +54,14 @@ class ParserProcess:
 
     Args:
         model_dir: the embedding model folder (its tokenizer sizes the chunks).
-        timeout_s: per-file time limit in seconds.
+        timeout_s: per-file time limit in seconds (renewed after each page OCR reads).
+        ocr: read scanned pages and images by OCR.
     """
 
-    def __init__(self, model_dir: Path, timeout_s: float = 60.0) -> None:
+    def __init__(self, model_dir: Path, timeout_s: float = 60.0, ocr: bool = True) -> None:
         self.model_dir = model_dir
         self.timeout_s = timeout_s
+        self.ocr = ocr
         self._proc: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -115,9 +119,11 @@ class ParserProcess:
                 self._start()
             assert self._proc is not None and self._proc.stdin is not None
             try:
-                self._proc.stdin.write(json.dumps({"path": str(path)}) + "\n")
+                self._proc.stdin.write(json.dumps({"path": str(path), "ocr": self.ocr}) + "\n")
                 self._proc.stdin.flush()
                 line = self._next_line(self.timeout_s, cancel)
+                while line is not None and line.startswith('{"alive"'):
+                    line = self._next_line(self.timeout_s, cancel)  # a page done: a new limit
             except TimeoutError:
                 self._kill()
                 if cancel is not None and cancel.cancelled:
@@ -135,7 +141,9 @@ class ParserProcess:
             return ParseResult(False, reason=str(raw.get("reason", "could not be read")))
         return ParseResult(
             True, text=raw["text"], title=raw.get("title", ""), kind=raw.get("kind", "text"),
-            chunks=[ChunkSpec(int(c[0]), int(c[1]), c[2], c[3] or "") for c in raw["chunks"]],
+            chunks=[ChunkSpec(int(c[0]), int(c[1]), c[2], c[3] or "", bool(c[4]) if len(c) > 4 else False)
+                    for c in raw["chunks"]],
+            extractor=str(raw.get("extractor", "")), warnings=[str(w) for w in raw.get("warnings", [])],
         )
 
     def _kill(self) -> None:

@@ -1,5 +1,7 @@
 """Shared fixtures for the library tests: one real embedder for the session (loading
-all-MiniLM-L6-v2 takes seconds; it is stateless, so sharing it is safe)."""
+all-MiniLM-L6-v2 takes seconds; it is stateless, so sharing it is safe).  It is the
+product's default, the int8 ONNX copy (converted once per run), so that a library opened
+with default settings accepts the collections the tests made."""
 
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(model_dir: Path):  # type: ignore[no-untyped-def]
-    from desktop.core.library.embedder import SentenceEmbedder
+    from desktop.core.library.onnx_embedder import make_embedder
 
-    return SentenceEmbedder(model_dir, threads=1)
+    return make_embedder(model_dir, "onnx", threads=1)
 
 
 @pytest.fixture

@@ -91,9 +91,9 @@ def test_pdf_with_broken_xref_is_read_leniently(docs: Path) -> None:
     assert "test example" in extract(docs / "pdf_malformed_broken-xref_issue-297.pdf").text
 
 
-def test_scanned_pdf_reports_needs_ocr(docs: Path) -> None:
+def test_scanned_pdf_reports_needs_ocr_when_ocr_is_off(docs: Path) -> None:
     with pytest.raises(Unreadable, match="needs OCR"):
-        extract(docs / "pdf_scanned_image-only_medical-report.pdf")
+        extract(docs / "pdf_scanned_image-only_medical-report.pdf", ocr=False)
 
 
 def test_simple_pdf_first_words_and_page(docs: Path) -> None:

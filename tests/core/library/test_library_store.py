@@ -30,7 +30,9 @@ def run(events: Any) -> tuple[ProgressEvent, list[ProgressEvent]]:
 
 @pytest.fixture
 def library(tmp_path: Path, embedder: Any) -> Any:
-    lib = Library(tmp_path / "store", LibrarySettings(parse_timeout_s=30), embedder=embedder)
+    # OCR off: these tests are about the pipeline, and OCR of a scan takes seconds
+    # (tests/core/library/test_ocr.py covers it)
+    lib = Library(tmp_path / "store", LibrarySettings(parse_timeout_s=30, ocr_enabled=False), embedder=embedder)
     yield lib
     lib.close()
 
@@ -65,7 +67,7 @@ def test_shared_documents_index_with_reasons_for_the_bad_ones(library: Library, 
     assert "password-protected" in reasons[PASSWORD_PDF]
     assert "needs OCR" in reasons["pdf_scanned_image-only_medical-report.pdf"]
     assert "PDF" in reasons["pdf_hang-risk_circular-xobjects_issue-1113.pdf"]
-    assert "not a format" in reasons["photo.png"]
+    assert "turn on OCR" in reasons["photo.png"]  # an image, and OCR is off
     assert "empty" in reasons["empty.txt"]
     assert "symbolic link loop" in reasons["loop-a.txt"]
     assert final.data["indexed"] == 12
