@@ -81,3 +81,10 @@ def test_the_supporting_sentence_is_marked() -> None:
     assert shown.text[ev["start"]:ev["end"]] == ev["text"]
     assert NOTE[ev["doc_start"] - 1000:ev["doc_end"] - 1000] == ev["text"]
     assert supporting_sentence("Bananas.", "When?", plan.evidence) is None
+
+
+def test_a_passage_on_the_topic_but_not_the_question_is_not_an_answer() -> None:
+    near = Source("document", "home.txt", NOTE)  # about the home network, not the mortgage
+    plan = AnswerPlan.make("Which bank holds the mortgage on the house?", [near], searched=True)
+    assert plan.not_found and not plan.evidence
+    assert not AnswerPlan.make("Where is the router kept?", [near], searched=True).not_found
