@@ -14,6 +14,13 @@
 3. Prints the bundle's size, the installer's (compressed) size and the build time, and
    ends with one JSON line of those figures (sizes in bytes, times in seconds).
 
+The chat engine must be portable: llama.cpp compiled with its CPU backend variants chosen
+at run time (``GGML_BACKEND_DL``, ``GGML_CPU_ALL_VARIANTS``, ``GGML_NATIVE=OFF``), not for
+the build machine's processor (which crashes with SIGILL on users' older CPUs).
+``--portable-engine`` first rebuilds llama-cpp-python that way in this environment (the
+installers workflow does); without it the build stops if the installed llama.cpp is a
+native build, unless ``--allow-native-engine`` (a bundle for this machine only).
+
 Needs the ``build`` extra: ``pip install -e .[build]`` in a developer checkout, or the
 packages it lists.  Build outputs go under build/ and dist/ (git-ignored) unless --work
 and --dist say otherwise.
@@ -36,6 +43,51 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "installers" / "hearth.spec"
 APP_NAME = "Hearth"
+
+
+# llama.cpp for distribution (see the module docstring).  install_cpu_variants.cmake makes
+# llama-cpp-python's wheel carry the variant libraries (it installs only "ggml-cpu").
+ENGINE_CMAKE_INCLUDE = ROOT / "installers" / "engine" / "install_cpu_variants.cmake"
+PORTABLE_ENGINE_CMAKE_ARGS = [
+    "-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON",
+    "-DLLAVA_BUILD=OFF",  # Hearth loads no vision projector: less to compile and ship
+]
+
+
+def portable_engine_env() -> dict[str, str]:
+    """The environment for ``pip`` to compile llama-cpp-python portably (CMAKE_ARGS)."""
+    args = [*PORTABLE_ENGINE_CMAKE_ARGS,
+            f"-DCMAKE_PROJECT_llama_cpp_INCLUDE={ENGINE_CMAKE_INCLUDE.as_posix()}"]
+    return {**os.environ, "CMAKE_ARGS": " ".join(args)}
+
+
+def install_portable_engine() -> None:
+    """Recompile the installed llama-cpp-python version portably, into this environment.
+
+    Raises:
+        SystemExit: llama-cpp-python is not installed, or pip failed.
+    """
+    from importlib import metadata
+
+    try:
+        version = metadata.version("llama_cpp_python")
+    except metadata.PackageNotFoundError:
+        raise SystemExit("llama-cpp-python is not installed: pip install '.[build]' first.") from None
+    cmd = [sys.executable, "-m", "pip", "install", "--force-reinstall", "--no-deps",
+           "--no-cache-dir", "--no-binary", "llama-cpp-python", f"llama-cpp-python=={version}"]
+    env = portable_engine_env()
+    print(f"$ CMAKE_ARGS='{env['CMAKE_ARGS']}' {' '.join(cmd)}", flush=True)
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise SystemExit("Building the portable llama.cpp failed; see pip's output above.")
+
+
+def engine_variants() -> list[str]:
+    """The CPU backend variants of the installed llama.cpp (empty: a native build).
+    Read from the files, without loading llama.cpp (desktop/core/engine/backends.py)."""
+    sys.path.insert(0, str(ROOT))
+    from desktop.core.engine.backends import cpu_variants
+
+    return cpu_variants()
 
 
 def project_version() -> str:
@@ -184,7 +236,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
     parser.add_argument("--no-package", action="store_true", help="freeze only; make no installer")
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
+    parser.add_argument("--portable-engine", action="store_true",
+                        help="first recompile llama-cpp-python with every CPU variant (slow)")
+    parser.add_argument("--allow-native-engine", action="store_true",
+                        help="build even if llama.cpp is compiled for this machine's CPU only")
     args = parser.parse_args(argv)
+    if args.portable_engine:
+        install_portable_engine()
+    variants = engine_variants()
+    if variants:
+        print(f"llama.cpp CPU variants (chosen at run time): {', '.join(variants)}", flush=True)
+    elif args.allow_native_engine:
+        print("WARNING: llama.cpp here is compiled for this machine's processor only; the "
+              "bundle may crash (SIGILL) on other computers.", flush=True)
+    else:
+        raise SystemExit(
+            "llama.cpp in this environment is compiled for this machine's processor only "
+            "(no ggml-cpu-* variant libraries in llama_cpp/lib); the installer would crash on "
+            "older CPUs. Run with --portable-engine, or --allow-native-engine for a bundle "
+            "meant for this machine only."
+        )
     dist, work = args.dist.resolve(), args.work.resolve()
     version = project_version()
     print(f"Building {APP_NAME} {version} for {os_tag()} {arch_tag()}", flush=True)
@@ -209,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "executable": str(executable(bundle)), "bundle_bytes": size,
         "installers": {out.name: out.stat().st_size for out in outputs},
         "freeze_s": round(freeze_s, 1), "build_s": round(total_s, 1),
+        "engine_cpu_variants": variants,
     }))
     return 0
 
