@@ -106,6 +106,7 @@ def test_engine_answers_under_emulated_cpu(cpu: str, tmp_path: Path) -> None:
     answer = next(line for line in text.splitlines() if line.strip().startswith("A:"))
     assert answer.strip() != "A:", detail
     info = next(line for line in text.splitlines() if "llama.cpp" in line and "CPU :" in line)
+    print(f"qemu -cpu {cpu}: {answer.strip()} | {info.strip()}")
     present, absent = CPU_MODELS[cpu]
     for feature in present:
         assert feature in info, f"{cpu}: llama.cpp did not use {feature}: {info}"

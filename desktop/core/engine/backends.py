@@ -28,17 +28,25 @@ _loaded = False
 
 
 def _libggml() -> tuple[Any, Path]:
-    """(ctypes handle of llama-cpp-python's libggml, its folder)."""
+    """(a ctypes handle through which ggml's functions are those libllama uses, the
+    ``llama_cpp/lib`` folder).
+
+    A wheel cannot hold symlinks, so ``libggml.so`` and ``libggml.so.0`` are two copies of
+    one library: opening ``libggml.so`` by path (as ``llama_cpp._ggml`` does) loads a
+    second ggml whose backend registry libllama never sees.  Symbols looked up through
+    libllama's own handle resolve in libllama's dependencies, i.e. in the ggml it uses
+    (dlsym on Linux and macOS); Windows has one ``ggml.dll`` per process anyway.
+    """
     import llama_cpp  # loads libllama and with it libggml
-    from llama_cpp import _ctypes_extensions
+    from llama_cpp import llama_cpp as bindings
 
     lib_dir = Path(llama_cpp.__file__).resolve().parent / "lib"
-    try:
-        from llama_cpp import _ggml
+    handle = getattr(bindings, "_lib", None)
+    if handle is not None and hasattr(handle, "ggml_backend_load_all_from_path"):
+        return handle, lib_dir
+    from llama_cpp import _ctypes_extensions
 
-        return _ggml.libggml, lib_dir
-    except (ImportError, AttributeError, RuntimeError, OSError):
-        return _ctypes_extensions.load_shared_library("ggml", lib_dir), lib_dir
+    return _ctypes_extensions.load_shared_library("ggml", lib_dir), lib_dir
 
 
 def cpu_variants(lib_dir: Path | None = None) -> list[str]:
