@@ -24,6 +24,13 @@ Steps, each printed with its wall time:
    and three optimizer steps on one sentence must lower the loss (what personalization
    needs from the bundle).
 
+``--self-test engine`` runs only step 1 and the part of step 2 that loads the model and
+answers, in THIS process (:class:`desktop.core.engine.llama.LlamaBackend`, no worker),
+and prints which CPU features llama.cpp found and used.  It is what the portable-engine
+test runs under ``qemu-x86_64 -cpu MODEL`` (tests/installers/test_portable_engine.py):
+qemu-user emulates only the process it started, not a child the app execs, so an
+engine in a worker process would run on the real CPU and prove nothing.
+
 Exit status 0 when every step passed, 1 otherwise (the failing step and its reason are
 printed).  ``--report FILE`` also writes the output to FILE: a windowed Windows app has
 no console to print to.
@@ -151,6 +158,37 @@ def _step_chat(out: _Output, state: _ChatState) -> str:
     if not answer:
         raise StepFailed("the model loaded but gave an empty answer")
     state.answer = answer
+    return f"{len(answer)} characters"
+
+
+def _step_engine_in_process(out: _Output) -> str:
+    """Load the default model with llama.cpp in this process and answer :data:`PROMPT`
+    greedily.  Prints llama.cpp's system info (the CPU features of the backend variant it
+    loaded; with GGML_BACKEND_DL builds, the variant chosen for this processor)."""
+    import llama_cpp
+
+    from desktop.core.engine import EngineOptions
+    from desktop.core.engine.llama import LlamaBackend
+    from desktop.core.models import default_model_path
+
+    model = default_model_path()
+    assert model is not None  # checked by the bundle step
+    backend = LlamaBackend()
+    try:
+        t0 = time.perf_counter()
+        info = backend.load(str(model), EngineOptions(n_ctx=512, n_threads=min(2, os.cpu_count() or 1)))
+        out.line(f"    loaded {info.summary()} in {time.perf_counter() - t0:.2f} s (in process {os.getpid()})")
+        system_info = llama_cpp.llama_print_system_info()
+        if isinstance(system_info, bytes):
+            system_info = system_info.decode("utf-8", "replace")
+        out.line(f"    llama.cpp {getattr(llama_cpp, '__version__', '?')}: {str(system_info).strip()}")
+        answer = _ask(backend)
+    finally:
+        backend.close()
+    out.line(f"    Q: {PROMPT}")
+    out.line(f"    A: {answer}")
+    if not answer:
+        raise StepFailed("the model loaded but gave an empty answer")
     return f"{len(answer)} characters"
 
 
@@ -364,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the self-test.  ``argv`` excludes ``--self-test``.  Returns the exit status."""
     start = time.perf_counter()
     parser = argparse.ArgumentParser(prog="Hearth --self-test", description=__doc__.split("\n")[0])
+    parser.add_argument("part", nargs="?", default="all", choices=["all", "engine"],
+                        help="engine: only load the model and answer, in this process "
+                             "(for emulators such as qemu-user); default: every step")
     parser.add_argument("--report", type=Path, help="also write the output to this file")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["chat", "adapter", "library", "training"],
@@ -391,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             ("library", lambda: _step_library(out, home)),
             ("training", lambda: _step_training_stack(out)),
         ]
+        if args.part == "engine":
+            steps = [steps[0], ("engine", lambda: _step_engine_in_process(out))]
         try:
             for name, step in steps:
                 if name in args.skip:

@@ -5,7 +5,7 @@
 1. Freezes the app with PyInstaller (installers/hearth.spec: one folder, windowed) into
    DIR/Hearth/ (DIR/Hearth.app on macOS), with the version from pyproject.toml.
 2. Packages it:
-   - Linux: Hearth-VERSION-linux-ARCH.tar.gz (the folder, a .desktop file, icons and
+   - Linux: Hearth-VERSION-linux-ARCH.tar.xz (the folder, a .desktop file, icons and
      install.sh for a per-user menu entry).
    - macOS: Hearth-VERSION-macos-ARCH.dmg via installers/macos/make_dmg.sh, which also
      signs and notarizes when the credentials are in the environment.
@@ -13,6 +13,13 @@
      (installers/windows/hearth.iss), when ISCC is installed.
 3. Prints the bundle's size, the installer's (compressed) size and the build time, and
    ends with one JSON line of those figures (sizes in bytes, times in seconds).
+
+The chat engine must be portable: llama.cpp compiled with its CPU backend variants chosen
+at run time (``GGML_BACKEND_DL``, ``GGML_CPU_ALL_VARIANTS``, ``GGML_NATIVE=OFF``), not for
+the build machine's processor (which crashes with SIGILL on users' older CPUs).
+``--portable-engine`` first rebuilds llama-cpp-python that way in this environment (the
+installers workflow does); without it the build stops if the installed llama.cpp is a
+native build, unless ``--allow-native-engine`` (a bundle for this machine only).
 
 Needs the ``build`` extra: ``pip install -e .[build]`` in a developer checkout, or the
 packages it lists.  Build outputs go under build/ and dist/ (git-ignored) unless --work
@@ -36,6 +43,51 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "installers" / "hearth.spec"
 APP_NAME = "Hearth"
+
+
+# llama.cpp for distribution (see the module docstring).  install_cpu_variants.cmake makes
+# llama-cpp-python's wheel carry the variant libraries (it installs only "ggml-cpu").
+ENGINE_CMAKE_INCLUDE = ROOT / "installers" / "engine" / "install_cpu_variants.cmake"
+PORTABLE_ENGINE_CMAKE_ARGS = [
+    "-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON",
+    "-DLLAVA_BUILD=OFF",  # Hearth loads no vision projector: less to compile and ship
+]
+
+
+def portable_engine_env() -> dict[str, str]:
+    """The environment for ``pip`` to compile llama-cpp-python portably (CMAKE_ARGS)."""
+    args = [*PORTABLE_ENGINE_CMAKE_ARGS,
+            f"-DCMAKE_PROJECT_llama_cpp_INCLUDE={ENGINE_CMAKE_INCLUDE.as_posix()}"]
+    return {**os.environ, "CMAKE_ARGS": " ".join(args)}
+
+
+def install_portable_engine() -> None:
+    """Recompile the installed llama-cpp-python version portably, into this environment.
+
+    Raises:
+        SystemExit: llama-cpp-python is not installed, or pip failed.
+    """
+    from importlib import metadata
+
+    try:
+        version = metadata.version("llama_cpp_python")
+    except metadata.PackageNotFoundError:
+        raise SystemExit("llama-cpp-python is not installed: pip install '.[build]' first.") from None
+    cmd = [sys.executable, "-m", "pip", "install", "--force-reinstall", "--no-deps",
+           "--no-cache-dir", "--no-binary", "llama-cpp-python", f"llama-cpp-python=={version}"]
+    env = portable_engine_env()
+    print(f"$ CMAKE_ARGS='{env['CMAKE_ARGS']}' {' '.join(cmd)}", flush=True)
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise SystemExit("Building the portable llama.cpp failed; see pip's output above.")
+
+
+def engine_variants() -> list[str]:
+    """The CPU backend variants of the installed llama.cpp (empty: a native build).
+    Read from the files, without loading llama.cpp (desktop/core/engine/backends.py)."""
+    sys.path.insert(0, str(ROOT))
+    from desktop.core.engine.backends import cpu_variants
+
+    return cpu_variants()
 
 
 def project_version() -> str:
@@ -111,15 +163,19 @@ def executable(bundle: Path) -> Path:
     return bundle / (f"{APP_NAME}.exe" if sys.platform == "win32" else APP_NAME)
 
 
-def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
-    """A tar.gz with the folder, hearth.desktop, icons and install.sh.
+def package_linux(bundle: Path, dist: Path, version: str, compression: str = "xz") -> list[Path]:
+    """A tar.xz (or tar.gz) with the folder, hearth.desktop, icons and install.sh.
 
-    No AppImage: appimagetool is not available from a package registry here, and the
-    tar.gz with install.sh gives the same menu entry without it."""
+    xz (``xz -T0 -6``, every core) makes the download about a quarter smaller than gzip
+    on this bundle, which is mostly native libraries and model weights (figures in
+    installers/README.md); every Linux desktop's archive tool opens it.  Falls back to gzip
+    when the ``xz`` program is missing.  No AppImage: appimagetool is not available from a
+    package registry here, and the archive with install.sh gives the same menu entry."""
     linux = ROOT / "installers" / "linux"
     icons = ROOT / "resources" / "icons"
     name = f"{APP_NAME}-{version}-linux-{arch_tag()}"
-    out = dist / f"{name}.tar.gz"
+    xz = shutil.which("xz") if compression == "xz" else None
+    out = dist / f"{name}.tar.{'xz' if xz else 'gz'}"
     top = APP_NAME
     print(f"Packaging {out.name} ...", flush=True)
 
@@ -128,7 +184,7 @@ def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
         info.uname = info.gname = ""
         return info
 
-    with tarfile.open(out, "w:gz", compresslevel=6) as tar:
+    def _add_all(tar: tarfile.TarFile) -> None:
         tar.add(bundle, arcname=f"{top}/app", filter=_filter)
         tar.add(linux / "hearth.desktop", arcname=f"{top}/hearth.desktop", filter=_filter)
         tar.add(linux / "install.sh", arcname=f"{top}/install.sh", filter=_filter)
@@ -138,6 +194,23 @@ def package_linux(bundle: Path, dist: Path, version: str) -> list[Path]:
         for size in (16, 32, 48, 64, 128, 256, 512):
             tar.add(icons / f"hearth-{size}.png", arcname=f"{top}/icons/hearth-{size}.png",
                     filter=_filter)
+
+    if xz is None:
+        with tarfile.open(out, "w:gz", compresslevel=6) as tar:
+            _add_all(tar)
+        return [out]
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen([xz, "-T0", "-6", "-c"], stdin=subprocess.PIPE, stdout=sink)
+        assert proc.stdin is not None
+        try:
+            with tarfile.open(fileobj=proc.stdin, mode="w|") as tar:
+                _add_all(tar)
+        finally:
+            proc.stdin.close()
+            code = proc.wait()
+    if code != 0:
+        out.unlink(missing_ok=True)
+        raise SystemExit(f"xz failed (exit code {code}) while packaging {out.name}.")
     return [out]
 
 
@@ -186,7 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
     parser.add_argument("--no-package", action="store_true", help="freeze only; make no installer")
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
+    parser.add_argument("--compression", choices=["xz", "gz"], default="xz",
+                        help="Linux archive: tar.xz (smaller, default) or tar.gz")
+    parser.add_argument("--portable-engine", action="store_true",
+                        help="first recompile llama-cpp-python with every CPU variant (slow)")
+    parser.add_argument("--allow-native-engine", action="store_true",
+                        help="build even if llama.cpp is compiled for this machine's CPU only")
     args = parser.parse_args(argv)
+    if args.portable_engine:
+        install_portable_engine()
+    variants = engine_variants()
+    if variants:
+        print(f"llama.cpp CPU variants (chosen at run time): {', '.join(variants)}", flush=True)
+    elif args.allow_native_engine:
+        print("WARNING: llama.cpp here is compiled for this machine's processor only; the "
+              "bundle may crash (SIGILL) on other computers.", flush=True)
+    else:
+        raise SystemExit(
+            "llama.cpp in this environment is compiled for this machine's processor only "
+            "(no ggml-cpu-* variant libraries in llama_cpp/lib); the installer would crash on "
+            "older CPUs. Run with --portable-engine, or --allow-native-engine for a bundle "
+            "meant for this machine only."
+        )
     dist, work = args.dist.resolve(), args.work.resolve()
     version = project_version()
     print(f"Building {APP_NAME} {version} for {os_tag()} {arch_tag()}", flush=True)
@@ -197,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     outputs: list[Path] = []
     if not args.no_package:
         packager = {"linux": package_linux, "macos": package_macos, "windows": package_windows}[os_tag()]
-        outputs = packager(bundle, dist, version)
+        if os_tag() == "linux":
+            outputs = package_linux(bundle, dist, version, compression=args.compression)
+        else:
+            outputs = packager(bundle, dist, version)
     total_s = time.perf_counter() - t0
 
     size = folder_size(bundle)
@@ -211,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         "executable": str(executable(bundle)), "bundle_bytes": size,
         "installers": {out.name: out.stat().st_size for out in outputs},
         "freeze_s": round(freeze_s, 1), "build_s": round(total_s, 1),
+        "engine_cpu_variants": variants,
     }))
     return 0
 

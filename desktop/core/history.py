@@ -128,6 +128,8 @@ class History:
             self._db = storage.connect(self.path)
             storage.migrate(self._db, self._lock, MIGRATIONS)
             self._recover()
+        except storage.MigrationError as exc:
+            raise HistoryError(f"The chat history could not be upgraded: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise HistoryError(
                 f"The chat history {self.path} cannot be opened ({exc}). Your other data is "

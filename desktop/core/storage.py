@@ -82,22 +82,115 @@ def split_sql(sql: str) -> list[str]:
     return statements
 
 
+class MigrationError(sqlite3.DatabaseError):
+    """A migration failed; the database was put back as it was before the upgrade began
+    (the message names the migration, the cause and the backup file, which is kept)."""
+
+
+def database_file(db: sqlite3.Connection) -> Path | None:
+    """The file of ``db``'s main database; None for an in-memory or temporary one."""
+    for row in db.execute("PRAGMA database_list"):
+        if row[1] == "main":
+            return Path(row[2]) if row[2] else None
+    return None
+
+
+def backup_path(path: Path, migration: str) -> Path:
+    """Where the copy made before running ``migration`` on ``path`` goes:
+    ``NAME.before-MIGRATION.bak`` beside the database (one per migration; a later
+    upgrade does not overwrite the copy made before an earlier one)."""
+    return path.with_name(f"{path.name}.before-{migration}.bak")
+
+
+def backup(db: sqlite3.Connection, dest: Path) -> Path:
+    """Copy ``db`` to ``dest`` with SQLite's online backup API (a consistent snapshot,
+    WAL content included; sqlite.org/backup.html), written to a temporary file, synced and
+    renamed, so ``dest`` is always a whole database.  The copy is 0600 like the original.
+
+    Raises:
+        sqlite3.Error / OSError: the copy could not be written (e.g. the disk is full).
+    """
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        target = sqlite3.connect(str(tmp))
+        try:
+            db.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            target.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def restore(db: sqlite3.Connection, source: Path) -> None:
+    """Overwrite ``db``'s content with the database file ``source`` (SQLite's backup API
+    in the other direction: pages are replaced inside ``db``'s own file and connection).
+
+    Raises:
+        sqlite3.Error: the copy failed; ``db`` is then as the failure left it.
+    """
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        src.backup(db)
+    finally:
+        src.close()
+
+
 def migrate(
     db: sqlite3.Connection, lock: threading.RLock, migrations: Sequence[tuple[str, str]],
     table: str = "schema_migrations",
 ) -> list[str]:
     """Apply, in order and each in its own transaction, the named migrations not yet
-    recorded in ``table``.  Returns the names applied now."""
+    recorded in ``table``.  Returns the names applied now.
+
+    Upgrade safety: when a database that already holds data (an earlier version's) is
+    about to be migrated, it is first copied with :func:`backup` to
+    :func:`backup_path` (named after the first pending migration).  If any pending
+    migration then fails, the database is restored from that copy, so it is exactly as
+    the previous version left it (and that version can still open it), and
+    :class:`MigrationError` is raised.  A new, empty database is not copied.
+
+    Raises:
+        MigrationError: a migration failed (the database was restored from the backup).
+        sqlite3.Error / OSError: the backup could not be made; nothing was changed.
+    """
     applied: list[str] = []
     with lock:
         db.execute(f"CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
         done = {r[0] for r in db.execute(f"SELECT name FROM {table}")}
-        for name, sql in migrations:
-            if name in done:
-                continue
-            with transaction(db, lock):
-                for statement in split_sql(sql):
-                    db.execute(statement)
-                db.execute(f"INSERT INTO {table}(name, applied_at) VALUES (?, ?)", (name, time.time()))
+        pending = [(name, sql) for name, sql in migrations if name not in done]
+        if not pending:
+            return applied
+        path = database_file(db)
+        saved: Path | None = None
+        if done and path is not None:
+            saved = backup(db, backup_path(path, pending[0][0]))
+        for name, sql in pending:
+            try:
+                with transaction(db, lock):
+                    for statement in split_sql(sql):
+                        db.execute(statement)
+                    db.execute(f"INSERT INTO {table}(name, applied_at) VALUES (?, ?)", (name, time.time()))
+            except sqlite3.Error as exc:
+                where = path or "the database"
+                if saved is None:
+                    raise MigrationError(
+                        f"Upgrading {where} failed at migration {name} ({exc})."
+                    ) from exc
+                restore(db, saved)
+                raise MigrationError(
+                    f"Upgrading {where} failed at migration {name} ({exc}). It was restored "
+                    f"from the copy made just before ({saved}), so nothing is lost and the "
+                    "previous version of Hearth can still open it. Please report this."
+                ) from exc
             applied.append(name)
     return applied

@@ -49,7 +49,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("frozen")
     env = {k: v for k, v in os.environ.items() if k != "HEARTH_HOME"}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "installers" / "build.py"), "--no-package",
+        [sys.executable, str(ROOT / "installers" / "build.py"), "--no-package", "--allow-native-engine",
          "--dist", str(base / "dist"), "--work", str(base / "build")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600,
     )

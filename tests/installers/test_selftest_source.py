@@ -36,6 +36,26 @@ def test_self_test_from_source_answers_a_prompt(default_model: Path, tmp_path: P
     assert report.strip() in output.replace("\r", "")  # the report mirrors stdout
 
 
+def test_engine_self_test_answers_in_the_process_it_was_started_in(
+    default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--self-test engine`` (what runs under qemu-user) starts no worker process: the
+    model is loaded and answers in this very process."""
+    import psutil
+
+    children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    code = selftest.main(["engine", "--report", str(tmp_path / "r.txt")])
+    report = (tmp_path / "r.txt").read_text(encoding="utf-8")
+    assert code == 0, report
+    assert f"(in process {os.getpid()})" in report
+    assert "[ok] engine" in report and "[ok] chat" not in report
+    info = next(line for line in report.splitlines() if "llama.cpp" in line)
+    assert "CPU :" in info  # the features of the CPU backend llama.cpp runs on
+    answer = next(line for line in report.splitlines() if line.strip().startswith("A: "))
+    assert len(answer.strip()) > len("A: ")
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= children_before
+
+
 @pytest.mark.slow
 def test_full_self_test_from_source(default_model: Path, tmp_path: Path) -> None:
     code, output, report = _run([], tmp_path)

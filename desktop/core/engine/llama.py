@@ -59,6 +59,13 @@ class LlamaBackend:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        from desktop.core.engine.backends import ensure_backends
+
+        if ensure_backends() == 0:
+            raise ModelError(
+                "The chat engine found no llama.cpp backend it can run on this processor "
+                "(the llama_cpp/lib folder of this installation is incomplete). Reinstall Hearth."
+            )
         n_ctx = options.n_ctx
         if info.context_length:
             n_ctx = min(n_ctx, info.context_length)

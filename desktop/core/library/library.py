@@ -327,7 +327,7 @@ class Library:
         if self.embedding_model == "missing":
             return
         for row in self.manifest.collections():
-            if row["embedding_model"] == self.embedding_model:
+            if same_embedding_space(row["embedding_model"], self.embedding_model):
                 continue
             log.warning("collection %s was made by %s; re-indexing with %s", row["name"],
                         row["embedding_model"], self.embedding_model)
@@ -342,7 +342,8 @@ class Library:
                 db.execute("UPDATE collections SET embedding_model = ?, version = version + 1 WHERE name = ?",
                            (self.embedding_model, row["name"]))
         memory_rows = self.manifest.query("SELECT * FROM memories")
-        if memory_rows and self.manifest.get_meta("memory_model") not in ("", self.embedding_model):
+        memory_model = self.manifest.get_meta("memory_model")
+        if memory_rows and memory_model and not same_embedding_space(memory_model, self.embedding_model):
             try:
                 self._client.delete_collection(MEMORY_STORE)
             except Exception:
@@ -1168,6 +1169,15 @@ class Library:
         with self.manifest.tx() as db:
             db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
         return True
+
+
+def same_embedding_space(a: str, b: str) -> bool:
+    """Whether vectors made under embedding-model names ``a`` and ``b`` can share an index:
+    the same weights, whatever the runtime.  The int8 ONNX copy is accepted only when its
+    vectors reach cosine >= 0.99 against PyTorch's (see :mod:`.onnx_embedder`), so a library
+    indexed by one is searched by the other without re-indexing (re-indexing a big library
+    on upgrade would take hours).  Names are ``identity[+recipe]``."""
+    return a.split("+", 1)[0] == b.split("+", 1)[0]
 
 
 def _memory_id(conversation_id: int, question: str, answer: str) -> str:

