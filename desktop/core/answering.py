@@ -136,7 +136,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        if m.group(0).strip(" \t") == "" or "\n" not in m.group(0):  # punctuation end
+        if "\n" not in m.group(0):  # an end at punctuation, not at a line break
             word = _LAST_WORD.search(text, max(0, m.start() - 12), m.start())
             if word and word.group(1).lower() in _ABBREVIATIONS:
                 continue
@@ -196,8 +196,9 @@ def select_evidence(question: str, sources: Sequence[Source],
     Each sentence is scored by the summed inverse document frequency (over all candidate
     sentences, BM25's idf) of the question's content words it contains, plus
     :data:`ANSWER_TYPE_BONUS` when it holds what the question asks for
-    (:func:`answer_type_match`), plus a small prior for its passage's retrieval rank; each passage contributes its best sentence with
-    :data:`WINDOW_BEFORE` / :data:`WINDOW_AFTER` neighbours.  A second passage is kept
+    (:func:`answer_type_match`), plus a small prior for its passage's retrieval rank;
+    each passage contributes its best sentence with :data:`WINDOW_BEFORE` /
+    :data:`WINDOW_AFTER` neighbours.  A second passage is kept
     only when it scores at least :data:`SECOND_PASSAGE_RATIO` of the first.  Memory
     sources are left out (see :func:`grounded_messages`).  Empty when ``sources`` is.
     """
@@ -218,12 +219,10 @@ def select_evidence(question: str, sources: Sequence[Source],
     for rank, (src, sents) in enumerate(zip(docs, per_source, strict=True)):
         if not sents:
             continue
+        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf), i)
+                  for i, ((a, b), words) in enumerate(sents)]
+        best_score, best_i = max(scored, key=lambda si: (si[0], -si[1]))  # ties: earliest
         prior = 0.1 / (rank + 1)
-        scored = [(sum(idf[t] for t in words & q_terms)
-                   + (ANSWER_TYPE_BONUS if words & q_terms and answer_type_match(
-                       question, src.text[span[0]:span[1]]) else 0.0), i)
-                  for i, (span, words) in enumerate(sents)]
-        best_score, best_i = max(scored, key=lambda si: (si[0], -si[1]))
         lo, hi = max(0, best_i - WINDOW_BEFORE), min(len(sents) - 1, best_i + WINDOW_AFTER)
         start, end = sents[lo][0][0], sents[hi][0][1]
         while end - start > MAX_PASSAGE_CHARS and hi > best_i:
@@ -238,6 +237,11 @@ def select_evidence(question: str, sources: Sequence[Source],
         return []
     top = picks[0].score
     return [picks[0]] + [e for e in picks[1:max_passages] if e.score >= SECOND_PASSAGE_RATIO * top]
+
+
+def _sentence_score(question: str, sentence: str, matched: set[str], idf: dict[str, float]) -> float:
+    typed = bool(matched) and answer_type_match(question, sentence)
+    return sum(idf[t] for t in matched) + (ANSWER_TYPE_BONUS if typed else 0.0)
 
 
 def coverage(question: str, evidence: Sequence[Evidence]) -> float:
