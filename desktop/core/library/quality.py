@@ -36,6 +36,7 @@ TINY_CHUNK_CHARS = 8
 TINY_CHUNK_RATIO = 0.5
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
+_DIGITS_INSIDE = re.compile(r"[^\W\d_]\d+[^\W\d_]", re.UNICODE)
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "CJK", "HIRAGANA", "KATAKANA",
             "HANGUL", "THAI", "DEVANAGARI", "ARMENIAN", "GEORGIAN")
 
@@ -52,11 +53,12 @@ def _script(ch: str) -> str:
 
 
 def _odd_word(word: str) -> bool:
-    """Case flipping after the first two letters, or digits between letters."""
+    """Case flipping after the first two letters, or digits between letters ("a3b"; not
+    identifiers that end or start with a number, such as "word123456" or "2016model")."""
     letters = [c for c in word if c.isalpha()]
     if len(letters) < 3:
         return False
-    if any(c.isdigit() for c in word) and not word.isdigit():
+    if _DIGITS_INSIDE.search(word):
         return True
     flips = 0
     for a, b in zip(letters[1:], letters[2:], strict=False):

@@ -116,3 +116,10 @@ def test_omml_structures() -> None:
            f'</m:r></m:sup></m:sSup><m:r><m:t>+</m:t></m:r><m:rad><m:radPr/><m:deg/><m:e><m:r><m:t>y</m:t>'
            f'</m:r></m:e></m:rad></m:oMath>')
     assert omml_to_text(etree.fromstring(xml)) == "x^(2)+√(y)"
+
+
+def test_notes_full_of_codes_and_ids_are_not_mojibake() -> None:
+    # product codes, ticket numbers, log ids: letters then digits is ordinary text
+    text = "Order log. " + " ".join(f"word{n} item{n * 7} ref2024 KX16 A4" for n in range(300))
+    assert garbled_reason(text) == ""
+    assert garbled_reason("3HQČåQtSURVWĜHGN\\QD~þWHFK " * 50) != ""
