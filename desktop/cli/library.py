@@ -157,6 +157,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from desktop.core.models import ModelError
     from desktop.core.sources import Source
 
+    if not args.question.strip():
+        print('hearth ask: the question is empty; write it in quotes: hearth ask "When is the '
+              'invoice due?"', file=sys.stderr)
+        return 2
+
     with HearthCore() as core:
         try:
             core.load_model(args.model)

@@ -323,6 +323,10 @@ def _as_shown(ev: Evidence) -> Source:
 
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
+#: What follows it for a question about the user: where the answer could come from.
+NOT_FOUND_HINT = ("If it is in a document, add that file to your library (Library page) and "
+                  "ask again.")
+_PERSONAL = re.compile(r"\b(?:my|our|mine|ours|me|i|i'm|i've|we|us)\b", re.IGNORECASE)
 #: What follows it: the model's own answer, marked as not coming from the files.
 GENERAL_KNOWLEDGE = "From general knowledge (not from your files):"
 _NOT_FOUND_PATTERN = re.compile(
@@ -346,13 +350,17 @@ class AnswerPlan:
         evidence: the document windows the model reads, best first.
         memories: past exchanges recalled for this question (documents come first).
         not_found: the library was searched, holds documents, and nothing in it matched a
-            question: the reply opens with :data:`NOT_FOUND`.
+            factual question: the reply opens with :data:`NOT_FOUND`.
+        general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
+            for a question about the user ("my", "our", "I"): a model cannot know the
+            user's Wi-Fi password or cat's name, and a general answer there is an invention.
     """
 
     factual: bool = False
     evidence: list[Evidence] = field(default_factory=list)
     memories: list[Source] = field(default_factory=list)
     not_found: bool = False
+    general: bool = False
 
     @classmethod
     def make(cls, question: str, sources: Sequence[Source], searched: bool) -> AnswerPlan:
@@ -365,14 +373,15 @@ class AnswerPlan:
             evidence = select_evidence(question, docs)
         else:
             evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
-        if evidence and is_question(question) and coverage(question, evidence) < MIN_COVERAGE:
+        if evidence and factual and coverage(question, evidence) < MIN_COVERAGE:
             evidence = []  # about the same topic, but not about this question
         if evidence:  # documents speak first; of past talk only what the user stated is kept
             memories = [replace(m, text=m.extra["user_text"]) for m in memories
                         if m.extra.get("user_text") and not is_question(
                             m.extra["user_text"].removeprefix("You said:").strip())]
-        not_found = searched and not evidence and not memories and is_question(question)
-        return cls(factual, evidence, memories, not_found)
+        not_found = searched and not evidence and not memories and factual
+        return cls(factual, evidence, memories, not_found,
+                   general=not_found and not _PERSONAL.search(question))
 
     def shown_sources(self) -> list[Source]:
         """The sources shown under the answer: exactly what the model was given."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core import answering
-from desktop.core.answering import GENERAL_KNOWLEDGE, NOT_FOUND, AnswerPlan
+from desktop.core.answering import GENERAL_KNOWLEDGE, NOT_FOUND, NOT_FOUND_HINT, AnswerPlan
 from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingParams
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
@@ -213,9 +213,12 @@ class ChatService:
         status, stats, error = "complete", {}, None
         try:
             if plan.not_found:
-                text = f"{NOT_FOUND} {GENERAL_KNOWLEDGE} "
+                text = f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if plan.general else NOT_FOUND_HINT)
                 yield ChatEvent("token", text=text)
-            for ev in self.engine.generate(plan.prompt(messages), params, cancel):
+            # no general answer to a question about the user: it could only be invented
+            events = iter(()) if plan.not_found and not plan.general else \
+                self.engine.generate(plan.prompt(messages), params, cancel)
+            for ev in events:
                 if ev.kind == "token":
                     text += ev.text
                     yield ChatEvent("token", text=ev.text)

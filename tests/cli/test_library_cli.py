@@ -58,3 +58,5 @@ def test_bad_paths_and_collections_are_errors(tmp_path: Path, capsys: Any, defau
     assert "not found" in capsys.readouterr().err
     assert main(["ask", "hello", "--collection", "nosuch"]) == 2
     assert "no collection named nosuch" in capsys.readouterr().err
+    assert main(["ask", "   "]) == 2  # an empty question: one clear line, no traceback
+    assert "the question is empty" in capsys.readouterr().err

@@ -131,6 +131,14 @@ def test_nothing_found_says_so_before_any_general_answer(tmp_path: Path) -> None
     assert provider.remembered == []  # a not-found reply is not fed back as memory
     list(svc.send(c.id, "Write a haiku about autumn"))  # not a question: no preface
     assert not h.messages(c.id)[-1].content.startswith("I couldn't")
+    list(svc.send(c.id, "Tell me a long story about a dragon"))  # a request, not a fact
+    assert not h.messages(c.id)[-1].content.startswith("I couldn't")
+    asked = len(engine.prompts)
+    list(svc.send(c.id, "What is the name of my cat?"))  # about the user: nothing to invent
+    reply = h.messages(c.id)[-1]
+    assert reply.content.startswith("I couldn't find this in your files.")
+    assert "general knowledge" not in reply.content and "add that file" in reply.content
+    assert len(engine.prompts) == asked  # the model was not asked at all
     h.close()
 
 
