@@ -1104,11 +1104,10 @@ class Library:
 
     def forget(self, conversation_id: int, question: str, answer: str) -> None:
         """Drop one exchange from memory (its reply was regenerated or edited away)."""
-        mid = _memory_id(conversation_id, question.strip(), answer.strip())
-        mids = {mid, _memory_id(conversation_id, question, answer)}
-        self._memory_store().delete(ids=sorted(mids))
+        mid = _memory_id(conversation_id, question, answer)  # as remember() stored it
+        self._memory_store().delete(ids=[mid])
         with self.manifest.tx() as db:
-            db.executemany("DELETE FROM memories WHERE id = ?", [(m,) for m in mids])
+            db.execute("DELETE FROM memories WHERE id = ?", (mid,))
 
     def recall(self, query: str, limit: int = MEMORY_MAX_SOURCES,
                exclude_conversation: int | None = None) -> list[Source]:
