@@ -18,6 +18,7 @@ keeps first; the corpus is the collection's.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -209,6 +210,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             library.close()
     n = len(texts)
+    # CPU times count in clock ticks (1/100 s on Linux): a tiny corpus can measure 0.
+    tick = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+    pipeline_cpu, raw_cpu, torch_cpu = (max(t, tick) for t in (pipeline_cpu, raw_cpu, torch_cpu))
     pipe_cps, raw_cps, torch_cps = n / pipeline_s, n / raw_s, n / torch_s
     ratio = pipe_cps / raw_cps
     speedup = pipe_cps / torch_cps
