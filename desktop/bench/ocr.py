@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     from desktop.bench import print_json_line, print_table
-    from desktop.core.library.formats import extract
+    from desktop.core.library.extraction import extract
 
     corpus = args.data / "ir" / "scifact" / "corpus.jsonl"
     texts: list[str] = []

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from desktop.core.library.formats import Extracted, Unreadable, _join_pages
+from desktop.core.library.formats import Extracted, Unreadable, join_pages
 
 PAGE_TIMEOUT_S = 60.0
 RENDER_DPI = 200
@@ -145,7 +145,7 @@ def _ocr_pages(images: Iterator[tuple[int, Any]], total: int) -> Extracted:
             heartbeat()
     if total > MAX_PAGES:
         warnings.append(f"only the first {MAX_PAGES} of {total} pages were read by OCR")
-    return _join_pages(pages, ocr_pages=ocred, extractor=f"OCR ({ENGINE})", warnings=warnings)
+    return join_pages(pages, ocr_pages=ocred, extractor=f"OCR ({ENGINE})", warnings=warnings)
 
 
 def ocr_pdf(path: Path, pages: list[int] | None) -> Extracted:

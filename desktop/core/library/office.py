@@ -19,6 +19,7 @@ import email.policy
 import mailbox
 import os
 import tempfile
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,16 @@ MAX_CELLS = 200_000
 MAX_ATTACHMENTS = 20
 MAX_MESSAGES = 5000
 
+#: reads one file into text (:func:`desktop.core.library.extraction.extract`)
+Extractor = Callable[[Path, bool], Extracted]
 
-def extract_office(path: Path, ocr: bool = True) -> Extracted:
+
+def extract_office(path: Path, ocr: bool = True, extract: Extractor | None = None) -> Extracted:
     """Dispatch on the extension (.xlsx/.xlsm, .ods, .pptx, .odp, .eml, .mbox).
+
+    Args:
+        extract: reads an e-mail's attachments (the app passes
+            :func:`desktop.core.library.extraction.extract`); None skips them with a warning.
 
     Raises:
         Unreadable: damaged file, unsafe XML, no text.
@@ -56,9 +64,9 @@ def extract_office(path: Path, ocr: bool = True) -> Extracted:
     if ext == ".odp":
         return extract_odp(path)
     if ext == ".eml":
-        return extract_eml(path, ocr)
+        return extract_eml(path, ocr, extract)
     if ext == ".mbox":
-        return extract_mbox(path, ocr)
+        return extract_mbox(path, ocr, extract)
     raise Unreadable(f"not an office format ({ext})")
 
 
@@ -276,7 +284,8 @@ def extract_odp(path: Path) -> Extracted:
 # -- e-mail ------------------------------------------------------------------------------
 
 
-def _message_text(msg: EmailMessage, ocr: bool, level: int, warnings: list[str]) -> list[str]:
+def _message_text(msg: EmailMessage, ocr: bool, level: int, warnings: list[str],
+                  extract: Extractor | None) -> list[str]:
     """Heading with From/To/Date/Subject, the body (plain text, else HTML), then each
     attachment of a supported type under its own heading, linked to the message."""
     subject = " ".join(str(msg.get("subject", "") or "(no subject)").split())
@@ -310,18 +319,20 @@ def _message_text(msg: EmailMessage, ocr: bool, level: int, warnings: list[str])
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes) or not data:
             continue
-        text = _attachment_text(name, data, ocr, warnings)
+        text = _attachment_text(name, data, ocr, warnings, extract)
         if text:
             lines.append(("#" * min(6, level + 1)) + f" Attachment {name} (of the message \"{subject}\")")
             lines.append(text)
     return lines
 
 
-def _attachment_text(name: str, data: bytes, ocr: bool, warnings: list[str]) -> str:
+def _attachment_text(name: str, data: bytes, ocr: bool, warnings: list[str],
+                     extract: Extractor | None) -> str:
     """Extract an attachment with the extractor of its type (in a private temporary folder,
     deleted afterwards); its own headings are pushed one level down."""
-    from desktop.core.library.formats import extract
-
+    if extract is None:
+        warnings.append(f"attachment {name} not read")
+        return ""
     with tempfile.TemporaryDirectory(prefix="hearth-attachment-") as tmp:
         p = Path(tmp) / name
         p.write_bytes(data)
@@ -336,19 +347,19 @@ def _attachment_text(name: str, data: bytes, ocr: bool, warnings: list[str]) -> 
     return doc.text
 
 
-def extract_eml(path: Path, ocr: bool = True) -> Extracted:
+def extract_eml(path: Path, ocr: bool = True, extract: Extractor | None = None) -> Extracted:
     """The stdlib ``email`` parser (policy ``default``: decoded headers and bodies)."""
     with open(path, "rb") as fh:
         msg = email.message_from_binary_file(fh, policy=email.policy.default)
     if not isinstance(msg, EmailMessage) or not msg.keys():
         raise Unreadable("not an e-mail message (no headers)")
     warnings: list[str] = []
-    lines = _message_text(msg, ocr, 1, warnings)
+    lines = _message_text(msg, ocr, 1, warnings, extract)
     return Extracted("\n\n".join(lines), "markdown", title=str(msg.get("subject", "") or ""),
                      extractor="email (Python)", warnings=warnings)
 
 
-def extract_mbox(path: Path, ocr: bool = True) -> Extracted:
+def extract_mbox(path: Path, ocr: bool = True, extract: Extractor | None = None) -> Extracted:
     """The stdlib ``mailbox.mbox``: each message as in :func:`extract_eml`."""
     box = mailbox.mbox(str(path), create=False)
     warnings: list[str] = []
@@ -360,7 +371,7 @@ def extract_mbox(path: Path, ocr: bool = True) -> Extracted:
                 warnings.append(f"only the first {MAX_MESSAGES} messages were read")
                 break
             if isinstance(msg, EmailMessage):
-                lines += _message_text(msg, ocr, 1, warnings)
+                lines += _message_text(msg, ocr, 1, warnings, extract)
     finally:
         box.close()
     return Extracted("\n\n".join(lines), "markdown", extractor="mailbox (Python)", warnings=warnings)

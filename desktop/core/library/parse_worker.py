@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     harden()  # this process reads untrusted files: it gets the network guard too
     from desktop.core.library import ocr
     from desktop.core.library.chunking import Chunker
-    from desktop.core.library.formats import Unreadable, extract
+    from desktop.core.library.extraction import extract
+    from desktop.core.library.formats import Unreadable
     from desktop.core.library.quality import tiny_chunks_reason
 
     for stream in (sys.stdout, sys.stdin):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.formats import Unreadable, extract, omml_to_text
+from desktop.core.library.extraction import extract
+from desktop.core.library.formats import Unreadable, omml_to_text
 from desktop.core.library.quality import garbled_reason, tiny_chunks_reason
 
 CZECH_MOJIBAKE = "3HQČåQtSURVWĜHGN\\QD~þWHFK"  # the line from a PDF with a broken font map

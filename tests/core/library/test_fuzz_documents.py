@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop.core.library.chunking import MAX_CHUNK_TOKENS, Chunker
-from desktop.core.library.formats import Extracted, Unreadable, extract
+from desktop.core.library.extraction import extract
+from desktop.core.library.formats import Extracted, Unreadable
 from desktop.core.library.parsing import ParserProcess
 
 TEXT_EXTENSIONS = [".txt", ".md", ".csv", ".html", ".rtf", ".py", ".rst"]

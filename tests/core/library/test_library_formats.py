@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.formats import Unreadable, extract, extract_html
+from desktop.core.library.extraction import extract
+from desktop.core.library.formats import Unreadable, extract_html
 
 
 def test_python_source_is_code_and_kept_whole(docs: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.library.chunking import MODEL_MAX_TOKENS, Chunker, embedding_text
-from desktop.core.library.formats import extract
+from desktop.core.library.extraction import extract
 from desktop.core.library.parsing import ParserProcess
 
 

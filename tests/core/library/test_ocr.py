@@ -10,7 +10,8 @@ import pytest
 
 from desktop.bench.ocr import char_accuracy, render_scan
 from desktop.core.library import ocr
-from desktop.core.library.formats import Unreadable, extract
+from desktop.core.library.extraction import extract
+from desktop.core.library.formats import Unreadable
 
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr-onnxruntime not installed")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.formats import Unreadable, extract, is_supported
+from desktop.core.library.extraction import extract
+from desktop.core.library.formats import Unreadable, is_supported
 
 
 def _xlsx(tmp_path: Path) -> Path:
