@@ -23,15 +23,13 @@ def register(sub: Any) -> None:
 
 
 def active_adapter_name(core: Any) -> str | None:
-    """The personal adapter the chat uses now, or None."""
-    if not core.settings.personalization.adapter_enabled:
-        return None
+    """The personal adapter the chat uses now, or None (also when personalization is not
+    installed)."""
     try:
-        from desktop.core.personalize import AdapterRegistry
+        from desktop.core.personalize import active_adapter_name as active
     except ModuleNotFoundError:
         return None
-    name: str | None = AdapterRegistry().active_name
-    return name
+    return active(core.settings)
 
 
 def run_export(args: argparse.Namespace) -> int:

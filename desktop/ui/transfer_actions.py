@@ -50,9 +50,9 @@ def add_transfer_actions(window: Any, menu: Any) -> list[QAction]:
 
 def _adapter_name(window: Any) -> str | None:
     try:
-        from desktop.cli.transfer import active_adapter_name
+        from desktop.core.personalize import active_adapter_name
 
-        return active_adapter_name(window.core)
+        return active_adapter_name(window.core.settings)
     except Exception:  # the export must not fail for want of the adapter's name
         log.exception("could not read the active adapter")
         return None

@@ -21,7 +21,17 @@ from desktop.core.personalize.registry import AdapterMismatch, AdapterRegistry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AdapterMismatch", "AdapterRegistry", "apply_active_adapter", "gather_documents"]
+__all__ = ["AdapterMismatch", "AdapterRegistry", "active_adapter_name", "apply_active_adapter",
+           "gather_documents"]
+
+
+def active_adapter_name(settings: Any) -> str | None:
+    """The personal adapter the chat uses now (``settings``: the app's Settings), or None
+    when personalization is switched off or no adapter is active."""
+    if not settings.personalization.adapter_enabled:
+        return None
+    name: str | None = AdapterRegistry().active_name
+    return name
 
 
 def apply_active_adapter(core: Any, registry: AdapterRegistry | None = None) -> str | None:
