@@ -142,9 +142,16 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
             import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fused), str(final), per_channel=True, weight_type=QuantType.QInt8,
-                             nodes_to_exclude=KEEP_FP32,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            # quantize_dynamic advises pre-processing on the root logger, in the user's
+            # console; the fusions above are that pre-processing.
+            advice = _DropMessage("pre-processing before quantization")
+            logging.getLogger().addFilter(advice)
+            try:
+                quantize_dynamic(str(fused), str(final), per_channel=True, weight_type=QuantType.QInt8,
+                                 nodes_to_exclude=KEEP_FP32,
+                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            finally:
+                logging.getLogger().removeFilter(advice)
         else:
             fused.rename(final)
         for leftover in (fp32, tmp / "model-fused.onnx"):
@@ -178,6 +185,17 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _DropMessage(logging.Filter):
+    """Drops log records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def _fuse(source: Path, target: Path, config: Any) -> Path:
