@@ -62,6 +62,16 @@ _DATE = re.compile(
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b"
     r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|century|"
     r"spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                 r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|once|twice|half")
+_NUMBER = re.compile(r"\d|\b(?:" + _NUMBER_WORDS + r")\b", re.IGNORECASE)
+#: a number followed by a unit of time or length ("3 hours", "two weeks", "40 km")
+_MEASURE = re.compile(
+    r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"|a|an|several|few))[\s-]*"
+    r"(?:seconds?|minutes?|min|hours?|hrs?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|"
+    r"millenni(?:um|a)|nights?|km|kilomet(?:er|re)s?|miles?|mi|m|met(?:er|re)s?|cm|mm|ft|feet|foot|"
+    r"inch(?:es)?|yards?|kg|tons?|tonnes?|acres?|hectares?|square)\b", re.IGNORECASE)
 #: Added to a sentence's score when it holds what the question asks for (a date for
 #: "when"...): in the scale of one rare word's idf, it breaks ties between sentences that
 #: share the question's words.
@@ -85,6 +95,8 @@ _FACTUAL_START = re.compile(
     r"is|are|was|were|did|does|do|can|has|have|name|give\s+me|tell\s+me)\b",
     re.IGNORECASE,
 )
+_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|when|where|which|how (?:many|much|long|far|old))\b",
+                      re.IGNORECASE)
 _OPEN_ENDED = re.compile(
     r"\b(?:summar\w*|explain|describe|why|list|compare|outline|overview|write|draft|"
     r"translate|rewrite|essay|poem|story|steps|how\s+(?:do|does|did|can|should|to))\b",
@@ -123,7 +135,8 @@ def is_factual(text: str) -> bool:
     text = text.strip()
     if len(text.split()) > 40 or _OPEN_ENDED.search(text):
         return False
-    return bool(_FACTUAL_START.match(text))
+    # "The church supports those who oppose what?": the question word need not come first
+    return bool(_FACTUAL_START.match(text) or (text.endswith("?") and _WH_WORD.search(text)))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -154,15 +167,24 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def answer_type_match(question: str, sentence: str) -> bool:
-    """Whether ``sentence`` holds the kind of thing ``question`` asks for: a date or time
-    for "when", a number for "how many/much/old/long/far", a name for "who"; False for
-    other questions (the classic answer-type check of factoid question answering)."""
+    """Whether ``sentence`` holds the kind of thing ``question`` asks for: a year for
+    "what year", a date or time for "when", a duration or length for "how long", a
+    number for "how many/much/old/far", a percentage for "what percent", a name for
+    "who"; False for other questions (the classic answer-type check of factoid question
+    answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     q = question.strip().lower()
-    if re.match(r"^(?:\W*\w+\W+){0,3}?(?:when|what (?:year|time|date|day|month))\b", q):
+    opening = r"^(?:\W*\w+\W+){0,3}?"
+    if re.match(opening + r"(?:what|which) year\b", q) or re.search(r"\bin what year\b", q):
+        return bool(_YEAR.search(sentence))
+    if re.match(opening + r"(?:when|what (?:time|date|day|month))\b", q):
         return bool(_DATE.search(sentence))
-    if re.search(r"\bhow (?:many|much|old|long|far|often|big|tall)\b", q):
-        return bool(re.search(r"\d", sentence))
-    if re.match(r"^(?:\W*\w+\W+){0,3}?(?:who|whom|whose)\b", q):
+    if re.search(r"\bhow (?:long|far|tall|big|high|wide|deep)\b", q):
+        return bool(_MEASURE.search(sentence))
+    if re.search(r"\b(?:what|which) (?:percent|percentage|proportion|share)\b", q):
+        return bool(re.search(r"\d\s*(?:%|percent|per cent)", sentence, re.IGNORECASE))
+    if re.search(r"\bhow (?:many|much|old|often)\b", q):
+        return bool(_NUMBER.search(sentence))
+    if re.match(opening + r"(?:who|whom|whose)\b", q):
         return bool(re.search(r"(?<=\w )[A-Z][a-z]", sentence))
     return False
 
@@ -246,11 +268,20 @@ def _sentence_score(question: str, sentence: str, matched: set[str], idf: dict[s
 
 def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     """Share (0 to 1) of ``question``'s distinct content words found in the quoted window
-    that holds most of them; 1.0 for a question with no content words, 0.0 with no window."""
+    that holds most of them; 1.0 for a question with no content words, 0.0 with no window.
+
+    A word also counts when it is part of a longer word of the window: OCR runs words
+    together ("Paymentdue:") and compounds join them ("carpark" for "car park")."""
     wanted = set(terms(question))
     if not wanted:
         return 1.0
-    return max((len(set(terms(ev.text)) & wanted) / len(wanted) for ev in evidence), default=0.0)
+
+    def found(ev: Evidence) -> int:
+        words = set(terms(ev.text))
+        long_words = [w.lower() for w in _WORD.findall(ev.text) if len(w) >= 8]
+        return sum(1 for t in wanted if t in words or (len(t) >= 3 and any(t in w for w in long_words)))
+
+    return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
 
 def _label(src: Source) -> str:

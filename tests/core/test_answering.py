@@ -3,6 +3,8 @@
 from desktop.core.answering import (
     NOT_FOUND,
     AnswerPlan,
+    answer_type_match,
+    coverage,
     is_factual,
     is_not_found,
     is_question,
@@ -23,6 +25,8 @@ def test_questions_and_factual_questions() -> None:
     assert is_factual("How many people attended?") and is_factual("Which team won Super Bowl 50?")
     assert not is_factual("Summarise my notes about the boiler")
     assert not is_factual("Why did the project stop?")
+    assert is_factual("The church supports those who oppose what?")  # question word last
+    assert not is_factual("The church supports those who oppose war.")
     assert is_question("Where is the router?") and is_question("router location?")
     assert not is_question("Write a poem about my cat")
 
@@ -88,3 +92,22 @@ def test_a_passage_on_the_topic_but_not_the_question_is_not_an_answer() -> None:
     plan = AnswerPlan.make("Which bank holds the mortgage on the house?", [near], searched=True)
     assert plan.not_found and not plan.evidence
     assert not AnswerPlan.make("Where is the router kept?", [near], searched=True).not_found
+
+
+def test_answer_types_ask_for_the_right_kind_of_number() -> None:
+    q = "How long does the warranty last?"
+    assert answer_type_match(q, "The warranty lasts two years from delivery.")
+    assert answer_type_match(q, "Cover runs for 24 months.")
+    assert not answer_type_match(q, "The warranty was bought in 2021.")  # a year is not a duration
+    assert answer_type_match("In what year was the boiler fitted?", "It was fitted in 2019.")
+    assert not answer_type_match("In what year was the boiler fitted?", "It was fitted on 3/4.")
+    assert answer_type_match("How many rooms are there?", "There are five rooms.")
+    assert not answer_type_match("How many rooms are there?", "The rooms are large.")
+
+
+def test_words_that_ocr_ran_together_still_count() -> None:
+    scan = Source("document", "invoice.pdf", "INVOICE no 2021/05. Paymentdue: 2021-05-03. Total 120 EUR.")
+    question = "When is the payment due?"
+    assert coverage(question, select_evidence(question, [scan])) == 1.0
+    assert not AnswerPlan.make(question, [scan], searched=True).not_found
+    assert coverage("When is the rent due?", select_evidence("When is the rent due?", [scan])) < 1.0
