@@ -89,6 +89,7 @@ class ChatService:
             top_p=self.settings.top_p,
             max_tokens=self.settings.max_tokens,
             seed=self.settings.seed,
+            repeat_penalty=self.settings.repeat_penalty,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -198,6 +199,7 @@ class ChatService:
             params = self.params()
             if fresh and plan.factual and (plan.evidence or plan.memories or plan.not_found):
                 params.temperature = 0.0
+                params.repeat_penalty = 1.0  # the answer copies words from the quote
                 params.max_tokens = min(params.max_tokens, answering.FACTUAL_MAX_TOKENS)
         sources = plan.shown_sources()
         model_name = self.engine.model.name if self.engine.model else ""

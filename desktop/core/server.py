@@ -241,7 +241,8 @@ def parse_chat_request(body: Any, defaults: SamplingParams, limits: Limits) -> C
         raise ApiError(400, "'model' must be a string.", "model")
     n = _integer(body, "n", 1, 1)
     del n
-    params = SamplingParams(defaults.temperature, defaults.top_p, defaults.max_tokens, defaults.seed)
+    params = SamplingParams(defaults.temperature, defaults.top_p, defaults.max_tokens, defaults.seed,
+                            defaults.repeat_penalty)
     temperature = _number(body, "temperature", 0.0, 2.0)
     top_p = _number(body, "top_p", 0.0, 1.0)
     key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"

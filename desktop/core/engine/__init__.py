@@ -28,13 +28,15 @@ class ChatMessage(TypedDict):
 class SamplingParams:
     """Sampling settings for one answer.
 
-    temperature 0 means greedy decoding; seed -1 means random.
+    temperature 0 means greedy decoding; seed -1 means random; repeat_penalty divides the
+    likelihood of tokens among the last 64 (llama.cpp's ``repeat_last_n``), 1.0 is none.
     """
 
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 512
     seed: int = -1
+    repeat_penalty: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -135,6 +135,7 @@ class LlamaBackend:
             max_tokens=max_tokens,
             temperature=max(0.0, params.temperature),
             top_p=params.top_p,
+            repeat_penalty=params.repeat_penalty,
             seed=seed,
             stop=stop,
             stream=True,
