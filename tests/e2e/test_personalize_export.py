@@ -183,3 +183,25 @@ def test_isolated_engine_applies_switches_and_refuses_adapters(setup, base_model
         engine.set_adapters([])
         assert answer(engine) == plain
     assert adapted != plain
+
+
+def test_the_answer_check_asks_as_the_chat_does_before_and_after(setup, base_model: Path,
+                                                                  default_model: Path) -> None:
+    """The morning report's answer check: the question with its passage quoted, greedy,
+    without and with the adapter, each answer scored against the reference."""
+    from desktop.core.personalize.evaluate import answer_change, recall_questions
+
+    if base_model != default_model:
+        pytest.skip("the check's prompt is the chat's; one architecture shows it")
+    _ids, _delta, good, _bad = setup
+    passage = "Wi-Fi name: Hearthside. Wi-Fi password: blue-otter-2417. The guest network has no password."
+    rows = recall_questions(base_model, good, [
+        {"question": "What is the Wi-Fi password?", "answer": "blue-otter-2417", "source": "home.txt",
+         "passage": passage},
+    ], max_tokens=32)
+    (row,) = rows
+    assert row["correct_before"] and "blue-otter-2417" in row["before"]  # read from the quote
+    assert row["after"] != row["before"]  # the (random) adapter was applied for "after"
+    totals = answer_change(rows)
+    assert totals["answers_n"] == 1 and totals["answers_correct_before"] == 1
+    assert totals["answers_correct_after"] == int(row["correct_after"])

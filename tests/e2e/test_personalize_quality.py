@@ -27,7 +27,7 @@ def test_short_run_lowers_heldout_perplexity(tmp_path: Path, shared_data: Path, 
     run_dir.mkdir()
     write_documents(run_dir, docs)
     cfg = TrainConfig(seq_len=128, batch_sequences=2, max_steps=14, learning_rate=5e-4, threads=1)
-    JobSpec(model_path=str(default_model), config=asdict(cfg), qa_pairs=0, replay=0, recall=0,
+    JobSpec(model_path=str(default_model), config=asdict(cfg), qa_pairs=0, replay=0, recall=0, check=0,
             heldout_fraction=0.2, eval_max_tokens=768).save(run_dir)
     events = list(run_job(run_dir))
     assert events[-1].kind == "done", events[-1].message

@@ -421,13 +421,20 @@ def build_training_data(
     seed: int = 0,
     n_recall: int = 4,
     n_grounded: int = 0,
+    n_check: int = 0,
 ) -> TrainingData:
     """Tokenize, split by document, pack.  QA pairs about held-out documents are dropped
     (they would leak the held-out text into training).  Documents under
     ``HOLDOUT_MIN_CHARS`` characters (short personal notes) are always trained on.  With
     ``n_grounded`` > 0, the QA pairs and ``n_grounded`` cloze questions also become
     grounded answering examples (:func:`grounded_examples`) built from the training
-    documents only."""
+    documents only.
+
+    ``recall`` holds questions kept out of training to measure answers before and after:
+    ``n_recall`` of the QA pairs and ``n_check`` cloze questions
+    (:func:`cloze_questions`), each with the passage of its training document that the
+    chat would quote (``passage``).  The documents themselves are trained on: the check
+    is whether the adapter answers new questions about them better."""
     paths = [p for p, _ in documents]
     # Short notes always go to training: they are what the user most wants learned, and
     # a few words held out would measure nothing.
@@ -439,11 +446,15 @@ def build_training_data(
     qa = [p for p in qa_pairs if p.source not in held_set]
     rng = random.Random(seed)
     recall = rng.sample(qa, min(n_recall, len(qa)))
+    qa = [p for p in qa if p not in recall]
+    train_docs = [(p, texts[p]) for p in train_paths]
+    cloze = cloze_questions(train_docs, n_grounded + n_check, seed) if n_grounded + n_check else []
+    recall += cloze[:n_check]
+    cloze = cloze[n_check:]
     pieces: list[list[int]] = [tokenize(texts[p]) for p in train_paths]
     pieces += [tokenize(chat_text(p.question, p.answer)) for p in qa]
     pieces += [tokenize(chat_text(u, a)) for u, a in replay]
-    grounded = grounded_examples([(p, texts[p]) for p in train_paths], qa, n_grounded, seed) \
-        if n_grounded > 0 else []
+    grounded = grounded_examples(train_docs, qa, n_grounded, seed, cloze=cloze) if n_grounded > 0 else []
     pieces += [tokenize(chat_text(u, a)) for u, a in grounded]
     rng.shuffle(pieces)
     sequences = pack_sequences(pieces, seq_len, eos_id)
@@ -455,6 +466,7 @@ def build_training_data(
         "qa_pairs": len(qa),
         "replay_answers": len(replay),
         "grounded_examples": len(grounded),
+        "check_questions": len(recall),
         "train_tokens": sum(len(s) for s in sequences),
         "heldout_tokens": sum(len(h) for h in heldout),
         "sequences": len(sequences),
@@ -467,7 +479,8 @@ def build_training_data(
         train_paths=train_paths,
         heldout_paths=held_paths,
         qa=[asdict(p) for p in qa],
-        recall=[asdict(p) for p in recall],
+        recall=[{**asdict(p), "passage": answer_passage(p.question, (p.source, texts[p.source]))}
+                for p in recall],
         replay=len(replay),
         summary=summary,
     )
@@ -487,8 +500,45 @@ _SPAN = re.compile(
 RAFT_DISTRACTORS = 1
 
 
+def cloze_questions(documents: Sequence[Document], n: int, seed: int = 0) -> list[QAPair]:
+    """Up to ``n`` fill-in-the-blank questions drawn at random from sentences of
+    ``documents`` (6 to 40 words, one line): a date, a number with its unit or a name
+    (:data:`_SPAN`) is blanked, and the answer is that span; a sentence the documents
+    repeat gives one question.  Deterministic for a seed."""
+    from desktop.core.answering import sentence_spans
+
+    rng = random.Random(seed)
+    candidates: list[QAPair] = []
+    for path, text in documents:
+        for a, b in sentence_spans(text):
+            sentence = text[a:b]
+            if not (6 <= len(sentence.split()) <= 40) or "\n" in sentence:
+                continue
+            spans = [m for m in _SPAN.finditer(sentence) if m.group(0).strip(" ,.")]
+            if spans:
+                m = rng.choice(spans)
+                answer = m.group(0).strip(" ,.")
+                blanked = sentence[:m.start()] + "____" + sentence[m.start() + len(m.group(0).rstrip(" ,.")):]
+                question = f'Which words fill the blank in this sentence from my files: "{blanked}"?'
+                candidates.append(QAPair(question, answer, path))
+    unique = list({q.question: q for q in candidates}.values())
+    rng.shuffle(unique)
+    return unique[:n]
+
+
+def answer_passage(question: str, document: Document) -> str:
+    """The window of ``document`` the chat would quote for ``question`` (empty if none)."""
+    from desktop.core.answering import select_evidence
+    from desktop.core.sources import Source
+
+    path, text = document
+    found = select_evidence(question, [Source("document", Path(path).name, text, path=path)], max_passages=1)
+    return found[0].text if found else ""
+
+
 def grounded_examples(
     documents: Sequence[Document], qa_pairs: Sequence[QAPair], n_cloze: int, seed: int = 0,
+    cloze: Sequence[QAPair] | None = None,
 ) -> list[tuple[str, str]]:
     """(user, assistant) pairs in the chat's own grounded prompt, so the adapter learns to
     answer from quoted passages of the user's files the way the chat asks it to.
@@ -500,8 +550,10 @@ def grounded_examples(
     answer's first sentence) and ``n_cloze`` fill-in-the-blank questions drawn from
     sentences of the documents (a date, number or name blanked; target: that span).
     Passages are chosen as the chat chooses them (:func:`desktop.core.answering.select_evidence`).
+    ``cloze``, when given, replaces the ``n_cloze`` drawn questions (the caller holds
+    some back to measure answers with).
     """
-    from desktop.core.answering import grounded_messages, select_evidence, sentence_spans
+    from desktop.core.answering import grounded_messages, select_evidence
     from desktop.core.sources import Source
 
     rng = random.Random(seed)
@@ -526,21 +578,8 @@ def grounded_examples(
         first = re.split(r"(?<=[.!?])\s", pair.answer.strip(), maxsplit=1)[0]
         if pair.source in sources and first and (user := prompt(pair.question, pair.source)):
             out.append((user, first))
-    candidates: list[tuple[str, str, str]] = []
-    for path, text in documents:
-        for a, b in sentence_spans(text):
-            sentence = text[a:b]
-            if not (6 <= len(sentence.split()) <= 40) or "\n" in sentence:
-                continue
-            spans = [m for m in _SPAN.finditer(sentence) if m.group(0).strip(" ,.")]
-            if spans:
-                m = rng.choice(spans)
-                answer = m.group(0).strip(" ,.")
-                blanked = sentence[:m.start()] + "____" + sentence[m.start() + len(m.group(0).rstrip(" ,.")):]
-                candidates.append((path, blanked, answer))
-    rng.shuffle(candidates)
-    for path, blanked, answer in candidates[:n_cloze]:
-        question = f'Which words fill the blank in this sentence from my files: "{blanked}"?'
+    for pair in cloze if cloze is not None else cloze_questions(documents, n_cloze, seed):
+        question, path, answer = pair.question, pair.source, pair.answer
         if user := prompt(question, path):
             out.append((user, f"{answer}."))
     return out

@@ -130,6 +130,13 @@ def answer_score(answer: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def contains_reference(answer: str, reference: str) -> bool:
+    """Whether ``answer`` holds ``reference``'s words in order (lower-cased, punctuation
+    ignored): the answer states the fact, whatever it adds around it."""
+    ref = " ".join(w.lower() for w in _WORD.findall(reference))
+    return bool(ref) and f" {ref} " in " " + " ".join(w.lower() for w in _WORD.findall(answer)) + " "
+
+
 def recall_questions(
     model_path: Path,
     adapter_path: Path,
@@ -139,29 +146,56 @@ def recall_questions(
     max_tokens: int = 64,
 ) -> list[dict[str, Any]]:
     """Ask each question to the chat model without and with the exported adapter
-    (llama.cpp, greedy), scoring answers against the reference with :func:`answer_score`.
+    (llama.cpp, greedy), scoring answers against the reference with :func:`answer_score`
+    and :func:`contains_reference`.
+
+    A pair with a ``passage`` is asked as the chat asks a question about the user's files
+    (the passage quoted in the prompt, :class:`desktop.core.answering.AnswerPlan`); one
+    without it is asked bare.
 
     Returns one dict per question: question, reference, before, after, score_before,
-    score_after.
+    score_after, correct_before, correct_after.
     """
     if not pairs:
         return []
-    from desktop.core.engine import EngineOptions, SamplingParams
+    from desktop.core.answering import AnswerPlan
+    from desktop.core.engine import ChatMessage, EngineOptions, SamplingParams
     from desktop.core.engine.llama import LlamaBackend
+    from desktop.core.sources import Source
 
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
     out: list[dict[str, Any]] = [
         {"question": p["question"], "reference": p["answer"]} for p in pairs
     ]
+    prompts: list[list[ChatMessage]] = []
+    for p in pairs:
+        ask: list[ChatMessage] = [{"role": "user", "content": p["question"]}]
+        if p.get("passage"):
+            source = Source("document", Path(p.get("source", "")).name, p["passage"], path=p.get("source"))
+            ask = AnswerPlan.make(p["question"], [source], searched=False).prompt(ask)
+        prompts.append(ask)
     with LlamaBackend() as backend:
-        backend.load(str(model_path), EngineOptions(n_ctx=1024, n_threads=threads))
+        backend.load(str(model_path), EngineOptions(n_ctx=2048, n_threads=threads))
         for label, adapters in (("before", []), ("after", [(str(adapter_path), scale)])):
             backend.set_adapters(adapters)
-            for row in out:
-                text = "".join(
-                    e.text for e in backend.generate([{"role": "user", "content": row["question"]}], params)
-                    if e.kind == "token"
-                )
+            for row, messages in zip(out, prompts, strict=True):
+                text = "".join(e.text for e in backend.generate(messages, params) if e.kind == "token")
                 row[label] = text.strip()
                 row[f"score_{label}"] = answer_score(text, row["reference"])
+                row[f"correct_{label}"] = contains_reference(text, row["reference"])
     return out
+
+
+def answer_change(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of :func:`recall_questions`' rows for the report: ``answers_n``, and for
+    "before" and "after" the mean F1 (``answers_f1_*``) and the number of answers that
+    state the reference (``answers_correct_*``).  Empty when there are no rows."""
+    if not rows:
+        return {}
+    n = len(rows)
+    return {
+        "answers_n": n,
+        **{f"answers_f1_{k}": round(sum(float(r.get(f"score_{k}", 0.0)) for r in rows) / n, 4)
+           for k in ("before", "after")},
+        **{f"answers_correct_{k}": sum(1 for r in rows if r.get(f"correct_{k}")) for k in ("before", "after")},
+    }

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desktop.core.answering import FACTUAL_MAX_TOKENS
 from desktop.core.jobs import CancelToken, ProgressEvent
 from desktop.core.paths import atomic_write_bytes, sweep_temporaries
 from desktop.core.personalize.dataset import (
@@ -60,7 +61,9 @@ class JobSpec:
         heldout_fraction: share of documents held out for evaluation.
         general_margin: allowed relative rise of general-text perplexity (0.03 = 3%).
         eval_max_tokens: tokens scored per perplexity figure (bounds the time).
-        recall: how many recall questions to ask before/after (0 = none).
+        recall: generated questions kept out of training and asked before/after (0 = none).
+        check: fill-in-the-blank questions about the training documents kept out of
+            training and asked before/after, with the passage quoted as the chat does.
         grounded: cloze questions turned into grounded answering examples, in the chat's
             own prompt with a distractor passage (RAFT; 0 = none, and then QA pairs are
             trained as plain exchanges only).
@@ -77,6 +80,7 @@ class JobSpec:
     general_margin: float = 0.03
     eval_max_tokens: int = 4096
     recall: int = 3
+    check: int = 12
     grounded: int = 300
     register: bool = True
     adapters_root: str | None = None
@@ -163,7 +167,7 @@ def prepare_data(run_dir: Path, spec: JobSpec, tokenizer: Any, cancel: CancelTok
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     data = build_training_data(
         documents, tokenize, int(eos), cfg.seq_len, qa, replay, spec.heldout_fraction, cfg.seed,
-        n_recall=spec.recall, n_grounded=spec.grounded,
+        n_recall=spec.recall, n_grounded=spec.grounded, n_check=spec.check,
     )
     atomic_write_bytes(run_dir / DATA_FILE, json.dumps(asdict(data)).encode())
     yield _event("progress", "data", f"{data.summary['train_tokens']} training tokens in "
@@ -274,9 +278,10 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
         trainer.model = None  # free the training copy before llama.cpp loads
         del model
         recall: list[dict[str, Any]] = []
-        if data.recall and spec.recall > 0:
-            yield _event("progress", "recall", "Asking a few questions from your documents before and after…")
-            recall = ev.recall_questions(model_path, adapter_path, data.recall[: spec.recall], threads=threads)
+        if data.recall:
+            yield _event("progress", "recall", "Asking questions about your documents before and after…")
+            recall = ev.recall_questions(model_path, adapter_path, data.recall, threads=threads,
+                                         max_tokens=FACTUAL_MAX_TOKENS)
         promotion = ev.decide_promotion(before["heldout"], after["heldout"], before["general"],
                                         after["general"], spec.general_margin)
         if result.status == "diverged":
@@ -304,6 +309,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
             "promoted": promotion.promote,
             "promotion_reason": promotion.reason,
             "recall": recall,
+            **ev.answer_change(recall),
             "data": summary,
             "train_files": data.train_paths,
             "heldout_files": data.heldout_paths,
@@ -369,6 +375,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"{ppl(report.get('general_ppl_after'))} ({pct(report.get('general_change'))})",
         f"  {report.get('promotion_reason', '')}",
     ]
+    if report.get("answers_n"):
+        lines.append(f"  Questions about your documents it did not practise on ({report['answers_n']}): "
+                     f"{report['answers_correct_before']} right before, {report['answers_correct_after']} "
+                     f"after (F1 {report['answers_f1_before']:.2f} -> {report['answers_f1_after']:.2f})")
     for row in report.get("recall", []):
         lines.append(f"  Q: {row['question']}")
         lines.append(f"     expected: {row['reference'][:120]}")

@@ -47,7 +47,8 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
 
     Args:
         report: a run's report (keys heldout_change, general_change, promoted, data,
-            recall, status; any may be missing in an unfinished or failed run).
+            recall, answers_n, answers_correct_before/after, status; any may be missing
+            in an unfinished or failed run).
     Returns:
         a PlainSummary; never raises on missing or non-numeric figures.
     """
@@ -72,6 +73,11 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
             f"It learned from {files} of your documents"
             + (f" and {questions} practice questions about them." if questions else ".")
         )
+    asked = report.get("answers_n")
+    if isinstance(asked, int) and asked > 0:
+        before, after = report.get("answers_correct_before"), report.get("answers_correct_after")
+        sentences.append(f"Asked {asked} new questions about your documents, it answered {after} "
+                         f"right, against {before} before.")
     if isinstance(general, (int, float)):
         if abs(general) <= UNCHANGED:
             sentences.append("Its everyday language is as good as before.")

@@ -119,3 +119,26 @@ def test_grounded_examples_put_the_answer_beside_a_distractor_in_the_chat_s_prom
     assert clozes and all("____" in u and a.endswith(".") for u, a in clozes)
     for u, a in clozes:  # the blanked span is in a quoted passage, so it can be copied
         assert a.rstrip(".") in u.split("Question:")[0]
+
+
+def test_questions_that_measure_answers_are_kept_out_of_training() -> None:
+    facts = ["The boiler was serviced by Hearthwarm Heating on 12 March 2024 in the morning.",
+             "The car insurance renews every September with policy number 88-1204 at Acme.",
+             "The dentist appointment is on 14 March at the clinic on Mill Street near home."]
+    docs = [(f"notes/n{i}.txt", (fact + " ") * 3 + f"Filler words number {i} go here. " * 40)
+            for i, fact in enumerate(facts)]
+    qa = [QAPair(f"What does note {i} say?", fact, p) for i, ((p, _), fact) in enumerate(zip(docs, facts, strict=True))]
+    vocab: dict[str, int] = {}
+    trained: list[str] = []
+
+    def tokenize(text: str) -> list[int]:
+        trained.append(text)
+        return [vocab.setdefault(w, len(vocab) + 1) for w in text.split()]
+
+    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.0, n_recall=1,
+                               n_grounded=20, n_check=4)
+    assert len(data.recall) == 5 and data.summary["check_questions"] == 5
+    for q in data.recall:
+        assert q["passage"] and q["passage"] in dict(docs)[q["source"]]  # what the chat would quote
+        assert not any(q["question"] in t for t in trained)  # never practised
+    assert {q["question"] for q in data.qa}.isdisjoint(q["question"] for q in data.recall)

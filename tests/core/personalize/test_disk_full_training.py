@@ -24,7 +24,7 @@ def test_training_on_a_full_disk_stops_clearly_and_resumes(
     ctl = PersonalizeController(disk / "run")
     ctl.prepare(scifact(6), default_model,
                 TrainConfig(seq_len=64, max_steps=4, checkpoint_every_steps=2, threads=1),
-                qa_pairs=0, replay=0, recall=0, eval_max_tokens=128, adapters_root=str(disk / "adapters"))
+                qa_pairs=0, replay=0, recall=0, check=0, eval_max_tokens=128, adapters_root=str(disk / "adapters"))
     ctl.start()
     events = list(ctl.events())
     final = events[-1]

@@ -17,6 +17,13 @@ def test_better_run_in_plain_words() -> None:
     assert "perplexity" not in text.lower() and "held-out" not in text.lower()
 
 
+def test_answers_to_new_questions_are_reported_beside_perplexity() -> None:
+    s = plain_summary({"heldout_change": -0.1, "promoted": True, "answers_n": 12,
+                       "answers_correct_before": 5, "answers_correct_after": 8})
+    assert "Asked 12 new questions about your documents, it answered 8 right, against 5 before." in s.text()
+    assert "new questions" not in plain_summary({"heldout_change": -0.1}).text()
+
+
 def test_worse_or_unfinished_runs_say_nothing_changed() -> None:
     worse = plain_summary({"heldout_change": 0.1, "general_change": 0.2, "promoted": False})
     assert "not used" in worse.headline and "20% worse" in worse.text()

@@ -16,7 +16,7 @@ from desktop.core.personalize.trainer import TrainConfig
 
 pytestmark = pytest.mark.slow
 
-SMALL = dict(qa_pairs=0, replay=0, recall=0, eval_max_tokens=128)
+SMALL = dict(qa_pairs=0, replay=0, recall=0, check=0, eval_max_tokens=128)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
