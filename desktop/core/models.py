@@ -97,7 +97,7 @@ class ModelInfo:
     def summary(self) -> str:
         return (
             f"{self.name} · {self.architecture} · {self.parameters_label} parameters · "
-            f"{self.quantization} · {self.context_length} context · {self.size_label}"
+            f"{self.quantization} · context up to {self.context_length:,} tokens · {self.size_label}"
         )
 
 

@@ -104,7 +104,7 @@ def test_add_model_loads_it_and_remembers_the_choice(
     assert Settings.load().chat.model_path == str(copy.resolve())
     index = window.picker.findData(str(copy.resolve()))
     assert index >= 0 and window.picker.currentIndex() == index
-    assert "Tiny Test Model · llama · 32 parameters · F16 · 256 context" in window.picker.itemText(index)
+    assert "Tiny Test Model · llama · 32 parameters · F16 · context up to 256 tokens" in window.picker.itemText(index)
 
 
 def test_settings_dialog_edits_and_saves_chat_settings(qtbot: Any, make_window: Any) -> None:
