@@ -26,7 +26,7 @@ def test_picker_shows_each_models_metadata(qtbot: Any, make_window: Any, default
     text = window.picker.itemText(0)
     # name · architecture · parameters · quantization · context · size, from the GGUF header
     assert "llama" in text and "parameters" in text and "Q4_1" in text
-    assert "8192 context" in text and "MB" in text
+    assert "context up to 8,192 tokens" in text and "MB" in text
     assert window.picker.itemText(window.picker.count() - 1) == "Add model…"
 
 
