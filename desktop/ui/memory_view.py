@@ -77,6 +77,7 @@ class MemoryView(QWidget):
         self.tree.setHeaderLabels(["What was said", "Conversation", "When"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(False)  # question and answer on their own lines
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setAccessibleName("What Hearth remembers")
         header = self.tree.header()
@@ -86,6 +87,11 @@ class MemoryView(QWidget):
         header.setStretchLastSection(False)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.tree, 1)
+        self.detail = QLabel()  # the selected exchange in full: the list cuts long lines
+        self.detail.setObjectName("memoryDetail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.detail)
         row = QHBoxLayout()
         self.forget_button = QPushButton("Forget selected")
         self.forget_button.setObjectName("forgetMemoryButton")
@@ -111,12 +117,14 @@ class MemoryView(QWidget):
             self.summary.setText(f"Could not read what Hearth remembers: {exc}")
             rows = []
         for row in rows:
-            said = f"You: {_one_line(row.get('question', ''), 90)}"
+            said = f"You: {_one_line(row.get('question', ''), 200)}"
             if row.get("answer"):
-                said += f"  →  Hearth: {_one_line(row['answer'], 70)}"
+                said += f"\nHearth: {_one_line(row['answer'], 200)}"
             item = QTreeWidgetItem([said, str(row.get("title") or ""), _when(row.get("created_at"))])
             item.setData(0, Qt.ItemDataRole.UserRole, str(row.get("id")))
-            item.setToolTip(0, f"You: {row.get('question', '')}\n\nHearth: {row.get('answer', '')}")
+            full = f"You: {row.get('question', '')}\n\nHearth: {row.get('answer', '')}"
+            item.setToolTip(0, full)
+            item.setData(1, Qt.ItemDataRole.UserRole, full)
             self.tree.addTopLevelItem(item)
         if rows:
             self.summary.setText(
@@ -147,4 +155,6 @@ class MemoryView(QWidget):
         return removed
 
     def _update_buttons(self) -> None:
-        self.forget_button.setEnabled(bool(self.tree.selectedItems()))
+        selected = self.tree.selectedItems()
+        self.forget_button.setEnabled(bool(selected))
+        self.detail.setText(str(selected[-1].data(1, Qt.ItemDataRole.UserRole)) if selected else "")

@@ -48,11 +48,13 @@ def test_settings_list_memories_and_forget_one(qtbot: Any, library: Any) -> None
     assert view.count() == 2
     rows = {view.tree.topLevelItem(i).text(1): view.tree.topLevelItem(i) for i in range(2)}
     assert "Dr. Okafor" in rows["Dentist"].text(0) and rows["Dentist"].text(2)  # what, which, when
+    assert "\nHearth: " in rows["Dentist"].text(0)  # the answer on its own line, not cut short
     assert "2 exchanges" in view.summary.text()
     assert not view.forget_button.isEnabled()
 
     rows["Dentist"].setSelected(True)
     assert view.forget_button.isEnabled()
+    assert view.detail.text().startswith("You: ") and "Dr. Okafor" in view.detail.text()  # in full
     store_before = library._memory_store().count()
     view.forget_button.click()
     assert view.count() == 1 and view.tree.topLevelItem(0).text(1) == "Car"
