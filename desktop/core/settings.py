@@ -49,10 +49,14 @@ class ChatSettings:
     extra_models: list[str] = field(
         default_factory=list, metadata={"description": "GGUF files the user added."}
     )
-    temperature: float = _f(0.7, "Sampling temperature; 0 means greedy (always the likeliest token).")
-    top_p: float = _f(0.95, "Nucleus sampling: keep the smallest set of tokens whose probability reaches top-p.")
-    max_tokens: int = _f(512, "Longest answer, in tokens.")
-    seed: int = _f(-1, "Random seed for sampling; -1 picks a new one each time.")
+    temperature: float = _f(0.7, "How adventurous answers are (sampling temperature): 0 always picks the likeliest "
+                                "word; higher varies more and wanders more. Questions about your files are "
+                                "answered at 0.")
+    top_p: float = _f(0.95, "Only the likeliest words that together reach this probability are "
+                          "considered (nucleus sampling); lower keeps answers more focused.")
+    max_tokens: int = _f(512, "Longest answer, in tokens (a token is about three quarters of a word).")
+    seed: int = _f(-1, "Fixes the randomness, so the same question gets the same answer; -1 picks "
+                       "a new one each time.")
     # 1.1: the built-in model looped in 3 of 10 sampled answers at 1.0 and in none at 1.1
     # (distinct 4-grams 0.79 -> 0.995; five everyday prompts, two seeds, 256 tokens).
     repeat_penalty: float = _f(1.1, "Penalty for repeating recent words (1.0: none); stops "
