@@ -127,6 +127,26 @@ def can_personalize(architecture: str, parameters: int) -> bool:
     )
 
 
+def personalize_reason(entry: CatalogEntry) -> str:
+    """One sentence for the Models page on whether Hearth can personalize ``entry``."""
+    if entry.can_personalize:
+        return "Hearth can train a personal adapter for this model on a 16 GB laptop."
+    if entry.architecture not in PERSONALIZABLE_ARCHITECTURES:
+        return (f"Hearth cannot yet train adapters for {entry.family or entry.architecture} models "
+                f"(its trainer supports {', '.join(sorted(PERSONALIZABLE_ARCHITECTURES))}).")
+    need = training_peak_bytes(entry.parameters) / 1e9
+    return (f"Training it would need about {need:.0f} GB of memory, more than "
+            f"{PERSONALIZE_RAM_SHARE:.0%} of a 16 GB laptop.")
+
+
+def recommended(entries: list[CatalogEntry], hardware: Hardware) -> CatalogEntry | None:
+    """The model to suggest on ``hardware``: the largest (most parameters, which answer
+    better) of those that :func:`fit_label` calls "fits", preferring one Hearth can
+    personalize among equals; None when none fits."""
+    fitting = [e for e in entries if fit_label(e.ram_bytes, e.size_bytes, hardware) == FIT]
+    return max(fitting, key=lambda e: (e.parameters, e.can_personalize), default=None)
+
+
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
     """Read the catalog file (default ``resources/catalog/models.json``).
 

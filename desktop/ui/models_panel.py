@@ -35,6 +35,8 @@ from desktop.core.catalog import (
     fit_for_file,
     fit_label,
     load_catalog,
+    personalize_reason,
+    recommended,
 )
 from desktop.core.downloads import (
     Downloader,
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 CATALOG_COLUMNS = ["Model", "Family", "Parameters", "Quantization", "Download", "RAM needed",
                    "On this computer", "Personalize", "Licence", "State"]
 FIT_COLUMN = CATALOG_COLUMNS.index("On this computer")
+PERSONALIZE_COLUMN = CATALOG_COLUMNS.index("Personalize")
 STATE_COLUMN = CATALOG_COLUMNS.index("State")
 FIT_RULE = (
     "“fits”: needs at most half of this computer's RAM (or fits in a usable GPU); "
@@ -158,6 +161,7 @@ class ModelsPanel(QWidget):
         """Rebuild both lists from the catalog file, the models folder and the settings."""
         selected = self.selected_entry()
         self.catalog_tree.clear()
+        suggest = recommended(self.entries, self.hardware)
         for row in catalog_states(self.entries):
             e = row.entry
             state = {"downloaded": "downloaded", "available": "",
@@ -171,7 +175,12 @@ class ModelsPanel(QWidget):
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, e.name)
             item.setToolTip(FIT_COLUMN, FIT_RULE)
-            item.setToolTip(0, f"{e.repo} · {e.file} · context {e.context_length} tokens")
+            item.setToolTip(0, f"{e.repo} · {e.file} · context up to {e.context_length:,} tokens")
+            item.setToolTip(PERSONALIZE_COLUMN, personalize_reason(e))
+            if suggest is not None and e.name == suggest.name:
+                item.setText(0, f"{e.name}  ★ recommended")
+                item.setToolTip(0, "The largest model that fits this computer well (larger models "
+                                   "answer better).\n" + item.toolTip(0))
             self.catalog_tree.addTopLevelItem(item)
             if selected is not None and e.name == selected.name:
                 item.setSelected(True)

@@ -18,7 +18,9 @@ from desktop.core.catalog import (
     find_entry,
     fit_label,
     load_catalog,
+    personalize_reason,
     ram_needed,
+    recommended,
 )
 from desktop.core.paths import resource_path
 
@@ -70,6 +72,27 @@ def test_fit_labels_on_three_machines() -> None:
     assert fit_label(big.ram_bytes, big.size_bytes, Hardware(ram_bytes=4 * GB)) == NO_FIT
     assert fit_label(big.ram_bytes, big.size_bytes, laptop16) == SLOW  # > 4 GB file on a CPU
     assert fit_label(big.ram_bytes, big.size_bytes, gpu) == FIT
+
+
+def test_the_recommended_model_is_the_largest_that_fits() -> None:
+    entries = load_catalog()
+    on8 = recommended(entries, Hardware(ram_bytes=8 * GB))
+    on16 = recommended(entries, Hardware(ram_bytes=16 * GB))
+    assert on8 and on16 and on8.parameters <= on16.parameters
+    assert fit_label(on16.ram_bytes, on16.size_bytes, Hardware(ram_bytes=16 * GB)) == FIT
+    assert all(e.parameters <= on16.parameters for e in entries
+               if fit_label(e.ram_bytes, e.size_bytes, Hardware(ram_bytes=16 * GB)) == FIT)
+    assert recommended(entries, Hardware(ram_bytes=GB // 4)) is None
+
+
+def test_the_personalize_column_says_why_not() -> None:
+    phi = find_entry("phi-3-mini-4k-instruct")
+    big = find_entry("llama-3.1-8b-instruct")
+    small = find_entry("smollm2-360m-instruct")
+    assert phi and big and small
+    assert "cannot yet train adapters for" in personalize_reason(phi)
+    assert "GB of memory" in personalize_reason(big) and not big.can_personalize
+    assert personalize_reason(small).startswith("Hearth can train")
 
 
 def test_this_machine_is_measured() -> None:

@@ -15,7 +15,7 @@ from desktop.core.catalog import Hardware, find_entry
 from desktop.core.downloads import Downloader
 from desktop.core.engine.fake import ScriptedBackend
 from desktop.core.paths import models_dir
-from desktop.ui.models_panel import FIT_COLUMN, STATE_COLUMN, ModelsPanel
+from desktop.ui.models_panel import FIT_COLUMN, PERSONALIZE_COLUMN, STATE_COLUMN, ModelsPanel
 
 GB = 1024**3
 NAME = "smollm2-360m-instruct"
@@ -49,6 +49,10 @@ def test_catalog_shows_fit_labels_for_this_machine(qtbot: Any, core: HearthCore)
               panel.catalog_tree.topLevelItem(i).text(FIT_COLUMN)
               for i in range(panel.catalog_tree.topLevelItemCount())}
     assert labels["qwen2.5-0.5b-instruct"] == "fits"
+    (suggested,) = [name for name in labels if name.endswith("★ recommended")]
+    assert labels[suggested] == "fits"
+    phi = panel.row_for("phi-3-mini-4k-instruct")
+    assert phi.text(PERSONALIZE_COLUMN) == "no" and "cannot yet" in phi.toolTip(PERSONALIZE_COLUMN)
     assert labels["llama-3.1-8b-instruct"] == "may be slow"
     assert "8.6 GB of RAM" in panel.hardware_label.text()
 
