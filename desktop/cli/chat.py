@@ -45,10 +45,9 @@ def open_core(args: argparse.Namespace, with_library: bool = True) -> Any:
     if getattr(args, "threads", None):
         core.settings.chat.n_threads = args.threads
     try:
-        if getattr(args, "model", None):
-            core.engine.load(args.model, core.engine_options())
-        else:
-            core.load_model()
+        core.use_model(getattr(args, "model", None) or None, remember=False)
+        if core.adapter_notice:
+            print(f"hearth: {core.adapter_notice}", file=sys.stderr)
     except ModelError as exc:
         core.close()
         print(f"hearth: {exc}", file=sys.stderr)

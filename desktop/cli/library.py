@@ -164,7 +164,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     with HearthCore() as core:
         try:
-            core.load_model(args.model)
+            core.use_model(args.model, remember=False)
         except ModelError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -84,23 +84,38 @@ class HearthCore:
             )
         return default
 
-    def load_model(self, path: str | Path | None = None) -> ModelInfo:
-        """Load ``path`` (default: the current choice) and remember the choice.
+    def use_model(self, path: str | Path | None = None, *, remember: bool = False) -> ModelInfo:
+        """Load ``path`` (default: the current choice) and apply the active personal adapter.
 
+        Every way of choosing a model goes through here, so ``--model`` on any command
+        means the same thing: this model, for this run, with the user's adapter.
+
+        Args:
+            path: a GGUF file; None loads the saved choice (else the built-in model).
+            remember: make ``path`` the saved choice (and add it to the model list):
+                only the window's model picker and ``hearth models --use`` do.
         Raises:
-            ModelError: the previous model (if any) stays loaded.
+            ModelError: the previous model (if any) stays loaded; nothing is saved.
         """
         target = Path(path) if path is not None else self.current_model_path()
         info = self.engine.load(str(target), self.engine_options())
-        if path is not None:
-            default = default_model_path()
-            is_default = default is not None and Path(path).resolve() == default.resolve()
-            self.settings.chat.model_path = "" if is_default else str(Path(path).resolve())
-            if not is_default and str(Path(path).resolve()) not in self.catalog.extra:
-                self.catalog.extra.append(str(Path(path).resolve()))
-            self.settings.save()
+        if remember and path is not None:
+            self._remember_model(Path(path))
         self.apply_adapter()
         return info
+
+    def load_model(self, path: str | Path | None = None) -> ModelInfo:
+        """The model picker's choice: :meth:`use_model` that remembers ``path`` when given."""
+        return self.use_model(path, remember=path is not None)
+
+    def _remember_model(self, path: Path) -> None:
+        default = default_model_path()
+        resolved = str(path.resolve())
+        is_default = default is not None and path.resolve() == default.resolve()
+        self.settings.chat.model_path = "" if is_default else resolved
+        if not is_default and resolved not in self.catalog.extra:
+            self.catalog.extra.append(resolved)
+        self.settings.save()
 
     def apply_adapter(self) -> str | None:
         """Apply the active personal adapter (if any) to the loaded model.
