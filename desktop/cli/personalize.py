@@ -160,9 +160,8 @@ def cmd_adapters_use(args: argparse.Namespace) -> int:
 
     core = HearthCore(with_library=False, engine=_NoEngine())
     try:
-        _registry().use(args.name, core.current_model_path())
-        core.settings.personalization.adapter_enabled = True
-        core.settings.save()
+        core.set_adapter(args.name).result()
+        core.set_adapter_options(enabled=True, apply=False)
     except AdapterError as exc:
         print(f"hearth adapters: {exc}", file=sys.stderr)
         return 1

@@ -5,8 +5,9 @@ and closes them in order."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.chat import ChatService
 from desktop.core.engine import ChatBackend, EngineOptions
@@ -15,6 +16,9 @@ from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_mod
 from desktop.core.paths import config_dir, data_dir, sweep_temporaries
 from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.personalize.registry import AdapterRegistry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,12 @@ class HearthCore:
         self.library: Any = None
         self.adapter_notice: str | None = None
         self.active_adapter: str | None = None  # the personal adapter applied to the chat
+        from desktop.core.personalize.registry import AdapterRegistry
+
+        self.adapters: AdapterRegistry = AdapterRegistry()
+        # adapter changes wait for the engine (an answer being written holds it): they
+        # run here, one at a time and in the order asked, never on the caller's thread
+        self._adapter_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-adapter")
         if with_library:
             self.library = self._open_library()
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
@@ -115,26 +125,90 @@ class HearthCore:
         self.settings.chat.model_path = "" if is_default else resolved
         if not is_default and resolved not in self.catalog.extra:
             self.catalog.extra.append(resolved)
-        self.settings.save()
+        self.save_settings()
 
     def apply_adapter(self) -> str | None:
-        """Apply the active personal adapter (if any) to the loaded model.
+        """Apply the active personal adapter (if any) to the loaded model, now.
 
-        An adapter made for another model is not applied; ``adapter_notice`` then says
-        why, for the window and the CLI to show.  Returns the applied adapter's name.
+        Blocks while the engine is busy (an answer being written): from a window, use
+        :meth:`reapply_adapter` instead.  An adapter made for another model is not
+        applied; ``adapter_notice`` then says why, for the window and the CLI to show.
+        Returns the applied adapter's name.
         """
         self.adapter_notice = None
+        from desktop.core.personalize import AdapterMismatch, apply_active_adapter
+
         try:
-            from desktop.core.personalize import AdapterMismatch, apply_active_adapter
-        except ModuleNotFoundError:
-            return None
-        try:
-            self.active_adapter = apply_active_adapter(self)
+            self.active_adapter = apply_active_adapter(self, self.adapters)
         except AdapterMismatch as exc:
             self.adapter_notice = str(exc)
             self.active_adapter = None
             log.warning("%s", exc)
+        except Exception:
+            self.active_adapter = None
+            raise
         return self.active_adapter
+
+    def _in_background(self, change: Any) -> Future[str | None]:
+        """Run ``change()`` then :meth:`apply_adapter` on the adapter thread."""
+
+        def job() -> str | None:
+            change()
+            return self.apply_adapter()
+
+        return self._adapter_jobs.submit(job)
+
+    def reapply_adapter(self) -> Future[str | None]:
+        """Apply the active adapter again (after training, or a change made elsewhere),
+        as background work.  The future gives the applied adapter's name (or None)."""
+        return self._in_background(lambda: None)
+
+    def set_adapter(self, name: str | None) -> Future[str | None]:
+        """Make ``name`` the active personal adapter (None: none is active; ``rollback``
+        brings the last back) and apply it to the chat, as background work: an answer
+        being written is not waited for by the caller.
+
+        Returns:
+            a future with the applied adapter's name (None when none is applied; then
+            ``adapter_notice`` may say why).  It raises AdapterError when ``name`` is
+            unknown or made for another model (the active adapter is then unchanged).
+        """
+
+        def change() -> None:
+            if name is None:
+                self.adapters.off()
+            else:
+                self.adapters.use(name, self.current_model_path())
+
+        return self._in_background(change)
+
+    def rollback_adapter(self) -> Future[str | None]:
+        """Go back to the previous adapter (see :meth:`AdapterRegistry.rollback`) and
+        apply it, as background work; the future gives the applied name or None."""
+        return self._in_background(self.adapters.rollback)
+
+    def set_adapter_options(self, enabled: bool | None = None, scale: float | None = None,
+                            apply: bool = True) -> Future[str | None] | None:
+        """Switch the personal adapter on or off and set its strength (0 to 2, clamped);
+        saved.  With ``apply``, the change reaches the chat as background work (the
+        returned future); without, only the settings change (a slider being dragged).
+
+        Settings that cannot be written are logged; the change still applies to this run.
+        """
+        settings = self.settings.personalization
+        if enabled is not None:
+            settings.adapter_enabled = bool(enabled)
+        if scale is not None:
+            settings.adapter_scale = max(0.0, min(2.0, float(scale)))
+        try:
+            self.save_settings()
+        except OSError:
+            log.exception("saving settings failed")
+        return self.reapply_adapter() if apply else None
+
+    def save_settings(self) -> None:
+        """Write the settings (the one place they are saved).  Raises OSError."""
+        self.settings.save()
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete a conversation and its recalled exchanges from the memory collection."""
@@ -149,10 +223,13 @@ class HearthCore:
         """Validate a GGUF file and add it to the list (saved).  Raises ModelError."""
         info = self.catalog.add(path)
         self.settings.chat.extra_models = self.catalog.extra
-        self.settings.save()
+        self.save_settings()
         return info
 
     def close(self) -> None:
+        """Close everything in order: pending adapter changes end first, then the
+        library, the engine and the history."""
+        self._adapter_jobs.shutdown(wait=True)
         for name in ("library", "engine", "history"):
             obj = getattr(self, name, None)
             if obj is not None:
