@@ -48,16 +48,10 @@ def register(subparsers: Any) -> None:
 
 
 def _times(args: argparse.Namespace, settings: Any) -> tuple[dt.datetime | None, dt.datetime]:
-    from desktop.core.personalize.schedule import deadline_after, next_occurrence
+    from desktop.core.personalize.schedule import run_times
 
-    now = dt.datetime.now()
-    start = None if args.now else next_occurrence(args.at or settings.personalization.start_time, now)
-    begin = start or now
-    if args.budget is not None:
-        deadline = begin + dt.timedelta(minutes=args.budget)
-    else:
-        deadline = deadline_after(begin, settings.personalization.finish_by)
-    return start, deadline
+    p = settings.personalization
+    return run_times(args.at or p.start_time, p.finish_by, now=args.now, budget_minutes=args.budget)
 
 
 def cmd_personalize(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
-"""The app's core, shared by the window and the CLI: settings, models, history, engine,
-chat, and (when present) the library and personalization.  Owns every native resource
-and closes them in order."""
+"""The app's core, shared by the window and the CLI.
+
+:class:`HearthCore` is the one typed owner of the services: settings, model catalog,
+engine, history, library (and, above it, the folder watcher), chat, adapter registry and
+personalization controller.  It builds them, closes them in order, and is the one place
+the settings are saved: callers change things through intent-named calls
+(:meth:`HearthCore.use_model`, :meth:`HearthCore.set_adapter`, ...)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
 
 if TYPE_CHECKING:
+    from desktop.core.library import Library
+    from desktop.core.library.watch import FolderWatcher
+    from desktop.core.personalize.controller import PersonalizeController
     from desktop.core.personalize.registry import AdapterRegistry
 
 log = logging.getLogger(__name__)
@@ -54,7 +61,10 @@ class HearthCore:
 
             engine = IsolatedBackend()
         self.engine: ChatBackend = engine
-        self.library: Any = None
+        self.library: Library | None = None
+        # the folder watcher, owned here above the library (None: folders not watched)
+        self.watcher: FolderWatcher | None = None
+        self._personalizer: PersonalizeController | None = None
         self.adapter_notice: str | None = None
         self.active_adapter: str | None = None  # the personal adapter applied to the chat
         from desktop.core.personalize.registry import AdapterRegistry
@@ -67,12 +77,69 @@ class HearthCore:
             self.library = self._open_library()
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
 
-    def _open_library(self) -> Any:
-        try:
-            from desktop.core.library import Library
-        except ModuleNotFoundError:
-            return None
+    def _open_library(self) -> Library:
+        from desktop.core.library import Library
+
         return Library.open(data_dir(), self.settings.library)
+
+    @property
+    def personalizer(self) -> PersonalizeController:
+        """The personalization controller (starts, follows and cancels the training
+        process of the run folder), made on first use."""
+        if self._personalizer is None:
+            from desktop.core.personalize.controller import PersonalizeController
+
+            self._personalizer = PersonalizeController()
+        return self._personalizer
+
+    # -- intent-named changes (the one place settings are saved) -----------------------
+
+    def save_settings(self) -> None:
+        """Write the settings; every change below goes through here.  Raises OSError."""
+        self.settings.save()
+
+    def finish_welcome(self) -> None:
+        """The welcome screen was left: it is not shown again (saved)."""
+        self.settings.ui.welcome_done = True
+        self.save_settings()
+
+    def set_personalize_times(self, start_time: str, finish_by: str) -> None:
+        """When "Personalize overnight" starts and must end ("HH:MM" each; saved).
+
+        Raises:
+            ValueError: a time is not HH:MM (nothing is changed).
+            OSError: the settings could not be written.
+        """
+        from desktop.core.personalize.schedule import parse_hhmm
+
+        parse_hhmm(start_time), parse_hhmm(finish_by)
+        self.settings.personalization.start_time = start_time
+        self.settings.personalization.finish_by = finish_by
+        self.save_settings()
+
+    def watch_folder(self, folder: Path, collection: str = "default") -> None:
+        """Keep ``folder`` indexed into ``collection`` (the library's folder record and
+        the settings' list stay in step; saved).  Index it with ``library.index_paths``.
+
+        Raises:
+            LibraryError: the library is not open.
+        """
+        library = self._require_library()
+        library.add_folder(folder, collection)
+        self.save_settings()
+
+    def unwatch_folder(self, folder: Path, remove_documents: bool = True) -> None:
+        """Stop keeping ``folder`` indexed; by default also remove its documents (saved)."""
+        library = self._require_library()
+        library.remove_folder(folder, remove_documents)
+        self.save_settings()
+
+    def _require_library(self) -> Library:
+        if self.library is None:
+            from desktop.core.library import LibraryError
+
+            raise LibraryError("The document library is not open.")
+        return self.library
 
     def engine_options(self) -> EngineOptions:
         chat = self.settings.chat
@@ -206,10 +273,6 @@ class HearthCore:
             log.exception("saving settings failed")
         return self.reapply_adapter() if apply else None
 
-    def save_settings(self) -> None:
-        """Write the settings (the one place they are saved).  Raises OSError."""
-        self.settings.save()
-
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete a conversation and its recalled exchanges from the memory collection."""
         self.history.delete_conversation(conversation_id)
@@ -228,8 +291,14 @@ class HearthCore:
 
     def close(self) -> None:
         """Close everything in order: pending adapter changes end first, then the
-        library, the engine and the history."""
+        folder watcher, the library, the engine and the history."""
         self._adapter_jobs.shutdown(wait=True)
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            try:
+                watcher.stop()
+            except Exception:
+                log.exception("stopping the folder watcher failed")
         for name in ("library", "engine", "history"):
             obj = getattr(self, name, None)
             if obj is not None:

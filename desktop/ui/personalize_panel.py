@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.app import HearthCore
 from desktop.core.jobs import ProgressEvent
 from desktop.ui.time_field import TimeField
 from desktop.ui.workers import GeneratorWorker, run_in_background
@@ -71,7 +72,7 @@ class PersonalizePanel(QWidget):
     personalization_finished = Signal(dict)
     adapter_changed = Signal()
 
-    def __init__(self, core: Any, parent: QWidget | None = None,
+    def __init__(self, core: HearthCore, parent: QWidget | None = None,
                  documents: Callable[[], Documents] | None = None) -> None:
         super().__init__(parent)
         self.core = core
@@ -200,9 +201,7 @@ class PersonalizePanel(QWidget):
         self.use_button.clicked.connect(self._on_use)
         self.rollback_button.clicked.connect(self._on_rollback)
         self.refresh_adapters()
-        from desktop.core.personalize.controller import PersonalizeController
-
-        if PersonalizeController().has_unfinished_run():
+        if core.personalizer.has_unfinished_run():
             self.status_label.setText(
                 "An unfinished personalization was interrupted; starting again resumes it "
                 "from its last checkpoint."
@@ -295,22 +294,19 @@ class PersonalizePanel(QWidget):
 
     def start(self) -> None:
         """Start now or wait for the chosen time, then train (in a separate process)."""
-        from desktop.core.personalize.controller import PersonalizeController, run_personalization
-        from desktop.core.personalize.schedule import deadline_after, next_occurrence
+        from desktop.core.personalize.controller import run_personalization
+        from desktop.core.personalize.schedule import run_times
 
         if self.running:
             return
         settings = self.core.settings.personalization
-        settings.start_time = self.start_time.time().toString("HH:mm")
-        settings.finish_by = self.finish_time.time().toString("HH:mm")
         try:
-            self.core.settings.save()
+            self.core.set_personalize_times(self.start_time.time().toString("HH:mm"),
+                                            self.finish_time.time().toString("HH:mm"))
         except OSError:
             log.exception("saving settings failed")
-        now = dt.datetime.now()
-        start_at = None if self.now_radio.isChecked() else next_occurrence(settings.start_time, now)
-        deadline = deadline_after(start_at or now, settings.finish_by)
-        controller = PersonalizeController()
+        start_at, deadline = run_times(settings.start_time, settings.finish_by, now=self.now_radio.isChecked())
+        controller = self.core.personalizer
 
         def lazy_documents() -> Iterator[tuple[str, str]]:
             # read on the worker thread: a big library takes a while
