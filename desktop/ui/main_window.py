@@ -501,8 +501,7 @@ class MainWindow(QMainWindow):
 
     def finish_welcome(self) -> None:
         """Leave the welcome screen for the chat (remembered: it is shown once)."""
-        self.core.settings.ui.welcome_done = True
-        self.core.settings.save()
+        self.core.finish_welcome()
         self.pages.setCurrentWidget(self.content_page)
         if self.welcome is not None:
             self.welcome.deleteLater()
@@ -1039,7 +1038,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """Open the settings dialog (window-modal, non-blocking)."""
-        dialog = SettingsDialog(self.core.settings, self, library=self.core.library)
+        dialog = SettingsDialog(self.core.settings, self, library=self.core.library,
+                                save=self.core.save_settings)
         dialog.accepted.connect(lambda: self._apply_settings(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

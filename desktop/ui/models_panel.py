@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.app import HearthCore
 from desktop.core.catalog import (
     CatalogEntry,
     CatalogError,
@@ -86,7 +86,7 @@ class ModelsPanel(QWidget):
     models_changed = Signal()
     download_failed = Signal(str)
 
-    def __init__(self, core: Any, parent: QWidget | None = None,
+    def __init__(self, core: HearthCore, parent: QWidget | None = None,
                  hardware: Hardware | None = None, downloader: Downloader | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelsPanel")
@@ -240,7 +240,7 @@ class ModelsPanel(QWidget):
                 self.status.setText("Not downloaded: no connection was made.")
                 return False
             confirm_hosts(settings, hosts)
-            settings.save()
+            self.core.save_settings()
         self._downloading = entry.name
         self.status.setText(f"Connecting to {catalog_url(entry, settings)}…")
         self.progress.setRange(0, 1000)
@@ -292,7 +292,7 @@ class ModelsPanel(QWidget):
         except Exception as exc:
             message = str(exc)
         self.core.catalog.extra = self.core.settings.chat.extra_models
-        self.core.settings.save()
+        self.core.save_settings()
         self.status.setText(message)
         self.refresh()
         self.models_changed.emit()

@@ -73,7 +73,7 @@ def set_serving(window: Any, action: QAction, on: bool) -> None:
         window.statusBar().showMessage("Server stopped.", 5000)
     if settings.server.enabled != on:
         settings.server.enabled = on
-        settings.save()
+        window.core.save_settings()
 
 
 def _stop(window: Any) -> None:
@@ -119,7 +119,7 @@ def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "")
     settings = window.core.settings
     if not url:
         settings.remote.chat_url = settings.remote.chat_model = settings.remote.chat_api_key = ""
-        settings.save()
+        window.core.save_settings()
         return "Hearth will use this computer's own engine from its next start."
     try:
         backend = RemoteBackend(url, model, api_key)
@@ -133,7 +133,7 @@ def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "")
         backend.close()
     settings.remote.chat_url, settings.remote.chat_model = backend.base_url, model
     settings.remote.chat_api_key = api_key
-    settings.save()
+    window.core.save_settings()
     return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
             "chat through it from its next start.")
 
@@ -151,7 +151,7 @@ def set_lan(window: Any, action: QAction, lan: QAction, on: bool) -> None:
     if on and not settings.server.token_sha256:
         show_new_token(window, action, restart=False)
     settings.server.allow_lan = on
-    settings.save()
+    window.core.save_settings()
     _restart_if_serving(window, action)
 
 
@@ -161,7 +161,7 @@ def new_server_token(window: Any) -> str:
 
     token, digest = new_token()
     window.core.settings.server.token_sha256 = digest
-    window.core.settings.save()
+    window.core.save_settings()
     return token
 
 
