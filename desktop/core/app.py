@@ -181,6 +181,17 @@ class HearthCore:
         self.apply_adapter()
         return info
 
+    def fallback_model(self, failed: Path | None) -> Path | None:
+        """The model to load after loading ``failed`` failed (None: the saved choice):
+        the built-in model, when no model is loaded and the one that failed was not the
+        built-in one; else None (the loaded model stays, or nothing else can be tried)."""
+        default = default_model_path()
+        if self.engine.model is not None or default is None:
+            return None
+        if failed is not None and failed.resolve() == default.resolve():
+            return None
+        return default
+
     def load_model(self, path: str | Path | None = None) -> ModelInfo:
         """The model picker's choice: :meth:`use_model` that remembers ``path`` when given."""
         return self.use_model(path, remember=path is not None)

@@ -53,7 +53,6 @@ from desktop.core.models import (
     ModelError,
     ModelInfo,
     check_chat_model,
-    default_model_path,
     read_gguf_info,
 )
 from desktop.core.paths import config_dir, resource_path
@@ -190,7 +189,7 @@ class MainWindow(QMainWindow):
         self._reload_pending = False
         self._pending_path: str | None = None
         self._closed = False
-        self._fallback_pending = False
+        self._fallback_pending: Path | None = None  # the model to load after a failed one
         self._load_target: Path | None = None
         self._panels: dict[str, QWidget] = {}
         self._panel_classes: dict[str, type] = {}
@@ -821,28 +820,15 @@ class MainWindow(QMainWindow):
             self.stats_separator.show()
 
     def _on_chat_error(self, exc: BaseException) -> None:
-        """The answer ended by an exception the chat service did not turn into an error
-        message (e.g. the engine could not be restarted)."""
+        """The answer could not start or be saved (the chat service records every other
+        failure in the history itself and reports it in its "finished" event)."""
         if self._closed:  # late events after the window closed (the core may be closed)
             return
         log.error("answer failed: %s", exc, exc_info=exc)
-        live = self._live
-        text = str(exc) or type(exc).__name__
-        if live is not None and live.get("message") is not None:
-            msg = live["message"]
-            try:
-                meta = {**msg.meta, "error": text}
-                self.core.history.update_message(msg.id, content=live["text"], status="error", meta=meta)
-                final = self.core.history.get_message(msg.id)
-            except KeyError:
-                final = None
-            if final is not None:
-                self._finish_live(final, {"error": text})
-                return
-        self._live = None
+        live, self._live = self._live, None
         if live is not None and live.get("message") is not None:
             self.view.finish_stream(live["message"])
-        self.notice.show_notice(text, "error")
+        self.notice.show_notice(str(exc) or type(exc).__name__, "error")
         self._set_status("The answer failed.")
 
     def _on_chat_done(self) -> None:
@@ -929,27 +915,21 @@ class MainWindow(QMainWindow):
         if current is not None:
             message += f" Hearth is still using {current.name}."
             self.model_label.setText(current.name)
-        elif self._can_fall_back():
+        elif (fallback := self.core.fallback_model(self._load_target)) is not None:
             message += " Hearth uses its built-in model instead."
-            self._fallback_pending = True
+            self._fallback_pending = fallback
         else:
             self.model_label.setText("No model loaded")
             message += " Choose a working model with Add model…"
         self.notice.show_notice(message, "error")
         if current is not None:
             self._set_status(f"Ready · still using {current.name}.")
-        elif self._fallback_pending:
+        elif self._fallback_pending is not None:
             self._set_status("Loading the built-in model…")
         else:
             self._set_status("No model loaded.")
         self.refresh_models()
         self.model_failed.emit(message)
-
-    def _can_fall_back(self) -> bool:
-        """No model is loaded, and the one that failed was not the built-in one."""
-        default = default_model_path()
-        target = self._load_target
-        return default is not None and (target is None or target.resolve() != default.resolve())
 
     def _on_load_done(self) -> None:
         if self._closed:  # late events after the window closed (the core may be closed)
@@ -959,11 +939,9 @@ class MainWindow(QMainWindow):
         if self._reload_pending:
             self._run_pending_load()
             return
-        if self._fallback_pending:
-            self._fallback_pending = False
-            default = default_model_path()
-            if default is not None:
-                self.load_model(str(default))
+        if self._fallback_pending is not None:
+            fallback, self._fallback_pending = self._fallback_pending, None
+            self.load_model(str(fallback))
 
     @property
     def loading(self) -> bool:

@@ -31,3 +31,16 @@ def test_model_choice_persists(default_model: Path, tmp_path: Path) -> None:
     assert again.current_model_path() == copy.resolve()
     assert str(copy.resolve()) in again.settings.chat.extra_models
     again.close()
+
+
+def test_fallback_to_the_built_in_model_is_decided_by_the_core(default_model: Path, tmp_path: Path) -> None:
+    core = HearthCore(engine=ScriptedBackend(), with_library=False)
+    try:
+        broken = tmp_path / "broken.gguf"
+        assert core.fallback_model(broken) == default_model  # nothing loaded: the built-in one
+        assert core.fallback_model(None) == default_model  # the saved choice failed
+        assert core.fallback_model(default_model) is None  # the built-in one itself failed
+        core.use_model(default_model)
+        assert core.fallback_model(broken) is None  # the loaded model stays
+    finally:
+        core.close()
