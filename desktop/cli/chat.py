@@ -8,6 +8,7 @@ from typing import Any
 
 from desktop.core.jobs import CancelToken
 from desktop.core.models import ModelError
+from desktop.core.sources import source_label
 
 
 def add_sampling_options(p: argparse.ArgumentParser) -> None:
@@ -80,10 +81,8 @@ def stream_answer(core: Any, conversation_id: int, text: str, args: argparse.Nam
                     print("[stopped]", file=sys.stderr)
                 sources = ev.message.meta.get("sources", []) if ev.message else []
                 for i, src in enumerate(sources, 1):
-                    where = src.get("path") or src.get("title")
-                    page = f", page {src['page']}" if src.get("page") else ""
                     snippet = " ".join(str(src.get("text", "")).split())[:160]
-                    print(f"[{i}] {where}{page}: {snippet}")
+                    print(f"[{i}] {source_label(src, full_path=True, section=False)}: {snippet}")
     except KeyboardInterrupt:
         cancel.cancel()
         for _ in events:  # let the service mark the reply stopped

@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from desktop.core.sources import source_label
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("index", help="add files or folders to the library (only changes are re-read)")
@@ -140,14 +142,7 @@ def format_sources(sources: list[Any]) -> str:
     """Numbered lines: [n] file, page N, section — snippet."""
     lines = []
     for i, src in enumerate(sources, 1):
-        where = src.path or src.title
-        if src.kind == "memory":
-            where = f"from {src.title}"
-        if src.page:
-            where += f", page {src.page}"
-        if src.section:
-            where += f", “{src.section}”"
-        lines.append(f"[{i}] {where}")
+        lines.append(f"[{i}] {source_label(src, full_path=True)}")
         evidence = (src.extra or {}).get("evidence")
         if evidence:  # the sentence the answer rests on
             lines.append(textwrap.indent(textwrap.fill(f"» {evidence['text']}", 90), "    "))

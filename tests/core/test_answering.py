@@ -88,3 +88,14 @@ def test_a_passage_on_the_topic_but_not_the_question_is_not_an_answer() -> None:
     plan = AnswerPlan.make("Which bank holds the mortgage on the house?", [near], searched=True)
     assert plan.not_found and not plan.evidence
     assert not AnswerPlan.make("Where is the router kept?", [near], searched=True).not_found
+
+
+def test_one_source_label_for_every_view() -> None:
+    from desktop.core.sources import Source, source_label
+
+    doc = Source("document", "report.pdf", "text", path="/home/ada/report.pdf", page=3, section="Results")
+    assert source_label(doc) == "report.pdf, page 3, “Results”"
+    assert source_label(doc.to_dict(), full_path=True, section=False) == "/home/ada/report.pdf, page 3"
+    memory = Source("memory", "your conversation of 12 March", "text")
+    assert source_label(memory) == "from your conversation of 12 March"
+    assert source_label({"kind": "document", "title": "", "path": "/x/notes.md"}) == "notes.md"
