@@ -127,7 +127,7 @@ def run_models(args: argparse.Namespace) -> int:
             print(f"Added {info.summary()}")
         if args.use:
             try:
-                info = core.load_model(args.use)
+                info = core.use_model(args.use, remember=True)
             except ModelError as exc:
                 print(f"hearth: {exc}", file=sys.stderr)
                 return 2

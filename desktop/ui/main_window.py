@@ -408,7 +408,8 @@ class MainWindow(QMainWindow):
         self._load_target = Path(path) if path else (Path(p) if (p := self._chosen_model_path()) else None)
         self._set_status("Loading model…")
         self.model_label.setText("Loading model…")
-        self._start_load(self.core.load_model, target)
+        # the picker's choice is remembered; None reloads the saved one
+        self._start_load(lambda: self.core.use_model(target, remember=target is not None))
 
     def _start_load(self, fn: Any, *args: Any) -> None:
         """Run a model load in a GeneratorWorker, connected before it starts (a load
@@ -509,7 +510,7 @@ class MainWindow(QMainWindow):
 
         def add_and_load() -> ModelInfo:
             check_chat_model(read_gguf_info(target))
-            return self.core.load_model(target)
+            return self.core.use_model(target, remember=True)
 
         self._start_load(add_and_load)
 
