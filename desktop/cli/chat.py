@@ -56,6 +56,15 @@ def open_core(args: argparse.Namespace, with_library: bool = True) -> Any:
     return core
 
 
+def settings_core() -> Any:
+    """A HearthCore for commands that only change settings: no library, and the chat
+    engine is never started.  Close it (or use ``with``)."""
+    from desktop.cli.personalize import _NoEngine
+    from desktop.core.app import HearthCore
+
+    return HearthCore(engine=_NoEngine(), with_library=False)
+
+
 def stream_answer(core: Any, conversation_id: int, text: str, args: argparse.Namespace) -> int:
     """Send ``text`` and print the answer as it streams.  Returns an exit code."""
     params = core.chat.params_if_overridden(

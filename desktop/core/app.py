@@ -117,6 +117,59 @@ class HearthCore:
         self.settings.personalization.finish_by = finish_by
         self.save_settings()
 
+    def set_remote_engine(self, url: str, model: str = "", api_key: str = "") -> None:
+        """Chat through the OpenAI-compatible server at ``url`` from the next start (the
+        caller tests the connection first); ``""`` goes back to this computer's engine.
+        Saved.  Raises OSError."""
+        remote = self.settings.remote
+        if url:
+            remote.chat_url, remote.chat_model, remote.chat_api_key = url, model, api_key
+        else:
+            remote.chat_url = remote.chat_model = remote.chat_api_key = ""
+        self.save_settings()
+
+    def set_server_options(self, enabled: bool | None = None, allow_lan: bool | None = None,
+                           token_sha256: str | None = None) -> None:
+        """The OpenAI-compatible server's switch, local-network listening and the access
+        token's SHA-256 (``""`` revokes it); what is None stays.  Saved.  Raises OSError."""
+        server = self.settings.server
+        if enabled is not None:
+            server.enabled = enabled
+        if allow_lan is not None:
+            server.allow_lan = allow_lan
+        if token_sha256 is not None:
+            server.token_sha256 = token_sha256
+        self.save_settings()
+
+    def confirm_download_hosts(self, hosts: list[str], hub_url: str | None = None) -> None:
+        """The user agreed that downloads may contact ``hosts`` (and, when given, that
+        catalog models come from ``hub_url``, a mirror).  Saved.  Raises OSError."""
+        from desktop.core.downloads import confirm_hosts
+
+        if hub_url:
+            self.settings.models.hub_url = hub_url
+        confirm_hosts(self.settings, hosts)
+        self.save_settings()
+
+    def remove_model(self, name: str, entries: list[Any] | None = None) -> str:
+        """Take a model off the list by catalog name, path or file name (a file Hearth
+        downloaded is deleted; one the user added stays on disk); when it was the chosen
+        model, the built-in one is chosen again.  Saved.  Returns a sentence for the user.
+
+        Raises:
+            DownloadError: no model of that name.
+        """
+        from desktop.core.downloads import remove_model
+
+        before = list(self.settings.chat.extra_models)
+        message = remove_model(name, self.settings, entries)
+        chosen = self.settings.chat.model_path
+        if chosen in before and chosen not in self.settings.chat.extra_models:
+            self.settings.chat.model_path = ""  # the removed model was the chosen one
+        self.catalog.extra = self.settings.chat.extra_models
+        self.save_settings()
+        return message
+
     def watch_folder(self, folder: Path, collection: str = "default") -> None:
         """Keep ``folder`` indexed into ``collection`` (the library's folder record and
         the settings' list stay in step; saved).  Index it with ``library.index_paths``.

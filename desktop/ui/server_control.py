@@ -75,8 +75,7 @@ def set_serving(window: MainWindow, action: QAction, on: bool) -> None:
         _stop(window)
         window.statusBar().showMessage("Server stopped.", 5000)
     if settings.server.enabled != on:
-        settings.server.enabled = on
-        window.core.save_settings()
+        window.core.set_server_options(enabled=on)
 
 
 def _stop(window: MainWindow) -> None:
@@ -119,10 +118,8 @@ def set_remote_engine(window: MainWindow, url: str, model: str = "", api_key: st
     from desktop.core.engine.remote import RemoteBackend
     from desktop.core.models import ModelError
 
-    settings = window.core.settings
     if not url:
-        settings.remote.chat_url = settings.remote.chat_model = settings.remote.chat_api_key = ""
-        window.core.save_settings()
+        window.core.set_remote_engine("")
         return "Hearth will use this computer's own engine from its next start."
     try:
         backend = RemoteBackend(url, model, api_key)
@@ -134,9 +131,7 @@ def set_remote_engine(window: MainWindow, url: str, model: str = "", api_key: st
         return f"Not saved: {exc}"
     finally:
         backend.close()
-    settings.remote.chat_url, settings.remote.chat_model = backend.base_url, model
-    settings.remote.chat_api_key = api_key
-    window.core.save_settings()
+    window.core.set_remote_engine(backend.base_url, model, api_key)
     return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
             "chat through it from its next start.")
 
@@ -153,8 +148,7 @@ def set_lan(window: MainWindow, action: QAction, lan: QAction, on: bool) -> None
     settings = window.core.settings
     if on and not settings.server.token_sha256:
         show_new_token(window, action, restart=False)
-    settings.server.allow_lan = on
-    window.core.save_settings()
+    window.core.set_server_options(allow_lan=on)
     _restart_if_serving(window, action)
 
 
@@ -163,8 +157,7 @@ def new_server_token(window: MainWindow) -> str:
     from desktop.core.server import new_token
 
     token, digest = new_token()
-    window.core.settings.server.token_sha256 = digest
-    window.core.save_settings()
+    window.core.set_server_options(token_sha256=digest)
     return token
 
 

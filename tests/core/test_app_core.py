@@ -72,3 +72,20 @@ def test_settings_change_through_intent_named_calls(tmp_path: Path) -> None:
         assert saved.adapter_enabled is False and saved.adapter_scale == 2.0  # clamped
     finally:
         core.close()
+
+
+def test_server_and_remote_engine_settings_are_saved_by_the_core() -> None:
+    from desktop.core.settings import Settings
+
+    core = HearthCore(engine=ScriptedBackend(), with_library=False)
+    try:
+        core.set_server_options(enabled=True, token_sha256="ab" * 32)
+        core.set_remote_engine("http://127.0.0.1:8080/v1", "m", "k")
+        saved = Settings.load()
+        assert saved.server.enabled and saved.server.token_sha256 == "ab" * 32
+        assert not saved.server.allow_lan  # what was not given stays
+        assert (saved.remote.chat_url, saved.remote.chat_model) == ("http://127.0.0.1:8080/v1", "m")
+        core.set_remote_engine("")
+        assert Settings.load().remote.chat_url == "" and Settings.load().remote.chat_api_key == ""
+    finally:
+        core.close()
