@@ -60,7 +60,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
     from desktop.core.app import HearthCore
     from desktop.core.jobs import CancelToken, encode_event
     from desktop.core.personalize import gather_documents
-    from desktop.core.personalize.controller import PersonalizeController, run_personalization
+    from desktop.core.personalize.controller import run_personalization
     from desktop.core.personalize.pipeline import format_report
 
     core = HearthCore(with_library=args.docs is None)
@@ -70,7 +70,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"hearth personalize: {exc}", file=sys.stderr)
             return 2
-        controller = PersonalizeController()
+        controller = core.personalizer
         if args.fresh:
             controller.reset()
         try:
@@ -87,6 +87,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         events = run_personalization(
             docs, core.current_model_path(), start_at=start, deadline=deadline,
             excluded=args.exclude, require_mains=not args.ignore_battery, cancel=token,
+            controller=controller,
         )
         try:
             for event in events:
