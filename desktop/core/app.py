@@ -31,7 +31,14 @@ log = logging.getLogger(__name__)
 
 
 class HearthCore:
-    """Everything the window and the CLI need, opened once.
+    """Everything the window and the CLI need, opened once, and their one owner.
+
+    Attributes (built here, closed by :meth:`close` in this order): ``watcher`` (the
+    folder watcher, when folders are watched), ``library`` (documents and memory, or
+    None), ``engine`` (the chat backend), ``history``; and ``settings``, ``catalog``
+    (models), ``chat`` (the chat service), ``adapters`` (the adapter registry),
+    ``personalizer`` (the training process's controller).  Settings change only through
+    the intent-named calls below, which save them.
 
     Args:
         settings: loaded settings (default: from the config folder).
