@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         # every question is asked several times (once per mode): memory would recall the
         # benchmark's own earlier replies, which no user has
         core.settings.library.memory_enabled = False
-        core.load_model(args.model) if args.model else core.load_model()
+        core.use_model(args.model or None, remember=False)
         t0 = time.monotonic()
         for _ in core.library.index_paths([corpus]):  # files already indexed are skipped
             pass

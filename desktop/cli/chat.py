@@ -8,6 +8,7 @@ from typing import Any
 
 from desktop.core.jobs import CancelToken
 from desktop.core.models import ModelError
+from desktop.core.sources import source_label
 
 
 def add_sampling_options(p: argparse.ArgumentParser) -> None:
@@ -45,15 +46,23 @@ def open_core(args: argparse.Namespace, with_library: bool = True) -> Any:
     if getattr(args, "threads", None):
         core.settings.chat.n_threads = args.threads
     try:
-        if getattr(args, "model", None):
-            core.engine.load(args.model, core.engine_options())
-        else:
-            core.load_model()
+        core.use_model(getattr(args, "model", None) or None, remember=False)
+        if core.adapter_notice:
+            print(f"hearth: {core.adapter_notice}", file=sys.stderr)
     except ModelError as exc:
         core.close()
         print(f"hearth: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     return core
+
+
+def settings_core() -> Any:
+    """A HearthCore for commands that only change settings: no library, and the chat
+    engine is never started.  Close it (or use ``with``)."""
+    from desktop.cli.personalize import _NoEngine
+    from desktop.core.app import HearthCore
+
+    return HearthCore(engine=_NoEngine(), with_library=False)
 
 
 def stream_answer(core: Any, conversation_id: int, text: str, args: argparse.Namespace) -> int:
@@ -81,10 +90,8 @@ def stream_answer(core: Any, conversation_id: int, text: str, args: argparse.Nam
                     print("[stopped]", file=sys.stderr)
                 sources = ev.message.meta.get("sources", []) if ev.message else []
                 for i, src in enumerate(sources, 1):
-                    where = src.get("path") or src.get("title")
-                    page = f", page {src['page']}" if src.get("page") else ""
                     snippet = " ".join(str(src.get("text", "")).split())[:160]
-                    print(f"[{i}] {where}{page}: {snippet}")
+                    print(f"[{i}] {source_label(src, full_path=True, section=False)}: {snippet}")
     except KeyboardInterrupt:
         cancel.cancel()
         for _ in events:  # let the service mark the reply stopped
@@ -129,7 +136,7 @@ def run_models(args: argparse.Namespace) -> int:
             print(f"Added {info.summary()}")
         if args.use:
             try:
-                info = core.load_model(args.use)
+                info = core.use_model(args.use, remember=True)
             except ModelError as exc:
                 print(f"hearth: {exc}", file=sys.stderr)
                 return 2

@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from desktop.core.sources import source_label
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("index", help="add files or folders to the library (only changes are re-read)")
@@ -56,15 +58,19 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_list)  # `hearth library` alone shows the library
 
 
-def _open_library(threads: int = 0) -> Any:
-    from desktop.core.library import Library
-    from desktop.core.paths import data_dir
+def _open_core(threads: int = 0) -> Any:
+    """The app's core with its library open (the chat engine starts only if used).
+
+    Args:
+        threads: CPU threads for embedding, for this run only (0: the setting).
+    """
+    from desktop.core.app import HearthCore
     from desktop.core.settings import Settings
 
     settings = Settings.load()
     if threads:
         settings.library.embed_threads = threads
-    return settings, Library.open(data_dir(), settings.library)
+    return HearthCore(settings=settings)
 
 
 def print_skipped(skipped: list[dict[str, str]], out: Any = None) -> None:
@@ -86,7 +92,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if missing:
         print(f"hearth index: not found: {', '.join(missing)}. Check the path.", file=sys.stderr)
         return 2
-    settings, library = _open_library(args.threads)
+    core = _open_core(args.threads)
+    library = core.library
     cancel = CancelToken()
     final: Any = None
     bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
@@ -94,8 +101,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if args.watch:
             for path in args.paths:
                 if path.is_dir():
-                    library.add_folder(path, args.collection)
-            settings.save()
+                    core.watch_folder(path, args.collection)
         try:
             for ev in library.index_paths(args.paths, args.collection, cancel):
                 if ev.kind == "progress" and ev.what == "files":
@@ -124,7 +130,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 130
     finally:
         bar.close()
-        library.close()
+        core.close()
     if final is None:
         return 1
     print(final.message)
@@ -136,14 +142,7 @@ def format_sources(sources: list[Any]) -> str:
     """Numbered lines: [n] file, page N, section — snippet."""
     lines = []
     for i, src in enumerate(sources, 1):
-        where = src.path or src.title
-        if src.kind == "memory":
-            where = f"from {src.title}"
-        if src.page:
-            where += f", page {src.page}"
-        if src.section:
-            where += f", “{src.section}”"
-        lines.append(f"[{i}] {where}")
+        lines.append(f"[{i}] {source_label(src, full_path=True)}")
         evidence = (src.extra or {}).get("evidence")
         if evidence:  # the sentence the answer rests on
             lines.append(textwrap.indent(textwrap.fill(f"» {evidence['text']}", 90), "    "))
@@ -164,7 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     with HearthCore() as core:
         try:
-            core.load_model(args.model)
+            core.use_model(args.model, remember=False)
         except ModelError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -213,8 +212,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         infos = library.collections()
         if not infos:
             print("The library is empty. Add documents with: hearth index FOLDER")
@@ -227,8 +226,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_files(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         for f in library.files(args.collection):
             extra = f" — {f.reason}" if f.reason else ""
             print(f"{f.state:9} {f.chunks:6} chunks  [{f.collection}] {f.path}{extra}")
@@ -236,39 +235,37 @@ def cmd_files(args: argparse.Namespace) -> int:
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         print_skipped([{"file": s.path, "reason": s.reason} for s in library.skipped(args.collection)])
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         n = sum(library.remove_path(p) for p in args.paths)
     print(f"Removed {n} file(s) from the library.")
     return 0
 
 
 def cmd_unwatch(args: argparse.Namespace) -> int:
-    settings, library = _open_library()
-    with library:
-        library.remove_folder(args.folder)
-    settings.save()
+    with _open_core() as core:
+        core.unwatch_folder(args.folder)
     print(f"No longer watching {args.folder}.")
     return 0
 
 
 def cmd_delete_collection(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         library.delete_collection(args.name)
     print(f"Deleted collection {args.name}.")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    _, library = _open_library()
-    with library:
+    with _open_core() as core:
+        library = core.library
         print(format_sources(library.search(args.query, args.collection, args.top_k)))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 
 def register_subcommands(models_parser: argparse.ArgumentParser) -> None:
@@ -57,21 +58,25 @@ def run_available(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    from desktop.cli.chat import settings_core
+
+    with settings_core() as core:
+        return _download(args, core)
+
+
+def _download(args: argparse.Namespace, core: Any) -> int:
     from desktop.core.catalog import CatalogError, find_entry, load_catalog
     from desktop.core.downloads import (
         DownloadError,
         catalog_url,
-        confirm_hosts,
         download_catalog_model,
         unconfirmed_hosts,
     )
     from desktop.core.jobs import CancelToken
-    from desktop.core.settings import Settings
 
-    settings = Settings.load()
+    settings = core.settings
     if args.hub_url:
-        settings.models.hub_url = args.hub_url
-        settings.save()
+        core.confirm_download_hosts([], hub_url=args.hub_url)
     try:
         entry = find_entry(args.name, load_catalog())
     except CatalogError as exc:
@@ -95,12 +100,11 @@ def run_download(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("Not downloaded.", file=sys.stderr)
                 return 1
-        confirm_hosts(settings, hosts)
-        settings.save()
+        core.confirm_download_hosts(hosts)
     cancel = CancelToken()
     last = 0.0
     try:
-        for event in download_catalog_model(entry, settings, cancel):
+        for event in download_catalog_model(entry, settings, cancel, save=core.save_settings):
             now = time.monotonic()
             if event.kind == "progress" and now - last >= 1.0:
                 last = now
@@ -119,19 +123,14 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from desktop.core.downloads import DownloadError, remove_model
-    from desktop.core.settings import Settings
+    from desktop.cli.chat import settings_core
+    from desktop.core.downloads import DownloadError
 
-    settings = Settings.load()
-    before = list(settings.chat.extra_models)
-    try:
-        message = remove_model(args.name, settings)
-    except DownloadError as exc:
-        print(f"hearth: {exc}", file=sys.stderr)
-        return 2
-    chosen = settings.chat.model_path
-    if chosen in before and chosen not in settings.chat.extra_models:
-        settings.chat.model_path = ""  # the removed model was the chosen one: back to the default
-    settings.save()
+    with settings_core() as core:
+        try:
+            message = core.remove_model(args.name)
+        except DownloadError as exc:
+            print(f"hearth: {exc}", file=sys.stderr)
+            return 2
     print(message)
     return 0

@@ -48,16 +48,10 @@ def register(subparsers: Any) -> None:
 
 
 def _times(args: argparse.Namespace, settings: Any) -> tuple[dt.datetime | None, dt.datetime]:
-    from desktop.core.personalize.schedule import deadline_after, next_occurrence
+    from desktop.core.personalize.schedule import run_times
 
-    now = dt.datetime.now()
-    start = None if args.now else next_occurrence(args.at or settings.personalization.start_time, now)
-    begin = start or now
-    if args.budget is not None:
-        deadline = begin + dt.timedelta(minutes=args.budget)
-    else:
-        deadline = deadline_after(begin, settings.personalization.finish_by)
-    return start, deadline
+    p = settings.personalization
+    return run_times(args.at or p.start_time, p.finish_by, now=args.now, budget_minutes=args.budget)
 
 
 def cmd_personalize(args: argparse.Namespace) -> int:
@@ -66,7 +60,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
     from desktop.core.app import HearthCore
     from desktop.core.jobs import CancelToken, encode_event
     from desktop.core.personalize import gather_documents
-    from desktop.core.personalize.controller import PersonalizeController, run_personalization
+    from desktop.core.personalize.controller import run_personalization
     from desktop.core.personalize.pipeline import format_report
 
     core = HearthCore(with_library=args.docs is None)
@@ -76,7 +70,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"hearth personalize: {exc}", file=sys.stderr)
             return 2
-        controller = PersonalizeController()
+        controller = core.personalizer
         if args.fresh:
             controller.reset()
         try:
@@ -93,6 +87,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         events = run_personalization(
             docs, core.current_model_path(), start_at=start, deadline=deadline,
             excluded=args.exclude, require_mains=not args.ignore_battery, cancel=token,
+            controller=controller,
         )
         try:
             for event in events:
@@ -160,9 +155,8 @@ def cmd_adapters_use(args: argparse.Namespace) -> int:
 
     core = HearthCore(with_library=False, engine=_NoEngine())
     try:
-        _registry().use(args.name, core.current_model_path())
-        core.settings.personalization.adapter_enabled = True
-        core.settings.save()
+        core.set_adapter(args.name).result()
+        core.set_adapter_options(enabled=True, apply=False)
     except AdapterError as exc:
         print(f"hearth adapters: {exc}", file=sys.stderr)
         return 1

@@ -17,15 +17,19 @@ def register(sub: Any) -> None:
 
 
 def run_remote(args: argparse.Namespace) -> int:
+    from desktop.cli.chat import settings_core
+
+    with settings_core() as core:
+        return _remote(args, core)
+
+
+def _remote(args: argparse.Namespace, core: Any) -> int:
     from desktop.core.engine.remote import RemoteBackend
     from desktop.core.models import ModelError
-    from desktop.core.settings import Settings
 
-    settings = Settings.load()
-    remote = settings.remote
+    remote = core.settings.remote
     if args.off:
-        remote.chat_url = remote.chat_model = remote.chat_api_key = ""
-        settings.save()
+        core.set_remote_engine("")
         print("Chatting with this computer's own engine again.")
         return 0
     url = args.chat or remote.chat_url
@@ -51,7 +55,6 @@ def run_remote(args: argparse.Namespace) -> int:
         return 2
     print(f"Connected to {backend.base_url}: models {', '.join(ids) or '(none)'}.")
     if args.chat:
-        remote.chat_url, remote.chat_model, remote.chat_api_key = backend.base_url, model, key
-        settings.save()
+        core.set_remote_engine(backend.base_url, model, key)
         print("Saved: Hearth now chats through this server (`hearth remote --off` to go back).")
     return 0

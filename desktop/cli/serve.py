@@ -32,24 +32,21 @@ def register(sub: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from desktop.cli.chat import settings_core
     from desktop.core.server import HearthApi, ServerThread, check_bind, new_token
-    from desktop.core.settings import Settings
 
-    settings = Settings.load()
-    server_settings = settings.server
-    if args.revoke_token:
-        server_settings.token_sha256 = ""
-        settings.save()
-        print("The access token is revoked; clients that used it are refused.")
-        return 0
-    if args.new_token:
-        token, digest = new_token()
-        server_settings.token_sha256 = digest
-        settings.save()
-        print(f"New access token (shown only now; keep it safe):\n  {token}")
-    if args.allow_lan and not server_settings.allow_lan:
-        server_settings.allow_lan = True
-        settings.save()
+    with settings_core() as settings_owner:
+        server_settings = settings_owner.settings.server
+        if args.revoke_token:
+            settings_owner.set_server_options(token_sha256="")
+            print("The access token is revoked; clients that used it are refused.")
+            return 0
+        if args.new_token:
+            token, digest = new_token()
+            settings_owner.set_server_options(token_sha256=digest)
+            print(f"New access token (shown only now; keep it safe):\n  {token}")
+        if args.allow_lan and not server_settings.allow_lan:
+            settings_owner.set_server_options(allow_lan=True)
     try:
         check_bind(args.host, server_settings.allow_lan, server_settings.token_sha256)
     except ValueError as exc:

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from desktop.core.engine import ChatMessage
-from desktop.core.sources import Source, quote_untrusted
+from desktop.core.sources import Source, quote_untrusted, source_label
 
 #: Sentences quoted around the best sentence of a passage (before, after).
 WINDOW_BEFORE = 1
@@ -284,13 +284,6 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
 
-def _label(src: Source) -> str:
-    where = src.title
-    if src.page:
-        where += f", page {src.page}"
-    return where
-
-
 def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Evidence],
                       memories: Sequence[Source] = (), factual: bool = True) -> list[ChatMessage]:
     """The conversation with the quoted evidence put into its last user message.
@@ -307,7 +300,7 @@ def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Eviden
     question = msgs[-1]["content"]
     parts = []
     for ev in evidence:
-        parts.append(f"From {quote_untrusted(_label(ev.source))}:\n<<<\n{quote_untrusted(ev.text)}\n>>>")
+        parts.append(f"From {quote_untrusted(source_label(ev.source, section=False))}:\n<<<\n{quote_untrusted(ev.text)}\n>>>")
     for mem in memories:
         parts.append(f"{quote_untrusted(mem.title)}:\n<<<\n{quote_untrusted(mem.text)}\n>>>")
     instruction = ("Answer the question in one short sentence, using the quoted text."

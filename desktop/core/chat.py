@@ -36,7 +36,10 @@ class ChatEvent:
         "token": ``text`` is the next piece of the answer.
         "trimmed": ``data["dropped"]`` oldest messages did not fit the context window.
         "finished": ``message`` is the final reply (status complete, stopped or error);
-            ``data`` has the engine's figures (tokens_per_s, context_used, n_ctx, ...).
+            ``data`` has the engine's figures (tokens_per_s, context_used, n_ctx, ...)
+            and ``data["error"]``: the failure's message, or None.  Every failure after
+            the reply was started is recorded in the history here (status error, the
+            text so far kept), not left to the caller.
     """
 
     kind: str
@@ -243,6 +246,11 @@ class ChatService:
         except GeneratorExit:
             self.history.update_message(reply.id, content=text, status="stopped")
             raise
+        except HistoryError:
+            raise  # the history cannot be written: nothing more can be recorded
+        except Exception as exc:  # any other failure is recorded too, never left "streaming"
+            log.exception("the answer failed")
+            status, error = "error", str(exc) or type(exc).__name__
         meta = dict(reply.meta)
         if sources and status == "complete":
             meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, question)]

@@ -34,7 +34,7 @@ import shutil
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -555,12 +555,14 @@ def download_catalog_model(
     settings: Settings,
     cancel: CancelToken | None = None,
     downloader: Downloader | None = None,
+    save: Callable[[], None] | None = None,
 ) -> Iterator[ProgressEvent]:
     """Download a catalog model (a job), then add it to the user's models.
 
     The user must have confirmed the hosts first (:func:`unconfirmed_hosts`,
     :func:`confirm_hosts`); on success the file is added to ``settings.chat.extra_models``
-    and ``settings.models.downloaded`` and the settings are saved.
+    and ``settings.models.downloaded`` and the settings are saved with ``save`` (the
+    app passes :meth:`HearthCore.save_settings`; default ``settings.save``).
 
     Raises:
         DownloadError: as :meth:`Downloader.download`, or hosts not confirmed.
@@ -586,7 +588,7 @@ def download_catalog_model(
                 settings.chat.extra_models.append(str(dest))
             if str(dest) not in settings.models.downloaded:
                 settings.models.downloaded.append(str(dest))
-            settings.save()
+            (save or settings.save)()
         yield event
 
 

@@ -344,8 +344,3 @@ class ModelCatalog:
         if str(path) not in self.extra:
             self.extra.append(str(path))
         return info
-
-    def remove(self, path: str | Path) -> None:
-        p = str(Path(path))
-        if p in self.extra:
-            self.extra.remove(p)

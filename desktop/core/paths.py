@@ -66,7 +66,7 @@ def logs_dir() -> Path:
 
 
 def models_dir() -> Path:
-    """Models the user added by copying them in (the catalog also keeps references)."""
+    """Where catalog models are downloaded to (models the user adds stay where they are)."""
     return ensure_private_dir(data_dir() / "models")
 
 

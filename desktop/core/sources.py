@@ -12,8 +12,9 @@ own.  Nothing in a passage is ever executed: the chat has no tools.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -59,6 +60,28 @@ class Source:
     def from_dict(cls, raw: dict[str, Any]) -> Source:
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         return cls(**known)
+
+
+def source_label(source: Source | Mapping[str, Any], full_path: bool = False, section: bool = True) -> str:
+    """Where a passage comes from, as the user reads it: 'report.pdf, page 3, “Results”',
+    or 'from your conversation of 12 March' for a past conversation.  The one rule for
+    the window's cards, the terminal, exports and the model's prompt.
+
+    Args:
+        source: a :class:`Source` or its ``to_dict()`` form (as stored in a message).
+        full_path: name a file by its full path (terminal, exports), not its title.
+        section: add the section heading when known.
+    """
+    raw = source if isinstance(source, Mapping) else source.to_dict()
+    title, path = str(raw.get("title") or ""), str(raw.get("path") or "")
+    if raw.get("kind") == "memory":
+        return f"from {title or 'a past conversation'}"
+    where = ((path or title) if full_path else (title or Path(path).name if path else title)) or "source"
+    if raw.get("page"):
+        where += f", page {raw['page']}"
+    if section and raw.get("section"):
+        where += f", “{raw['section']}”"
+    return where
 
 
 class ContextProvider(Protocol):

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from desktop.core.history import Conversation, History, Message
+from desktop.core.sources import source_label
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +143,8 @@ def export_markdown(history: History, conversation_ids: Iterable[int] | None = N
             if sources:
                 lines = ["**Sources:**", ""]
                 for i, src in enumerate(sources, 1):
-                    where = src.get("path") or src.get("title") or "source"
-                    page = f", page {src['page']}" if src.get("page") else ""
                     snippet = " ".join(str(src.get("text", "")).split())[:200]
-                    lines.append(f"{i}. {where}{page}: {snippet}")
+                    lines.append(f"{i}. {source_label(src, full_path=True, section=False)}: {snippet}")
                 out.append("\n".join(lines) + "\n")
         out.append("---\n")
     return "\n".join(out)

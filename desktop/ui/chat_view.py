@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.history import Message
+from desktop.core.sources import source_label
 from desktop.ui.markdown_render import COPY_SCHEME, render_markdown, render_plain
 from desktop.ui.theme import HtmlColors, html_colors
 
@@ -70,11 +71,8 @@ def sources_fallback_html(sources: list[dict[str, Any]], colors: HtmlColors) -> 
     """A plain list of sources with ``hearth-source:N`` links (when sources_view is absent)."""
     items = []
     for i, s in enumerate(sources):
-        title = html.escape(str(s.get("title") or s.get("path") or "source"))
-        page = f", page {s['page']}" if s.get("page") else ""
-        items.append(
-            f'<a href="{SOURCE_SCHEME}:{i + 1}" style="color:{colors.link};">[{i + 1}] {title}{page}</a>'
-        )
+        label = html.escape(source_label(s, section=False))
+        items.append(f'<a href="{SOURCE_SCHEME}:{i + 1}" style="color:{colors.link};">[{i + 1}] {label}</a>')
     return f'<span style="color:{colors.muted};">Sources: </span>' + " &nbsp; ".join(items)
 
 

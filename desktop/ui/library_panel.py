@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -33,8 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.app import HearthCore
 from desktop.core.jobs import ProgressEvent
 from desktop.ui.workers import GeneratorWorker
+
+if TYPE_CHECKING:
+    from desktop.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +116,7 @@ class LibraryPanel(QWidget):
     indexing_failed = Signal(str)
     library_changed = Signal()
 
-    def __init__(self, core: Any, parent: QWidget | None = None, watch: bool = True) -> None:
+    def __init__(self, core: HearthCore, parent: QWidget | None = None, watch: bool = True) -> None:
         super().__init__(parent)
         self.core = core
         self.worker: GeneratorWorker | None = None
@@ -132,8 +136,8 @@ class LibraryPanel(QWidget):
             QTimer.singleShot(0, self.start_watching)
 
     @property
-    def library(self) -> Any:
-        return getattr(self.core, "library", None)
+    def library(self) -> Library | None:
+        return self.core.library
 
     # -- layout ------------------------------------------------------------------------
 
@@ -324,10 +328,12 @@ class LibraryPanel(QWidget):
         if lib is None or not paths:
             return
         collection = collection or self.current_collection()
-        for p in paths:
-            if Path(p).is_dir():
-                lib.add_folder(Path(p), collection)
-        self._save_settings()
+        try:
+            for p in paths:
+                if Path(p).is_dir():
+                    self.core.watch_folder(Path(p), collection)
+        except OSError:
+            log.exception("could not save settings")
         self._queue.append(([Path(p) for p in paths], collection))
         self.refresh()
         if not self.running:
@@ -483,8 +489,10 @@ class LibraryPanel(QWidget):
         item = self.folder_list.currentItem()
         if item is None or self.library is None:
             return
-        self.library.remove_folder(Path(item.text()))
-        self._save_settings()
+        try:
+            self.core.unwatch_folder(Path(item.text()))
+        except OSError:
+            log.exception("could not save settings")
         self.refresh()
         self.library_changed.emit()
 
@@ -498,12 +506,10 @@ class LibraryPanel(QWidget):
         self.library_changed.emit()
 
     def _save_settings(self) -> None:
-        settings = getattr(self.core, "settings", None)
-        if settings is not None and hasattr(settings, "save"):
-            try:
-                settings.save()
-            except OSError:
-                log.exception("could not save settings")
+        try:
+            self.core.save_settings()
+        except OSError:
+            log.exception("could not save settings")
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
         """Cancel indexing and wait for it (call before closing the core)."""

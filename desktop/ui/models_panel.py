@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.app import HearthCore
 from desktop.core.catalog import (
     CatalogEntry,
     CatalogError,
@@ -42,9 +42,7 @@ from desktop.core.downloads import (
     Downloader,
     catalog_states,
     catalog_url,
-    confirm_hosts,
     download_catalog_model,
-    remove_model,
     unconfirmed_hosts,
 )
 from desktop.core.jobs import ProgressEvent
@@ -89,7 +87,7 @@ class ModelsPanel(QWidget):
     models_changed = Signal()
     download_failed = Signal(str)
 
-    def __init__(self, core: Any, parent: QWidget | None = None,
+    def __init__(self, core: HearthCore, parent: QWidget | None = None,
                  hardware: Hardware | None = None, downloader: Downloader | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelsPanel")
@@ -248,15 +246,14 @@ class ModelsPanel(QWidget):
             if not self.confirm_hosts_fn(entry, hosts):
                 self.status.setText("Not downloaded: no connection was made.")
                 return False
-            confirm_hosts(settings, hosts)
-            settings.save()
+            self.core.confirm_download_hosts(hosts)
         self._downloading = entry.name
         self.status.setText(f"Connecting to {catalog_url(entry, settings)}…")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setVisible(True)
         worker = GeneratorWorker(download_catalog_model, entry, settings,
-                                 downloader=self.downloader)
+                                 downloader=self.downloader, save=self.core.save_settings)
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_finished)
@@ -297,11 +294,9 @@ class ModelsPanel(QWidget):
         if entry is None or self._worker is not None:
             return
         try:
-            message = remove_model(entry.name, self.core.settings, self.entries)
+            message = self.core.remove_model(entry.name, self.entries)
         except Exception as exc:
             message = str(exc)
-        self.core.catalog.extra = self.core.settings.chat.extra_models
-        self.core.settings.save()
         self.status.setText(message)
         self.refresh()
         self.models_changed.emit()

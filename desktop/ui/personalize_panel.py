@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import Qt, QTime, Signal
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.app import HearthCore
 from desktop.core.jobs import ProgressEvent
 from desktop.ui.time_field import TimeField
 from desktop.ui.workers import GeneratorWorker, run_in_background
@@ -71,14 +72,12 @@ class PersonalizePanel(QWidget):
     personalization_finished = Signal(dict)
     adapter_changed = Signal()
 
-    def __init__(self, core: Any, parent: QWidget | None = None,
+    def __init__(self, core: HearthCore, parent: QWidget | None = None,
                  documents: Callable[[], Documents] | None = None) -> None:
         super().__init__(parent)
-        from desktop.core.personalize.registry import AdapterRegistry
-
         self.core = core
         self._documents = documents
-        self.registry = AdapterRegistry()
+        self.registry = core.adapters
         self._worker: GeneratorWorker | None = None
         self._final_seen = False
         self._preview_docs: list[tuple[str, str]] = []
@@ -202,9 +201,7 @@ class PersonalizePanel(QWidget):
         self.use_button.clicked.connect(self._on_use)
         self.rollback_button.clicked.connect(self._on_rollback)
         self.refresh_adapters()
-        from desktop.core.personalize.controller import PersonalizeController
-
-        if PersonalizeController().has_unfinished_run():
+        if core.personalizer.has_unfinished_run():
             self.status_label.setText(
                 "An unfinished personalization was interrupted; starting again resumes it "
                 "from its last checkpoint."
@@ -297,22 +294,19 @@ class PersonalizePanel(QWidget):
 
     def start(self) -> None:
         """Start now or wait for the chosen time, then train (in a separate process)."""
-        from desktop.core.personalize.controller import PersonalizeController, run_personalization
-        from desktop.core.personalize.schedule import deadline_after, next_occurrence
+        from desktop.core.personalize.controller import run_personalization
+        from desktop.core.personalize.schedule import run_times
 
         if self.running:
             return
         settings = self.core.settings.personalization
-        settings.start_time = self.start_time.time().toString("HH:mm")
-        settings.finish_by = self.finish_time.time().toString("HH:mm")
         try:
-            self.core.settings.save()
+            self.core.set_personalize_times(self.start_time.time().toString("HH:mm"),
+                                            self.finish_time.time().toString("HH:mm"))
         except OSError:
             log.exception("saving settings failed")
-        now = dt.datetime.now()
-        start_at = None if self.now_radio.isChecked() else next_occurrence(settings.start_time, now)
-        deadline = deadline_after(start_at or now, settings.finish_by)
-        controller = PersonalizeController()
+        start_at, deadline = run_times(settings.start_time, settings.finish_by, now=self.now_radio.isChecked())
+        controller = self.core.personalizer
 
         def lazy_documents() -> Iterator[tuple[str, str]]:
             # read on the worker thread: a big library takes a while
@@ -456,53 +450,44 @@ class PersonalizePanel(QWidget):
 
     def apply_adapter(self) -> None:
         """Apply the active adapter to the chat with the chosen strength (or none)."""
-        from desktop.core.personalize import apply_active_adapter
+        self._follow(self.core.reapply_adapter())
 
-        try:
-            name = apply_active_adapter(self.core, self.registry)
-            self.core.active_adapter = name
-            self._show_in_use()
-        except Exception as exc:  # shown to the user; chat continues without the adapter
-            self.core.active_adapter = None
-            self.adapter_status.setText(str(exc))
+    def _follow(self, change: Future[str | None] | None) -> None:
+        """Show the outcome of an adapter change the core runs as background work (an
+        answer being written holds the engine: the window never waits for it)."""
+        if change is not None:
+            run_in_background(change.result, on_result=self._on_adapter_applied,
+                              on_error=self._on_adapter_failed)
+
+    def _on_adapter_applied(self, _name: str | None) -> None:
+        self.refresh_adapters()
+        self._show_in_use()
+        if self.core.adapter_notice:
+            self.adapter_status.setText(self.core.adapter_notice)
         self.adapter_changed.emit()
 
-    def _save_settings(self) -> None:
-        try:
-            self.core.settings.save()
-        except OSError:
-            log.exception("saving settings failed")
+    def _on_adapter_failed(self, exc: BaseException) -> None:
+        # shown to the user; the chat continues without the adapter
+        self.refresh_adapters()
+        self.adapter_status.setText(str(exc))
+        self.adapter_changed.emit()
 
     def _on_enabled(self, on: bool) -> None:
-        self.core.settings.personalization.adapter_enabled = bool(on)
-        self._save_settings()
-        self.apply_adapter()
+        self._follow(self.core.set_adapter_options(enabled=bool(on)))
+        self._show_in_use()  # from the settings, at once; confirmed once applied
 
     def _on_strength(self, value: int) -> None:
-        self.core.settings.personalization.adapter_scale = value / 100
         self.strength_label.setText(f"Strength {value / 100:.2f}")
-        self._save_settings()
-        if not self.strength.isSliderDown():
-            self.apply_adapter()
+        self._follow(self.core.set_adapter_options(scale=value / 100, apply=not self.strength.isSliderDown()))
+        self._show_in_use()
 
     def _on_use(self) -> None:
-        from desktop.core.personalize.registry import AdapterError
-
         item = self.adapter_list.currentItem()
-        if item is None:
-            return
-        try:
-            self.registry.use(str(item.data(Qt.ItemDataRole.UserRole)), Path(self.core.current_model_path()))
-        except AdapterError as exc:
-            self.adapter_status.setText(str(exc))
-            return
-        self.refresh_adapters()
-        self.apply_adapter()
+        if item is not None:
+            self._follow(self.core.set_adapter(str(item.data(Qt.ItemDataRole.UserRole))))
 
     def _on_rollback(self) -> None:
-        self.registry.rollback()
-        self.refresh_adapters()
-        self.apply_adapter()
+        self._follow(self.core.rollback_adapter())
 
     def shutdown(self) -> None:
         """Cancel a run in progress (the checkpoint is kept) and wait for it to stop."""

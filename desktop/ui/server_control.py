@@ -9,16 +9,19 @@ chat and the server's clients share the one engine and its personal adapter.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+
 log = logging.getLogger(__name__)
 
 
-def add_server_action(window: Any, menu: Any) -> QAction:
+def add_server_action(window: MainWindow, menu: Any) -> QAction:
     """Add the checkable "Serve the OpenAI API" action to ``menu`` and start the server if
     the setting says so.  Returns the action."""
     action = QAction("Serve the OpenAI API", window)
@@ -48,7 +51,7 @@ def add_server_action(window: Any, menu: Any) -> QAction:
     return action
 
 
-def set_serving(window: Any, action: QAction, on: bool) -> None:
+def set_serving(window: MainWindow, action: QAction, on: bool) -> None:
     """Start or stop the server and remember the choice; a failure (port taken, LAN
     without a token) is shown and the switch goes back off."""
     from desktop.core.server import HearthApi, ServerThread, check_bind
@@ -72,18 +75,17 @@ def set_serving(window: Any, action: QAction, on: bool) -> None:
         _stop(window)
         window.statusBar().showMessage("Server stopped.", 5000)
     if settings.server.enabled != on:
-        settings.server.enabled = on
-        settings.save()
+        window.core.set_server_options(enabled=on)
 
 
-def _stop(window: Any) -> None:
+def _stop(window: MainWindow) -> None:
     server = getattr(window, "_server", None)
     window._server = None
     if server is not None:
         server.stop()
 
 
-def add_remote_engine_action(window: Any, menu: Any) -> QAction:
+def add_remote_engine_action(window: MainWindow, menu: Any) -> QAction:
     """Add "Chat engine on another computer…": asks for an OpenAI-compatible server's
     address, tests the connection, and saves it (used from the next start; empty goes
     back to this computer's engine)."""
@@ -96,7 +98,7 @@ def add_remote_engine_action(window: Any, menu: Any) -> QAction:
     return action
 
 
-def choose_remote_engine(window: Any) -> None:
+def choose_remote_engine(window: MainWindow) -> None:
     from PySide6.QtWidgets import QInputDialog
 
     current = window.core.settings.remote.chat_url
@@ -110,16 +112,14 @@ def choose_remote_engine(window: Any) -> None:
         QMessageBox.information(window, "Chat engine", message)
 
 
-def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "") -> str:
+def set_remote_engine(window: MainWindow, url: str, model: str = "", api_key: str = "") -> str:
     """Test ``url`` and save it as the chat engine (``""`` switches back to this
     computer).  Returns what to tell the user; nothing is saved when the test fails."""
     from desktop.core.engine.remote import RemoteBackend
     from desktop.core.models import ModelError
 
-    settings = window.core.settings
     if not url:
-        settings.remote.chat_url = settings.remote.chat_model = settings.remote.chat_api_key = ""
-        settings.save()
+        window.core.set_remote_engine("")
         return "Hearth will use this computer's own engine from its next start."
     try:
         backend = RemoteBackend(url, model, api_key)
@@ -131,41 +131,37 @@ def set_remote_engine(window: Any, url: str, model: str = "", api_key: str = "")
         return f"Not saved: {exc}"
     finally:
         backend.close()
-    settings.remote.chat_url, settings.remote.chat_model = backend.base_url, model
-    settings.remote.chat_api_key = api_key
-    settings.save()
+    window.core.set_remote_engine(backend.base_url, model, api_key)
     return (f"Connected to {backend.base_url} (models: {', '.join(ids) or 'none'}). Hearth will "
             "chat through it from its next start.")
 
 
-def _restart_if_serving(window: Any, action: QAction) -> None:
+def _restart_if_serving(window: MainWindow, action: QAction) -> None:
     if window._server is not None:
         _stop(window)
         set_serving(window, action, True)
 
 
-def set_lan(window: Any, action: QAction, lan: QAction, on: bool) -> None:
+def set_lan(window: MainWindow, action: QAction, lan: QAction, on: bool) -> None:
     """Switch listening on the local network; without an access token one is made first
     (and shown once).  A running server restarts on the new address."""
     settings = window.core.settings
     if on and not settings.server.token_sha256:
         show_new_token(window, action, restart=False)
-    settings.server.allow_lan = on
-    settings.save()
+    window.core.set_server_options(allow_lan=on)
     _restart_if_serving(window, action)
 
 
-def new_server_token(window: Any) -> str:
+def new_server_token(window: MainWindow) -> str:
     """Make and save a new access token; returns it (the settings keep only its hash)."""
     from desktop.core.server import new_token
 
     token, digest = new_token()
-    window.core.settings.server.token_sha256 = digest
-    window.core.settings.save()
+    window.core.set_server_options(token_sha256=digest)
     return token
 
 
-def show_new_token(window: Any, action: QAction, restart: bool = True) -> str:
+def show_new_token(window: MainWindow, action: QAction, restart: bool = True) -> str:
     """Make a new token and show it once (selectable); the old one stops working."""
     token = new_server_token(window)
     box = QMessageBox(QMessageBox.Icon.Information, "Server access token",

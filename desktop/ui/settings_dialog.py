@@ -5,6 +5,7 @@ know?": the remembered exchanges, each removable, and the switch that turns memo
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtGui import QPalette
@@ -43,8 +44,10 @@ class SettingsDialog(QDialog):
     (context window, threads or GPU layers changed).
     """
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None, library: Any = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, library: Any = None,
+                 save: Callable[[], None] | None = None) -> None:
         super().__init__(parent)
+        self._save = save or settings.save  # the app passes HearthCore.save_settings
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -162,7 +165,7 @@ class SettingsDialog(QDialog):
         return str(widget.currentData())
 
     def apply(self) -> None:
-        """Write the edited values into the settings and save them (Settings.save)."""
+        """Write the edited values into the settings and save them (``save``)."""
         chat = self.settings.chat
         values = self.values()
         self.engine_changed = any(getattr(chat, k) != values[k] for k in ENGINE_FIELDS)
@@ -170,4 +173,4 @@ class SettingsDialog(QDialog):
             setattr(chat, name, value)
         self.settings.ui.theme = self.theme()
         self.settings.library.memory_enabled = self.memory_view.switch.isChecked()
-        self.settings.save()
+        self._save()

@@ -15,19 +15,14 @@ from typing import Any
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
+from desktop.core.sources import source_label
+
 SCHEME = "hearth-source"
 
 
 def describe(source: dict[str, Any]) -> str:
     """'report.pdf, page 3, “Results”' or 'from your conversation of 12 March'."""
-    if source.get("kind") == "memory":
-        return f"from {source.get('title') or 'a past conversation'}"
-    where = str(source.get("title") or Path(str(source.get("path") or "")).name or "source")
-    if source.get("page"):
-        where += f", page {source['page']}"
-    if source.get("section"):
-        where += f", “{source['section']}”"
-    return where
+    return source_label(source)
 
 
 def snippet(source: dict[str, Any], length: int = 180) -> str:

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
@@ -20,13 +20,17 @@ from desktop.core.jobs import CancelToken
 from desktop.core.transfer import ImportReport, TransferError, export_to_file, import_file
 from desktop.ui.workers import GeneratorWorker
 
+if TYPE_CHECKING:
+    from desktop.core.app import HearthCore
+    from desktop.ui.main_window import MainWindow
+
 log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = "Markdown (*.md);;JSON, complete (*.json)"
 IMPORT_FILTERS = "Conversation exports (*.json *.zip);;All files (*)"
 
 
-def add_transfer_actions(window: Any, menu: Any) -> list[QAction]:
+def add_transfer_actions(window: MainWindow, menu: Any) -> list[QAction]:
     """Add "Export conversation…", "Export all conversations…" and "Import
     conversations…" to ``menu``; returns the actions (export current, export all,
     import)."""
@@ -48,7 +52,7 @@ def add_transfer_actions(window: Any, menu: Any) -> list[QAction]:
     return made
 
 
-def _adapter_name(window: Any) -> str | None:
+def _adapter_name(window: MainWindow) -> str | None:
     try:
         from desktop.core.personalize import active_adapter_name
 
@@ -58,7 +62,7 @@ def _adapter_name(window: Any) -> str | None:
         return None
 
 
-def export_to(window: Any, path: str | Path, current_only: bool) -> Path | None:
+def export_to(window: MainWindow, path: str | Path, current_only: bool) -> Path | None:
     """Write the current (or every) conversation to ``path``; reports in the status bar,
     or in a message box when the file cannot be written."""
     ids = [window.conversation_id] if current_only and window.conversation_id is not None else None
@@ -71,7 +75,7 @@ def export_to(window: Any, path: str | Path, current_only: bool) -> Path | None:
     return written
 
 
-def choose_export(window: Any, current_only: bool) -> None:
+def choose_export(window: MainWindow, current_only: bool) -> None:
     name = "hearth-conversations"
     if current_only and window.conversation_id is not None:
         title = window.core.history.get_conversation(window.conversation_id).title
@@ -84,7 +88,7 @@ def choose_export(window: Any, current_only: bool) -> None:
     export_to(window, path, current_only)
 
 
-def _import_job(core: Any, path: str, cancel: CancelToken) -> Iterator[ImportReport]:
+def _import_job(core: HearthCore, path: str, cancel: CancelToken) -> Iterator[ImportReport]:
     del cancel  # one file, one pass; each conversation is saved whole
     yield import_file(core.history, path, memory=core.library)
 
@@ -93,7 +97,7 @@ class _ImportResult(QObject):
     """Receives the import's outcome on the GUI thread (a QObject slot, so the worker's
     signals are queued here; a plain lambda would run on the worker's thread)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
 
@@ -107,7 +111,7 @@ class _ImportResult(QObject):
         QMessageBox.warning(self.window, "Import failed", str(exc))
 
 
-def import_from(window: Any, path: str | Path) -> GeneratorWorker:
+def import_from(window: MainWindow, path: str | Path) -> GeneratorWorker:
     """Import ``path`` in the background; when done, the list shows the new
     conversations and the first one opens.  Returns the running worker."""
     worker = GeneratorWorker(_import_job, window.core, str(path))
@@ -119,7 +123,7 @@ def import_from(window: Any, path: str | Path) -> GeneratorWorker:
     return worker.start()
 
 
-def _imported(window: Any, report: ImportReport) -> None:
+def _imported(window: MainWindow, report: ImportReport) -> None:
     window.sidebar.refresh()
     if report.imported:
         window.open_conversation(report.imported[0])
@@ -135,7 +139,7 @@ def _imported(window: Any, report: ImportReport) -> None:
         window._import_report_box = box
 
 
-def choose_import(window: Any) -> None:
+def choose_import(window: MainWindow) -> None:
     path, _ = QFileDialog.getOpenFileName(window, "Import conversations", "", IMPORT_FILTERS)
     if path:
         import_from(window, path)

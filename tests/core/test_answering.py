@@ -111,3 +111,14 @@ def test_words_that_ocr_ran_together_still_count() -> None:
     assert coverage(question, select_evidence(question, [scan])) == 1.0
     assert not AnswerPlan.make(question, [scan], searched=True).not_found
     assert coverage("When is the rent due?", select_evidence("When is the rent due?", [scan])) < 1.0
+
+
+def test_one_source_label_for_every_view() -> None:
+    from desktop.core.sources import Source, source_label
+
+    doc = Source("document", "report.pdf", "text", path="/home/ada/report.pdf", page=3, section="Results")
+    assert source_label(doc) == "report.pdf, page 3, “Results”"
+    assert source_label(doc.to_dict(), full_path=True, section=False) == "/home/ada/report.pdf, page 3"
+    memory = Source("memory", "your conversation of 12 March", "text")
+    assert source_label(memory) == "from your conversation of 12 March"
+    assert source_label({"kind": "document", "title": "", "path": "/x/notes.md"}) == "notes.md"

@@ -3,6 +3,8 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
 
@@ -31,3 +33,59 @@ def test_model_choice_persists(default_model: Path, tmp_path: Path) -> None:
     assert again.current_model_path() == copy.resolve()
     assert str(copy.resolve()) in again.settings.chat.extra_models
     again.close()
+
+
+def test_fallback_to_the_built_in_model_is_decided_by_the_core(default_model: Path, tmp_path: Path) -> None:
+    core = HearthCore(engine=ScriptedBackend(), with_library=False)
+    try:
+        broken = tmp_path / "broken.gguf"
+        assert core.fallback_model(broken) == default_model  # nothing loaded: the built-in one
+        assert core.fallback_model(None) == default_model  # the saved choice failed
+        assert core.fallback_model(default_model) is None  # the built-in one itself failed
+        core.use_model(default_model)
+        assert core.fallback_model(broken) is None  # the loaded model stays
+    finally:
+        core.close()
+
+
+def test_settings_change_through_intent_named_calls(tmp_path: Path) -> None:
+    from desktop.core.settings import Settings
+
+    core = HearthCore(engine=ScriptedBackend())
+    try:
+        folder = tmp_path / "notes"
+        folder.mkdir()
+        core.watch_folder(folder, "home")
+        assert str(folder) in Settings.load().library.watched_folders  # saved
+        assert (str(folder), "home") in core.library.folders()  # and the library's record
+        core.unwatch_folder(folder)
+        assert str(folder) not in Settings.load().library.watched_folders
+        assert core.library.folders() == []
+        core.set_personalize_times("23:30", "06:00")
+        assert Settings.load().personalization.start_time == "23:30"
+        with pytest.raises(ValueError, match="HH:MM"):
+            core.set_personalize_times("25:99", "06:00")
+        assert core.settings.personalization.start_time == "23:30"  # nothing changed
+        future = core.set_adapter_options(enabled=False, scale=3.0)
+        assert future is not None and future.result() is None  # applied in the background
+        saved = Settings.load().personalization
+        assert saved.adapter_enabled is False and saved.adapter_scale == 2.0  # clamped
+    finally:
+        core.close()
+
+
+def test_server_and_remote_engine_settings_are_saved_by_the_core() -> None:
+    from desktop.core.settings import Settings
+
+    core = HearthCore(engine=ScriptedBackend(), with_library=False)
+    try:
+        core.set_server_options(enabled=True, token_sha256="ab" * 32)
+        core.set_remote_engine("http://127.0.0.1:8080/v1", "m", "k")
+        saved = Settings.load()
+        assert saved.server.enabled and saved.server.token_sha256 == "ab" * 32
+        assert not saved.server.allow_lan  # what was not given stays
+        assert (saved.remote.chat_url, saved.remote.chat_model) == ("http://127.0.0.1:8080/v1", "m")
+        core.set_remote_engine("")
+        assert Settings.load().remote.chat_url == "" and Settings.load().remote.chat_api_key == ""
+    finally:
+        core.close()

@@ -42,6 +42,31 @@ def test_stop_keeps_partial_answer_marked_stopped(svc: ChatService) -> None:
     assert reply.status == "stopped" and reply.content == "one two three"
 
 
+class FailingBackend(ScriptedBackend):
+    """Streams two words, then fails with an error that is not an EngineError (e.g. the
+    engine process could not be restarted, a bug in a backend)."""
+
+    def generate(self, messages, params, cancel=None):  # type: ignore[no-untyped-def]
+        for i, ev in enumerate(super().generate(messages, params, cancel)):
+            if i == 2:
+                raise RuntimeError("the engine could not be restarted")
+            yield ev
+
+
+def test_every_failure_is_recorded_in_history(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.db")
+    svc = ChatService(history, FailingBackend("one two three four"), ChatSettings())
+    c = history.create_conversation()
+    events = list(svc.send(c.id, "hi"))  # the service does not raise: it says what happened
+    final = events[-1]
+    assert final.kind == "finished" and final.message is not None
+    assert final.data["error"] == "the engine could not be restarted"
+    reply = history.messages(c.id)[-1]
+    assert reply.status == "error" and reply.content == "one two"  # what was written is kept
+    assert reply.meta["error"] == "the engine could not be restarted"
+    history.close()
+
+
 def test_regenerate_and_edit(svc: ChatService) -> None:
     c = svc.history.create_conversation()
     list(svc.send(c.id, "first"))

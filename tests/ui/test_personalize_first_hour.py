@@ -100,6 +100,6 @@ def test_in_use_is_filled_after_a_restart(qtbot: Any, core: Any, tmp_path: Path,
     assert panel.adapter_status.text().startswith("In use: 2026-12-03_0700")
     panel.enabled_box.setChecked(False)
     assert panel.adapter_status.text() == "No personal adapter in use."
-    assert core.active_adapter is None
+    qtbot.waitUntil(lambda: core.active_adapter is None, timeout=10_000)  # applied in the background
     panel.enabled_box.setChecked(True)
-    assert core.active_adapter == "2026-12-03_0700"
+    qtbot.waitUntil(lambda: core.active_adapter == "2026-12-03_0700", timeout=10_000)

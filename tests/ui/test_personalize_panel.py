@@ -80,18 +80,22 @@ def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, defau
                                      data={"report": reg.get("2026-01-02_0700").report | {"name": "2026-01-02_0700"}}))
     assert "-25.0%" in panel.details_view.toPlainText()  # the figures, behind Details
     engine = core.engine
-    assert engine.calls[-1] == [(str(reg.root / "2026-01-02_0700" / "adapter.gguf"), 1.0)]
+    # adapter changes run as background work (an answer may hold the engine)
+    path = str(reg.root / "2026-01-02_0700" / "adapter.gguf")
+    qtbot.waitUntil(lambda: bool(engine.calls) and engine.calls[-1] == [(path, 1.0)], timeout=10_000)
 
     panel.strength.setValue(50)
     assert core.settings.personalization.adapter_scale == 0.5
-    assert engine.calls[-1][0][1] == 0.5
+    qtbot.waitUntil(lambda: bool(engine.calls[-1]) and engine.calls[-1][0][1] == 0.5, timeout=10_000)
     panel.enabled_box.setChecked(False)
-    assert engine.calls[-1] == [] and core.settings.personalization.adapter_enabled is False
+    assert core.settings.personalization.adapter_enabled is False
+    qtbot.waitUntil(lambda: engine.calls[-1] == [], timeout=10_000)
     panel.enabled_box.setChecked(True)
     reg.use("2026-01-01_0700", default_model)
     panel.rollback_button.click()
-    assert reg.active_name == "2026-01-02_0700"
-    assert engine.calls[-1][0][0].endswith("2026-01-02_0700/adapter.gguf")
+    qtbot.waitUntil(lambda: reg.active_name == "2026-01-02_0700" and bool(engine.calls[-1])
+                    and engine.calls[-1][0][0].endswith("2026-01-02_0700/adapter.gguf"), timeout=10_000)
+    qtbot.waitUntil(lambda: "In use: 2026-01-02_0700" in panel.adapter_status.text(), timeout=10_000)
 
 
 def test_scheduled_start_waits_and_cancels(qtbot, core, default_model: Path) -> None:

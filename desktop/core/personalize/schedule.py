@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from desktop.core.jobs import CancelToken, ProgressEvent
 
-DEFAULT_START = "01:00"
-
 
 def parse_hhmm(text: str) -> dt.time:
     """"HH:MM" (24-hour) -> time.
@@ -47,6 +45,31 @@ def deadline_after(start: dt.datetime, finish_by: str) -> dt.datetime:
     if end <= start:
         end += dt.timedelta(days=1)
     return end
+
+
+def run_times(
+    start_time: str, finish_by: str, now: bool = False, budget_minutes: float | None = None,
+    clock: dt.datetime | None = None,
+) -> tuple[dt.datetime | None, dt.datetime]:
+    """When a personalization run starts and must end: the one rule the window and the
+    CLI share.
+
+    Args:
+        start_time, finish_by: "HH:MM" local times (the settings).
+        now: start at once instead of at ``start_time``.
+        budget_minutes: end this many minutes after the start instead of at ``finish_by``.
+        clock: the current local time (default: now).
+    Returns:
+        (start, deadline): start None means at once; both local, naive datetimes.
+    Raises:
+        ValueError: a time is not HH:MM.
+    """
+    current = clock or dt.datetime.now()
+    start = None if now else next_occurrence(start_time, current)
+    begin = start or current
+    if budget_minutes is not None:
+        return start, begin + dt.timedelta(minutes=budget_minutes)
+    return start, deadline_after(begin, finish_by)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from desktop.core.personalize.schedule import (
     on_mains_power,
     parse_hhmm,
     plan_steps,
+    run_times,
     wait_until,
 )
 from desktop.core.personalize.trainer import lr_at
@@ -25,6 +26,17 @@ def test_times() -> None:
     assert deadline_after(dt.datetime(2026, 1, 31, 22, 0), "07:00") == dt.datetime(2026, 2, 1, 7, 0)
     with pytest.raises(ValueError, match="HH:MM"):
         parse_hhmm("1am")
+
+
+def test_run_times_one_rule_for_window_and_cli() -> None:
+    evening = dt.datetime(2026, 1, 31, 22, 30)
+    assert run_times("01:00", "07:00", clock=evening) == (
+        dt.datetime(2026, 2, 1, 1, 0), dt.datetime(2026, 2, 1, 7, 0))
+    assert run_times("01:00", "07:00", now=True, clock=evening) == (None, dt.datetime(2026, 2, 1, 7, 0))
+    assert run_times("01:00", "07:00", now=True, budget_minutes=60, clock=evening) == (
+        None, dt.datetime(2026, 1, 31, 23, 30))
+    with pytest.raises(ValueError, match="HH:MM"):
+        run_times("25:99", "07:00", clock=evening)
 
 
 def test_plan_fits_the_budget_and_the_data() -> None:

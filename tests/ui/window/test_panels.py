@@ -1,6 +1,6 @@
-"""The window embeds the Library and Personalize panels when this build has them, and
-works without them.  The panels here are stand-ins (the panels are beside the point:
-these tests check the window's side of the contract)."""
+"""The window is a shell over its pages: the chat page and the Library, Personalize and
+Models panels (every build ships all of them).  The panels here are stand-ins (the
+panels are beside the point: these tests check the window's side of the contract)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ class FakePersonalizePanel(QLabel):
 
 @pytest.fixture
 def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
-    library = types.ModuleType("desktop.ui.library_panel")
-    library.LibraryPanel = FakeLibraryPanel  # type: ignore[attr-defined]
-    personalize = types.ModuleType("desktop.ui.personalize_panel")
-    personalize.PersonalizePanel = FakePersonalizePanel  # type: ignore[attr-defined]
+    from desktop.ui import main_window
+
+    monkeypatch.setitem(main_window.PAGES, "library", ("Library", FakeLibraryPanel))
+    monkeypatch.setitem(main_window.PAGES, "personalize", ("Personalize", FakePersonalizePanel))
     opened: list[dict[str, Any]] = []
     sources = types.ModuleType("desktop.ui.sources_view")
     sources.sources_html = lambda items, colors=None: "".join(  # type: ignore[attr-defined]
@@ -43,23 +43,10 @@ def with_panels(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     sources.open_source = opened.append  # type: ignore[attr-defined]
     sources.opened = opened  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "desktop.ui.library_panel", library)
-    monkeypatch.setitem(sys.modules, "desktop.ui.personalize_panel", personalize)
     monkeypatch.setitem(sys.modules, "desktop.ui.sources_view", sources)
     chat_view._sources_module.cache_clear()
     yield
     chat_view._sources_module.cache_clear()
-
-
-def test_without_panels_there_is_no_mode_bar(
-    qtbot: Any, make_window: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("desktop.ui.library_panel", "desktop.ui.personalize_panel",
-                 "desktop.ui.models_panel"):
-        monkeypatch.setitem(sys.modules, name, None)  # a build without these panels
-    window = make_window()
-    assert window.findChild(QWidget, "modeBar") is None
-    assert window.mode_buttons == {}
 
 
 def test_panels_are_embedded_and_documents_dropped_go_to_the_library(
