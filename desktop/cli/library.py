@@ -102,6 +102,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             for path in args.paths:
                 if path.is_dir():
                     core.watch_folder(path, args.collection)
+        watched = {Path(f).resolve() for f, _ in library.folders()}
+        unwatched = [p for p in args.paths if p.is_dir() and p.resolve() not in watched]
         try:
             for ev in library.index_paths(args.paths, args.collection, cancel):
                 if ev.kind == "progress" and ev.what == "files":
@@ -135,6 +137,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 1
     print(final.message)
     print_skipped(final.data.get("skipped", []))
+    if unwatched and final.kind == "done":
+        folders = [str(p) for p in unwatched]
+        print(f"Changes in {', '.join(folders)} are read when you run this again; add --watch to "
+              "have Hearth follow them while it runs, as the window's Add folder does.")
     return 0 if final.kind == "done" else 1
 
 

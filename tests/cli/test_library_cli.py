@@ -25,6 +25,7 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
 
     assert main(["index", str(folder), "--collection", "home", "--watch"]) == 0
     out = capsys.readouterr().out
+    assert "add --watch" not in out
     assert "Indexed 2 file(s)" in out
     assert "2 files skipped:" in out
     assert "password-protected" in out and "needs OCR" in out
@@ -32,6 +33,12 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
     assert main(["index", str(folder), "--collection", "home"]) == 0
     out = capsys.readouterr().out
     assert "Indexed 0 file(s) (0 chunks), 2 unchanged; 2 file(s) skipped." in out
+    assert "add --watch" not in out  # watched already
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "car.txt").write_text("The car is serviced every May at the garage on Mill Street.\n", encoding="utf-8")
+    assert main(["index", str(other), "--collection", "cars"]) == 0
+    assert f"Changes in {other} are read when you run this again; add --watch" in capsys.readouterr().out
 
     assert main(["library"]) == 0  # alone: shows the library, not only usage
     out = capsys.readouterr().out
