@@ -229,6 +229,8 @@ class PersonalizePanel(QWidget):
         name = applied or self.registry.active_name
         if name and settings.adapter_enabled and settings.adapter_scale > 0:
             self.adapter_status.setText(f"In use: {name} (strength {settings.adapter_scale:.2f})")
+        elif not self.registry.list():
+            self.adapter_status.setText("No personal adapter yet: the first run above makes one.")
         else:
             self.adapter_status.setText("No personal adapter in use.")
 
@@ -264,7 +266,9 @@ class PersonalizePanel(QWidget):
         self.preview_button.setEnabled(True)
         self.preview_tree.clear()
         for item in preview.items:
-            row = QTreeWidgetItem([item.path, str(item.tokens), item.reason])
+            note = item.reason or (f"seems to hold {item.sensitive}: untick it unless the model "
+                                   "should learn it" if item.sensitive else "")
+            row = QTreeWidgetItem([item.path, str(item.tokens), note])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
             if item.reason and item.reason != "excluded by you":
                 row.setDisabled(True)
@@ -273,9 +277,13 @@ class PersonalizePanel(QWidget):
                 row.setCheckState(0, Qt.CheckState.Checked)
             self.preview_tree.addTopLevelItem(row)
         self.preview_tree.resizeColumnToContents(0)
+        sensitive = sum(1 for i in preview.included if i.sensitive)
         self.preview_label.setText(
             f"{len(preview.included)} files, {preview.total_tokens:,} tokens; "
             f"{len(preview.items) - len(preview.included)} left out automatically."
+            + (f" {sensitive} seem to hold passwords, PINs, account numbers or keys: the adapter "
+               "may learn them by heart and repeat them to anyone using this computer. Untick "
+               "those you want kept out." if sensitive else "")
         )
 
     def excluded_files(self) -> list[str]:
@@ -440,6 +448,9 @@ class PersonalizePanel(QWidget):
     # -- adapters --------------------------------------------------------------------------
     def refresh_adapters(self) -> None:
         self.adapter_list.clear()
+        have = bool(self.registry.list())
+        for widget in (self.enabled_box, self.strength, self.strength_label, self.use_button):
+            widget.setEnabled(have)  # nothing to switch on before a first run
         for entry in reversed(self.registry.list()):
             change = entry.report.get("heldout_change")
             figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")

@@ -45,15 +45,20 @@ def core(default_model: Path):
 
 
 def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: Path) -> None:
-    docs = [("notes/a.md", "alpha beta gamma " * 40), ("notes/short.txt", "tiny"), ("notes/b.md", "delta " * 80)]
+    docs = [("notes/a.md", "alpha beta gamma " * 40), ("notes/short.txt", "tiny"), ("notes/b.md", "delta " * 80),
+            ("notes/home.txt", "Home network. Wi-Fi password: blue-otter-2417. " * 3)]
     panel = PersonalizePanel(core, documents=lambda: docs)
     qtbot.addWidget(panel)
     assert panel.at_radio.isChecked() and panel.start_time.time().toString("HH:mm") == "01:00"
+    assert not panel.enabled_box.isEnabled()  # no adapter yet: nothing to switch on
+    assert "No personal adapter yet" in panel.adapter_status.text()
     panel.refresh_preview()
-    qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 3, timeout=20_000)
-    rows = {panel.preview_tree.topLevelItem(i).text(0): panel.preview_tree.topLevelItem(i) for i in range(3)}
+    qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 4, timeout=20_000)
+    rows = {panel.preview_tree.topLevelItem(i).text(0): panel.preview_tree.topLevelItem(i) for i in range(4)}
     assert int(rows["notes/a.md"].text(1)) > 50
     assert "too short" in rows["notes/short.txt"].text(2)
+    assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
+    assert "1 seem to hold passwords" in panel.preview_label.text()
     from PySide6.QtCore import Qt
 
     rows["notes/b.md"].setCheckState(0, Qt.CheckState.Unchecked)

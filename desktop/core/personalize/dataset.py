@@ -303,6 +303,7 @@ class PreviewItem:
     tokens: int
     excluded: bool = False
     reason: str = ""
+    sensitive: str = ""  # what it seems to hold that the adapter would memorise ("a password")
 
 
 @dataclass
@@ -330,6 +331,23 @@ class Preview:
                 "total_tokens": self.total_tokens}
 
 
+_SENSITIVE = [
+    ("a password", re.compile(r"\b(?:pass(?:word|wd|code|phrase)|kennwort|mot de passe|contraseña)\b\s*[:=]",
+                              re.IGNORECASE)),
+    ("a PIN", re.compile(r"\bPIN\b\s*(?:code)?\s*[:=]?\s*\d{4,8}\b")),
+    ("a bank account number", re.compile(r"\b(?:IBAN\b\s*:?\s*)?[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")),
+    ("a key or token", re.compile(r"\b(?:api[_ -]?key|secret[_ -]?key|access[_ -]?token|private key)\b"
+                                  r"|-----BEGIN [A-Z ]*PRIVATE KEY-----", re.IGNORECASE)),
+]
+
+
+def sensitive_content(text: str) -> str:
+    """What ``text`` seems to hold that a user may not want a model to memorise ("a
+    password", "a PIN", "a bank account number", "a key or token"), or "".  A heuristic
+    for the preview's warning, not a guarantee either way."""
+    return next((what for what, pattern in _SENSITIVE if pattern.search(text)), "")
+
+
 def build_preview(
     documents: Iterable[Document],
     count_tokens: Callable[[str], int],
@@ -350,7 +368,8 @@ def build_preview(
     for path, text in documents:
         norm = normalize_text(text)
         digest = hashlib.sha256(norm.encode()).hexdigest()
-        item = PreviewItem(path=str(path), chars=len(norm), tokens=count_tokens(norm) if norm else 0)
+        item = PreviewItem(path=str(path), chars=len(norm), tokens=count_tokens(norm) if norm else 0,
+                           sensitive=sensitive_content(norm))
         if str(path) in excluded_set:
             item.excluded, item.reason = True, "excluded by you"
         elif len(norm) < MIN_DOC_CHARS:

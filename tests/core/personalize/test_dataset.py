@@ -142,3 +142,14 @@ def test_questions_that_measure_answers_are_kept_out_of_training() -> None:
         assert q["passage"] and q["passage"] in dict(docs)[q["source"]]  # what the chat would quote
         assert not any(q["question"] in t for t in trained)  # never practised
     assert {q["question"] for q in data.qa}.isdisjoint(q["question"] for q in data.recall)
+
+
+def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
+    from desktop.core.personalize.dataset import sensitive_content
+
+    assert sensitive_content("Wi-Fi password: blue-otter-2417") == "a password"
+    assert sensitive_content("Card PIN 4821, keep it safe") == "a PIN"
+    assert sensitive_content("Rent to IBAN DE89 3704 0044 0532 0130 00 monthly") == "a bank account number"
+    assert sensitive_content("-----BEGIN OPENSSH PRIVATE KEY-----") == "a key or token"
+    assert sensitive_content("The password reset page was confusing, said Ada.") == ""
+    assert sensitive_content("Dentist: next appointment 14 March at 9:30.") == ""
