@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.chat import ChatService
 from desktop.core.engine import ChatBackend, EngineOptions
@@ -15,6 +15,9 @@ from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_mod
 from desktop.core.paths import config_dir, data_dir, sweep_temporaries
 from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.library.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +54,15 @@ class HearthCore:
             engine = IsolatedBackend()
         self.engine: ChatBackend = engine
         self.library: Any = None
+        self.watcher: FolderWatcher | None = None  # keeps the library's watched folders indexed
         self.adapter_notice: str | None = None
         self.active_adapter: str | None = None  # the personal adapter applied to the chat
         if with_library:
             self.library = self._open_library()
+        if self.library is not None:
+            from desktop.core.library.watch import FolderWatcher as Watcher
+
+            self.watcher = Watcher(self.library)  # started by whoever shows the library
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
 
     def _open_library(self) -> Any:
@@ -138,14 +146,14 @@ class HearthCore:
         return info
 
     def close(self) -> None:
-        for name in ("library", "engine", "history"):
+        for name in ("watcher", "library", "engine", "history"):
             obj = getattr(self, name, None)
             if obj is not None:
                 try:
                     obj.close()
                 except Exception:
                     log.exception("closing %s failed", name)
-        self.library = None
+        self.library = self.watcher = None
 
     def __enter__(self) -> HearthCore:
         return self
