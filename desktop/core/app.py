@@ -60,9 +60,9 @@ class HearthCore:
         if with_library:
             self.library = self._open_library()
         if self.library is not None:
-            from desktop.core.library.watch import FolderWatcher as Watcher
+            from desktop.core.library.watch import FolderWatcher
 
-            self.watcher = Watcher(self.library)  # started by whoever shows the library
+            self.watcher = FolderWatcher(self.library)  # started by whoever shows the library
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
 
     def _open_library(self) -> Any:

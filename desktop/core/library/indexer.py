@@ -151,13 +151,17 @@ class Indexer:
         """Index ``paths`` into ``collection`` once the jobs before it have ended (see
         :meth:`.library.Library.index_paths` for the events)."""
         ticket = self.queue.join()
-        if not self.queue.wait_turn(ticket, 0):
-            yield ProgressEvent(JOB, "log", message="Waiting for the indexing already running…")
-            while not self.queue.wait_turn(ticket, 0.5):
-                if cancel.cancelled:
-                    self.queue.leave(ticket)
-                    yield ProgressEvent(JOB, "cancelled", message="Indexing cancelled.")
-                    return
+        started = False
+        try:  # a job cancelled, or a generator dropped, while waiting gives up its place
+            if not (started := self.queue.wait_turn(ticket, 0)):
+                yield ProgressEvent(JOB, "log", message="Waiting for the indexing already running…")
+                while not (started := self.queue.wait_turn(ticket, 0.5)):
+                    if cancel.cancelled:
+                        yield ProgressEvent(JOB, "cancelled", message="Indexing cancelled.")
+                        return
+        finally:
+            if not started:
+                self.queue.leave(ticket)
         try:
             yield from IndexRun(self, paths, collection, cancel).events()
         except Exception as exc:

@@ -73,6 +73,11 @@ class FolderWatcher:
         self.busy = threading.Event()  # set while applying changes (tests wait on idle)
 
     @property
+    def watched_folders(self) -> list[str]:
+        """The folders being watched now (absolute paths, sorted)."""
+        return sorted(self._watches)
+
+    @property
     def running(self) -> bool:
         """Whether :meth:`start` was called and :meth:`stop` not yet."""
         return self._observer is not None and not self.cancel.cancelled
