@@ -128,20 +128,6 @@ class FileRecord:
 
 
 @dataclass
-class ChunkRow:
-    id: str
-    collection: str
-    file_id: int
-    ord: int
-    text: str
-    index_text: str
-    page: int | None
-    section: str
-    start: int
-    end: int
-
-
-@dataclass
 class ChunkEntry:
     """One chunk of a file being committed: its id, its text as shown and as indexed
     (BM25), and its position (page, section heading, character offsets)."""

@@ -63,10 +63,11 @@ def scan(paths: list[Path]) -> tuple[list[Path], list[SkippedFile], list[Path]]:
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
 
-    def add_file(p: Path) -> None:
-        key = str(p)
-        if key not in seen_files:
-            seen_files.add(key)
+    def add_file(p: Path, st: os.stat_result) -> None:
+        if not stat.S_ISREG(st.st_mode):
+            skipped.append(SkippedFile(str(p), "not a regular file (a device, pipe or socket)"))
+        elif str(p) not in seen_files:
+            seen_files.add(str(p))
             files.append(p)
 
     def walk(folder: Path) -> None:
@@ -96,10 +97,7 @@ def scan(paths: list[Path]) -> tuple[list[Path], list[SkippedFile], list[Path]]:
             except OSError as exc:
                 skipped.append(SkippedFile(str(p), os_reason(exc)))
                 continue
-            if not stat.S_ISREG(st2.st_mode):
-                skipped.append(SkippedFile(str(p), "not a regular file (a device, pipe or socket)"))
-                continue
-            add_file(p)
+            add_file(p, st2)
 
     for raw in paths:
         p = Path(raw).expanduser().absolute()
@@ -113,8 +111,5 @@ def scan(paths: list[Path]) -> tuple[list[Path], list[SkippedFile], list[Path]]:
             if os.path.lexists(p):
                 skipped.append(SkippedFile(str(p), os_reason(exc)))
             continue
-        if not stat.S_ISREG(st.st_mode):
-            skipped.append(SkippedFile(str(p), "not a regular file (a device, pipe or socket)"))
-            continue
-        add_file(p)
+        add_file(p, st)
     return files, skipped, roots
