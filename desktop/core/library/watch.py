@@ -228,5 +228,6 @@ class FolderWatcher:
             self._observer.join(timeout=5)
         except Exception:
             pass
+        self._watches.clear()
         if self._thread.is_alive():
             self._thread.join(timeout=30)

@@ -52,9 +52,9 @@ def test_the_watcher_follows_folders_added_and_removed_while_it_runs(tmp_path: P
         lib.remove_folder(first, remove_documents=False)
         assert watcher.watched_folders == [str(second)]
         watcher.stop()
-        assert not watcher.running
+        assert not watcher.running and watcher.watched_folders == []
         lib.add_folder(first)  # after stop: the library no longer calls the watcher
-        assert watcher.watched_folders == [str(second)]
+        assert watcher.watched_folders == []
     finally:
         watcher.stop()
         lib.close()
