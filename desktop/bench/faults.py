@@ -153,24 +153,14 @@ def _notes_folder(home: Path) -> Path:
 def _last_update(home: Path) -> float:
     """When the library's manifest last recorded a file (0 if never); read-only SQLite, so
     it can poll while an indexing run writes."""
-    manifest = home / "data" / "library" / "manifest.sqlite3"
-    if not manifest.exists():
-        return 0.0
-    try:
-        con = sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=2)
-        try:
-            value = con.execute("SELECT max(updated_at) FROM files").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0.0
-    return float(value or 0.0)
+    from desktop.core.library.manifest import last_file_update
+
+    return last_file_update(home / "data" / "library" / "manifest.sqlite3")
 
 
 def _indexed_and_unchanged(home: Path) -> set[str]:
     """Notes the manifest reports indexed whose file still has the indexed content."""
-    import hashlib
-
+    from desktop.core.hashing import file_sha256
     from desktop.core.library import Library
     from desktop.core.settings import LibrarySettings
 
@@ -181,7 +171,7 @@ def _indexed_and_unchanged(home: Path) -> set[str]:
         return {
             Path(rec.path).name for rec in lib.manifest.files("default")
             if rec.state == "indexed" and Path(rec.path).exists()
-            and hashlib.sha256(Path(rec.path).read_bytes()).hexdigest() == rec.sha256
+            and file_sha256(rec.path) == rec.sha256
         }
     finally:
         lib.close()
@@ -199,7 +189,7 @@ def library_state(home: Path) -> tuple[dict[str, str], list[str]]:
         if "default" not in lib.collection_names():
             return states, problems
         manifest_ids = {i for i, _text in lib.manifest.chunks("default")}
-        store_ids = set(lib._store("default").get(include=[])["ids"])
+        store_ids = lib.store.vector_ids("default")
         if len(store_ids) != lib.chunk_count("default"):
             problems.append("the store's count disagrees with its ids")
         orphans = store_ids - manifest_ids

@@ -110,7 +110,7 @@ def select(data: Any, limit: int, corpus_limit: int) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from desktop.bench import print_json_line, print_table
-    from desktop.core.library import library as libmod
+    from desktop.core.library.retrieval import CANDIDATE_DEPTH
 
     data = select(load_beir(args.data, args.split), args.limit, args.corpus_limit)
     tmp = None
@@ -132,14 +132,13 @@ def run(args: argparse.Namespace) -> int:
             latencies.append((time.perf_counter() - t) * 1000)
             runs["hybrid (chat)"][qid] = to_doc_run([s.path for s in sources])
             if args.components:
-                bm = library._bm25_index("bench").search(text, libmod.CANDIDATE_DEPTH)
-                rows = library.manifest.chunk_rows("bench", [i for i, _ in bm])
-                runs["bm25 only"][qid] = to_doc_run([rows[i]["path"] for i, _ in bm if i in rows])
+                bm = library.retriever.bm25_ranking("bench", text, CANDIDATE_DEPTH)
+                rows = library.manifest.chunk_rows("bench", bm)
+                runs["bm25 only"][qid] = to_doc_run([rows[i]["path"] for i in bm if i in rows])
                 qvec = library.embedder.embed([text])[0]
-                res = library._store("bench").query(query_embeddings=[qvec.tolist()],
-                                                     n_results=libmod.CANDIDATE_DEPTH, include=["distances"])
-                rows = library.manifest.chunk_rows("bench", res["ids"][0])
-                runs["dense only"][qid] = to_doc_run([rows[i]["path"] for i in res["ids"][0] if i in rows])
+                dense = library.retriever.dense_ranking("bench", qvec, CANDIDATE_DEPTH)
+                rows = library.manifest.chunk_rows("bench", dense)
+                runs["dense only"][qid] = to_doc_run([rows[i]["path"] for i in dense if i in rows])
         chunks = library.chunk_count("bench")
     finally:
         library.close()

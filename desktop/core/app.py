@@ -82,6 +82,10 @@ class HearthCore:
         self._adapter_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-adapter")
         if with_library:
             self.library = self._open_library()
+        if self.library is not None:
+            from desktop.core.library.watch import FolderWatcher
+
+            self.watcher = FolderWatcher(self.library)  # started by whoever shows the library
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
 
     def _open_library(self) -> Library:
@@ -367,7 +371,7 @@ class HearthCore:
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
             try:
-                watcher.stop()
+                watcher.close()
             except Exception:
                 log.exception("stopping the folder watcher failed")
         for name in ("library", "engine", "history"):
@@ -377,7 +381,7 @@ class HearthCore:
                     obj.close()
                 except Exception:
                     log.exception("closing %s failed", name)
-        self.library = None
+        self.library = self.watcher = None
 
     def __enter__(self) -> HearthCore:
         return self

@@ -10,7 +10,6 @@ clear message rather than allocate what its counts claim.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import struct
 from dataclasses import dataclass, field
@@ -287,15 +286,6 @@ def embedding_model_dir() -> Path | None:
     if (bundled / "config.json").is_file():
         return bundled
     return _in_package(EMBEDDING_MODEL_PACKAGE, "model", "config.json")
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file (identifies a base model for adapters)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class ModelCatalog:

@@ -379,11 +379,11 @@ class LibraryPanel(QWidget):
 
     def start_watching(self) -> None:
         """Catch up with changes made while Hearth was closed, then keep watching."""
-        lib = self.library
-        if lib is None or lib.watching:
+        watcher = self.core.watcher  # the core owns it; None without a library
+        if watcher is None or watcher.running:
             return
         try:
-            lib.start_watching(on_event=self._bridge.event.emit)
+            watcher.start(on_event=self._bridge.event.emit)
         except Exception as exc:  # watching is a convenience: never stop the panel for it
             log.exception("cannot watch folders")
             self.status_label.setText(f"Folders are not watched: {exc}")

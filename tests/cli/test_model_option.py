@@ -12,7 +12,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.core.engine.isolated import IsolatedBackend
-from desktop.core.models import file_sha256
+from desktop.core.hashing import file_sha256
 from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
 from desktop.core.personalize.registry import AdapterRegistry
 from desktop.core.settings import Settings

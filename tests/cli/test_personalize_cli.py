@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from desktop.cli import main
+from desktop.core.hashing import file_sha256
 from desktop.core.history import History
-from desktop.core.models import file_sha256
 from desktop.core.paths import data_dir
 from desktop.core.personalize import gather_documents
 from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora

@@ -55,11 +55,11 @@ def test_settings_list_memories_and_forget_one(qtbot: Any, library: Any) -> None
     rows["Dentist"].setSelected(True)
     assert view.forget_button.isEnabled()
     assert view.detail.text().startswith("You: ") and "Dr. Okafor" in view.detail.text()  # in full
-    store_before = library._memory_store().count()
+    store_before = library.memory.count()
     view.forget_button.click()
     assert view.count() == 1 and view.tree.topLevelItem(0).text(1) == "Car"
     assert [m["title"] for m in library.memories()] == ["Car"]
-    assert library._memory_store().count() == store_before - 1  # the vector is gone too
+    assert library.memory.count() == store_before - 1  # the vector is gone too
     assert library.forget_memory("no-such-id") is False
 
 

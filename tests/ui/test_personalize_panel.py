@@ -8,8 +8,8 @@ import pytest
 
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
+from desktop.core.hashing import file_sha256
 from desktop.core.jobs import ProgressEvent
-from desktop.core.models import file_sha256
 from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
 from desktop.core.personalize.registry import AdapterRegistry
 from desktop.ui.personalize_panel import PersonalizePanel

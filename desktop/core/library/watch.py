@@ -5,6 +5,12 @@ seconds the batch is applied on the watcher's own thread: existing paths are ind
 into their folder's collection, vanished ones removed at once.  Before watching, the
 watcher catches up with what changed while Hearth was closed
 (:meth:`Library.catch_up`).  Every event of those jobs goes to ``on_event``.
+
+The watcher is owned above the library (the app's core holds it as ``core.watcher``): it
+depends only on the small :class:`WatchedLibrary` protocol, which
+:class:`desktop.core.library.Library` satisfies, and the library does not know it; it
+follows the list of watched folders through :meth:`WatchedLibrary.add_folder_listener`.
+Names are ignored by the same rule as indexing's scan (:func:`.scan.is_ignored`).
 """
 
 from __future__ import annotations
@@ -13,20 +19,37 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from desktop.core.jobs import CancelToken, ProgressEvent
-
-if TYPE_CHECKING:
-    from desktop.core.library.library import Library
+from desktop.core.library.scan import is_ignored
 
 log = logging.getLogger(__name__)
 
 
+class WatchedLibrary(Protocol):
+    """What the watcher needs of a library."""
+
+    def folders(self) -> list[tuple[str, str]]: ...
+
+    def folder_collection(self, path: Path) -> str | None: ...
+
+    def catch_up(self, cancel: CancelToken | None = None) -> Iterator[ProgressEvent]: ...
+
+    def index_paths(self, paths: Sequence[Path], collection: str = ...,
+                    cancel: CancelToken | None = None) -> Iterator[ProgressEvent]: ...
+
+    def remove_path(self, path: Path | str) -> int: ...
+
+    def add_folder_listener(self, listener: Callable[[Path, bool], None]) -> Callable[[], None]: ...
+
+
 class FolderWatcher:
     """Keeps a library's watched folders indexed while the app runs.
+
+    Made idle; :meth:`start` catches up and begins watching, :meth:`stop` ends it for good.
 
     Args:
         library: the library to update.
@@ -34,33 +57,65 @@ class FolderWatcher:
         debounce_s: quiet time before a batch of changes is applied.
     """
 
-    def __init__(self, library: Library, on_event: Callable[[ProgressEvent], None] | None = None,
+    def __init__(self, library: WatchedLibrary, on_event: Callable[[ProgressEvent], None] | None = None,
                  debounce_s: float = 2.0) -> None:
-        from watchdog.observers import Observer
-
         self.library = library
         self.on_event = on_event
         self.debounce_s = debounce_s
-        self._observer: Any = Observer()
+        self._observer: Any = None
         self._watches: dict[str, Any] = {}
         self._pending: dict[str, float] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.cancel = CancelToken()
         self._thread = threading.Thread(target=self._run, daemon=True, name="library-watcher")
+        self._unlisten: Callable[[], None] | None = None
         self.busy = threading.Event()  # set while applying changes (tests wait on idle)
 
-    def start(self) -> None:
+    @property
+    def watched_folders(self) -> list[str]:
+        """The folders being watched now (absolute paths, sorted)."""
+        return sorted(self._watches)
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`start` was called and :meth:`stop` not yet."""
+        return self._observer is not None and not self.cancel.cancelled
+
+    def start(self, on_event: Callable[[ProgressEvent], None] | None = None) -> None:
+        """Catch up with changes made while Hearth was closed, then watch every watched
+        folder (and those added later) until :meth:`stop`; no-op when running or stopped.
+
+        Args:
+            on_event: replaces the ``on_event`` given at construction.
+
+        Raises:
+            OSError: the system's file watching cannot start.
+        """
+        from watchdog.observers import Observer
+
+        if self._observer is not None or self.cancel.cancelled:
+            return
+        if on_event is not None:
+            self.on_event = on_event
+        self._observer = Observer()
+        self._unlisten = self.library.add_folder_listener(self._folder_changed)
         for folder, _ in self.library.folders():
             self.watch(Path(folder))
         self._observer.start()
         self._thread.start()
 
+    def _folder_changed(self, folder: Path, watched: bool) -> None:
+        if watched:
+            self.watch(folder)
+        else:
+            self.unwatch(folder)
+
     def watch(self, folder: Path) -> None:
         from watchdog.events import FileSystemEventHandler
 
         key = str(folder)
-        if key in self._watches or not folder.is_dir():
+        if self._observer is None or key in self._watches or not folder.is_dir():
             return
         watcher = self
 
@@ -82,15 +137,14 @@ class FolderWatcher:
 
     def unwatch(self, folder: Path) -> None:
         handle = self._watches.pop(str(folder), None)
-        if handle is not None:
+        if handle is not None and self._observer is not None:
             try:
                 self._observer.unschedule(handle)
             except (KeyError, ValueError):
                 pass
 
     def changed(self, path: str) -> None:
-        name = os.path.basename(path)
-        if name.startswith((".", "~$")) or name.endswith(("~", ".tmp", ".part", ".swp")):
+        if is_ignored(os.path.basename(path)):
             return
         with self._lock:
             self._pending[path] = time.monotonic()
@@ -156,13 +210,24 @@ class FolderWatcher:
             for event in self.library.index_paths(paths, collection, self.cancel):
                 self._emit(event)
 
+    def close(self) -> None:
+        """Same as :meth:`stop` (the core closes what it owns)."""
+        self.stop()
+
     def stop(self) -> None:
+        """Stop watching and wait for the change being applied (its job is cancelled)."""
         self.cancel.cancel()
         self._wake.set()
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._observer is None:
+            return
         try:
             self._observer.stop()
             self._observer.join(timeout=5)
         except Exception:
             pass
+        self._watches.clear()
         if self._thread.is_alive():
             self._thread.join(timeout=30)

@@ -61,7 +61,7 @@ class AdapterMetadata:
     """What is stored in the adapter's GGUF header besides the tensors.
 
     Attributes:
-        base_sha256: SHA-256 of the base GGUF file (desktop.core.models.file_sha256).
+        base_sha256: SHA-256 of the base GGUF file (desktop.core.hashing.file_sha256).
         base_name: the base model's file name, for messages.
         rank: LoRA rank r.
         alpha: LoRA alpha (llama.cpp scales by alpha / r).

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.models import ModelError, file_sha256, read_gguf_info
+from desktop.core.hashing import file_sha256
+from desktop.core.models import ModelError, read_gguf_info
 from desktop.core.paths import atomic_write_bytes, cache_dir, data_dir, sweep_temporaries
 from desktop.core.personalize.export import KEY_BASE_NAME, KEY_BASE_SHA256
 

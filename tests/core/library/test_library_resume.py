@@ -22,11 +22,11 @@ SCRIPT = textwrap.dedent("""
     import sys
     from pathlib import Path
     from desktop.core.jobs import encode_event
-    from desktop.core.library import library as libmod
+    from desktop.core.library import Library
     from desktop.core.settings import LibrarySettings
 
-    libmod.FLUSH_CHUNKS = 8  # commit often, so a kill lands between commits
-    lib = libmod.Library(Path(sys.argv[1]), LibrarySettings(embed_threads=1))
+    # commit often, so a kill lands between commits
+    lib = Library(Path(sys.argv[1]), LibrarySettings(embed_threads=1), flush_chunks=8)
     for ev in lib.index_paths([Path(sys.argv[2])]):
         print(encode_event(ev), flush=True)
     lib.close()

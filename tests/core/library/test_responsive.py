@@ -43,22 +43,21 @@ def test_bm25_answers_from_its_last_index_while_a_job_runs(tmp_path: Path, embed
     try:
         list(lib.index_paths([folder]))
         assert lib.search("winter tyres")[0].title == "car.txt"
-        first = lib._bm25["default"]
+        first = lib.retriever.bm25("default")
 
-        def bump() -> int:
-            with lib.manifest.tx() as db:
-                lib.manifest.bump_version(db, "default")
-            return lib._collection_version("default")
+        def bump() -> int:  # what each group of files an indexing job stores does
+            lib.manifest.bump_version("default")
+            return lib.store.version("default")
 
-        with lib._index_lock:  # an indexing job is running and has just committed files
-            version = bump()
-            assert lib._bm25_index("default") is first[1]  # answered at once, from the last index
-            assert _wait_for(lambda: lib._bm25["default"][0] == version)  # the next one built aside
+        version = bump()
+        assert lib.retriever.bm25("default") is first  # answered at once, from the last index
+        assert _wait_for(lambda: lib.retriever.cached_version("default") == version)  # the next built aside
+        assert lib.retriever.bm25("default") is not first
         assert lib.search("winter tyres")[0].title == "car.txt"
 
         version = bump()
         list(lib.index_paths([folder]))  # a job that ends refreshes what searches use
-        assert lib._bm25["default"][0] == version
+        assert lib.retriever.cached_version("default") == version
     finally:
         lib.close()
 
@@ -67,17 +66,18 @@ def test_the_end_of_the_file_list_reaches_a_busy_indexer(tmp_path: Path, embedde
     """The file reader's end marker waits for room however long embedding keeps the
     queue full (it used to be dropped after 5 s, and a big folder's run never ended)."""
     import os
-    import queue
 
     from desktop.core.jobs import CancelToken
+    from desktop.core.library.indexer import IndexRun
 
     note = tmp_path / "note.txt"
     note.write_text("A short note.\n")
     lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder)
     try:
-        results: queue.Queue[Any] = queue.Queue(maxsize=1)  # full after one file
-        reader = threading.Thread(target=lib._produce, args=([(note, os.stat(note))], "default", results,
-                                                             CancelToken()), daemon=True)
+        run = IndexRun(lib.indexer, [note], "default", CancelToken(), read_ahead=1)  # full after one file
+        run.work = [(note, os.stat(note))]
+        results = run.results
+        reader = threading.Thread(target=run.produce, args=(CancelToken(),), daemon=True)
         reader.start()
         time.sleep(6.0)  # the indexer is busy embedding a large group of files
         assert results.get(timeout=60)[0] == "parsed"

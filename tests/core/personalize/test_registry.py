@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from desktop.core.engine.fake import ScriptedBackend
-from desktop.core.models import file_sha256
+from desktop.core.hashing import file_sha256
 from desktop.core.personalize import apply_active_adapter
 from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
 from desktop.core.personalize.registry import AdapterError, AdapterMismatch, AdapterRegistry

@@ -21,8 +21,8 @@ from window_helpers import send, wait_idle
 
 from desktop.core.engine import ChatMessage, GenerationEvent, SamplingParams
 from desktop.core.engine.fake import ScriptedBackend
+from desktop.core.hashing import file_sha256
 from desktop.core.jobs import CancelToken
-from desktop.core.models import file_sha256
 from desktop.core.personalize.export import AdapterMetadata, write_gguf_lora
 from desktop.core.personalize.registry import AdapterRegistry
 

@@ -1,0 +1,486 @@
+"""Indexing: files and folders into a collection, as a job that reports progress.
+
+One :class:`Indexer` per library holds the one queue of indexing work (jobs run one at a
+time, in the order they were asked for) and the pause switch.  Each job is an
+:class:`IndexRun`:
+
+1. :meth:`IndexRun.scan`: walk the paths (:func:`.scan.scan`), drop files that vanished,
+   record files that cannot be indexed, keep those that are new or changed (size, mtime);
+2. :meth:`IndexRun.produce` (a thread): hash each file (unchanged content: only its
+   size and mtime are updated), then parse and chunk it in the parser process with a
+   per-file time limit;
+3. :meth:`IndexRun.flush`: every :data:`FLUSH_CHUNKS` chunks (or when the reader is slow),
+   embed in length-sorted batches and store (:meth:`.store.LibraryStore.write_files`,
+   crash-safe), so a run killed at any point loses only the group in flight;
+4. :meth:`IndexRun.progress`: events for the window and the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.hashing import file_sha256
+from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
+from desktop.core.library import manifest as mf
+from desktop.core.library.chunking import embedding_text
+from desktop.core.library.embedder import Embedder, embed_in_batches
+from desktop.core.library.formats import is_supported
+from desktop.core.library.parsing import ParseResult, ParserProcess
+from desktop.core.library.scan import SkippedFile, os_reason, scan
+from desktop.core.library.store import LibraryStore
+from desktop.core.settings import LibrarySettings
+from desktop.core.storage import is_disk_full
+
+log = logging.getLogger(__name__)
+
+JOB = "index"
+#: Chunks gathered before an embed + store + commit step (bigger: better batching,
+#: more work redone after a kill).
+FLUSH_CHUNKS = 256
+#: Parsed files the reader may get ahead of the embedder.
+READ_AHEAD = 64
+#: A group smaller than FLUSH_CHUNKS is stored anyway once it has waited this long while
+#: the reader is busy (a slow file must not hold back the ones read before it).
+SLOW_FLUSH_S = 3.0
+
+
+def chunk_id(path: str, start: int, end: int) -> str:
+    """Deterministic chunk id: SHA-1 of path and character offsets (24 hex digits)."""
+    return hashlib.sha1(f"{path}\x00{start}\x00{end}".encode()).hexdigest()[:24]
+
+
+class IndexQueue:
+    """Indexing jobs waiting for their turn: one runs at a time, first come first served."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: deque[object] = deque()
+        self._running = False
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job runs or waits."""
+        with self._cond:
+            return self._running or bool(self._waiting)
+
+    def join(self) -> object:
+        """Take a place in the queue; returns the ticket to wait with."""
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+        return ticket
+
+    def wait_turn(self, ticket: object, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``ticket``'s turn; True when it has begun
+        (call :meth:`finish` after the job)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: not self._running and self._waiting[0] is ticket, timeout):
+                return False
+            self._waiting.popleft()
+            self._running = True
+            return True
+
+    def leave(self, ticket: object) -> None:
+        """Give up a place not yet reached (the job was cancelled while waiting)."""
+        with self._cond:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+            self._cond.notify_all()
+
+    def finish(self) -> None:
+        """The running job ended: the next one begins."""
+        with self._cond:
+            self._running = False
+            self._cond.notify_all()
+
+
+class Indexer:
+    """Runs a library's indexing jobs, one at a time, and pauses them.
+
+    Args:
+        store: where parsed files are stored.
+        settings: ``max_file_mb`` and the parser's settings.
+        embedder: returns the embedding model (loaded on first use).
+        parser: returns the parser process (started on first use).
+        flush_chunks: chunks per embed + store + commit step (tests make it small so that
+            a kill lands between commits).
+    """
+
+    def __init__(self, store: LibraryStore, settings: LibrarySettings, embedder: Callable[[], Embedder],
+                 parser: Callable[[], ParserProcess], flush_chunks: int = FLUSH_CHUNKS) -> None:
+        self.store = store
+        self.settings = settings
+        self.embedder = embedder
+        self.parser = parser
+        self.flush_chunks = flush_chunks
+        self.queue = IndexQueue()
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+
+    # -- pause -------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Pause indexing between files and batches (the job keeps its place)."""
+        self._unpaused.clear()
+
+    def resume(self) -> None:
+        self._unpaused.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._unpaused.is_set()
+
+    def wait_while_paused(self, cancel: CancelToken) -> None:
+        """Return once resumed or cancelled."""
+        while self.paused and not cancel.cancelled:
+            self._unpaused.wait(0.2)
+
+    # -- jobs --------------------------------------------------------------------------
+
+    def run(self, paths: list[Path], collection: str, cancel: CancelToken) -> Iterator[ProgressEvent]:
+        """Index ``paths`` into ``collection`` once the jobs before it have ended (see
+        :meth:`.library.Library.index_paths` for the events)."""
+        ticket = self.queue.join()
+        started = False
+        try:  # a job cancelled, or a generator dropped, while waiting gives up its place
+            if not (started := self.queue.wait_turn(ticket, 0)):
+                yield ProgressEvent(JOB, "log", message="Waiting for the indexing already running…")
+                while not (started := self.queue.wait_turn(ticket, 0.5)):
+                    if cancel.cancelled:
+                        yield ProgressEvent(JOB, "cancelled", message="Indexing cancelled.")
+                        return
+        finally:
+            if not started:
+                self.queue.leave(ticket)
+        try:
+            yield from IndexRun(self, paths, collection, cancel).events()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("indexing stopped: disk full (%s)", exc)
+            yield ProgressEvent(JOB, "error", message=(
+                f"The disk holding your library ({self.store.root}) is full, so indexing stopped. "
+                "Everything indexed so far is kept. Free some space, then index again: it "
+                "continues where it stopped."), data={"reason": "disk_full"})
+        finally:
+            self.queue.finish()
+
+
+@dataclass
+class ParsedFile:
+    """A file read by :meth:`IndexRun.produce`, waiting to be embedded and stored."""
+
+    path: str
+    st: os.stat_result
+    sha: str
+    result: ParseResult
+    ids: list[str]
+    texts: list[str]
+
+    def entry(self) -> mf.FileEntry:
+        """What the manifest records for it."""
+        r = self.result
+        chunks = [mf.ChunkEntry(cid, r.text[c.start:c.end], t, c.page, c.section, c.start, c.end)
+                  for cid, c, t in zip(self.ids, r.chunks, self.texts, strict=True)]
+        return mf.FileEntry(self.path, self.st.st_size, self.st.st_mtime, self.sha, r.title, r.text,
+                            r.extractor, r.warnings, chunks)
+
+
+class IndexRun:
+    """One indexing job: ``paths`` into ``collection``; iterate :meth:`events`.
+
+    Args:
+        indexer: the library's indexer (store, models, pause switch).
+        read_ahead: parsed files the reader may hold ahead of the embedder.
+    """
+
+    def __init__(self, indexer: Indexer, paths: list[Path], collection: str, cancel: CancelToken,
+                 read_ahead: int = READ_AHEAD) -> None:
+        self.indexer = indexer
+        self.store = indexer.store
+        self.manifest = indexer.store.manifest
+        self.paths = paths
+        self.collection = collection
+        self.cancel = cancel
+        #: what the reader thread hands over: ("parsed" | "same" | "error", path, stat,
+        #: sha256, ParseResult | None | exception), then None at the end
+        self.results: queue.Queue[Any] = queue.Queue(maxsize=read_ahead)
+        self.work: list[tuple[Path, os.stat_result]] = []
+        self.skipped: list[SkippedFile] = []
+        self.removed = self.unchanged = self.indexed = 0
+        self.files_done = self.chunks_done = self.bytes_done = self.bytes_total = 0
+        self.pending: list[ParsedFile] = []
+        self.pending_chunks = 0
+        self.embed_s = 0.0
+        self._rate = RateEstimator()
+        self._chunk_rate = RateEstimator()
+        self._last_event = 0.0
+
+    # -- the job -----------------------------------------------------------------------
+
+    def events(self) -> Iterator[ProgressEvent]:
+        """Run the job; yields "progress", "warning" (one per skipped file) and "log"
+        events, then "done" or "cancelled"."""
+        t0 = time.monotonic()
+        self.store.create_collection(self.collection)
+        yield ProgressEvent(JOB, "progress", "scanning", message="Looking for documents…")
+        yield from self.scan()
+        if self.work:
+            # Load the model before the clock starts, so rate and ETA reflect indexing.
+            yield ProgressEvent(JOB, "progress", "loading", message="Loading the embedding model…")
+            self.indexer.embedder().embed(["warm up"])
+        stop = CancelToken()  # ends the reader when this generator ends, however it ends
+        self.cancel.on_cancel(stop.cancel)
+        reader = threading.Thread(target=self.produce, args=(stop,), daemon=True, name="index-parse")
+        reader.start()
+        yield self._progress_now()
+        try:
+            cancelled = yield from self._consume()
+        finally:
+            stop.cancel()
+            while reader.is_alive():
+                try:
+                    self.results.get(timeout=0.2)
+                except queue.Empty:
+                    pass
+        yield from self._finish(cancelled, time.monotonic() - t0)
+
+    def scan(self) -> Iterator[ProgressEvent]:
+        """Find the files to read (into :attr:`work`); remove vanished ones, record the
+        ones that cannot be indexed."""
+        candidates, skipped, roots = scan(self.paths)
+        for root in roots:
+            gone = [rec for rec in self.manifest.files(self.collection, under=str(root))
+                    if not os.path.lexists(rec.path)]
+            self.store.remove_records(gone)
+            self.removed += len(gone)
+        for p in self.paths:
+            if not os.path.lexists(p):
+                self.removed += len(self.store.remove_path(p))
+        if self.removed:
+            yield ProgressEvent(JOB, "log", message=f"Removed {self.removed} deleted file(s) from the library.")
+        for item in skipped:
+            yield self._skip(item.path, None, item.reason)
+        max_bytes = int(self.indexer.settings.max_file_mb * 1024 * 1024)
+        for path in candidates:
+            try:
+                st = path.stat()
+            except OSError as exc:
+                yield self._skip(str(path), None, os_reason(exc))
+                continue
+            known = self.manifest.file(self.collection, str(path))
+            if known and known.state in (mf.INDEXED, mf.SKIPPED) and known.size == st.st_size \
+                    and known.mtime == st.st_mtime:
+                if known.state == mf.SKIPPED:
+                    self.skipped.append(SkippedFile(known.path, known.reason, self.collection))
+                else:
+                    self.unchanged += 1
+                continue
+            reason = ""
+            if not is_supported(path):
+                reason = f"not a format Hearth reads ({path.suffix or 'no extension'})"
+            elif st.st_size > max_bytes:
+                reason = (f"too large ({st.st_size / 1e6:.0f} MB; the limit is "
+                          f"{self.indexer.settings.max_file_mb:g} MB, see Settings)")
+            elif st.st_size == 0:
+                reason = "empty file"
+            if reason:
+                yield self._skip(str(path), st, reason)
+                continue
+            self.work.append((path, st))
+        self.bytes_total = sum(st.st_size for _, st in self.work)
+
+    def produce(self, stop: CancelToken) -> None:
+        """The reader thread: hash and parse :attr:`work` in order into :attr:`results`;
+        always ends with None, however long the consumer keeps the queue full."""
+        try:
+            for path, st in self.work:
+                if stop.cancelled:
+                    break
+                self.indexer.wait_while_paused(stop)
+                key = str(path)
+                try:
+                    sha = file_sha256(path)
+                except OSError as exc:
+                    self.results.put(("parsed", key, st, "", ParseResult(False, reason=os_reason(exc))))
+                    continue
+                rec = self.manifest.file(self.collection, key)
+                if rec is not None and rec.state == mf.INDEXED and rec.sha256 == sha:
+                    self.results.put(("same", key, st, sha, None))
+                    continue
+                result = self.indexer.parser().parse(path, stop)
+                while not stop.cancelled:
+                    try:
+                        self.results.put(("parsed", key, st, sha, result), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+        except Exception as exc:  # surfaced by the consumer
+            self.results.put(("error", "", None, "", exc))
+        finally:
+            # the end marker must arrive, however long the consumer is busy embedding (a
+            # dropped marker left big indexing runs waiting forever); once the consumer
+            # has ended it cancels ``stop`` and no longer needs it
+            while True:
+                try:
+                    self.results.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    if stop.cancelled:
+                        break
+
+    def _consume(self) -> Generator[ProgressEvent, None, bool]:
+        """Take what the reader hands over, flushing groups; returns whether cancelled."""
+        finished = False
+        oldest = 0.0
+        while not finished:
+            if self.cancel.cancelled:
+                return True
+            if self.indexer.paused:
+                yield self._progress_now()
+                self.indexer.wait_while_paused(self.cancel)
+                continue
+            cur = ""
+            try:
+                got: Any = self.results.get(timeout=0.2)
+            except queue.Empty:
+                got = False
+            if got is None:
+                finished = True
+            elif got is not False:
+                kind, cur, st, sha, result = got
+                if kind == "error":
+                    raise result
+                if kind == "same":
+                    self.manifest.update_stat(self.collection, cur, st.st_size, st.st_mtime)
+                    self.unchanged += 1
+                    self.files_done += 1
+                    self.bytes_done += st.st_size
+                elif not result.ok:
+                    if result.reason == "cancelled":
+                        return True
+                    yield self._skip(cur, st, result.reason)
+                    self.files_done += 1
+                    self.bytes_done += st.st_size
+                else:
+                    if not self.pending:
+                        oldest = time.monotonic()
+                    self._add_pending(cur, st, sha, result)
+            slow = self.results.empty() and time.monotonic() - oldest > SLOW_FLUSH_S
+            if self.pending and (self.pending_chunks >= self.indexer.flush_chunks or finished or slow):
+                yield from self.flush()
+                if self.cancel.cancelled:
+                    return True
+            if cur:
+                ev = self.progress(cur)
+                if ev:
+                    yield ev
+        return False
+
+    def _add_pending(self, path: str, st: os.stat_result, sha: str, result: ParseResult) -> None:
+        ids = [chunk_id(path, c.start, c.end) for c in result.chunks]
+        texts = [embedding_text(result.text[c.start:c.end], c.section, result.title) for c in result.chunks]
+        self.pending.append(ParsedFile(path, st, sha, result, ids, texts))
+        self.pending_chunks += len(ids)
+
+    def flush(self) -> Iterator[ProgressEvent]:
+        """Embed the pending files' chunks (pausing and cancelling between batches) and
+        store them; yields progress as batches finish."""
+        t_embed = time.monotonic()
+        pending = self.pending
+        texts = [t for p in pending for t in p.texts]
+        vectors: Any = None
+        for item in embed_in_batches(self.indexer.embedder(), texts):
+            if isinstance(item, tuple):
+                ev = self.progress(pending[0].path, extra_chunks=item[0])
+                if ev:
+                    yield ev
+                self.indexer.wait_while_paused(self.cancel)  # pause between batches too
+                if self.cancel.cancelled:
+                    self.embed_s += time.monotonic() - t_embed
+                    return
+            else:
+                vectors = item
+        assert vectors is not None
+        metas = [{"file": p.path, "ocr": c.ocr} for p in pending for c in p.result.chunks]
+        self.store.write_files(self.collection, [p.entry() for p in pending], vectors, metas)
+        self.embed_s += time.monotonic() - t_embed
+        self.files_done += len(pending)
+        self.indexed += len(pending)
+        self.chunks_done += self.pending_chunks
+        self.bytes_done += sum(p.st.st_size for p in pending)
+        self.pending, self.pending_chunks = [], 0
+
+    def _finish(self, cancelled: bool, seconds: float) -> Iterator[ProgressEvent]:
+        files_total = len(self.work)
+        figures = {
+            "indexed": self.indexed, "unchanged": self.unchanged, "removed": self.removed,
+            "chunks": self.chunks_done, "skipped": [{"file": s.path, "reason": s.reason} for s in self.skipped],
+            "seconds": seconds, "embed_seconds": self.embed_s, "files_total": files_total,
+            "bytes": self.bytes_done, "collection": self.collection,
+        }
+        if cancelled:
+            yield ProgressEvent(JOB, "cancelled", "files", self.files_done, files_total, "files",
+                                message=f"Indexing stopped after {self.files_done} of {files_total} files; "
+                                        "it resumes where it stopped next time.", data=figures)
+            return
+        yield self._progress_now()
+        summary = f"Indexed {self.indexed} file(s) ({self.chunks_done} chunks)"
+        if self.unchanged:
+            summary += f", {self.unchanged} unchanged"
+        if self.removed:
+            summary += f", {self.removed} removed"
+        if self.skipped:
+            summary += f"; {len(self.skipped)} file(s) skipped"
+        yield ProgressEvent(JOB, "done", "files", self.files_done, files_total, "files",
+                            message=summary + ".", data=figures)
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def _skip(self, path: str, st: os.stat_result | None, reason: str) -> ProgressEvent:
+        """Record ``path`` as skipped; returns the warning event to yield."""
+        item = SkippedFile(path, reason, self.collection)
+        self.skipped.append(item)
+        self.store.record_skip(self.collection, path, st.st_size if st else 0, st.st_mtime if st else 0, reason)
+        return ProgressEvent(JOB, "warning", "skipped", message=f"{Path(path).name}: {reason}",
+                             data={"file": path, "reason": reason})
+
+    def _progress_now(self) -> ProgressEvent:
+        ev = self.progress(force=True)
+        assert ev is not None
+        return ev
+
+    def progress(self, file: str = "", force: bool = False, extra_chunks: int = 0) -> ProgressEvent | None:
+        """A "progress" event (None when the last was under 0.1 s ago and not ``force``):
+        ``done``/``total`` files, and in ``data``: files_done, files_total, chunks_done,
+        chunks_per_s, bytes_done, bytes_total, mb_per_min, eta_s (seconds, from the
+        smoothed byte rate), file, paused, collection.  ``extra_chunks``: chunks of the
+        group being embedded, counted before they are stored."""
+        now = time.monotonic()
+        if not force and now - self._last_event < 0.1:
+            return None
+        self._last_event = now
+        chunks = self.chunks_done + extra_chunks
+        files_total = len(self.work)
+        self._rate.update(self.bytes_done, now)
+        self._chunk_rate.update(chunks, now)
+        rate = self._rate.rate
+        return ProgressEvent(
+            JOB, "progress", "files", self.files_done, files_total, "files",
+            message=f"{self.files_done} of {files_total} files · {chunks} chunks",
+            data={"files_done": self.files_done, "files_total": files_total, "chunks_done": chunks,
+                  "chunks_per_s": self._chunk_rate.rate, "bytes_done": self.bytes_done,
+                  "bytes_total": self.bytes_total, "mb_per_min": rate * 60 / 1e6 if rate else None,
+                  "eta_s": self._rate.eta(self.bytes_done, self.bytes_total), "file": file,
+                  "paused": self.indexer.paused, "collection": self.collection},
+        )

@@ -1,0 +1,258 @@
+"""The library's store: the manifest (:mod:`.manifest`, SQLite) and the vector store
+(chromadb) kept in step.
+
+Layout under the library's root: ``manifest.sqlite3`` and ``chroma/`` (a chromadb
+PersistentClient, telemetry off, embeddings always passed explicitly; one store collection
+per library collection, plus ``hearth-memory`` for past conversations).
+
+Every write that touches both goes through this class, in the crash-safe order
+(:meth:`LibraryStore.write_files`): the manifest first records the files as "indexing"
+with their old and new chunk ids, then vectors are upserted, stale vectors deleted, and
+the manifest commits the files "indexed" and bumps the collection's version.  Chunk ids
+are deterministic, so a run killed at any point and started again stores no duplicate.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.library import manifest as mf
+
+log = logging.getLogger(__name__)
+
+MEMORY_STORE = "hearth-memory"
+#: the library writes nothing to the vector store while less than this would stay free:
+#: chromadb (1.x) can block for good when the disk fills in the middle of one of its
+#: writes (seen on a full tmpfs), so indexing stops with a clear message first
+RESERVE_BYTES = 32 * 2**20
+#: ids per delete call (chromadb's batches are limited; see ``get_max_batch_size``)
+DELETE_BATCH = 4000
+
+
+class LibraryError(Exception):
+    """A library operation cannot be done; the message says what to do."""
+
+
+def same_embedding_space(a: str, b: str) -> bool:
+    """Whether vectors made under embedding-model names ``a`` and ``b`` can share an index:
+    the same weights, whatever the runtime.  The int8 ONNX copy is accepted only when its
+    vectors reach cosine >= 0.99 against PyTorch's (see :mod:`.onnx_embedder`), so a library
+    indexed by one is searched by the other without re-indexing (re-indexing a big library
+    on upgrade would take hours).  Names are ``identity[+recipe]``."""
+    return a.split("+", 1)[0] == b.split("+", 1)[0]
+
+
+class LibraryStore:
+    """The manifest and the vector store of one library, kept in step.
+
+    Args:
+        root: the library's folder (created if needed).
+        embedding_model: the name of the model that makes the vectors ("missing" when
+            none is installed); collections made by another are emptied on open
+            (:meth:`reconcile_embedding_model`).
+
+    Thread-safe: the manifest serialises its own access; chromadb's client is thread-safe.
+    """
+
+    def __init__(self, root: Path, embedding_model: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.embedding_model = embedding_model
+        self.manifest = mf.Manifest(root / "manifest.sqlite3")
+        self._client = chromadb.PersistentClient(
+            path=str(root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+
+    def close(self) -> None:
+        self.manifest.close()
+
+    # -- vector collections --------------------------------------------------------------
+
+    def vectors(self, collection: str) -> Any:
+        """The chromadb collection holding ``collection``'s chunk vectors (cosine space).
+
+        Raises:
+            LibraryError: there is no such library collection.
+        """
+        row = self.manifest.collection(collection)
+        if row is None:
+            raise LibraryError(f"There is no collection named {collection!r}.")
+        return self._get_or_create(row["store_name"], {
+            "hnsw:space": "cosine", "hearth_collection": collection, "embedding_model": row["embedding_model"]})
+
+    def memory_vectors(self) -> Any:
+        """The chromadb collection holding past exchanges' vectors (cosine space)."""
+        return self._get_or_create(MEMORY_STORE, {"hnsw:space": "cosine", "embedding_model": self.embedding_model})
+
+    def vector_ids(self, collection: str) -> set[str]:
+        """Ids of every vector stored for ``collection`` (for consistency checks)."""
+        return set(self.vectors(collection).get(include=[])["ids"])
+
+    def count(self, collection: str) -> int:
+        """Vectors stored for ``collection``."""
+        return int(self.vectors(collection).count())
+
+    def _get_or_create(self, name: str, metadata: dict[str, Any]) -> Any:
+        # get first: chromadb's get_or_create_collection writes even when the collection
+        # exists, and on a full disk that write blocks for good (seen with chromadb 1.x)
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return self._client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
+
+    def _drop_vectors(self, store_name: str) -> None:
+        try:
+            self._client.delete_collection(store_name)
+        except Exception:
+            log.info("store collection %s was already gone", store_name)
+
+    def check_space(self, need_bytes: int = 0) -> None:
+        """Raise OSError(ENOSPC) when writing ``need_bytes`` more would leave less than
+        :data:`RESERVE_BYTES` free on the library's disk."""
+        free = shutil.disk_usage(self.root).free
+        if free - need_bytes < RESERVE_BYTES:
+            raise OSError(errno.ENOSPC, f"No space left on device: {free // 2**20} MB free, "
+                          f"Hearth keeps {RESERVE_BYTES // 2**20} MB", str(self.root))
+
+    # -- collections ---------------------------------------------------------------------
+
+    def create_collection(self, name: str) -> None:
+        """Create collection ``name`` (no-op if it exists).
+
+        Raises:
+            LibraryError: the name is empty or longer than 100 characters.
+        """
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise LibraryError("A collection needs a name of 1 to 100 characters.")
+        if self.manifest.collection(name) is not None:
+            return
+        self.manifest.add_collection(name, "docs-" + hashlib.sha1(name.encode()).hexdigest()[:16],
+                                     self.embedding_model)
+        self.vectors(name)
+
+    def delete_collection(self, name: str) -> bool:
+        """Delete a collection's vectors and manifest entries; False when there was none."""
+        row = self.manifest.collection(name)
+        if row is None:
+            return False
+        self._drop_vectors(row["store_name"])
+        self.manifest.delete_collection(name)
+        return True
+
+    def version(self, collection: str) -> int:
+        """Grows with every commit that changes ``collection``'s chunks (-1: no such
+        collection); what retrieval compares its caches with."""
+        return self.manifest.version(collection)
+
+    def reconcile_embedding_model(self) -> None:
+        """Collections made by another embedding model are emptied and their files marked
+        "stale" (re-indexed by the next catch-up); past exchanges made by another model are
+        dropped from the vector store and memory is marked "stale"."""
+        if self.embedding_model == "missing":
+            return
+        for row in self.manifest.collections():
+            if same_embedding_space(row["embedding_model"], self.embedding_model):
+                continue
+            log.warning("collection %s was made by %s; re-indexing with %s", row["name"],
+                        row["embedding_model"], self.embedding_model)
+            self._drop_vectors(row["store_name"])
+            self.manifest.mark_stale(row["name"], self.embedding_model)
+        memory_model = self.manifest.get_meta("memory_model")
+        if self.manifest.has_memories() and memory_model and \
+                not same_embedding_space(memory_model, self.embedding_model):
+            self._drop_vectors(MEMORY_STORE)
+            self.manifest.set_meta("memory_model", "stale")
+        elif not memory_model:
+            self.manifest.set_meta("memory_model", self.embedding_model)
+
+    # -- writes, in the crash-safe order -------------------------------------------------
+
+    def write_files(self, collection: str, files: Sequence[mf.FileEntry], vectors: np.ndarray,
+                    metadatas: list[dict[str, Any]]) -> None:
+        """Store parsed files: manifest rows "indexing" (old and new chunk ids) -> vectors
+        upserted -> stale vectors deleted -> manifest committed "indexed".
+
+        Args:
+            vectors: (n_chunks, dim) float32, one row per chunk of ``files`` in order.
+            metadatas: one dict per chunk, stored beside its vector.
+
+        Raises:
+            OSError: ENOSPC when the write would leave less than :data:`RESERVE_BYTES`
+                free (nothing was written then).
+        """
+        # vectors, the HNSW index and the manifest's copy of the text: a generous estimate
+        self.check_space(vectors.nbytes * 4 + sum(len(f.text) for f in files) * 3)
+        store = self.vectors(collection)
+        old_ids = self.manifest.begin_files(collection, files)
+        ids = [i for f in files for i in f.chunk_ids]
+        step = max(1, min(4000, int(self._client.get_max_batch_size())))
+        for i in range(0, len(ids), step):
+            store.upsert(ids=ids[i:i + step], embeddings=vectors[i:i + step], metadatas=metadatas[i:i + step])
+        stale = [i for f in files for i in sorted(set(old_ids[f.path]) - set(f.chunk_ids))]
+        if stale:
+            store.delete(ids=stale)
+        self.manifest.commit_files(collection, files)
+
+    def record_skip(self, collection: str, path: str, size: int, mtime: float, reason: str) -> None:
+        """Record ``path`` as skipped for ``reason``; vectors it had are removed first."""
+        rec = self.manifest.file(collection, path)
+        if rec is not None and rec.chunk_ids:
+            self.remove_records([rec])
+        self.manifest.record_skip(collection, path, size, mtime, reason)
+
+    def remove_records(self, recs: Sequence[mf.FileRecord]) -> None:
+        """Remove files from their collections: vectors first, then manifest rows (a kill
+        in between leaves rows whose vectors are gone, which the next removal finishes)."""
+        by_collection: dict[str, list[mf.FileRecord]] = {}
+        for rec in recs:
+            by_collection.setdefault(rec.collection, []).append(rec)
+        for collection, group in by_collection.items():
+            ids = [i for r in group for i in r.chunk_ids]
+            if ids:
+                self.check_space()
+                store = self.vectors(collection)
+                for i in range(0, len(ids), DELETE_BATCH):
+                    store.delete(ids=ids[i:i + DELETE_BATCH])
+            self.manifest.delete_files(collection, [r.id for r in group])
+
+    def remove_path(self, path: Path | str) -> list[str]:
+        """Remove a file, or every file under a folder, from all collections at once
+        (vectors, chunks, text, manifest).  Returns the collections of the files removed,
+        one entry per file."""
+        recs = self.manifest.files(under=str(Path(path).expanduser().absolute()))
+        self.remove_records(recs)
+        return [r.collection for r in recs]
+
+    # -- memory --------------------------------------------------------------------------
+
+    def add_memory(self, memory_id: str, vector: np.ndarray, conversation_id: int, title: str,
+                   question: str, answer: str, created_at: float) -> None:
+        """Store one exchange: its vector (shape (1, dim)), then its manifest row.
+
+        Raises:
+            OSError: ENOSPC when the disk is (nearly) full; nothing was written.
+        """
+        self.check_space()
+        self.memory_vectors().upsert(ids=[memory_id], embeddings=vector,
+                                     metadatas=[{"conversation_id": conversation_id}])
+        self.manifest.add_memory(memory_id, conversation_id, title, question, answer, created_at)
+
+    def delete_memories(self, memory_ids: Sequence[str]) -> None:
+        """Remove stored exchanges: vectors, then manifest rows."""
+        if memory_ids:
+            self.memory_vectors().delete(ids=list(memory_ids))
+            self.manifest.delete_memories(memory_ids)
