@@ -11,7 +11,6 @@ copy of the model (loaded on the first such question; about 90 MB).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,8 +35,11 @@ class Embedder(Protocol):
 
 
 def default_embed_threads() -> int:
-    """All cores but one (at least one): leaves a core for the chat while indexing."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """Every core (:func:`desktop.core.threads.background_threads`): indexing pauses while
+    the chat answers instead of leaving a core idle."""
+    from desktop.core.threads import background_threads
+
+    return background_threads()
 
 
 def model_identity(model_dir: Path) -> str:

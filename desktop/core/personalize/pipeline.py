@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core.jobs import CancelToken, ProgressEvent
+from desktop.core.jobs import CancelToken, EventKind, ProgressEvent
 from desktop.core.paths import atomic_write_bytes, sweep_temporaries
 from desktop.core.personalize.dataset import (
     Document,
@@ -110,7 +110,7 @@ def read_documents(run_dir: Path) -> list[Document]:
     return out
 
 
-def _event(kind: str, phase: str, message: str, **data: Any) -> ProgressEvent:
+def _event(kind: EventKind, phase: str, message: str, **data: Any) -> ProgressEvent:
     return ProgressEvent("personalize", kind, phase, message=message, data={"phase": phase, **data})
 
 

@@ -134,17 +134,12 @@ class TrainConfig:
 
 
 def training_threads(requested: int = 0) -> int:
-    """Torch threads for training: ``requested`` if > 0, else physical cores minus one
-    (at least 1) so the chat keeps a core."""
-    if requested > 0:
-        return requested
-    try:
-        import psutil
+    """Torch threads for training: ``requested`` if > 0, else every physical core
+    (:func:`desktop.core.threads.background_threads`; training pauses while the chat
+    answers)."""
+    from desktop.core.threads import background_threads
 
-        physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except Exception:
-        physical = os.cpu_count() or 1
-    return max(1, physical - 1)
+    return background_threads(requested)
 
 
 def pick_device(requested: str = "auto") -> str:
