@@ -13,6 +13,7 @@ from desktop.core.engine import ChatBackend, EngineOptions
 from desktop.core.history import History
 from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_model_path
 from desktop.core.paths import config_dir, data_dir, sweep_temporaries
+from desktop.core.priority import ChatPriority
 from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
 
@@ -53,9 +54,14 @@ class HearthCore:
         self.library: Any = None
         self.adapter_notice: str | None = None
         self.active_adapter: str | None = None  # the personal adapter applied to the chat
+        #: background jobs (indexing, training) pause while an answer streams
+        self.priority = ChatPriority()
         if with_library:
             self.library = self._open_library()
-        self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
+            if self.library is not None:
+                self.priority.register(self.library)
+        self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library,
+                                priority=self.priority)
 
     def _open_library(self) -> Any:
         try:

@@ -45,6 +45,8 @@ EVAL_BEFORE_FILE = "eval_before.json"
 ADAPTER_FILE = "adapter.gguf"
 REPORT_FILE = "report.json"
 CANCEL_FLAG = "cancel.flag"
+#: while this file exists in the run folder, training waits between steps
+PAUSE_FLAG = "pause.flag"
 
 
 @dataclass
@@ -339,7 +341,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
 
 def finish_run(run_dir: Path) -> None:
     """Remove what only an unfinished run needs (checkpoint, data), keep the report."""
-    for name in (CHECKPOINT_FILE, DATA_FILE, DOCS_FILE, EVAL_BEFORE_FILE, JOB_FILE, CANCEL_FLAG):
+    for name in (CHECKPOINT_FILE, DATA_FILE, DOCS_FILE, EVAL_BEFORE_FILE, JOB_FILE, CANCEL_FLAG, PAUSE_FLAG):
         try:
             os.remove(run_dir / name)
         except FileNotFoundError:

@@ -540,7 +540,10 @@ class Trainer:
         ``self.result``) says how it ended.
 
         Args:
-            cancel: checked between steps; a cancel saves a checkpoint and stops.
+            cancel: checked between steps; a cancel saves a checkpoint and stops; a pause
+                waits before the next step (one "log" event with data["paused"] True,
+                another with False on resuming; the time paused does not count in the
+                step times the deadline plan uses).
             plan: given the measured seconds per step (after 2 steps), returns the total
                 steps (used once, when not resuming and ``config.max_steps`` is 0).
         """
@@ -564,6 +567,12 @@ class Trainer:
                                 {"resumed_from": self.step})
         rate.update(self.tokens)
         while self.step < self.total_steps:
+            if token.paused:
+                yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                    f"Paused at step {self.step}.", {"paused": True})
+                if not token.wait_if_paused():
+                    yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                        f"Resumed at step {self.step}.", {"paused": False})
             if token.cancelled:
                 self.save_checkpoint()
                 self.result = self._result("cancelled", started, base_elapsed,
