@@ -18,6 +18,7 @@ from desktop.core.engine import ChatBackend, EngineOptions
 from desktop.core.history import History
 from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_model_path
 from desktop.core.paths import config_dir, data_dir, sweep_temporaries
+from desktop.core.priority import ChatPriority
 from desktop.core.privacy import go_offline
 from desktop.core.settings import Settings
 
@@ -80,13 +81,17 @@ class HearthCore:
         # adapter changes wait for the engine (an answer being written holds it): they
         # run here, one at a time and in the order asked, never on the caller's thread
         self._adapter_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-adapter")
+        #: background jobs (indexing, training) pause while an answer streams
+        self.priority = ChatPriority()
         if with_library:
             self.library = self._open_library()
         if self.library is not None:
             from desktop.core.library.watch import FolderWatcher
 
+            self.priority.register(self.library)
             self.watcher = FolderWatcher(self.library)  # started by whoever shows the library
-        self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library)
+        self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library,
+                                priority=self.priority)
 
     def _open_library(self) -> Library:
         from desktop.core.library import Library

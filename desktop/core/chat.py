@@ -19,6 +19,7 @@ from desktop.core.answering import GENERAL_KNOWLEDGE, NOT_FOUND, NOT_FOUND_HINT,
 from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingParams
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
+from desktop.core.priority import ChatPriority
 from desktop.core.settings import ChatSettings
 from desktop.core.sources import ContextProvider, Source
 
@@ -65,6 +66,8 @@ class ChatService:
         settings: sampling defaults.
         context: the library and memory, or None for plain chat.
         commit_interval: seconds between commits of a streaming reply.
+        priority: told when each answer starts and ends, so background jobs pause
+            meanwhile (:class:`desktop.core.priority.ChatPriority`); None: nothing pauses.
     """
 
     def __init__(
@@ -74,12 +77,14 @@ class ChatService:
         settings: ChatSettings,
         context: ContextProvider | None = None,
         commit_interval: float = 0.2,
+        priority: ChatPriority | None = None,
     ) -> None:
         self.history = history
         self.engine = engine
         self.settings = settings
         self.context = context
         self.commit_interval = commit_interval
+        self.priority = priority
 
     def params_if_overridden(self, **overrides: Any) -> SamplingParams | None:
         """:meth:`params` with ``overrides`` when any is set, else None (so the service
@@ -191,8 +196,19 @@ class ChatService:
         its source's ``extra["evidence"]``.  A question that nothing in the files answers
         gets :data:`NOT_FOUND` first, then the model's general answer, marked as such.  A
         ``fresh`` factual question with no ``params`` given is decoded greedily and short;
-        Regenerate (``fresh`` False) samples with the settings.
+        Regenerate (``fresh`` False) samples with the settings.  Background jobs
+        registered with ``priority`` pause from the start of the answer to its end.
         """
+        if self.priority is None:
+            yield from self._reply(conversation_id, cancel, params, fresh)
+            return
+        with self.priority.answering():
+            yield from self._reply(conversation_id, cancel, params, fresh)
+
+    def _reply(
+        self, conversation_id: int, cancel: CancelToken | None, params: SamplingParams | None,
+        fresh: bool,
+    ) -> Iterator[ChatEvent]:
         cancel = cancel or CancelToken()
         conv = self.history.get_conversation(conversation_id)
         messages = self.prompt_messages(conversation_id)

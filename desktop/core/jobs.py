@@ -1,8 +1,9 @@
 """One job protocol for all long work: chat streaming, indexing, training.
 
 A job is a generator that yields :class:`ProgressEvent` objects and checks a
-:class:`CancelToken` between steps.  The window, the CLI's progress bar and the tests all
-consume the same events.  A job that runs in a child process prints the same events as
+:class:`CancelToken` between steps: for a cancel (stop, keep what is done) and for a pause
+(wait in place until resumed; the napari/superqt worker pattern of checking between
+yields).  The window, the CLI's progress bar and the tests all consume the same events.  A job that runs in a child process prints the same events as
 JSON lines (:func:`encode_event` / :func:`decode_event`).
 """
 
@@ -13,18 +14,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 class Cancelled(Exception):
     """Raised inside a job when its CancelToken is set."""
 
 
+#: What a :class:`ProgressEvent` reports; the strings are the wire format (JSON lines).
+EventKind = Literal["progress", "log", "warning", "done", "error", "cancelled"]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+#: The kinds that end a job.
+FINAL_KINDS: frozenset[str] = frozenset({"done", "error", "cancelled"})
+
+
 class CancelToken:
-    """A thread-safe flag a job polls between steps."""
+    """Thread-safe job control a job polls between steps: cancel and pause.
+
+    Another thread calls :meth:`cancel`, :meth:`pause` and :meth:`resume`; the job calls
+    :meth:`raise_if_cancelled` / :attr:`cancelled` and :meth:`wait_if_paused` between
+    steps, so a pause never cuts a step (a batch, a training step) in half.  A cancel also
+    ends a pause.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
         self._callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -33,9 +49,29 @@ class CancelToken:
             if self._event.is_set():
                 return
             self._event.set()
+            self._running.set()  # wakes a paused job so it can stop
             callbacks = list(self._callbacks)
         for callback in callbacks:
             callback()
+
+    def pause(self) -> None:
+        """Ask the job to wait at its next step boundary (no effect once cancelled)."""
+        if not self._event.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        """Let a paused job go on."""
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self, poll_s: float = 0.2) -> bool:
+        """Block while paused; returns True if the job was cancelled (meanwhile or before)."""
+        while not self._running.is_set():
+            self._running.wait(poll_s)
+        return self._event.is_set()
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from the cancelling thread) when cancelled; at once if already."""
@@ -64,7 +100,8 @@ class ProgressEvent:
 
     Attributes:
         job: which job ("index", "train", "chat", ...).
-        kind: "progress", "log", "warning", "done", "error", "cancelled".
+        kind: one of :data:`EventKind` ("progress", "log", "warning", "done", "error",
+            "cancelled"); "done", "error" and "cancelled" end the job.
         what: what is being counted or done right now ("files", "chunks", "step").
         done, total: progress in ``unit``; total None when unknown.
         unit: "files", "chunks", "tokens", "steps", ...
@@ -74,7 +111,7 @@ class ProgressEvent:
     """
 
     job: str
-    kind: str = "progress"
+    kind: EventKind = "progress"
     what: str = ""
     done: float = 0
     total: float | None = None
@@ -82,6 +119,15 @@ class ProgressEvent:
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}; one of {', '.join(EVENT_KINDS)}")
+
+    @property
+    def final(self) -> bool:
+        """True for the event that ends a job (done, error, cancelled)."""
+        return self.kind in FINAL_KINDS
 
     @property
     def fraction(self) -> float | None:
@@ -99,7 +145,8 @@ def encode_event(event: ProgressEvent) -> str:
 
 
 def decode_event(line: str) -> ProgressEvent | None:
-    """Parse a line written by :func:`encode_event`; None for any other line."""
+    """Parse a line written by :func:`encode_event`; None for any other line (including
+    one with an unknown kind)."""
     line = line.strip()
     if not line.startswith("{"):
         return None

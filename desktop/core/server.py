@@ -30,6 +30,7 @@ Built on Starlette (ASGI) and uvicorn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -489,10 +490,13 @@ class HearthApi:
             except RuntimeError:  # the loop is closing: nobody listens any more
                 cancel.cancel()
 
+        priority = getattr(self.core, "priority", None)  # background jobs pause meanwhile
+
         def run() -> None:
             try:
-                for ev in self.core.engine.generate(messages, params, cancel):
-                    put(ev)
+                with priority.answering() if priority is not None else contextlib.nullcontext():
+                    for ev in self.core.engine.generate(messages, params, cancel):
+                        put(ev)
             except BaseException as exc:  # handed to the request
                 put(exc)
             finally:

@@ -29,18 +29,15 @@ def _f(default: Any, description: str) -> Any:
 
 
 def default_threads() -> int:
-    """Threads for llama.cpp: the physical cores, leaving one free on bigger machines.
+    """Threads for llama.cpp: the physical cores, leaving one free on bigger machines
+    (the owner of the rule is :func:`desktop.core.threads.chat_threads`).
 
     llama.cpp's OpenMP threads spin, so more threads than cores collapses throughput
     (measured in ../shared/DESIGN.md).
     """
-    try:
-        import psutil
+    from desktop.core.threads import chat_threads
 
-        physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except Exception:
-        physical = os.cpu_count() or 1
-    return max(1, physical - 1) if physical > 4 else max(1, physical)
+    return chat_threads()
 
 
 @dataclass
@@ -81,7 +78,7 @@ class LibrarySettings:
         default_factory=list, metadata={"description": "Folders kept indexed while Hearth runs."}
     )
     embedding_model: str = _f("", "Folder of a sentence-transformers model for the library; empty means the built-in all-MiniLM-L6-v2. Changing it re-indexes.")
-    embed_threads: int = _f(0, "CPU threads for embedding documents; 0 uses all cores but one, leaving one for chat.")
+    embed_threads: int = _f(0, "CPU threads for embedding documents; 0 uses every core (indexing pauses while the chat answers).")
     parse_timeout_s: float = _f(60.0, "Longest time reading one file may take before it is skipped, in seconds.")
     max_file_mb: float = _f(200.0, "Files larger than this (in MB) are skipped.")
     ocr_enabled: bool = _f(True, "Read scanned PDF pages and images (.png, .jpg, .tiff) by OCR, on this computer.")

@@ -326,6 +326,7 @@ class PersonalizePanel(QWidget):
         self._worker = GeneratorWorker(
             run_personalization, docs, self.core.current_model_path(), start_at=start_at,
             deadline=deadline, excluded=self.excluded_files(), controller=controller,
+            priority=getattr(self.core, "priority", None),  # pause while the chat answers
         )
         self._worker.yielded.connect(self.on_event)
         self._worker.errored.connect(self._on_error)

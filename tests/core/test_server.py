@@ -219,3 +219,33 @@ def test_serve_refuses_the_lan_without_the_switch(capsys: Any, hearth_home: Path
     assert main(["serve", "--host", "0.0.0.0", "--allow-lan"]) == 2
     assert "--new-token" in capsys.readouterr().err
     assert main(["serve", "--revoke-token"]) == 0
+
+
+def test_background_jobs_pause_while_the_server_answers(serve: Any) -> None:
+    server, backend = serve()
+    core = server.api.core
+    seen: list[bool] = []
+
+    class Job:
+        paused = False
+
+        def pause(self) -> None:
+            self.paused = True
+
+        def resume(self) -> None:
+            self.paused = False
+
+    job = Job()
+    core.priority.register(job)
+    original = backend.generate
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        seen.append(job.paused)  # the answer runs with background work paused
+        yield from original(*args, **kwargs)
+
+    backend.generate = watching  # type: ignore[method-assign]
+    stream = client(server).chat.completions.create(
+        model="scripted", messages=[{"role": "user", "content": "hi"}], stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "alpha beta gamma delta"
+    assert seen == [True]
+    assert not job.paused  # and resumed once it ended

@@ -9,14 +9,11 @@ file that crashes the loader leaves the previous model in place.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from desktop.core.engine import (
     ChatMessage,
@@ -28,76 +25,44 @@ from desktop.core.engine import (
 )
 from desktop.core.jobs import CancelToken
 from desktop.core.models import ModelError, ModelInfo
-from desktop.core.paths import logs_dir, python_command
+from desktop.core.process import ChildExited, SupervisedProcess
 
 log = logging.getLogger(__name__)
 
 
 class _Worker:
+    """The engine's side of :class:`~desktop.core.process.SupervisedProcess`: only what
+    differs (its module, its log, what a crash means for the user)."""
+
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.log_path = logs_dir() / "engine.log"
-        self._log: IO[bytes] = open(self.log_path, "ab")
-        full_env = {**os.environ, **(env or {})}
-        kwargs: dict[str, Any] = {}
-        if os.name == "nt":
-            kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-        self.proc = subprocess.Popen(
-            python_command("desktop.core.engine.worker"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=full_env,
-            **kwargs,
-        )
-        self._write_lock = threading.Lock()
+        self.child = SupervisedProcess.python_module("desktop.core.engine.worker", log_name="engine.log", env=env)
+        self.log_path = self.child.log_path
+        self.proc = self.child.proc
 
     def send(self, obj: dict[str, Any]) -> None:
-        data = (json.dumps(obj) + "\n").encode()
-        with self._write_lock:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(data)
-                self.proc.stdin.flush()
-            except (BrokenPipeError, OSError) as exc:
-                raise EngineCrashed(self.crash_message()) from exc
+        try:
+            self.child.send(obj)
+        except ChildExited as exc:
+            raise EngineCrashed(self.crash_message()) from exc
 
     def receive(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise EngineCrashed(self.crash_message())
-        return dict(json.loads(line))
+        try:
+            return self.child.receive()
+        except ChildExited as exc:
+            raise EngineCrashed(self.crash_message()) from exc
 
     def crash_message(self) -> str:
-        try:
-            code = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            code = None
-        return (
-            f"The model engine stopped unexpectedly (exit code {code}). Your conversation is "
-            "saved; Hearth restarts the engine with your last model on the next message. "
-            f"Details are in {self.log_path}."
-        )
+        return self.child.crash_message(
+            "The model engine",
+            "Your conversation is saved; Hearth restarts the engine with your last model on "
+            "the next message.", lines=3)
 
     @property
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.child.alive
 
     def close(self, timeout: float = 5) -> None:
-        if self.alive:
-            try:
-                self.send({"op": "shutdown"})
-                self.proc.wait(timeout=timeout)
-            except (EngineCrashed, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                if stream:
-                    stream.close()
-            except OSError:
-                pass
-        self._log.close()
+        self.child.stop({"op": "shutdown"}, timeout=timeout)
 
 
 class IsolatedBackend:

@@ -265,7 +265,7 @@ class OnnxEmbedder:
     Args:
         model_dir: the sentence-transformers folder (PyTorch weights, tokenizer.json).
         cache_dir: where the converted model is kept.
-        threads: intra-op threads (0: all cores but one).
+        threads: intra-op threads (0: :func:`~desktop.core.library.embedder.default_embed_threads`).
         batch_size: texts per run.
 
     Raises (on first use): ConversionError (the caller falls back to PyTorch).

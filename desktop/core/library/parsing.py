@@ -5,26 +5,24 @@
 ``timeout_s`` seconds.  When the limit passes, the process is killed and restarted and
 the file is reported as unreadable ("took longer than ..."); when the process dies
 (a native crash in a parser, the memory cap), the file is reported likewise.  Either way
-the run goes on with the next file.
+the run goes on with the next file.  The process is a
+:class:`~desktop.core.process.SupervisedProcess`: its stderr (a crash's traceback) goes to
+``parser.log`` in the logs folder.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import queue
-import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from desktop.core.jobs import CancelToken
 from desktop.core.library.chunking import ChunkSpec
-from desktop.core.paths import python_command
 from desktop.core.privacy import OFFLINE_ENV
+from desktop.core.process import ChildExited, SupervisedProcess
 
 log = logging.getLogger(__name__)
 
@@ -62,48 +60,36 @@ class ParserProcess:
         self.model_dir = model_dir
         self.timeout_s = timeout_s
         self.ocr = ocr
-        self._proc: subprocess.Popen[str] | None = None
-        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._proc: SupervisedProcess | None = None
         self._lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def log_path(self) -> Path | None:
+        """The parser's log (its stderr: a crash's traceback lands there)."""
+        return self._proc.log_path if self._proc is not None else None
+
     def _start(self) -> None:
-        env = dict(os.environ)
-        env.update(OFFLINE_ENV)
+        env = dict(OFFLINE_ENV)
         env["RAYON_NUM_THREADS"] = "1"
         env["PYTHONIOENCODING"] = "utf-8"
-        proc = subprocess.Popen(
-            python_command("desktop.core.library.parse_worker", str(self.model_dir)),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, encoding="utf-8", bufsize=1, env=env,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True,
-                         name="parser-reader").start()
-        self._proc, self._lines = proc, lines
-        first = self._next_line(STARTUP_TIMEOUT_S, None)
+        proc = SupervisedProcess.python_module(
+            "desktop.core.library.parse_worker", str(self.model_dir), log_name="parser.log", env=env)
+        self._proc = proc
+        try:
+            first = proc.read_line(STARTUP_TIMEOUT_S)
+        except TimeoutError:
+            first = None
         if first is None or not first.startswith('{"ready"'):
             self._kill()
+            tail = proc.last_log_lines(5)
             raise ParserError(
                 "The document reader could not start (desktop.core.library.parse_worker). "
-                "Reinstall Hearth."
+                "Reinstall Hearth." + (" Its last log lines:\n" + "\n".join(tail) if tail else "")
             )
-
-    def _next_line(self, timeout: float, cancel: CancelToken | None) -> str | None:
-        """The next line, None on EOF; raises TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            try:
-                return self._lines.get(timeout=min(0.2, remaining))
-            except queue.Empty:
-                if cancel is not None and cancel.cancelled:
-                    raise TimeoutError from None
 
     def parse(self, path: Path, cancel: CancelToken | None = None) -> ParseResult:
         """Extract and chunk ``path`` within the time limit.
@@ -115,15 +101,17 @@ class ParserProcess:
             ParserError: the parser process cannot start.
         """
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
+            if self._proc is None or not self._proc.alive:
+                if self._proc is not None:
+                    self._proc.close()
                 self._start()
-            assert self._proc is not None and self._proc.stdin is not None
+            proc = self._proc
+            assert proc is not None
             try:
-                self._proc.stdin.write(json.dumps({"path": str(path), "ocr": self.ocr}) + "\n")
-                self._proc.stdin.flush()
-                line = self._next_line(self.timeout_s, cancel)
+                proc.send({"path": str(path), "ocr": self.ocr})
+                line = proc.read_line(self.timeout_s, cancel)
                 while line is not None and line.startswith('{"alive"'):
-                    line = self._next_line(self.timeout_s, cancel)  # a page done: a new limit
+                    line = proc.read_line(self.timeout_s, cancel)  # a page done: a new limit
             except TimeoutError:
                 self._kill()
                 if cancel is not None and cancel.cancelled:
@@ -131,10 +119,14 @@ class ParserProcess:
                 return ParseResult(
                     False, reason=f"reading it took longer than the {self.timeout_s:g} s limit per file"
                 )
-            except (BrokenPipeError, OSError):
+            except ChildExited:
                 line = None
             if line is None:
+                code = proc.exit_code()
+                tail = proc.last_log_lines(5)
                 self._kill()
+                log.warning("the parser process died on %s (exit code %s)%s", path, code,
+                            ":\n" + "\n".join(tail) if tail else "")
                 return ParseResult(False, reason="the document reader crashed on this file")
             raw: dict[str, Any] = json.loads(line)
         if not raw.get("ok"):
@@ -148,36 +140,14 @@ class ParserProcess:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
+        if proc is not None:
             proc.kill()
-            proc.wait(timeout=10)
-        except Exception:
-            log.exception("could not stop the parser process")
+            proc.close()
 
     def close(self) -> None:
-        """Stop the process (it ends by itself when its stdin closes)."""
+        """Stop the process: it ends by itself when its stdin closes; terminated, then
+        killed, if it does not."""
         with self._lock:
             proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            if proc.stdin:
-                proc.stdin.close()
-            proc.wait(timeout=5)
-        except Exception:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
-    if stream is None:
-        lines.put(None)
-        return
-    try:
-        for line in stream:
-            lines.put(line)
-    except (OSError, ValueError):
-        pass
-    lines.put(None)
+        if proc is not None:
+            proc.stop(None, timeout=5, terminate_timeout=2)

@@ -7,10 +7,13 @@ window, the CLI and the tests use.
     for event in controller.events():   # ProgressEvents, ending in done/cancelled/error
         ...
     controller.cancel()                  # from another thread: stops within seconds
+    controller.pause(); controller.resume()   # waits between two training steps
 
 A run folder holds everything (see pipeline.py); starting again after a kill or a reboot
-resumes from its last checkpoint.  The worker is stopped by a flag file and SIGTERM,
-then killed after ``timeout`` seconds (the Vorta pattern in ../shared/STYLE.md).
+resumes from its last checkpoint.  The worker is a
+:class:`~desktop.core.process.SupervisedProcess`: stopped by a flag file and SIGTERM, then
+terminated and killed after ``timeout`` seconds (the Vorta pattern in ../shared/STYLE.md).
+Pause is the flag file ``pause.flag`` in the run folder (all platforms).
 """
 
 from __future__ import annotations
@@ -18,26 +21,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from desktop.core.jobs import CancelToken, ProgressEvent, decode_event
-from desktop.core.paths import data_dir, logs_dir, python_command, sweep_temporaries
+from desktop.core.paths import data_dir, sweep_temporaries
 from desktop.core.personalize.dataset import Document, Preview, build_preview
 from desktop.core.personalize.pipeline import (
     CANCEL_FLAG,
     DATA_FILE,
     JOB_FILE,
+    PAUSE_FLAG,
     REPORT_FILE,
     JobSpec,
     write_documents,
 )
 from desktop.core.personalize.trainer import CHECKPOINT_FILE, TrainConfig
+from desktop.core.priority import ChatPriority
+from desktop.core.process import SupervisedProcess
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,7 @@ class PersonalizeController:
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir()
         sweep_temporaries(self.run_dir)  # left by a killed worker (a running one's are kept)
         self.env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self.child: SupervisedProcess | None = None
         self._cancel_requested = False
 
     # -- state -------------------------------------------------------------------------
@@ -126,7 +130,8 @@ class PersonalizeController:
 
     def reset(self) -> None:
         """Forget an unfinished run (its checkpoint and data)."""
-        for name in (JOB_FILE, CHECKPOINT_FILE, DATA_FILE, "docs.jsonl", "eval_before.json", CANCEL_FLAG):
+        for name in (JOB_FILE, CHECKPOINT_FILE, DATA_FILE, "docs.jsonl", "eval_before.json", CANCEL_FLAG,
+                     PAUSE_FLAG):
             (self.run_dir / name).unlink(missing_ok=True)
 
     # -- the process ---------------------------------------------------------------------
@@ -141,47 +146,39 @@ class PersonalizeController:
         if self.running:
             raise RuntimeError("Personalization is already running.")
         (self.run_dir / CANCEL_FLAG).unlink(missing_ok=True)
+        (self.run_dir / PAUSE_FLAG).unlink(missing_ok=True)
         self._cancel_requested = False
-        self._log = open(logs_dir() / "personalize.log", "ab")
-        kwargs: dict[str, Any] = {}
-        if os.name == "nt":
-            kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-        self.proc = subprocess.Popen(
-            python_command("desktop.core.personalize.worker", "--run-dir", str(self.run_dir)),
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env},
-            **kwargs,
-        )
+        if self.child is not None:
+            self.child.close()
+        self.child = SupervisedProcess.python_module(
+            "desktop.core.personalize.worker", "--run-dir", str(self.run_dir),
+            log_name="personalize.log", env=self.env, stdin=False)
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.child is not None and self.child.alive
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
+        return self.child.pid if self.child else None
 
     def events(self) -> Iterator[ProgressEvent]:
         """The worker's events until it exits.  If it dies without a final event (a kill,
-        a crash), one "error" event says so; the checkpoint is kept for the next start."""
-        if self.proc is None or self.proc.stdout is None:
+        a crash), one "error" event says so, with the last lines of its log; the
+        checkpoint is kept for the next start."""
+        child = self.child
+        if child is None:
             raise RuntimeError("Start the run first.")
         final = False
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", errors="replace")
+        for line in child.lines():
             event = decode_event(line)
             if event is None:
                 if line.strip():
                     log.info("worker: %s", line.rstrip())
                 continue
-            final = final or event.kind in ("done", "cancelled", "error")
+            final = final or event.final
             yield event
-        code = self.proc.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        code = child.wait()
         if not final:
             if self._cancel_requested:
                 yield ProgressEvent("personalize", "cancelled", "train",
@@ -189,11 +186,12 @@ class PersonalizeController:
             else:
                 yield ProgressEvent(
                     "personalize", "error", "train",
-                    message=f"The training process stopped unexpectedly (exit code {code}). "
-                    "Start personalization again to resume from the last checkpoint; details "
-                    f"are in {logs_dir() / 'personalize.log'}.",
+                    message=child.crash_message(
+                        "The training process",
+                        "Start personalization again to resume from the last checkpoint."),
                     data={"exit_code": code},
                 )
+        child.stop()  # closes the pipes and the log
 
     def cancel(self, timeout: float = 15.0) -> None:
         """Ask the worker to stop (flag file + SIGTERM) and kill it after ``timeout``
@@ -203,23 +201,35 @@ class PersonalizeController:
             (self.run_dir / CANCEL_FLAG).touch()
         except OSError:
             pass
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
+        child = self.child
+        if child is None or not child.alive:
             return
-        if os.name != "nt":
-            proc.terminate()
 
-        def reaper() -> None:
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("training process did not stop in %.0f s; killing it", timeout)
-                proc.kill()
+        def graceful() -> None:  # the flag is set; SIGTERM makes it act at once (POSIX)
+            if os.name != "nt":
+                child.proc.terminate()
 
-        threading.Thread(target=reaper, daemon=True, name="personalize-reaper").start()
+        threading.Thread(target=child.stop, args=(graceful, timeout, 5.0), daemon=True,
+                         name="personalize-stop").start()
+
+    def pause(self) -> None:
+        """Make the worker wait between two training steps (the checkpoint and the
+        step count stay); :meth:`resume` lets it go on.  Returns at once."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / PAUSE_FLAG).touch()
+        except OSError:
+            log.exception("could not pause the training")
+
+    def resume(self) -> None:
+        (self.run_dir / PAUSE_FLAG).unlink(missing_ok=True)
+
+    @property
+    def paused(self) -> bool:
+        return (self.run_dir / PAUSE_FLAG).exists()
 
     def wait(self, timeout: float | None = None) -> int | None:
-        return self.proc.wait(timeout) if self.proc else None
+        return self.child.wait(timeout) if self.child else None
 
 
 def count_tokens_function(model_path: Path) -> Any:
@@ -252,11 +262,13 @@ def run_personalization(
     require_mains: bool = True,
     controller: PersonalizeController | None = None,
     cancel: CancelToken | None = None,
+    priority: ChatPriority | None = None,
     **spec: Any,
 ) -> Iterator[ProgressEvent]:
     """The whole "Personalize overnight" job as events: wait for the start time (and mains
     power), preview, then run the worker and relay its events.  Cancelling the token
-    cancels the worker (checkpoint kept).  Used by the window (GeneratorWorker) and CLI.
+    cancels the worker (checkpoint kept); with ``priority``, training pauses while the
+    chat answers.  Used by the window (GeneratorWorker) and CLI.
     """
     from desktop.core.personalize.schedule import wait_until
 
@@ -285,5 +297,10 @@ def run_personalization(
     ctl.start()
     token.on_cancel(ctl.cancel)
     started = time.time()
-    yield from ctl.events()
+    unregister = priority.register(ctl) if priority is not None else None
+    try:
+        yield from ctl.events()
+    finally:
+        if unregister is not None:
+            unregister()
     log.info("personalization worker ended after %.0f s", time.time() - started)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.answering import FACTUAL_MAX_TOKENS
-from desktop.core.jobs import CancelToken, ProgressEvent
+from desktop.core.jobs import CancelToken, EventKind, ProgressEvent
 from desktop.core.paths import atomic_write_bytes, sweep_temporaries
 from desktop.core.personalize.dataset import (
     Document,
@@ -46,6 +46,8 @@ EVAL_BEFORE_FILE = "eval_before.json"
 ADAPTER_FILE = "adapter.gguf"
 REPORT_FILE = "report.json"
 CANCEL_FLAG = "cancel.flag"
+#: while this file exists in the run folder, training waits between steps
+PAUSE_FLAG = "pause.flag"
 
 
 @dataclass
@@ -114,7 +116,7 @@ def read_documents(run_dir: Path) -> list[Document]:
     return out
 
 
-def _event(kind: str, phase: str, message: str, **data: Any) -> ProgressEvent:
+def _event(kind: EventKind, phase: str, message: str, **data: Any) -> ProgressEvent:
     return ProgressEvent("personalize", kind, phase, message=message, data={"phase": phase, **data})
 
 
@@ -345,7 +347,7 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
 
 def finish_run(run_dir: Path) -> None:
     """Remove what only an unfinished run needs (checkpoint, data), keep the report."""
-    for name in (CHECKPOINT_FILE, DATA_FILE, DOCS_FILE, EVAL_BEFORE_FILE, JOB_FILE, CANCEL_FLAG):
+    for name in (CHECKPOINT_FILE, DATA_FILE, DOCS_FILE, EVAL_BEFORE_FILE, JOB_FILE, CANCEL_FLAG, PAUSE_FLAG):
         try:
             os.remove(run_dir / name)
         except FileNotFoundError:

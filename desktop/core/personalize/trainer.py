@@ -134,17 +134,12 @@ class TrainConfig:
 
 
 def training_threads(requested: int = 0) -> int:
-    """Torch threads for training: ``requested`` if > 0, else physical cores minus one
-    (at least 1) so the chat keeps a core."""
-    if requested > 0:
-        return requested
-    try:
-        import psutil
+    """Torch threads for training: ``requested`` if > 0, else every physical core
+    (:func:`desktop.core.threads.background_threads`; training pauses while the chat
+    answers)."""
+    from desktop.core.threads import background_threads
 
-        physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except Exception:
-        physical = os.cpu_count() or 1
-    return max(1, physical - 1)
+    return background_threads(requested)
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -545,7 +540,10 @@ class Trainer:
         ``self.result``) says how it ended.
 
         Args:
-            cancel: checked between steps; a cancel saves a checkpoint and stops.
+            cancel: checked between steps; a cancel saves a checkpoint and stops; a pause
+                waits before the next step (one "log" event with data["paused"] True,
+                another with False on resuming; the time paused does not count in the
+                step times the deadline plan uses).
             plan: given the measured seconds per step (after 2 steps), returns the total
                 steps (used once, when not resuming and ``config.max_steps`` is 0).
         """
@@ -569,6 +567,12 @@ class Trainer:
                                 {"resumed_from": self.step})
         rate.update(self.tokens)
         while self.step < self.total_steps:
+            if token.paused:
+                yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                    f"Paused at step {self.step}.", {"paused": True})
+                if not token.wait_if_paused():
+                    yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                        f"Resumed at step {self.step}.", {"paused": False})
             if token.cancelled:
                 self.save_checkpoint()
                 self.result = self._result("cancelled", started, base_elapsed,

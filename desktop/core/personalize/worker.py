@@ -8,6 +8,7 @@ at stderr so nothing a native library prints can corrupt the protocol.
 
 Cancel: SIGTERM (POSIX) or the flag file ``cancel.flag`` in DIR (all platforms) makes it
 save a checkpoint and exit within a step; the controller kills it after a timeout.
+Pause: while the flag file ``pause.flag`` exists in DIR, training waits between steps.
 Exit codes: 0 done, 1 error, 2 cancelled.
 """
 
@@ -36,18 +37,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     harden()
 
     from desktop.core.jobs import CancelToken, encode_event
-    from desktop.core.personalize.pipeline import CANCEL_FLAG, run_job
+    from desktop.core.personalize.pipeline import CANCEL_FLAG, PAUSE_FLAG, run_job
 
     token = CancelToken()
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda *_: token.cancel())
     flag = args.run_dir / CANCEL_FLAG
     flag.unlink(missing_ok=True)
+    pause_flag = args.run_dir / PAUSE_FLAG
 
     def watch_flag() -> None:
-        while not token.wait(0.5):
+        while not token.wait(0.1):  # pause must be quick: the chat waits for it
             if flag.exists():
                 token.cancel()
+            elif pause_flag.exists():
+                token.pause()
+            else:
+                token.resume()
 
     threading.Thread(target=watch_flag, daemon=True, name="cancel-flag").start()
     code = 1
