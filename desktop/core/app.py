@@ -96,7 +96,11 @@ class HearthCore:
     def _open_library(self) -> Library:
         from desktop.core.library import Library
 
-        return Library.open(data_dir(), self.settings.library)
+        legacy = bool(self.settings.library.watched_folders)
+        library = Library.open(data_dir(), self.settings.library)
+        if legacy:  # an older version's list of watched folders, now the library's record
+            self.save_settings()
+        return library
 
     @property
     def personalizer(self) -> PersonalizeController:
@@ -187,21 +191,18 @@ class HearthCore:
         return message
 
     def watch_folder(self, folder: Path, collection: str = "default") -> None:
-        """Keep ``folder`` indexed into ``collection`` (the library's folder record and
-        the settings' list stay in step; saved).  Index it with ``library.index_paths``.
+        """Keep ``folder`` indexed into ``collection``, in the library's record of watched
+        folders (the one record; the watcher follows it).  Index it with
+        ``library.index_paths``.
 
         Raises:
             LibraryError: the library is not open.
         """
-        library = self._require_library()
-        library.add_folder(folder, collection)
-        self.save_settings()
+        self._require_library().add_folder(folder, collection)
 
     def unwatch_folder(self, folder: Path, remove_documents: bool = True) -> None:
-        """Stop keeping ``folder`` indexed; by default also remove its documents (saved)."""
-        library = self._require_library()
-        library.remove_folder(folder, remove_documents)
-        self.save_settings()
+        """Stop keeping ``folder`` indexed; by default also remove its documents."""
+        self._require_library().remove_folder(folder, remove_documents)
 
     def _require_library(self) -> Library:
         if self.library is None:

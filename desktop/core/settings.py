@@ -75,7 +75,8 @@ class LibrarySettings:
     top_k: int = _f(6, "How many passages are retrieved for each question.")
     memory_enabled: bool = _f(True, "Recall relevant past conversations as sources.")
     watched_folders: list[str] = field(
-        default_factory=list, metadata={"description": "Folders kept indexed while Hearth runs."}
+        default_factory=list, metadata={"description": "Only read from older versions' files: watched folders now live "
+                                                 "in the library (hearth library; the Library page)."}
     )
     embedding_model: str = _f("", "Folder of a sentence-transformers model for the library; empty means the built-in all-MiniLM-L6-v2. Changing it re-indexes.")
     embed_threads: int = _f(0, "CPU threads for embedding documents; 0 uses every core (indexing pauses while the chat answers).")

@@ -332,8 +332,8 @@ class LibraryPanel(QWidget):
             for p in paths:
                 if Path(p).is_dir():
                     self.core.watch_folder(Path(p), collection)
-        except OSError:
-            log.exception("could not save settings")
+        except Exception:  # indexing goes on; the folder is then not followed
+            log.exception("could not record the watched folder")
         self._queue.append(([Path(p) for p in paths], collection))
         self.refresh()
         if not self.running:
@@ -491,8 +491,8 @@ class LibraryPanel(QWidget):
             return
         try:
             self.core.unwatch_folder(Path(item.text()))
-        except OSError:
-            log.exception("could not save settings")
+        except Exception:  # shown by the list below, which still holds it
+            log.exception("could not stop watching the folder")
         self.refresh()
         self.library_changed.emit()
 

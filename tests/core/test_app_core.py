@@ -48,6 +48,22 @@ def test_fallback_to_the_built_in_model_is_decided_by_the_core(default_model: Pa
         core.close()
 
 
+def test_an_older_settings_list_of_folders_is_taken_over_once(tmp_path: Path) -> None:
+    from desktop.core.settings import Settings
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    old = Settings.load()
+    old.library.watched_folders = [str(folder)]  # as an older version saved it
+    old.save()
+    with HearthCore(engine=ScriptedBackend()) as core:
+        assert core.library is not None and (str(folder), "default") in core.library.folders()
+        assert Settings.load().library.watched_folders == []  # the library's record now
+        core.unwatch_folder(folder)
+    with HearthCore(engine=ScriptedBackend()) as core:
+        assert core.library is not None and core.library.folders() == []  # stays removed
+
+
 def test_settings_change_through_intent_named_calls(tmp_path: Path) -> None:
     from desktop.core.settings import Settings
 
@@ -56,10 +72,8 @@ def test_settings_change_through_intent_named_calls(tmp_path: Path) -> None:
         folder = tmp_path / "notes"
         folder.mkdir()
         core.watch_folder(folder, "home")
-        assert str(folder) in Settings.load().library.watched_folders  # saved
-        assert (str(folder), "home") in core.library.folders()  # and the library's record
+        assert (str(folder), "home") in core.library.folders()  # the one record
         core.unwatch_folder(folder)
-        assert str(folder) not in Settings.load().library.watched_folders
         assert core.library.folders() == []
         core.set_personalize_times("23:30", "06:00")
         assert Settings.load().personalization.start_time == "23:30"

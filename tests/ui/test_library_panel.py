@@ -60,7 +60,7 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     assert panel.skipped_label.text() == "1 file skipped"
     assert "password-protected" in panel.skipped_list.item(0).text()
     assert [panel.folder_list.item(i).text() for i in range(panel.folder_list.count())] == [str(folder)]
-    assert str(folder) in core.settings.library.watched_folders
+    assert (str(folder), "default") in core.library.folders()
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
     assert not panel.cancel_button.isEnabled()
     # the chat now answers from the folder

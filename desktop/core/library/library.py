@@ -113,9 +113,12 @@ class Library:
         self.retriever = Retriever(self.store, settings, lambda: self.embedder)
         self.memory = Memory(self.store, settings, lambda: self.embedder, self.retriever.query_vector)
         self.store.reconcile_embedding_model()
+        # The library's folder table is the one record of watched folders; a list left in
+        # settings.json by an older version is taken over once and emptied (the core saves).
         for folder in settings.watched_folders:
             if not self.manifest.has_folder(folder):
                 self.add_folder(Path(folder), DEFAULT_COLLECTION)
+        settings.watched_folders.clear()
 
     @classmethod
     def open(cls, data_dir: Path, settings: LibrarySettings, embedder: Embedder | None = None) -> Library:
@@ -300,16 +303,12 @@ class Library:
         p = str(Path(folder).expanduser().absolute())
         self.create_collection(collection)
         self.manifest.add_folder(p, collection)
-        if p not in self.settings.watched_folders:
-            self.settings.watched_folders.append(p)
         self._folders_changed(Path(p), True)
 
     def remove_folder(self, folder: Path, remove_documents: bool = True) -> None:
         """Stop watching ``folder``; by default also remove its documents."""
         p = str(Path(folder).expanduser().absolute())
         self.manifest.remove_folder(p)
-        if p in self.settings.watched_folders:
-            self.settings.watched_folders.remove(p)
         self._folders_changed(Path(p), False)
         if remove_documents:
             self.remove_path(p)
