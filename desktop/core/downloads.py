@@ -315,9 +315,10 @@ class Downloader:
                             "received are kept; start the download again to resume."
                         ) from exc
                     digest = hashlib.sha256()
-                    with part.open("rb") as fh:
-                        while block := fh.read(1 << 22):
-                            digest.update(block)
+                    if have:  # none after a restart: the partial file was removed
+                        with part.open("rb") as fh:
+                            while block := fh.read(1 << 22):
+                                digest.update(block)
                 except OSError as exc:  # writing the partial file: disk full, permissions
                     raise DownloadError(
                         f"Could not write {part}: {exc.strerror or exc}. Free some space or "
