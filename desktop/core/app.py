@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.chat import ChatService
 from desktop.core.engine import ChatBackend, EngineOptions
 from desktop.core.history import History
-from desktop.core.models import ModelCatalog, ModelError, ModelInfo, default_model_path
+from desktop.core.models import (
+    ModelCatalog,
+    ModelError,
+    ModelInfo,
+    check_chat_model,
+    default_model_path,
+    read_gguf_info,
+)
 from desktop.core.paths import config_dir, data_dir, sweep_temporaries
 from desktop.core.priority import ChatPriority
 from desktop.core.privacy import go_offline
@@ -29,6 +37,35 @@ if TYPE_CHECKING:
     from desktop.core.personalize.registry import AdapterRegistry
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelSwitch:
+    """What :meth:`HearthCore.switch_model` did.
+
+    Attributes:
+        loaded: the model loaded by this call (the one asked for, or the built-in one
+            after it failed); None when nothing new was loaded.
+        error: why the model asked for did not load ("" when it did).
+        fallback: the built-in model was loaded instead of the one asked for.
+        kept: the name of the model still in use after a failure ("" when none).
+    """
+
+    loaded: ModelInfo | None
+    error: str = ""
+    fallback: bool = False
+    kept: str = ""
+
+    @property
+    def message(self) -> str:
+        """The failure and what Hearth did about it, for the user ("" on success)."""
+        if not self.error:
+            return ""
+        if self.kept:
+            return f"{self.error} Hearth is still using {self.kept}."
+        if self.fallback:
+            return f"{self.error} Hearth uses its built-in model instead."
+        return f"{self.error} Choose a working model with Add model…"
 
 
 class HearthCore:
@@ -245,11 +282,42 @@ class HearthCore:
             ModelError: the previous model (if any) stays loaded; nothing is saved.
         """
         target = Path(path) if path is not None else self.current_model_path()
+        if remember and path is not None:  # checked before it can join the model list
+            check_chat_model(read_gguf_info(target))
         info = self.engine.load(str(target), self.engine_options())
         if remember and path is not None:
             self._remember_model(Path(path))
         self.apply_adapter()
         return info
+
+    def switch_model(self, path: str | Path | None = None) -> ModelSwitch:
+        """The window's model load: :meth:`use_model` (remembering ``path`` when given),
+        and when that fails, the built-in model if nothing else is loaded
+        (:meth:`fallback_model`; not remembered, so a model on a drive that was not
+        plugged in is tried again next time).  Never raises: a failure is in the result.
+        """
+        try:
+            return ModelSwitch(self.use_model(path, remember=path is not None))
+        except Exception as exc:  # any failure is the user's to read, not a crash
+            log.warning("model %s did not load: %s", path or "(saved choice)", exc)
+            error = str(exc) or type(exc).__name__
+        if self.engine.model is not None:
+            return ModelSwitch(None, error, kept=self.engine.model.name)
+        failed = Path(path) if path is not None else self._saved_model_path()
+        fallback = self.fallback_model(failed)
+        if fallback is None:
+            return ModelSwitch(None, error)
+        try:
+            return ModelSwitch(self.use_model(fallback), error, fallback=True)
+        except Exception as exc:
+            log.warning("the built-in model did not load either: %s", exc)
+            return ModelSwitch(None, f"{error} The built-in model did not load either: {exc}")
+
+    def _saved_model_path(self) -> Path | None:
+        try:
+            return self.current_model_path()
+        except ModelError:
+            return None
 
     def fallback_model(self, failed: Path | None) -> Path | None:
         """The model to load after loading ``failed`` failed (None: the saved choice):

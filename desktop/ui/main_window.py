@@ -42,13 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.app import HearthCore
-from desktop.core.models import (
-    ModelError,
-    ModelInfo,
-    check_chat_model,
-    read_gguf_info,
-)
+from desktop.core.app import HearthCore, ModelSwitch
+from desktop.core.models import ModelError, ModelInfo
 from desktop.core.paths import config_dir, resource_path
 from desktop.ui.chat_page import ChatPage, NoticeBar
 from desktop.ui.library_panel import LibraryPanel
@@ -112,8 +107,6 @@ class MainWindow(QMainWindow):
         self._reload_pending = False
         self._pending_path: str | None = None
         self._closed = False
-        self._fallback_pending: Path | None = None  # the model to load after a failed one
-        self._load_target: Path | None = None
         self._panels: dict[str, QWidget] = {}
         self.dark = False
 
@@ -396,31 +389,24 @@ class MainWindow(QMainWindow):
             return None
 
     def load_model(self, path: str | None = None) -> None:
-        """Load ``path`` (default: the saved choice) in the background.  On failure the
-        previous model stays and a notice names the file and what to do."""
+        """Load ``path`` (default: the saved choice) in the background through
+        :meth:`HearthCore.switch_model`: on failure the previous model stays (or the
+        built-in one is loaded) and a notice names the file and what to do."""
         if self._load_worker is not None or self.busy:
             # after the current load or answer: a reload of the saved choice (settings
             # changed), or the model the user picked
             self._reload_pending = True
             self._pending_path = path
             return
-        target = path
-        self._load_target = Path(path) if path else (Path(p) if (p := self._chosen_model_path()) else None)
-        self._set_status("Loading model…")
+        self._set_status(f"Loading {Path(path).name}…" if path else "Loading model…")
         self.model_label.setText("Loading model…")
-        # the picker's choice is remembered; None reloads the saved one
-        self._start_load(lambda: self.core.use_model(target, remember=target is not None))
-
-    def _start_load(self, fn: Any, *args: Any) -> None:
-        """Run a model load in a GeneratorWorker, connected before it starts (a load
-        that ends at once must still reach _on_load_done)."""
 
         def load(**_: Any) -> Any:
-            yield fn(*args)
+            yield self.core.switch_model(path)
 
         worker = GeneratorWorker(load, pass_cancel=False)
-        worker.yielded.connect(self._on_model_loaded)
-        worker.errored.connect(self._on_model_error)
+        worker.yielded.connect(self._on_model_switched)
+        worker.errored.connect(lambda exc: self._on_model_switched(ModelSwitch(None, str(exc))))
         worker.finished.connect(self._on_load_done)
         self._load_worker = worker
         self._update_controls()
@@ -430,9 +416,15 @@ class MainWindow(QMainWindow):
         """Load the saved choice (at start)."""
         self.load_model(None)
 
-    def _on_model_loaded(self, info: ModelInfo) -> None:
+    def _on_model_switched(self, result: ModelSwitch) -> None:
         if self._closed:  # late events after the window closed (the core may be closed)
             return
+        if result.error:
+            self._show_model_error(result)
+        if result.loaded is not None:
+            self._on_model_loaded(result.loaded, keep_status=bool(result.error))
+
+    def _on_model_loaded(self, info: ModelInfo, keep_status: bool = False) -> None:
         self.model_ready = True
         self.model_label.setText(info.name)
         self.model_label.setToolTip(info.summary())
@@ -440,33 +432,24 @@ class MainWindow(QMainWindow):
         self.picker.set_current(info.path)
         if self.welcome is not None:
             self.welcome.enable_start()
-        self._set_status("Ready.")
+        if not keep_status:
+            self._set_status("Ready.")
         if self.core.adapter_notice:
             self.notice.show_notice(self.core.adapter_notice, "warning")
         self.update_adapter_badge()
         self.model_loaded.emit(info)
 
-    def _on_model_error(self, exc: BaseException) -> None:
-        if self._closed:  # late events after the window closed (the core may be closed)
-            return
-        message = str(exc)
-        current = self.core.engine.model
-        if current is not None:
-            message += f" Hearth is still using {current.name}."
-            self.model_label.setText(current.name)
-        elif (fallback := self.core.fallback_model(self._load_target)) is not None:
-            message += " Hearth uses its built-in model instead."
-            self._fallback_pending = fallback
+    def _show_model_error(self, result: ModelSwitch) -> None:
+        message = result.message
+        if result.kept:
+            self.model_label.setText(result.kept)
+            self._set_status(f"Ready · still using {result.kept}.")
+        elif result.fallback:
+            self._set_status("Ready · using the built-in model.")
         else:
             self.model_label.setText("No model loaded")
-            message += " Choose a working model with Add model…"
-        self.notice.show_notice(message, "error")
-        if current is not None:
-            self._set_status(f"Ready · still using {current.name}.")
-        elif self._fallback_pending is not None:
-            self._set_status("Loading the built-in model…")
-        else:
             self._set_status("No model loaded.")
+        self.notice.show_notice(message, "error")
         self.refresh_models()
         self.model_failed.emit(message)
 
@@ -477,10 +460,6 @@ class MainWindow(QMainWindow):
         self._update_controls()
         if self._reload_pending:
             self._run_pending_load()
-            return
-        if self._fallback_pending is not None:
-            fallback, self._fallback_pending = self._fallback_pending, None
-            self.load_model(str(fallback))
 
     @property
     def loading(self) -> bool:
@@ -503,16 +482,7 @@ class MainWindow(QMainWindow):
         if self.busy:
             self.notice.show_notice("Stop the answer being written before switching models.", "info")
             return
-        target = Path(path)
-        self._load_target = target
-        self._set_status(f"Loading {target.name}…")
-        self.model_label.setText("Loading model…")
-
-        def add_and_load() -> ModelInfo:
-            check_chat_model(read_gguf_info(target))
-            return self.core.use_model(target, remember=True)
-
-        self._start_load(add_and_load)
+        self.load_model(str(path))
 
     # ------------------------------------------------------------------ drag and drop
 

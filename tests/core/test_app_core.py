@@ -2,6 +2,7 @@
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,38 @@ def test_fallback_to_the_built_in_model_is_decided_by_the_core(default_model: Pa
         assert core.fallback_model(default_model) is None  # the built-in one itself failed
         core.use_model(default_model)
         assert core.fallback_model(broken) is None  # the loaded model stays
+    finally:
+        core.close()
+
+
+def test_switch_model_falls_back_keeps_or_reports_and_never_raises(default_model: Path, tmp_path: Path) -> None:
+    from desktop.core.models import read_gguf_info
+    from desktop.core.settings import Settings
+
+    class Checking(ScriptedBackend):  # a scripted engine that reads the file as the real one does
+        def load(self, model_path: str, options: Any) -> Any:
+            read_gguf_info(model_path)
+            return super().load(model_path, options)
+
+    saved = tmp_path / "on-a-usb-stick.gguf"  # a saved choice whose drive is not plugged in
+    settings = Settings()
+    settings.chat.model_path = str(saved)
+    core = HearthCore(engine=Checking(), settings=settings, with_library=False)
+    try:
+        first = core.switch_model()  # nothing loaded yet: the built-in model instead
+        assert first.fallback and first.loaded is not None and first.loaded.path == default_model
+        assert "on-a-usb-stick.gguf" in first.message and "built-in model instead" in first.message
+        assert core.settings.chat.model_path == str(saved)  # tried again next time
+
+        not_a_model = tmp_path / "holiday.gguf"
+        not_a_model.write_text("not a model")
+        second = core.switch_model(not_a_model)  # a model is loaded: it stays
+        assert second.loaded is None and second.kept == first.loaded.name
+        assert "holiday.gguf" in second.message and "still using" in second.message
+        assert str(not_a_model.resolve()) not in core.settings.chat.extra_models
+
+        ok = core.switch_model(default_model)
+        assert ok.error == "" and ok.message == "" and ok.loaded is not None
     finally:
         core.close()
 
