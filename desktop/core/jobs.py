@@ -28,6 +28,34 @@ EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 FINAL_KINDS: frozenset[str] = frozenset({"done", "error", "cancelled"})
 
 
+class PauseSwitch:
+    """A pause that long work waits on between its steps, never inside one.
+
+    Several jobs may share one switch: every indexing job of a library waits on the
+    library's (the window's Pause button and the chat's priority turn it), and each
+    :class:`CancelToken` has its own, for a pause of that job alone.  Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait(self, until: Callable[[], bool] = lambda: False, poll_s: float = 0.2) -> None:
+        """Block while paused; return early once ``until()`` is true (a cancel)."""
+        while not self._running.is_set() and not until():
+            self._running.wait(poll_s)
+
+
 class CancelToken:
     """Thread-safe job control a job polls between steps: cancel and pause.
 
@@ -39,8 +67,7 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
+        self._pause = PauseSwitch()
         self._callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -49,7 +76,7 @@ class CancelToken:
             if self._event.is_set():
                 return
             self._event.set()
-            self._running.set()  # wakes a paused job so it can stop
+            self._pause.resume()  # wakes a paused job so it can stop
             callbacks = list(self._callbacks)
         for callback in callbacks:
             callback()
@@ -57,20 +84,19 @@ class CancelToken:
     def pause(self) -> None:
         """Ask the job to wait at its next step boundary (no effect once cancelled)."""
         if not self._event.is_set():
-            self._running.clear()
+            self._pause.pause()
 
     def resume(self) -> None:
         """Let a paused job go on."""
-        self._running.set()
+        self._pause.resume()
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self._pause.paused
 
     def wait_if_paused(self, poll_s: float = 0.2) -> bool:
         """Block while paused; returns True if the job was cancelled (meanwhile or before)."""
-        while not self._running.is_set():
-            self._running.wait(poll_s)
+        self._pause.wait(self._event.is_set, poll_s)
         return self._event.is_set()
 
     def on_cancel(self, callback: Callable[[], None]) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.hashing import file_sha256
-from desktop.core.jobs import CancelToken, ProgressEvent, RateEstimator
+from desktop.core.jobs import CancelToken, PauseSwitch, ProgressEvent, RateEstimator
 from desktop.core.library import manifest as mf
 from desktop.core.library.chunking import embedding_text
 from desktop.core.library.embedder import Embedder, embed_in_batches
@@ -124,26 +124,8 @@ class Indexer:
         self.parser = parser
         self.flush_chunks = flush_chunks
         self.queue = IndexQueue()
-        self._unpaused = threading.Event()
-        self._unpaused.set()
-
-    # -- pause -------------------------------------------------------------------------
-
-    def pause(self) -> None:
-        """Pause indexing between files and batches (the job keeps its place)."""
-        self._unpaused.clear()
-
-    def resume(self) -> None:
-        self._unpaused.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._unpaused.is_set()
-
-    def wait_while_paused(self, cancel: CancelToken) -> None:
-        """Return once resumed or cancelled."""
-        while self.paused and not cancel.cancelled:
-            self._unpaused.wait(0.2)
+        #: the pause every indexing job waits on between files and batches
+        self.pause_switch = PauseSwitch()
 
     # -- jobs --------------------------------------------------------------------------
 
@@ -226,6 +208,19 @@ class IndexRun:
         self._chunk_rate = RateEstimator()
         self._last_event = 0.0
 
+    # -- pause -------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """Paused: the whole library's indexing, or this job alone (its token)."""
+        return self.indexer.pause_switch.paused or self.cancel.paused
+
+    def wait_while_paused(self, token: CancelToken) -> None:
+        """Return once neither the library's pause nor this job's holds, or ``token``
+        (the job's, or the reader thread's stop) is cancelled."""
+        while self.paused and not token.cancelled:
+            time.sleep(0.1)  # two switches to watch: a short poll serves both
+
     # -- the job -----------------------------------------------------------------------
 
     def events(self) -> Iterator[ProgressEvent]:
@@ -243,8 +238,8 @@ class IndexRun:
         self.cancel.on_cancel(stop.cancel)
         reader = threading.Thread(target=self.produce, args=(stop,), daemon=True, name="index-parse")
         reader.start()
-        yield self._progress_now()
         try:
+            yield self._progress_now()
             cancelled = yield from self._consume()
         finally:
             stop.cancel()
@@ -307,7 +302,7 @@ class IndexRun:
             for path, st in self.work:
                 if stop.cancelled:
                     break
-                self.indexer.wait_while_paused(stop)
+                self.wait_while_paused(stop)
                 key = str(path)
                 try:
                     sha = file_sha256(path)
@@ -346,9 +341,9 @@ class IndexRun:
         while not finished:
             if self.cancel.cancelled:
                 return True
-            if self.indexer.paused:
+            if self.paused:
                 yield self._progress_now()
-                self.indexer.wait_while_paused(self.cancel)
+                self.wait_while_paused(self.cancel)
                 continue
             cur = ""
             try:
@@ -405,7 +400,7 @@ class IndexRun:
                 ev = self.progress(pending[0].path, extra_chunks=item[0])
                 if ev:
                     yield ev
-                self.indexer.wait_while_paused(self.cancel)  # pause between batches too
+                self.wait_while_paused(self.cancel)  # pause between batches too
                 if self.cancel.cancelled:
                     self.embed_s += time.monotonic() - t_embed
                     return
@@ -482,5 +477,5 @@ class IndexRun:
                   "chunks_per_s": self._chunk_rate.rate, "bytes_done": self.bytes_done,
                   "bytes_total": self.bytes_total, "mb_per_min": rate * 60 / 1e6 if rate else None,
                   "eta_s": self._rate.eta(self.bytes_done, self.bytes_total), "file": file,
-                  "paused": self.indexer.paused, "collection": self.collection},
+                  "paused": self.paused, "collection": self.collection},
         )

@@ -177,7 +177,7 @@ class Library:
         if self._closed:
             return
         self._closed = True
-        self.indexer.resume()
+        self.indexer.pause_switch.resume()
         if self._parser is not None:
             self._parser.close()
         self.store.close()
@@ -254,14 +254,14 @@ class Library:
 
     def pause(self) -> None:
         """Pause indexing between files and batches (the job keeps its place)."""
-        self.indexer.pause()
+        self.indexer.pause_switch.pause()
 
     def resume(self) -> None:
-        self.indexer.resume()
+        self.indexer.pause_switch.resume()
 
     @property
     def paused(self) -> bool:
-        return self.indexer.paused
+        return self.indexer.pause_switch.paused
 
     # -- indexing ----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ after it, finishing correctly (the engine is scripted: the model is beside the p
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,63 @@ def test_a_job_the_user_paused_stays_paused_and_answers_may_overlap() -> None:
         assert late.paused
         unregister()  # and is let go when it is no longer followed
         assert not late.paused
+
+
+def test_one_indexing_job_pauses_through_its_own_token_and_can_be_dropped_while_paused(
+    tmp_path: Path, embedder: Any
+) -> None:
+    """The job protocol's pause (the token's) holds an indexing run as the library's
+    switch does; a run dropped while paused ends its reader thread instead of hanging."""
+    from desktop.core.jobs import CancelToken
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i, topic in enumerate(TOPICS):
+        (folder / f"note{i}.txt").write_text(f"Note {i} is about {topic}. " * 30, encoding="utf-8")
+    lib = Library(tmp_path / "store", LibrarySettings(parse_timeout_s=30, ocr_enabled=False), embedder=embedder)
+    try:
+        token = CancelToken()
+        job = lib.index_paths([folder], cancel=token)
+        for ev in job:
+            if ev.what == "files":
+                break
+        token.pause()
+        assert not lib.paused  # the library's switch is untouched: only this job waits
+        seen: list[ProgressEvent] = []
+        paused_seen = threading.Event()
+
+        def run_rest() -> None:
+            for ev in job:
+                seen.append(ev)
+                if ev.data.get("paused"):
+                    paused_seen.set()
+
+        runner = threading.Thread(target=run_rest)
+        runner.start()
+        assert paused_seen.wait(120)
+        n = len(seen)
+        runner.join(1.0)
+        assert runner.is_alive() and len(seen) == n  # waits in place
+        token.resume()
+        runner.join(300)
+        assert not runner.is_alive() and seen[-1].kind == "done", seen[-1].message
+        assert seen[-1].data["indexed"] == len(TOPICS)
+
+        (folder / "note-new.txt").write_text("A new note about the garden shed. " * 30, encoding="utf-8")
+        again = CancelToken()
+        again.pause()  # paused from the start: the reader thread waits at its first file
+        dropped = lib.index_paths([folder], cancel=again)
+        for ev in dropped:
+            if ev.data.get("paused"):
+                break
+        time.sleep(0.5)  # the reader reaches its wait
+        closer = threading.Thread(target=dropped.close)  # the window dropped the run
+        closer.start()
+        closer.join(60)
+        assert not closer.is_alive()
+        readers = [t for t in threading.enumerate() if t.name == "index-parse"]
+        for reader in readers:
+            reader.join(10)
+        assert not any(t.is_alive() for t in readers)  # no reader thread left behind
+    finally:
+        lib.close()
