@@ -2,8 +2,9 @@
 progress (files and chunks done, rate, ETA), pause and cancel, and skipped files with
 their reasons.
 
-Indexing runs through :class:`~desktop.ui.workers.GeneratorWorker` (one job at a time;
-paths added meanwhile wait in a queue).  The watcher's own updates arrive from its
+Each indexing request runs in its own :class:`~desktop.ui.workers.GeneratorWorker`; the
+library's one queue (:class:`~desktop.core.library.indexer.IndexQueue`) runs them in the
+order asked, a later one saying that it waits.  The watcher's own updates arrive from its
 thread through a queued signal.  The panel only observes the core.
 """
 
@@ -119,9 +120,8 @@ class LibraryPanel(QWidget):
     def __init__(self, core: HearthCore, parent: QWidget | None = None, watch: bool = True) -> None:
         super().__init__(parent)
         self.core = core
-        self.worker: GeneratorWorker | None = None
-        self._queue: list[tuple[list[Path], str]] = []
-        self._skipped_this_run: list[tuple[str, str]] = []
+        #: the indexing requests in flight, oldest first (the library runs them in turn)
+        self.workers: list[GeneratorWorker] = []
         self._watch_wanted = watch
         self._bridge = _WatchBridge()
         self._bridge.event.connect(self._on_event)
@@ -240,7 +240,7 @@ class LibraryPanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return bool(self.workers)
 
     def current_collection(self) -> str:
         return self.collection_box.currentText() or "default"
@@ -323,7 +323,7 @@ class LibraryPanel(QWidget):
 
     def add_paths(self, paths: list[Path], collection: str | None = None) -> None:
         """Index ``paths`` (files or folders) into ``collection`` (default: the one shown).
-        Folders are also watched.  Queued if a job is running."""
+        Folders are also watched.  Runs after the indexing already asked for."""
         lib = self.library
         if lib is None or not paths:
             return
@@ -334,25 +334,19 @@ class LibraryPanel(QWidget):
                     self.core.watch_folder(Path(p), collection)
         except Exception:  # indexing goes on; the folder is then not followed
             log.exception("could not record the watched folder")
-        self._queue.append(([Path(p) for p in paths], collection))
+        first = not self.running
+        worker = GeneratorWorker(lib.index_paths, [Path(p) for p in paths], collection)
+        worker.yielded.connect(self._on_event)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_worker_finished)  # a slot: queued to this thread
+        self.workers.append(worker)
         self.refresh()
-        if not self.running:
-            self._start_next()
-
-    def _start_next(self) -> None:
-        if self.running or not self._queue:
-            return
-        paths, collection = self._queue.pop(0)
-        self._skipped_this_run = []
-        self.worker = GeneratorWorker(self.library.index_paths, paths, collection)
-        self.worker.yielded.connect(self._on_event)
-        self.worker.errored.connect(self._on_error)
-        self.worker.finished.connect(self._on_worker_finished)
-        self._set_running(True)
-        self.progress_bar.setRange(0, 0)
-        self.status_label.setText("Looking for documents…")
-        self.indexing_started.emit()
-        self.worker.start()
+        if first:
+            self._set_running(True)
+            self.progress_bar.setRange(0, 0)
+            self.status_label.setText("Looking for documents…")
+            self.indexing_started.emit()
+        worker.start()
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -369,12 +363,12 @@ class LibraryPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        """Cancel the running job and drop queued ones (work done so far is kept)."""
-        self._queue.clear()
+        """Cancel the running job and the ones waiting (work done so far is kept)."""
         if self.library is not None and self.library.paused:
             self.library.resume()
-        if self.worker is not None:
-            self.worker.cancel()
+        for worker in self.workers:
+            worker.cancel()
+        if self.workers:
             self.status_label.setText("Cancelling…")
 
     def start_watching(self) -> None:
@@ -407,7 +401,6 @@ class LibraryPanel(QWidget):
             self.status_label.setText(ev.message)
         elif ev.kind == "warning":
             path, reason = ev.data.get("file", ""), ev.data.get("reason", ev.message)
-            self._skipped_this_run.append((path, reason))
             self.file_skipped.emit(path, reason)
         elif ev.kind == "log":
             self.file_label.setText(ev.message)
@@ -439,10 +432,10 @@ class LibraryPanel(QWidget):
 
     @Slot()
     def _on_worker_finished(self) -> None:
-        self.worker = None
-        self._set_running(False)
+        worker = self.sender()
+        self.workers = [w for w in self.workers if w is not worker]
+        self._set_running(self.running)
         self.refresh()
-        self._start_next()
 
     # -- dialogs and list actions -----------------------------------------------------
 
@@ -514,5 +507,5 @@ class LibraryPanel(QWidget):
     def shutdown(self, timeout_ms: int = 30_000) -> None:
         """Cancel indexing and wait for it (call before closing the core)."""
         self.cancel()
-        if self.worker is not None:
-            self.worker.wait(timeout_ms)
+        for worker in list(self.workers):
+            worker.wait(timeout_ms)

@@ -92,6 +92,34 @@ def test_pause_and_cancel(qtbot: Any, core: Any, folder: Path, shared_data: Path
     assert "resumes where it stopped" in panel.status_label.text()
 
 
+def test_a_second_request_waits_in_the_librarys_one_queue_and_cancel_ends_both(
+    qtbot: Any, core: Any, folder: Path, tmp_path: Path
+) -> None:
+    second = tmp_path / "more"
+    second.mkdir()
+    (second / "garden.txt").write_text("The shed key hangs behind the blue door. " * 20, encoding="utf-8")
+    panel = LibraryPanel(core, watch=False)
+    qtbot.addWidget(panel)
+    finished: list[Any] = []
+    panel.indexing_finished.connect(finished.append)
+    panel.add_paths([folder])
+    panel.add_paths([second])  # asked while the first runs: no queue of the panel's own
+    assert len(panel.workers) == 2
+    qtbot.waitUntil(lambda: not panel.running, timeout=300_000)
+    assert [ev.data["indexed"] for ev in finished] == [4, 1]  # in the order asked
+    assert core.library.search("Where is the shed key?", top_k=1)[0].title == "garden.txt"
+
+    (folder / "new.txt").write_text("Another note. " * 40, encoding="utf-8")
+    (second / "new.txt").write_text("Another note. " * 40, encoding="utf-8")
+    cancelled: list[None] = []
+    panel.indexing_cancelled.connect(lambda: cancelled.append(None))
+    panel.add_paths([folder])
+    panel.add_paths([second])
+    panel.cancel()
+    qtbot.waitUntil(lambda: not panel.running, timeout=120_000)
+    assert not panel.cancel_button.isEnabled() and len(finished) == 2
+
+
 def test_progress_text_shows_files_chunks_rate_and_eta() -> None:
     from desktop.core.jobs import ProgressEvent
 
