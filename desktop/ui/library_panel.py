@@ -51,6 +51,10 @@ STATE_LABELS = {
 }
 
 
+#: Steps of the progress bar (it shows a fraction of the bytes to read).
+BAR_STEPS = 1000
+
+
 def format_duration(seconds: float | None) -> str:
     """'about 2 min left' style ETA text ('' when unknown)."""
     if seconds is None:
@@ -171,8 +175,7 @@ class LibraryPanel(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("indexProgress")
         self.progress_bar.setTextVisible(False)  # no "0 / 1 files" before anything ran
-        self.progress_bar.setFormat("%v / %m files")
-        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setRange(0, BAR_STEPS)
         self.progress_bar.setValue(0)
         prog.addWidget(self.progress_bar, 1)
         self.pause_button = QPushButton("Pause")
@@ -387,9 +390,7 @@ class LibraryPanel(QWidget):
     @Slot(object)
     def _on_event(self, ev: ProgressEvent) -> None:
         if ev.kind == "progress" and ev.what == "files":
-            total = int(ev.total or 0)
-            self.progress_bar.setRange(0, max(1, total))
-            self.progress_bar.setValue(int(ev.done))
+            self._show_progress(ev, ev.data.get("fraction"))
             self.status_label.setText(progress_text(ev))
             self.pause_button.setEnabled(True)  # also for the watcher's own updates
             file = ev.data.get("file") or ""
@@ -407,8 +408,7 @@ class LibraryPanel(QWidget):
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start()
         elif ev.kind == "done":
-            self.progress_bar.setRange(0, max(1, int(ev.total or 0)))
-            self.progress_bar.setValue(int(ev.done))
+            self._show_progress(ev, 1.0)
             self.status_label.setText(ev.message)
             self.file_label.setText("")
             self.pause_button.setEnabled(self.running)
@@ -423,6 +423,15 @@ class LibraryPanel(QWidget):
         elif ev.kind == "error":
             self.status_label.setText(ev.message)
             self.indexing_failed.emit(ev.message)
+
+    def _show_progress(self, ev: ProgressEvent, fraction: float | None) -> None:
+        """The bar moves with the share of bytes read (each embedded batch, so a large
+        file moves it too); its text counts files."""
+        if fraction is None:  # an event without it (an older sender): files done
+            fraction = ev.fraction or 0.0
+        self.progress_bar.setRange(0, BAR_STEPS)
+        self.progress_bar.setValue(round(fraction * BAR_STEPS))
+        self.progress_bar.setFormat(f"{int(ev.done)} / {int(ev.total or 0)} files")
 
     @Slot(object)
     def _on_error(self, exc: BaseException) -> None:

@@ -459,15 +459,25 @@ class IndexRun:
         """A "progress" event (None when the last was under 0.1 s ago and not ``force``):
         ``done``/``total`` files, and in ``data``: files_done, files_total, chunks_done,
         chunks_per_s, bytes_done, bytes_total, mb_per_min, eta_s (seconds, from the
-        smoothed byte rate), file, paused, collection.  ``extra_chunks``: chunks of the
-        group being embedded, counted before they are stored."""
+        smoothed byte rate), fraction (0 to 1 of the bytes to read, moving with each
+        embedded batch, not only with each finished file), file, paused, collection.
+        ``extra_chunks``: chunks of the group being embedded, counted before they are
+        stored (their share of the group's bytes counts as read)."""
         now = time.monotonic()
         if not force and now - self._last_event < 0.1:
             return None
         self._last_event = now
         chunks = self.chunks_done + extra_chunks
         files_total = len(self.work)
-        self._rate.update(self.bytes_done, now)
+        bytes_now = float(self.bytes_done)
+        if extra_chunks and self.pending_chunks:
+            group_bytes = sum(p.st.st_size for p in self.pending)
+            bytes_now += group_bytes * min(1.0, extra_chunks / self.pending_chunks)
+        if self.bytes_total:
+            fraction = min(1.0, bytes_now / self.bytes_total)
+        else:
+            fraction = self.files_done / files_total if files_total else 1.0
+        self._rate.update(bytes_now, now)
         self._chunk_rate.update(chunks, now)
         rate = self._rate.rate
         return ProgressEvent(
@@ -476,6 +486,6 @@ class IndexRun:
             data={"files_done": self.files_done, "files_total": files_total, "chunks_done": chunks,
                   "chunks_per_s": self._chunk_rate.rate, "bytes_done": self.bytes_done,
                   "bytes_total": self.bytes_total, "mb_per_min": rate * 60 / 1e6 if rate else None,
-                  "eta_s": self._rate.eta(self.bytes_done, self.bytes_total), "file": file,
+                  "eta_s": self._rate.eta(bytes_now, self.bytes_total), "fraction": fraction, "file": file,
                   "paused": self.paused, "collection": self.collection},
         )

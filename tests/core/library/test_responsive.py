@@ -85,3 +85,22 @@ def test_the_end_of_the_file_list_reaches_a_busy_indexer(tmp_path: Path, embedde
         reader.join(60)
     finally:
         lib.close()
+
+
+def test_progress_moves_within_one_large_file(tmp_path: Path, embedder: Any) -> None:
+    """The bar's fraction moves with each embedded batch, not only when a file is done."""
+    big = tmp_path / "big.txt"
+    big.write_text("\n\n".join(f"Paragraph {i} tells of harvest number {i} in the valley. " * 6
+                               for i in range(120)), encoding="utf-8")
+    lib = Library(tmp_path / "store", LibrarySettings(parse_timeout_s=60, ocr_enabled=False),
+                  embedder=embedder, flush_chunks=10_000)  # one group: the whole file
+    try:
+        events = list(lib.index_paths([big]))
+    finally:
+        lib.close()
+    assert events[-1].kind == "done"
+    inside = [ev.data["fraction"] for ev in events
+              if ev.kind == "progress" and ev.what == "files" and ev.data["files_done"] == 0]
+    moving = sorted(set(f for f in inside if 0 < f < 1))
+    assert len(moving) >= 2, inside  # moved at least twice before the file was finished
+    assert inside == sorted(inside)  # never backwards
