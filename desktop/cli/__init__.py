@@ -53,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        from desktop.core.library import LibraryBusy
+
+        if isinstance(exc, LibraryBusy):  # the window (or another command) has it open
+            print(f"hearth: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

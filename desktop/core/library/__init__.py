@@ -8,8 +8,9 @@ from desktop.core.library.library import (
     CollectionInfo,
     FileStatus,
     Library,
+    LibraryBusy,
     LibraryError,
     SkippedFile,
 )
 
-__all__ = ["DEFAULT_COLLECTION", "CollectionInfo", "FileStatus", "Library", "LibraryError", "SkippedFile"]
+__all__ = ["DEFAULT_COLLECTION", "CollectionInfo", "FileStatus", "Library", "LibraryBusy", "LibraryError", "SkippedFile"]

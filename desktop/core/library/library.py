@@ -36,7 +36,7 @@ from desktop.core.library.onnx_embedder import make_embedder
 from desktop.core.library.parsing import ParserProcess
 from desktop.core.library.retrieval import CANDIDATE_DEPTH, Retriever
 from desktop.core.library.scan import SkippedFile
-from desktop.core.library.store import LibraryError, LibraryStore, same_embedding_space
+from desktop.core.library.store import LibraryBusy, LibraryError, LibraryStore, same_embedding_space
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
 
@@ -439,5 +439,5 @@ def _identity(model_dir: Path, backend: str = "torch") -> str:
     return embedder_identity(model_dir, backend)
 
 
-__all__ = ["Library", "LibraryError", "CollectionInfo", "FileStatus", "SkippedFile", "DEFAULT_COLLECTION",
+__all__ = ["Library", "LibraryBusy", "LibraryError", "CollectionInfo", "FileStatus", "SkippedFile", "DEFAULT_COLLECTION",
            "SUPPORTED_EXTENSIONS", "CANDIDATE_DEPTH", "chunk_id", "memory_title", "same_embedding_space"]

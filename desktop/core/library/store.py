@@ -17,7 +17,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import os
 import shutil
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,72 @@ class LibraryError(Exception):
     """A library operation cannot be done; the message says what to do."""
 
 
+class LibraryBusy(LibraryError):
+    """Another program (the window, or a ``hearth`` command) has the library open."""
+
+
+#: libraries this process holds: resolved root -> [file lock, how many stores use it]
+_held: dict[Path, list[Any]] = {}
+_held_guard = threading.Lock()
+LOCK_FILE = "library.lock"
+OWNER_FILE = "library.owner"
+
+
+def _hold(root: Path) -> None:
+    """Take the library at ``root`` for this process, or raise :class:`LibraryBusy`.
+
+    chromadb's PersistentClient is not safe for two processes at once (its documentation:
+    "use a single client at a time"; two writers can corrupt the HNSW index for good), so
+    one program at a time opens a library: an OS file lock (``filelock``: flock on POSIX,
+    msvcrt on Windows), released when the process ends however it ends.  Stores of the same
+    process share it."""
+    from filelock import FileLock, Timeout
+
+    key = root.resolve()
+    with _held_guard:
+        if key in _held:
+            _held[key][1] += 1
+            return
+        lock = FileLock(str(root / LOCK_FILE))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                owner = (root / OWNER_FILE).read_text(encoding="utf-8").strip()
+            except OSError:
+                owner = "another Hearth program"
+            raise LibraryBusy(
+                f"Your document library ({root}) is open in {owner}. Only one Hearth program "
+                "can use it at a time: close that one, or do this there, then try again."
+            ) from None
+        (root / OWNER_FILE).write_text(_this_program(), encoding="utf-8")
+        _held[key] = [lock, 1]
+
+
+def _release(root: Path) -> None:
+    key = root.resolve()
+    with _held_guard:
+        entry = _held.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _held[key]
+            entry[0].release()
+
+
+def _this_program() -> str:
+    """'the Hearth window (process 123)' or '"hearth index ~/Notes" (process 123)'."""
+    args = [Path(sys.argv[0]).name if sys.argv else "hearth", *sys.argv[1:]]
+    if len(args) > 1 and args[0].startswith("hearth") and not args[0].startswith("hearth-bench"):
+        what = '"' + " ".join(["hearth", *args[1:]]) + '"'
+    elif args[0].startswith("hearth") or args[0] in ("desktop", "__main__.py"):
+        what = "the Hearth window"
+    else:
+        what = "another Hearth program"
+    return f"{what} (process {os.getpid()})"
+
+
 def same_embedding_space(a: str, b: str) -> bool:
     """Whether vectors made under embedding-model names ``a`` and ``b`` can share an index:
     the same weights, whatever the runtime.  The int8 ONNX copy is accepted only when its
@@ -60,6 +129,8 @@ class LibraryStore:
             (:meth:`reconcile_embedding_model`).
 
     Thread-safe: the manifest serialises its own access; chromadb's client is thread-safe.
+    One process at a time: opening a library another program holds raises
+    :class:`LibraryBusy`.
     """
 
     def __init__(self, root: Path, embedding_model: str) -> None:
@@ -68,14 +139,24 @@ class LibraryStore:
 
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.embedding_model = embedding_model
-        self.manifest = mf.Manifest(root / "manifest.sqlite3")
-        self._client = chromadb.PersistentClient(
-            path=str(root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        )
+        _hold(root)  # raises LibraryBusy while another program has it open
+        self._closed = False
+        try:
+            self.embedding_model = embedding_model
+            self.manifest = mf.Manifest(root / "manifest.sqlite3")
+            self._client = chromadb.PersistentClient(
+                path=str(root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            )
+        except BaseException:
+            _release(root)
+            raise
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self.manifest.close()
+        _release(self.root)
 
     # -- vector collections --------------------------------------------------------------
 
