@@ -100,10 +100,10 @@ def _release(root: Path) -> None:
 
 def _this_program() -> str:
     """'the Hearth window (process 123)' or '"hearth index ~/Notes" (process 123)'."""
-    args = [Path(sys.argv[0]).name if sys.argv else "hearth", *sys.argv[1:]]
-    if len(args) > 1 and args[0].startswith("hearth") and not args[0].startswith("hearth-bench"):
+    args = [Path(sys.argv[0]).name.lower() if sys.argv else "hearth", *sys.argv[1:]]
+    if args[0] in ("hearth", "hearth.exe") and len(args) > 1:
         what = '"' + " ".join(["hearth", *args[1:]]) + '"'
-    elif args[0].startswith("hearth") or args[0] in ("desktop", "__main__.py"):
+    elif args[0].startswith("hearth") or args[0] == "__main__.py":
         what = "the Hearth window"
     else:
         what = "another Hearth program"
