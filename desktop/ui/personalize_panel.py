@@ -113,8 +113,10 @@ class PersonalizePanel(QWidget):
 
         # -- preview -------------------------------------------------------------------
         self.preview_tree = QTreeWidget()
-        self.preview_tree.setHeaderLabels(["File", "Tokens", "Note"])
+        self.preview_tree.setHeaderLabels(["File", "Length", "Note"])
+        self.preview_tree.headerItem().setToolTip(1, "In tokens: a token is about three quarters of a word")
         self.preview_tree.setRootIsDecorated(False)
+        self.preview_tree.hide()  # an empty table with headers until the preview is asked for
         self.preview_button = QPushButton("Show what it will learn from")
         self.preview_label = QLabel("")
         preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
@@ -128,6 +130,7 @@ class PersonalizePanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)  # no "0%" before anything ran
+        self.progress.hide()  # an empty bar looked unfinished: shown from the first run
         self.status_label = QLabel("Not running.")
         self.status_label.setWordWrap(True)
         # the report in plain words; the figures behind a "Details" fold
@@ -145,6 +148,7 @@ class PersonalizePanel(QWidget):
         self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.details_button.setToolTip("The measurements behind the report")
         self.details_button.setEnabled(False)
+        self.details_button.hide()  # a greyed "Details" with nothing behind it: shown with a report
         self.details_view = QPlainTextEdit()
         self.details_view.setObjectName("reportDetails")
         self.details_view.setReadOnly(True)
@@ -265,6 +269,7 @@ class PersonalizePanel(QWidget):
         self._preview_docs = docs
         self.preview_button.setEnabled(True)
         self.preview_tree.clear()
+        self.preview_tree.show()
         for item in preview.items:
             note = item.reason or (f"seems to hold {item.sensitive}: untick it unless the model "
                                    "should learn it" if item.sensitive else "")
@@ -334,6 +339,7 @@ class PersonalizePanel(QWidget):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setTextVisible(True)
+        self.progress.show()
         self.status_label.setText("Starting…")
         self._show_tray("Hearth is waiting to personalize" if start_at else "Hearth is personalizing")
         self._worker.start()
@@ -412,6 +418,7 @@ class PersonalizePanel(QWidget):
         self.report_view.setHtml("".join(parts))
         self.details_view.setPlainText(format_report(report))
         self.details_button.setEnabled(True)
+        self.details_button.show()
 
     def _toggle_details(self, shown: bool) -> None:
         self.details_view.setVisible(shown)
@@ -452,6 +459,8 @@ class PersonalizePanel(QWidget):
         have = bool(self.registry.list())
         for widget in (self.enabled_box, self.strength, self.strength_label, self.use_button):
             widget.setEnabled(have)  # nothing to switch on before a first run
+        for widget in (self.adapter_list, self.use_button, self.rollback_button):
+            widget.setVisible(have)  # no empty list and greyed buttons before a first run
         for entry in reversed(self.registry.list()):
             change = entry.report.get("heldout_change")
             figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")
