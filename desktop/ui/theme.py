@@ -218,6 +218,7 @@ QProgressBar {{ border: 1px solid {t.border}; border-radius: 6px; background: {t
 QProgressBar::chunk {{ background: {t.accent}; border-radius: 5px; }}
 QToolTip {{ color: {t.text}; background: {t.surface}; border: 1px solid {t.border}; }}
 QRadioButton, QCheckBox {{ color: {t.text}; spacing: 6px; }}
+QRadioButton:disabled, QCheckBox:disabled {{ color: {t.disabled}; }}
 QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 8px;
     border: 2px solid {t.control_border}; background: {t.surface}; }}
 QRadioButton::indicator:hover {{ border-color: {t.accent}; }}

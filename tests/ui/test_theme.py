@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QRadioButton,
     QStyle,
     QStyleOptionButton,
@@ -137,5 +138,37 @@ def test_radio_buttons_are_drawn_visible(qtbot: Any, dark: bool) -> None:
             for x in range(ring.left(), ring.right() + 1) for y in range(ring.top(), ring.bottom() + 1)
         )
         assert best >= 3.0, best
+    finally:
+        apply_theme(app, False)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_disabled_checkbox_looks_disabled(qtbot: Any, dark: bool) -> None:
+    """The stylesheet gave every check box the text colour, so "Use my personal adapter
+    in chat" looked usable on the Personalize page before any adapter existed."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, dark)
+    try:
+        boxes = []
+        for enabled in (True, False):
+            box = QCheckBox("Use my personal adapter in chat")
+            box.setEnabled(enabled)
+            qtbot.addWidget(box)
+            box.show()
+            qtbot.waitExposed(box)
+            boxes.append(box)
+        t = tokens(dark)
+
+        def closest_to_text(box: QCheckBox) -> float:
+            image = box.grab().toImage()
+            return min(
+                contrast(image.pixelColor(x, y).name(), t.text)
+                for x in range(image.width()) for y in range(image.height())
+            )
+
+        enabled_box, disabled_box = boxes
+        assert closest_to_text(enabled_box) < 1.1  # the label's pixels are the text colour
+        assert closest_to_text(disabled_box) > 1.5  # none are on the disabled one
     finally:
         apply_theme(app, False)
