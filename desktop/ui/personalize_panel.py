@@ -192,6 +192,7 @@ class PersonalizePanel(QWidget):
         layout.addWidget(self.details_button)
         layout.addWidget(self.details_view)
         layout.addWidget(adapters_box)
+        layout.addStretch(1)  # spare height below the page, not between its parts
 
         self.start_button.clicked.connect(self.start)
         self.now_radio.toggled.connect(self._update_start_label)
@@ -459,8 +460,9 @@ class PersonalizePanel(QWidget):
         have = bool(self.registry.list())
         for widget in (self.enabled_box, self.strength, self.strength_label, self.use_button):
             widget.setEnabled(have)  # nothing to switch on before a first run
-        for widget in (self.adapter_list, self.use_button, self.rollback_button):
-            widget.setVisible(have)  # no empty list and greyed buttons before a first run
+        for widget in (self.adapter_list, self.use_button, self.rollback_button, self.enabled_box,
+                       self.strength, self.strength_label):
+            widget.setVisible(have)  # no empty list and greyed controls before a first run
         for entry in reversed(self.registry.list()):
             change = entry.report.get("heldout_change")
             figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")

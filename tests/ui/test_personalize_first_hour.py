@@ -77,11 +77,14 @@ def test_a_first_visit_shows_no_empty_boxes(qtbot: Any, core: Any) -> None:
     docs = [("notes/dentist.txt", "Dentist: Dr. Okafor, Tuesday 14:30.")]
     panel = PersonalizePanel(core, documents=lambda: docs)
     qtbot.addWidget(panel)
+    panel.resize(1100, 900)
     panel.show()
     qtbot.waitExposed(panel)
     hidden = (panel.preview_tree, panel.progress, panel.details_button, panel.adapter_list,
-              panel.use_button, panel.rollback_button)
+              panel.use_button, panel.rollback_button, panel.enabled_box, panel.strength)
     assert not any(w.isVisible() for w in hidden)
+    # the spare height goes below the page, not into gaps between its parts
+    assert panel.status_label.height() < 2 * panel.status_label.sizeHint().height(), panel.status_label.height()
     assert "No personal adapter yet" in panel.adapter_status.text()
     panel.refresh_preview()
     qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 1, timeout=20_000)
