@@ -154,11 +154,13 @@ class ChatPage(QWidget):
         self.picker.broken_chosen.connect(
             lambda path, error: self.notice.show_notice(error, "error")
         )
+        self.picker.setMaximumWidth(460)  # a name and a size, not a bar across a wide screen
         top.addWidget(self.picker, 1)
         self.adapter_badge = QLabel()
         self.adapter_badge.setObjectName("adapterBadge")
         self.adapter_badge.hide()
         top.addWidget(self.adapter_badge)
+        top.addStretch(1)  # the picker keeps a reading width; the buttons stay at the right
         self.system_prompt_button = QPushButton("System prompt")
         self.system_prompt_button.setObjectName("systemPromptButton")
         self.system_prompt_button.setCheckable(True)
