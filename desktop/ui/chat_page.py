@@ -212,6 +212,13 @@ class ChatPage(QWidget):
         self.edit_banner.hide()
         layout.addWidget(self.edit_banner)
 
+        # the message box and its buttons line up with the conversation's column (the
+        # chat view's 920 px) instead of running across a wide screen under it
+        self.composer = QWidget()
+        self.composer.setObjectName("composer")
+        self.composer.setMaximumWidth(920)
+        composer = QVBoxLayout(self.composer)
+        composer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         self.input = ChatInput()
         self.input.submitted.connect(self.send)
@@ -223,7 +230,7 @@ class ChatPage(QWidget):
         self.send_button.setMinimumWidth(84)
         self.send_button.clicked.connect(self._send_or_stop)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        layout.addLayout(row)
+        composer.addLayout(row)
 
         actions = QHBoxLayout()
         self.regenerate_button = QPushButton("Regenerate")
@@ -237,7 +244,12 @@ class ChatPage(QWidget):
         self.edit_button.clicked.connect(self.edit_last_message)
         actions.addWidget(self.edit_button)
         actions.addStretch(1)
-        layout.addLayout(actions)
+        composer.addLayout(actions)
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(self.composer, 100)
+        centred.addStretch(1)
+        layout.addLayout(centred)
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("chatSplitter")
