@@ -246,8 +246,9 @@ class ChatPage(QWidget):
         actions.addStretch(1)
         composer.addLayout(actions)
         centred = QHBoxLayout()
+        centred.setContentsMargins(16, 0, 16, 0)  # the chat view's own side margins
         centred.addStretch(1)
-        centred.addWidget(self.composer, 100)
+        centred.addWidget(self.composer, 10_000)  # all the width up to its maximum
         centred.addStretch(1)
         layout.addLayout(centred)
 

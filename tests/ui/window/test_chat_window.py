@@ -374,6 +374,18 @@ def test_the_message_box_lines_up_with_the_conversation_on_a_wide_screen(
     def left(w: Any) -> int:
         return int(w.mapTo(window, QPoint(0, 0)).x())
 
-    assert abs(left(window.input) - left(column)) <= 24, (left(window.input), left(column))
+    assert abs(left(window.input) - left(column)) <= 4, (left(window.input), left(column))
     send_right = left(window.send_button) + window.send_button.width()
     assert abs(send_right - (left(column) + column.width())) <= 24, (send_right, left(column) + column.width())
+
+
+def test_the_message_box_lines_up_with_the_conversation_at_1280(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    window.resize(1280, 800)
+    send(qtbot, window, "Hello")
+    wait_idle(qtbot, window)
+    column = window.view._column
+    qtbot.waitUntil(lambda: window.input.width() < 1000 and column.width() > 600)
+    x_input = window.input.mapTo(window, QPoint(0, 0)).x()
+    x_column = column.mapTo(window, QPoint(0, 0)).x()
+    assert abs(x_input - x_column) <= 4, (x_input, x_column)
