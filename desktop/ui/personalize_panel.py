@@ -119,6 +119,7 @@ class PersonalizePanel(QWidget):
         self.preview_tree.hide()  # an empty table with headers until the preview is asked for
         self.preview_button = QPushButton("Show what it will learn from")
         self.preview_label = QLabel("")
+        self.preview_label.setWordWrap(True)
         preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
         pv = QVBoxLayout(preview_box)
         pv.addWidget(self.preview_button)
@@ -182,7 +183,16 @@ class PersonalizePanel(QWidget):
         av.addLayout(ab)
         av.addWidget(self.adapter_status)
 
+        # what this page is for, before any jargon (a new user's first look)
+        self.intro_label = QLabel(
+            "Hearth can study your documents so its answers fit your world: your notes, "
+            "names and places. It works on this computer only, best overnight while you "
+            "sleep, and keeps the previous version so you can go back."
+        )
+        self.intro_label.setObjectName("personalizeIntro")
+        self.intro_label.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.intro_label)
         layout.addLayout(when)
         layout.addLayout(buttons)
         layout.addWidget(preview_box)

@@ -86,6 +86,9 @@ def test_a_first_visit_shows_no_empty_boxes(qtbot: Any, core: Any) -> None:
     # the spare height goes below the page, not into gaps between its parts
     assert panel.status_label.height() < 2 * panel.status_label.sizeHint().height(), panel.status_label.height()
     assert "No personal adapter yet" in panel.adapter_status.text()
+    # the page says what it is for in plain words before the controls
+    assert panel.intro_label.isVisible() and "your documents" in panel.intro_label.text()
+    assert panel.intro_label.geometry().bottom() < panel.start_button.geometry().top()
     panel.refresh_preview()
     qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 1, timeout=20_000)
     assert panel.preview_tree.isVisible()
