@@ -154,11 +154,13 @@ class ChatPage(QWidget):
         self.picker.broken_chosen.connect(
             lambda path, error: self.notice.show_notice(error, "error")
         )
+        self.picker.setMaximumWidth(460)  # a name and a size, not a bar across a wide screen
         top.addWidget(self.picker, 1)
         self.adapter_badge = QLabel()
         self.adapter_badge.setObjectName("adapterBadge")
         self.adapter_badge.hide()
         top.addWidget(self.adapter_badge)
+        top.addStretch(1)  # the picker keeps a reading width; the buttons stay at the right
         self.system_prompt_button = QPushButton("System prompt")
         self.system_prompt_button.setObjectName("systemPromptButton")
         self.system_prompt_button.setCheckable(True)
@@ -210,6 +212,13 @@ class ChatPage(QWidget):
         self.edit_banner.hide()
         layout.addWidget(self.edit_banner)
 
+        # the message box and its buttons line up with the conversation's column (the
+        # chat view's 920 px) instead of running across a wide screen under it
+        self.composer = QWidget()
+        self.composer.setObjectName("composer")
+        self.composer.setMaximumWidth(920)
+        composer = QVBoxLayout(self.composer)
+        composer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         self.input = ChatInput()
         self.input.submitted.connect(self.send)
@@ -221,7 +230,7 @@ class ChatPage(QWidget):
         self.send_button.setMinimumWidth(84)
         self.send_button.clicked.connect(self._send_or_stop)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        layout.addLayout(row)
+        composer.addLayout(row)
 
         actions = QHBoxLayout()
         self.regenerate_button = QPushButton("Regenerate")
@@ -235,7 +244,13 @@ class ChatPage(QWidget):
         self.edit_button.clicked.connect(self.edit_last_message)
         actions.addWidget(self.edit_button)
         actions.addStretch(1)
-        layout.addLayout(actions)
+        composer.addLayout(actions)
+        centred = QHBoxLayout()
+        centred.setContentsMargins(16, 0, 16, 0)  # the chat view's own side margins
+        centred.addStretch(1)
+        centred.addWidget(self.composer, 10_000)  # all the width up to its maximum
+        centred.addStretch(1)
+        layout.addLayout(centred)
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("chatSplitter")

@@ -80,6 +80,32 @@ def progress_text(ev: ProgressEvent) -> str:
     return " · ".join(parts)
 
 
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
+def done_text(data: dict[str, Any]) -> str:
+    """The end of an indexing run in a user's words, from the "done" event's figures
+    (indexed, unchanged, removed, skipped; see Library.index_paths):
+    'Added 3 files to your library; 1 file skipped (see below).' or
+    'Your library is up to date: 5 files, nothing new.'"""
+    indexed, unchanged = int(data.get("indexed") or 0), int(data.get("unchanged") or 0)
+    removed, skipped = int(data.get("removed") or 0), len(data.get("skipped") or [])
+    parts = []
+    if indexed:
+        parts.append(f"Added {_files(indexed)} to your library")
+    if removed:
+        parts.append(f"took out {_files(removed)} that no longer exist" if parts
+                     else f"Took out {_files(removed)} that no longer exist")
+    if not parts:
+        parts.append(f"Your library is up to date: {_files(unchanged)}, nothing new" if unchanged
+                     else "Your library is up to date")
+    text = ", ".join(parts)
+    if skipped:
+        text += f"; {_files(skipped)} skipped (see below)"
+    return text + "."
+
+
 def start_folder() -> str:
     """Where the file dialogs open: the user's Documents folder when it exists, else
     their home (never the folder Hearth was started from)."""
@@ -171,7 +197,12 @@ class LibraryPanel(QWidget):
         top.addWidget(self.add_files_button)
         layout.addLayout(top)
 
-        prog = QHBoxLayout()
+        # the progress row is shown only while something is indexed: an empty bar with
+        # greyed-out Pause and Cancel looked unfinished on an idle library
+        self.progress_row = QWidget()
+        self.progress_row.setObjectName("indexProgressRow")
+        prog = QHBoxLayout(self.progress_row)
+        prog.setContentsMargins(0, 0, 0, 0)
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("indexProgress")
         self.progress_bar.setTextVisible(False)  # no "0 / 1 files" before anything ran
@@ -185,7 +216,7 @@ class LibraryPanel(QWidget):
         self.cancel_button.setToolTip("Stop indexing; it resumes where it stopped next time")
         self.cancel_button.clicked.connect(self.cancel)
         prog.addWidget(self.cancel_button)
-        layout.addLayout(prog)
+        layout.addWidget(self.progress_row)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
@@ -220,14 +251,15 @@ class LibraryPanel(QWidget):
         row.addWidget(self.remove_file_button)
         vl.addLayout(row)
         self.file_tree = QTreeWidget()
-        self.file_tree.setHeaderLabels(["File", "Status", "Chunks", "Folder"])
+        self.file_tree.setHeaderLabels(["File", "Status", "Passages", "Folder"])
+        self.file_tree.headerItem().setToolTip(2, "How many passages Hearth cut the file into; each can be quoted as a source")
         self.file_tree.setRootIsDecorated(False)
         self.file_tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.file_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         vl.addWidget(self.file_tree)
         split.addWidget(files_box)
 
-        skipped_box = QWidget()
+        skipped_box = self.skipped_box = QWidget()
         sl = QVBoxLayout(skipped_box)
         sl.setContentsMargins(0, 0, 0, 0)
         self.skipped_label = QLabel("Skipped files")
@@ -249,6 +281,7 @@ class LibraryPanel(QWidget):
         return self.collection_box.currentText() or "default"
 
     def _set_running(self, running: bool) -> None:
+        self.progress_row.setVisible(running)
         if running:
             self.progress_bar.setTextVisible(True)
         self.pause_button.setEnabled(running)
@@ -299,7 +332,7 @@ class LibraryPanel(QWidget):
             self.file_tree.addTopLevelItem(item)
         indexed = sum(1 for f in files if f.state == "indexed")
         chunks = sum(f.chunks for f in files if f.state == "indexed")
-        self.files_label.setText(f"Files — {indexed} indexed, {chunks} chunks")
+        self.files_label.setText(f"Files — {_files(indexed)} ready to search ({chunks} passages)")
         skipped = lib.skipped(collection)
         self.skipped_list.clear()
         for s in skipped:
@@ -307,6 +340,8 @@ class LibraryPanel(QWidget):
             self.skipped_list.item(self.skipped_list.count() - 1).setToolTip(s.path)
         self.skipped_label.setText(
             f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped" if skipped else "No files skipped")
+        self.skipped_list.setVisible(bool(skipped))  # no empty box under "No files skipped"
+        self.skipped_box.setMaximumHeight(16_777_215 if skipped else self.skipped_label.sizeHint().height())
         if not self.running and not self.status_label.text():
             self.status_label.setText("Drop documents here, or use Add folder… / Add files….")
 
@@ -392,7 +427,8 @@ class LibraryPanel(QWidget):
         if ev.kind == "progress" and ev.what == "files":
             self._show_progress(ev, ev.data.get("fraction"))
             self.status_label.setText(progress_text(ev))
-            self.pause_button.setEnabled(True)  # also for the watcher's own updates
+            self.progress_row.setVisible(True)  # also for the watcher's own updates
+            self.pause_button.setEnabled(True)
             file = ev.data.get("file") or ""
             self.file_label.setText(f"Reading {Path(file).name}" if file else "")
             self.indexing_progressed.emit(ev)
@@ -409,15 +445,17 @@ class LibraryPanel(QWidget):
                 self._refresh_timer.start()
         elif ev.kind == "done":
             self._show_progress(ev, 1.0)
-            self.status_label.setText(ev.message)
+            self.status_label.setText(done_text(ev.data) if "indexed" in ev.data else ev.message)
             self.file_label.setText("")
             self.pause_button.setEnabled(self.running)
+            self.progress_row.setVisible(self.running)
             self.refresh()
             self.indexing_finished.emit(ev)
             self.library_changed.emit()
         elif ev.kind == "cancelled":
             self.status_label.setText(ev.message)
             self.file_label.setText("")
+            self.progress_row.setVisible(self.running)
             self.refresh()
             self.indexing_cancelled.emit()
         elif ev.kind == "error":

@@ -6,16 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
+    QWidget,
+)
 
 from desktop.core.models import ModelInfo
 
 ADD_MODEL = "__add_model__"
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
+SHORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what the closed box shows: name and size
 
 
 class ModelPicker(QComboBox):
-    """A combo box of models.
+    """A combo box of models.  The open list shows each model's full description from
+    its GGUF header; the closed box shows only its name and size (the architecture,
+    parameters, quantization and context made the chat's top bar read like a spec sheet).
 
     Signals:
         model_chosen(str): the user picked a usable model (its path).
@@ -47,6 +58,7 @@ class ModelPicker(QComboBox):
         for path, info, error in rows:
             if info is not None:
                 self.addItem(info.summary(), str(path))
+                self.setItemData(self.count() - 1, f"{info.name} · {info.size_label}", SHORT_ROLE)
                 self.setItemData(self.count() - 1, f"{info.summary()}\n{path}", Qt.ItemDataRole.ToolTipRole)
             else:
                 self.addItem(f"⚠ {path.name} — cannot be used", str(path))
@@ -59,6 +71,19 @@ class ModelPicker(QComboBox):
         view = self.view()
         view.setMinimumWidth(view.sizeHintForColumn(0) + 32)
         self.set_current(current)
+
+    def display_text(self) -> str:
+        """What the closed box shows for the current model (its name and size)."""
+        short = self.itemData(self.currentIndex(), SHORT_ROLE)
+        return str(short) if short else self.currentText()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.currentText = self.display_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
     def set_current(self, path: str | Path | None) -> None:
         """Show ``path`` as the chosen model (after it loaded, or to undo a failed pick)."""

@@ -150,6 +150,13 @@ class ModelsPanel(QWidget):
         self.own_tree.setHeaderLabels(["Model", "Architecture", "Parameters", "Quantization",
                                        "Size", "On this computer", "File"])
         self.own_tree.setRootIsDecorated(False)
+        # the name in full (it was cut to "SmolLM2 1…" while the file path took the room);
+        # the path, last, gets what is left and is shortened in its middle
+        own_header = self.own_tree.header()
+        own_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        own_header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        own_header.setMinimumSectionSize(60)
+        self.own_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         layout.addWidget(self.own_tree, 2)
         self.refresh()
 

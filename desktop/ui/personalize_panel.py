@@ -113,10 +113,13 @@ class PersonalizePanel(QWidget):
 
         # -- preview -------------------------------------------------------------------
         self.preview_tree = QTreeWidget()
-        self.preview_tree.setHeaderLabels(["File", "Tokens", "Note"])
+        self.preview_tree.setHeaderLabels(["File", "Length", "Note"])
+        self.preview_tree.headerItem().setToolTip(1, "In tokens: a token is about three quarters of a word")
         self.preview_tree.setRootIsDecorated(False)
+        self.preview_tree.hide()  # an empty table with headers until the preview is asked for
         self.preview_button = QPushButton("Show what it will learn from")
         self.preview_label = QLabel("")
+        self.preview_label.setWordWrap(True)
         preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
         pv = QVBoxLayout(preview_box)
         pv.addWidget(self.preview_button)
@@ -128,6 +131,7 @@ class PersonalizePanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)  # no "0%" before anything ran
+        self.progress.hide()  # an empty bar looked unfinished: shown from the first run
         self.status_label = QLabel("Not running.")
         self.status_label.setWordWrap(True)
         # the report in plain words; the figures behind a "Details" fold
@@ -145,6 +149,7 @@ class PersonalizePanel(QWidget):
         self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.details_button.setToolTip("The measurements behind the report")
         self.details_button.setEnabled(False)
+        self.details_button.hide()  # a greyed "Details" with nothing behind it: shown with a report
         self.details_view = QPlainTextEdit()
         self.details_view.setObjectName("reportDetails")
         self.details_view.setReadOnly(True)
@@ -178,7 +183,16 @@ class PersonalizePanel(QWidget):
         av.addLayout(ab)
         av.addWidget(self.adapter_status)
 
+        # what this page is for, before any jargon (a new user's first look)
+        self.intro_label = QLabel(
+            "Hearth can study your documents so its answers fit your world: your notes, "
+            "names and places. It works on this computer only, best overnight while you "
+            "sleep, and keeps the previous version so you can go back."
+        )
+        self.intro_label.setObjectName("personalizeIntro")
+        self.intro_label.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.intro_label)
         layout.addLayout(when)
         layout.addLayout(buttons)
         layout.addWidget(preview_box)
@@ -188,6 +202,7 @@ class PersonalizePanel(QWidget):
         layout.addWidget(self.details_button)
         layout.addWidget(self.details_view)
         layout.addWidget(adapters_box)
+        layout.addStretch(1)  # spare height below the page, not between its parts
 
         self.start_button.clicked.connect(self.start)
         self.now_radio.toggled.connect(self._update_start_label)
@@ -265,6 +280,7 @@ class PersonalizePanel(QWidget):
         self._preview_docs = docs
         self.preview_button.setEnabled(True)
         self.preview_tree.clear()
+        self.preview_tree.show()
         for item in preview.items:
             note = item.reason or (f"seems to hold {item.sensitive}: untick it unless the model "
                                    "should learn it" if item.sensitive else "")
@@ -334,6 +350,7 @@ class PersonalizePanel(QWidget):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setTextVisible(True)
+        self.progress.show()
         self.status_label.setText("Starting…")
         self._show_tray("Hearth is waiting to personalize" if start_at else "Hearth is personalizing")
         self._worker.start()
@@ -412,6 +429,7 @@ class PersonalizePanel(QWidget):
         self.report_view.setHtml("".join(parts))
         self.details_view.setPlainText(format_report(report))
         self.details_button.setEnabled(True)
+        self.details_button.show()
 
     def _toggle_details(self, shown: bool) -> None:
         self.details_view.setVisible(shown)
@@ -452,6 +470,9 @@ class PersonalizePanel(QWidget):
         have = bool(self.registry.list())
         for widget in (self.enabled_box, self.strength, self.strength_label, self.use_button):
             widget.setEnabled(have)  # nothing to switch on before a first run
+        for widget in (self.adapter_list, self.use_button, self.rollback_button, self.enabled_box,
+                       self.strength, self.strength_label):
+            widget.setVisible(have)  # no empty list and greyed controls before a first run
         for entry in reversed(self.registry.list()):
             change = entry.report.get("heldout_change")
             figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")

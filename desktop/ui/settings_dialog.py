@@ -72,7 +72,10 @@ class SettingsDialog(QDialog):
         self.widgets["system_prompt"] = prompt
         form.addRow("How Hearth should answer\n(system prompt)", prompt)
         hint = QLabel("The settings below suit most people; hover over one to see what it does.")
-        hint.setWordWrap(True)
+        hint.setObjectName("settingsHint")
+        # one line: a wrapped label in a form row is given one line's height before the
+        # dialog knows its width, and its second line was drawn under the prompt box
+        hint.setWordWrap(False)
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         form.addRow(hint)
         self._double("temperature", "Creativity (temperature)", chat.temperature, 0.0, 2.0, 0.05, form)
@@ -120,6 +123,23 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
         self.buttons = buttons
+        self._align_labels([form, eform, lform])
+        # room for the memory list's three columns and the engine note on one line
+        self.resize(max(self.sizeHint().width(), 680), max(self.sizeHint().height(), 640))
+
+    @staticmethod
+    def _align_labels(forms: list[QFormLayout]) -> None:
+        """One label column for all groups, so the fields line up across the tab."""
+        labels = []
+        for form in forms:
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                widget = item.widget() if item is not None else None
+                if isinstance(widget, QLabel):
+                    labels.append(widget)
+        width = max((label.sizeHint().width() for label in labels), default=0)
+        for label in labels:
+            label.setMinimumWidth(width)
 
     def _field_widget(self, name: str, label: str, widget: Any, form: QFormLayout) -> None:
         widget.setObjectName(f"setting_{name}")

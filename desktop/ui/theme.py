@@ -63,19 +63,20 @@ class Tokens:
     selected_text: str
     user_bubble: str
     error: str
+    control_border: str = "#6e7781"  # the ring of a radio button: >= 3:1 on its background
 
 
 LIGHT_TOKENS = Tokens(
     dark=False, window="#f4f5f7", surface="#ffffff", sidebar="#e9ecf1", text="#1f2328",
     muted="#545d68", disabled="#747c86", accent="#0b57d0", on_accent="#ffffff", link="#0b57d0",
     border="#d0d7de", hover="#dde3ea", selected="#d3e3fd", selected_text="#041e49",
-    user_bubble="#dbe8fd", error="#b3261e",
+    user_bubble="#dbe8fd", error="#b3261e", control_border="#6e7781",
 )
 DARK_TOKENS = Tokens(
     dark=True, window="#1b1c1f", surface="#26282c", sidebar="#141517", text="#e8eaed",
     muted="#aab0b8", disabled="#7b8088", accent="#8ab4f8", on_accent="#0b1a33", link="#8ab4f8",
     border="#3c4043", hover="#2f3237", selected="#2d4061", selected_text="#e8f0fe",
-    user_bubble="#233450", error="#f2b8b5",
+    user_bubble="#233450", error="#f2b8b5", control_border="#9aa0a6",
 )
 
 
@@ -115,6 +116,17 @@ def text_pairs(t: Tokens) -> list[tuple[str, str, str]]:
         ("answer header", h.muted, h.card_surface),
     ]
     return pairs
+
+
+def control_pairs(t: Tokens) -> list[tuple[str, str, str]]:
+    """(what, colour, background) for the parts of controls that are not text: WCAG 2.1
+    1.4.11 asks 3:1 for them (www.w3.org/TR/WCAG21/#non-text-contrast)."""
+    return [
+        ("radio button ring on window", t.control_border, t.window),
+        ("radio button ring on surface", t.control_border, t.surface),
+        ("chosen radio button on window", t.accent, t.window),
+        ("chosen radio button on surface", t.accent, t.surface),
+    ]
 
 
 def palette_for(t: Tokens) -> QPalette:
@@ -206,6 +218,14 @@ QProgressBar {{ border: 1px solid {t.border}; border-radius: 6px; background: {t
 QProgressBar::chunk {{ background: {t.accent}; border-radius: 5px; }}
 QToolTip {{ color: {t.text}; background: {t.surface}; border: 1px solid {t.border}; }}
 QRadioButton, QCheckBox {{ color: {t.text}; spacing: 6px; }}
+QRadioButton:disabled, QCheckBox:disabled {{ color: {t.disabled}; }}
+QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 8px;
+    border: 2px solid {t.control_border}; background: {t.surface}; }}
+QRadioButton::indicator:hover {{ border-color: {t.accent}; }}
+QRadioButton::indicator:checked {{ border-color: {t.accent}; background: qradialgradient(
+    cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5, stop:0 {t.accent}, stop:0.5 {t.accent},
+    stop:0.6 {t.surface}, stop:1 {t.surface}); }}
+QRadioButton::indicator:disabled {{ border-color: {t.disabled}; }}
 """
 
 

@@ -30,6 +30,41 @@ def test_empty_library_shows_no_file_count(qtbot: Any, core: Any) -> None:
     assert not panel.progress_bar.isTextVisible()
     assert "0 / 1" not in panel.progress_bar.text() or not panel.progress_bar.isTextVisible()
     assert "Drop documents here" in panel.status_label.text()
+    # idle: no empty bar with greyed-out Pause/Cancel, no empty box under "No files skipped"
+    assert not panel.progress_row.isVisible()
+    assert panel.skipped_label.text() == "No files skipped"
+    assert not panel.skipped_list.isVisible()
+
+
+def test_indexing_shows_progress_then_says_what_happened_in_words(
+    qtbot: Any, core: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "Dentist.md").write_text("Dr. Alvarez, Elm Street clinic, 14 March at 9:30.", encoding="utf-8")
+    (folder / "Car.md").write_text("Blue 2016 Skoda Octavia; next service at 90,000 km.", encoding="utf-8")
+    panel = LibraryPanel(core, watch=False)
+    qtbot.addWidget(panel)
+    panel.show()
+    shown: list[bool] = []
+    panel.indexing_started.connect(lambda: shown.append(panel.progress_row.isVisible()))
+    with qtbot.waitSignal(panel.indexing_finished, timeout=300_000):
+        panel.add_paths([folder])
+    qtbot.waitUntil(lambda: not panel.running)
+    assert shown == [True]
+    assert not panel.progress_row.isVisible()
+    assert panel.status_label.text() == "Added 2 files to your library."
+    assert "2 files ready to search" in panel.files_label.text()
+    with qtbot.waitSignal(panel.indexing_finished, timeout=300_000):
+        panel.add_paths([folder])  # nothing changed
+    assert panel.status_label.text() == "Your library is up to date: 2 files, nothing new."
+    assert "file(s)" not in panel.status_label.text() and "chunks" not in panel.status_label.text()
+
+
+def test_done_text_counts_in_words() -> None:
+    assert library_panel.done_text({"indexed": 1, "unchanged": 0, "removed": 2, "skipped": [{}]}) == (
+        "Added 1 file to your library, took out 2 files that no longer exist; 1 file skipped (see below).")
+    assert library_panel.done_text({"indexed": 0, "unchanged": 0, "removed": 0}) == "Your library is up to date."
 
 
 def test_add_folder_opens_in_documents_or_home(

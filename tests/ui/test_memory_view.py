@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QLabel, QWidget
 
 from desktop.core.library import Library
 from desktop.core.settings import LibrarySettings, Settings
@@ -82,3 +84,29 @@ def test_without_a_library_the_view_says_so(qtbot: Any) -> None:
     qtbot.addWidget(dialog)
     assert "not available" in dialog.memory_view.summary.text()
     assert not dialog.memory_view.switch.isEnabled()
+
+
+def test_the_settings_dialog_lays_out_without_overlap(qtbot: Any, library: Any) -> None:
+    """Seen on the real window's screenshots: the hint under the system prompt was drawn
+    half under the prompt box, the three groups' fields started at three different x,
+    and the memory list cut "What was said" to a few words."""
+    dialog = SettingsDialog(Settings(), library=library, save=lambda: None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    prompt = dialog.widgets["system_prompt"]
+    hint = dialog.findChild(QLabel, "settingsHint")
+    assert hint is not None
+
+    def rect(w: QWidget) -> QRect:
+        return QRect(w.mapTo(dialog, QPoint(0, 0)), w.size())
+
+    assert not rect(hint).intersects(rect(prompt))
+    assert hint.height() >= hint.sizeHint().height()
+    xs = {rect(dialog.widgets[name]).x() for name in ("temperature", "n_ctx", "theme")}
+    assert len(xs) == 1, xs
+    dialog.tabs.setCurrentWidget(dialog.memory_view)
+    qtbot.waitUntil(lambda: dialog.memory_view.tree.isVisible())
+    tree = dialog.memory_view.tree
+    said = tree.columnWidth(0)
+    assert said >= tree.viewport().width() // 2, (said, tree.viewport().width())

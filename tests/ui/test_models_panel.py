@@ -99,3 +99,22 @@ def test_tampered_download_is_reported_by_name_and_not_offered(
     assert not (models_dir() / entry.file).exists()
     assert all(entry.file not in p for p in core.settings.chat.extra_models)
     assert "Download failed" in panel.status.text()
+
+
+def test_your_models_shows_each_name_in_full(qtbot: Any, core: HearthCore) -> None:
+    """Seen on the screenshots: the built-in model's name was cut to "SmolLM2 1…" while
+    the file path took the rest of the row."""
+    panel = make_panel(qtbot, core)
+    panel.resize(1100, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    tree = panel.own_tree
+    if tree.topLevelItemCount() == 0:
+        pytest.skip("no model installed to list")
+    metrics = tree.fontMetrics()
+    for i in range(tree.topLevelItemCount()):
+        name = tree.topLevelItem(i).text(0)
+        assert tree.columnWidth(0) >= metrics.horizontalAdvance(name), name
+    headers = [tree.headerItem().text(c) for c in range(tree.columnCount() - 1)]
+    for column, text in enumerate(headers):  # "On this compute" was cut too
+        assert tree.columnWidth(column) >= metrics.horizontalAdvance(text), text

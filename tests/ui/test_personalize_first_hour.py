@@ -71,6 +71,31 @@ def test_short_notes_are_not_left_out(qtbot: Any, core: Any) -> None:
     assert "too short" in rows["notes/empty.txt"].text(2)
 
 
+def test_a_first_visit_shows_no_empty_boxes(qtbot: Any, core: Any) -> None:
+    """Seen on the screenshots of a new user's page: an empty file table, an empty bar, a
+    greyed "Details", an empty adapter list and greyed buttons, all before any run."""
+    docs = [("notes/dentist.txt", "Dentist: Dr. Okafor, Tuesday 14:30.")]
+    panel = PersonalizePanel(core, documents=lambda: docs)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    hidden = (panel.preview_tree, panel.progress, panel.details_button, panel.adapter_list,
+              panel.use_button, panel.rollback_button, panel.enabled_box, panel.strength)
+    assert not any(w.isVisible() for w in hidden)
+    # the spare height goes below the page, not into gaps between its parts
+    assert panel.status_label.height() < 2 * panel.status_label.sizeHint().height(), panel.status_label.height()
+    assert "No personal adapter yet" in panel.adapter_status.text()
+    # the page says what it is for in plain words before the controls
+    assert panel.intro_label.isVisible() and "your documents" in panel.intro_label.text()
+    assert panel.intro_label.geometry().bottom() < panel.start_button.geometry().top()
+    panel.refresh_preview()
+    qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 1, timeout=20_000)
+    assert panel.preview_tree.isVisible()
+    panel.on_event(ProgressEvent("personalize", "done", "done", message="done", data={"report": REPORT}))
+    assert panel.details_button.isVisible()
+
+
 def test_report_in_plain_words_with_details_fold_and_final_status(qtbot: Any, core: Any) -> None:
     panel = PersonalizePanel(core, documents=lambda: [])
     qtbot.addWidget(panel)

@@ -5,11 +5,29 @@ from the palette, the stylesheet and the chat's HTML colours (desktop/ui/theme.p
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QRadioButton,
+    QStyle,
+    QStyleOptionButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.ui.theme import html_colors, palette_for, stylesheet, text_pairs, tokens
+from desktop.ui.theme import (
+    apply_theme,
+    control_pairs,
+    html_colors,
+    palette_for,
+    stylesheet,
+    text_pairs,
+    tokens,
+)
 
 AA = 4.5
 
@@ -84,3 +102,73 @@ def test_dark_links_are_not_dark_blue() -> None:
     """The reported defect: dark blue links on dark grey."""
     t = tokens(True)
     assert contrast(t.link, t.surface) >= 7.0
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_control_rings_reach_three_to_one(dark: bool) -> None:
+    """Radio buttons are not text: WCAG 1.4.11 asks 3:1 against what surrounds them."""
+    low = [(what, round(contrast(fg, bg), 2)) for what, fg, bg in control_pairs(tokens(dark))
+           if contrast(fg, bg) < 3.0]
+    assert not low
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_radio_buttons_are_drawn_visible(qtbot: Any, dark: bool) -> None:
+    """The reported defect (radio buttons impossible to see in dark mode), on the drawn
+    pixels: the unchosen radio's ring stands out 3:1 from the window behind it."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, dark)
+    try:
+        box = QWidget()
+        qtbot.addWidget(box)
+        layout = QVBoxLayout(box)
+        radio = QRadioButton("Start now")
+        layout.addWidget(radio)
+        box.show()
+        qtbot.waitExposed(box)
+        image = radio.grab().toImage()
+        option = QStyleOptionButton()
+        radio.initStyleOption(option)
+        ring = radio.style().subElementRect(QStyle.SubElement.SE_RadioButtonIndicator, option, radio)
+        assert ring.width() > 4, ring  # the indicator, not the label beside it
+        background = tokens(dark).window
+        best = max(
+            contrast(image.pixelColor(x, y).name(), background)
+            for x in range(ring.left(), ring.right() + 1) for y in range(ring.top(), ring.bottom() + 1)
+        )
+        assert best >= 3.0, best
+    finally:
+        apply_theme(app, False)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_disabled_checkbox_looks_disabled(qtbot: Any, dark: bool) -> None:
+    """The stylesheet gave every check box the text colour, so "Use my personal adapter
+    in chat" looked usable on the Personalize page before any adapter existed."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, dark)
+    try:
+        boxes = []
+        for enabled in (True, False):
+            box = QCheckBox("Use my personal adapter in chat")
+            box.setEnabled(enabled)
+            qtbot.addWidget(box)
+            box.show()
+            qtbot.waitExposed(box)
+            boxes.append(box)
+        t = tokens(dark)
+
+        def closest_to_text(box: QCheckBox) -> float:
+            image = box.grab().toImage()
+            return min(
+                contrast(image.pixelColor(x, y).name(), t.text)
+                for x in range(image.width()) for y in range(image.height())
+            )
+
+        enabled_box, disabled_box = boxes
+        assert closest_to_text(enabled_box) < 1.1  # the label's pixels are the text colour
+        assert closest_to_text(disabled_box) > 1.5  # none are on the disabled one
+    finally:
+        apply_theme(app, False)

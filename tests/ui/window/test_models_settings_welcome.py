@@ -218,3 +218,24 @@ def test_window_geometry_is_kept_in_hearths_config_folder(qtbot: Any, make_windo
     second = make_window()
     second.restore_geometry()
     assert (second.width(), second.height()) == (700, 500)
+
+
+def test_the_closed_picker_shows_the_models_name_and_size(
+    qtbot: Any, make_window: Any, default_model: Path
+) -> None:
+    """The chat's top bar read "… · llama · 134.5M parameters · Q4_1 · context up to 8,192
+    tokens · 93.8 MB": the closed box now says the name and size; the open list keeps the
+    details."""
+    window = make_window()
+    window.resize(1920, 1080)
+    picker = window.picker
+    shown = picker.display_text()
+    from desktop.core.models import read_gguf_info
+
+    info = read_gguf_info(default_model)
+    assert shown == f"{info.name} · {info.size_label}" == "SmolLM2 135M Instruct (built-in) · 93.8 MB"
+    for jargon in ("llama", "parameters", "Q4_1", "context"):
+        assert jargon not in shown
+    assert "Q4_1" in picker.currentText()  # the open list: every detail
+    qtbot.waitUntil(lambda: picker.width() <= 460)
+    assert picker.width() >= picker.fontMetrics().horizontalAdvance(shown)
