@@ -23,6 +23,7 @@ import os
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -59,42 +60,60 @@ def chunk_id(path: str, start: int, end: int) -> str:
     return hashlib.sha1(f"{path}\x00{start}\x00{end}".encode()).hexdigest()[:24]
 
 
+class _Ticket:
+    """A place in an :class:`IndexQueue` (weakly referenced there: a job dropped before it
+    ever ran frees its place with it)."""
+
+
 class IndexQueue:
-    """Indexing jobs waiting for their turn: one runs at a time, first come first served."""
+    """Indexing jobs waiting for their turn: one runs at a time, in the order asked.
+
+    The order is that of :meth:`join`, which :meth:`Indexer.run` calls when a job is
+    asked for (not when its generator first runs on some worker thread), so two requests
+    made one after the other run in that order."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._waiting: deque[object] = deque()
+        self._waiting: deque[weakref.ref[_Ticket]] = deque()
         self._running = False
+
+    def _prune(self) -> None:
+        while self._waiting and self._waiting[0]() is None:
+            self._waiting.popleft()
 
     @property
     def busy(self) -> bool:
         """Whether a job runs or waits."""
         with self._cond:
-            return self._running or bool(self._waiting)
+            return self._running or any(ref() is not None for ref in self._waiting)
 
-    def join(self) -> object:
-        """Take a place in the queue; returns the ticket to wait with."""
-        ticket = object()
+    def join(self) -> _Ticket:
+        """Take a place in the queue; returns the ticket to wait with (keep a reference to
+        it while the job may still run)."""
+        ticket = _Ticket()
         with self._cond:
-            self._waiting.append(ticket)
+            self._waiting.append(weakref.ref(ticket))
         return ticket
 
-    def wait_turn(self, ticket: object, timeout: float) -> bool:
+    def wait_turn(self, ticket: _Ticket, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ``ticket``'s turn; True when it has begun
         (call :meth:`finish` after the job)."""
+
+        def turn() -> bool:
+            self._prune()
+            return not self._running and bool(self._waiting) and self._waiting[0]() is ticket
+
         with self._cond:
-            if not self._cond.wait_for(lambda: not self._running and self._waiting[0] is ticket, timeout):
+            if not self._cond.wait_for(turn, timeout):
                 return False
             self._waiting.popleft()
             self._running = True
             return True
 
-    def leave(self, ticket: object) -> None:
+    def leave(self, ticket: _Ticket) -> None:
         """Give up a place not yet reached (the job was cancelled while waiting)."""
         with self._cond:
-            if ticket in self._waiting:
-                self._waiting.remove(ticket)
+            self._waiting = deque(ref for ref in self._waiting if ref() is not ticket)
             self._cond.notify_all()
 
     def finish(self) -> None:
@@ -130,9 +149,13 @@ class Indexer:
     # -- jobs --------------------------------------------------------------------------
 
     def run(self, paths: list[Path], collection: str, cancel: CancelToken) -> Iterator[ProgressEvent]:
-        """Index ``paths`` into ``collection`` once the jobs before it have ended (see
-        :meth:`.library.Library.index_paths` for the events)."""
-        ticket = self.queue.join()
+        """Index ``paths`` into ``collection`` once the jobs asked for before it have ended
+        (see :meth:`.library.Library.index_paths` for the events).  Takes its place in the
+        queue now, when asked, whichever thread later runs the returned generator."""
+        return self._run(self.queue.join(), paths, collection, cancel)
+
+    def _run(self, ticket: _Ticket, paths: list[Path], collection: str,
+             cancel: CancelToken) -> Iterator[ProgressEvent]:
         started = False
         try:  # a job cancelled, or a generator dropped, while waiting gives up its place
             if not (started := self.queue.wait_turn(ticket, 0)):

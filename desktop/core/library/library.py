@@ -281,8 +281,13 @@ class Library:
           seconds, and a summary ``message``), "cancelled", or "error" when the disk is
           full (``data["reason"] == "disk_full"``; what was indexed is kept).
         """
+        # the job takes its place in the indexing queue now, in the order asked
+        return self._refreshed_after(self.indexer.run(list(paths), collection, cancel or CancelToken()),
+                                     collection)
+
+    def _refreshed_after(self, job: Iterator[ProgressEvent], collection: str) -> Iterator[ProgressEvent]:
         try:
-            yield from self.indexer.run(list(paths), collection, cancel or CancelToken())
+            yield from job
         finally:
             self.retriever.refresh(collection)  # searched during the job: make the next search exact
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,29 @@ def test_a_job_dropped_while_waiting_gives_up_its_place(tmp_path: Path, embedder
         assert not lib.indexer.queue.busy
         events = list(lib.index_paths([folder]))  # would wait forever for the dropped job
         assert events[-1].kind == "done" and events[-1].data["indexed"] == 1
+    finally:
+        lib.close()
+
+
+def test_jobs_run_in_the_order_asked_whichever_thread_starts_first(tmp_path: Path, embedder: Any) -> None:
+    first_folder, second_folder = tmp_path / "first", tmp_path / "second"
+    for folder in (first_folder, second_folder):
+        folder.mkdir()
+        (folder / "note.txt").write_text(f"A note in {folder.name}.\n", encoding="utf-8")
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder)
+    try:
+        first = lib.index_paths([first_folder])  # asked first ...
+        never_run = lib.index_paths([first_folder])
+        second = lib.index_paths([second_folder])
+        assert "Waiting" in next(second).message  # ... so the second waits, though it ran first
+        del never_run  # asked, then dropped before it ever ran: it frees its place
+        assert list(first)[-1].kind == "done"
+        ended: list[Any] = []
+        runner = threading.Thread(target=lambda: ended.extend(second), daemon=True)
+        runner.start()
+        runner.join(120)  # not stuck behind the dropped job
+        assert not runner.is_alive() and ended[-1].kind == "done"
+        assert not lib.indexer.queue.busy
     finally:
         lib.close()
 
