@@ -260,7 +260,11 @@ def select_evidence(question: str, sources: Sequence[Source],
             continue
         scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf), i)
                   for i, ((a, b), words) in enumerate(sents)]
-        best_score, best_i = max(scored, key=lambda si: (si[0], -si[1]))  # ties: earliest
+        # a heading wins only where no other sentence matches at all ("Home Wi-Fi" holds
+        # two of "What is my Wi-Fi password?"'s words, "Password: maple-Otter-4471" one)
+        text_of = [src.text[a:b] for (a, b), _ in sents]
+        best_score, best_i = max(scored, key=lambda si: (
+            si[0] > 0 and not _HEADING.match(text_of[si[1]]), si[0], -si[1]))  # ties: earliest
         prior = 0.1 / (rank + 1)
         lo, hi = max(0, best_i - WINDOW_BEFORE), min(len(sents) - 1, best_i + WINDOW_AFTER)
         start, end = sents[lo][0][0], sents[hi][0][1]
@@ -290,15 +294,17 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
 
     A word also counts when it is part of a longer word of the window: OCR runs words
     together ("Paymentdue:") and compounds join them ("carpark" for "car park"); or when
-    it is in the passage's file name or section heading ("lemon-cake.txt" is about lemon
-    cake).  The "long" of "how long" is the kind of answer wanted, not a word to find."""
+    it is in the passage's file name, section or headings ("lemon-cake.txt" is about lemon
+    cake, and so is a note under the heading "Lemon cake").  The "long" of "how long" is the kind of answer wanted, not a word to find."""
     wanted = set(terms(_HOW_WORD.sub("", question)))
     if not wanted:
         return 1.0
 
     def found(ev: Evidence) -> int:
         text = ev.text
-        label = Path(ev.source.title).stem + " " + (ev.source.section or "")
+        headings = [ev.source.text[a:b] for a, b in sentence_spans(ev.source.text)
+                    if _HEADING.match(ev.source.text[a:b])]
+        label = " ".join([Path(ev.source.title).stem, ev.source.section or "", *headings])
         words = set(terms(text)) | set(terms(_SEPARATOR.sub(" ", label)))
         long_words = [w.lower() for w in _WORD.findall(text) if len(w) >= 8]
         return sum(1 for t in wanted if t in words or (len(t) >= 3 and any(t in w for w in long_words)))
@@ -317,12 +323,19 @@ def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Eviden
     Passages come closest to the question, best first; what the user said in earlier
     conversations follows the documents, and what Hearth said earlier is labelled as such
     (never as a document).  All quoted text is fenced and defused
-    (:func:`desktop.core.sources.quote_untrusted`).  Returns a copy; ``messages`` is
-    unchanged.  With neither evidence nor memories the copy equals ``messages``.
+    (:func:`desktop.core.sources.quote_untrusted`).  A factual question with evidence keeps
+    only the system prompt and the question: the built-in model answered a Wi-Fi question
+    with a policy number from an earlier turn of the same chat.  Returns a copy;
+    ``messages`` is unchanged.  With neither evidence nor memories the copy equals
+    ``messages``.
     """
     msgs = list(messages)
     if not (evidence or memories) or not msgs or msgs[-1]["role"] != "user":
         return msgs
+    if factual and evidence:
+        # a fact is answered from the quotes alone: earlier turns of the chat (a wrong
+        # answer, another note's number) are what a small model copies instead
+        msgs = [m for m in msgs[:-1] if m["role"] == "system"] + [msgs[-1]]
     question = msgs[-1]["content"]
     parts = []
     for ev in evidence:
@@ -376,7 +389,12 @@ NOT_FOUND = "I couldn't find this in your files."
 #: What follows it for a question about the user: where the answer could come from.
 NOT_FOUND_HINT = ("If it is in a document, add that file to your library (Library page) and "
                   "ask again.")
-_PERSONAL = re.compile(r"\b(?:my|our|mine|ours|me|i|i'm|i've|we|us)\b", re.IGNORECASE)
+_PERSONAL = re.compile(
+    r"\b(?:my|our|mine|ours|me|i|i'm|i've|we|us|"
+    # details only the user's own files can hold, whoever they belong to ("the plumber's
+    # phone number"): a general answer there is an invented number
+    r"phone|telephone|mobile|e-?mail|address|password|passcode|pin|code|account|iban|"
+    r"policy|appointment|booking|reservation|birthday|salary|invoice|receipt)\b", re.IGNORECASE)
 #: What follows it: the model's own answer, marked as not coming from the files.
 GENERAL_KNOWLEDGE = "From general knowledge (not from your files):"
 _NOT_FOUND_PATTERN = re.compile(
@@ -402,8 +420,9 @@ class AnswerPlan:
         not_found: the library was searched, holds documents, and nothing in it matched a
             factual question: the reply opens with :data:`NOT_FOUND`.
         general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
-            for a question about the user ("my", "our", "I"): a model cannot know the
-            user's Wi-Fi password or cat's name, and a general answer there is an invention.
+            for a question about the user ("my", "our", "I") or a personal detail ("the
+            plumber's phone number"): a model cannot know the user's Wi-Fi password or
+            cat's name, and a general answer there is an invention.
     """
 
     factual: bool = False

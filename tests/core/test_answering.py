@@ -145,3 +145,26 @@ def test_the_lemon_cake_how_long_question_gets_the_baking_line() -> None:
     assert recipe.text[best.best[0]:best.best[1]] == "Bake at 180 degrees Celsius for 35 minutes."
     elsewhere = Source("document", "garden.txt", "Water the tomatoes every evening in July.")
     assert AnswerPlan.make(question, [elsewhere], searched=True).not_found
+
+
+def test_what_the_new_user_trial_got_wrong() -> None:
+    """The third trial: a heading beat the password line; a fact was answered from an
+    earlier turn of the chat; a made-up phone number was offered as general knowledge."""
+    wifi = Source("document", "wifi.txt", "Home Wi-Fi\nNetwork name: BlueHeron-5G\nPassword: maple-Otter-4471")
+    question = "What is my Wi-Fi password?"
+    plan = AnswerPlan.make(question, [wifi], searched=True)
+    best = plan.evidence[0]
+    assert wifi.text[best.best[0]:best.best[1]] == "Password: maple-Otter-4471"
+    history = [{"role": "system", "content": "Be brief."},
+               {"role": "user", "content": "What is my car policy number?"},
+               {"role": "assistant", "content": "The answer is: NBM-2291-77C."},
+               {"role": "user", "content": question}]
+    prompt = plan.prompt(history)
+    assert [m["role"] for m in prompt] == ["system", "user"] and "NBM" not in str(prompt)
+    assert "maple-Otter-4471" in prompt[-1]["content"]
+    open_plan = AnswerPlan.make("Summarise my notes about the router", [wifi], searched=True)
+    assert len(open_plan.prompt(history)) == 4  # a conversation keeps its turns
+    nothing = Source("document", "garden.txt", "Water the tomatoes every evening in July.")
+    plumber = AnswerPlan.make("What is the plumber's phone number?", [nothing], searched=True)
+    assert plumber.not_found and not plumber.general
+    assert AnswerPlan.make("Who wrote Hamlet?", [nothing], searched=True).general
