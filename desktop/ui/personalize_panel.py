@@ -297,7 +297,8 @@ class PersonalizePanel(QWidget):
         self.preview_label.setText(
             f"{len(preview.included)} files, {preview.total_tokens:,} tokens; "
             f"{len(preview.items) - len(preview.included)} left out automatically."
-            + (f" {sensitive} seem to hold passwords, PINs, account numbers or keys: the adapter "
+            + (f" {sensitive} {'seems' if sensitive == 1 else 'seem'} to hold passwords, codes, "
+               "account numbers or keys: the adapter "
                "may learn them by heart and repeat them to anyone using this computer. Untick "
                "those you want kept out." if sensitive else "")
         )

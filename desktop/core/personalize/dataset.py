@@ -335,6 +335,10 @@ _SENSITIVE = [
     ("a password", re.compile(r"\b(?:pass(?:word|wd|code|phrase)|kennwort|mot de passe|contraseña)\b\s*[:=]",
                               re.IGNORECASE)),
     ("a PIN", re.compile(r"\bPIN\b\s*(?:code)?\s*[:=]?\s*\d{4,8}\b")),
+    ("a code", re.compile(r"(?<!zip )(?<!post )(?<!postal )(?<!area )\b(?:code|combination)\b[^\n\d]{0,30}?[:=]?\s*\d{3,8}\b", re.IGNORECASE)),
+    ("a policy or account number", re.compile(
+        r"\b(?:policy|account|membership|customer|card|passport|licen[cs]e)\s+(?:no\.?|number|#)\s*[:=]?\s*"
+        r"[A-Z0-9][A-Z0-9-]{4,}", re.IGNORECASE)),
     ("a bank account number", re.compile(r"\b(?:IBAN\b\s*:?\s*)?[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")),
     ("a key or token", re.compile(r"\b(?:api[_ -]?key|secret[_ -]?key|access[_ -]?token|private key)\b"
                                   r"|-----BEGIN [A-Z ]*PRIVATE KEY-----", re.IGNORECASE)),

@@ -148,6 +148,9 @@ def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
     from desktop.core.personalize.dataset import sensitive_content
 
     assert sensitive_content("Wi-Fi password: blue-otter-2417") == "a password"
+    assert sensitive_content("Gym locker code at FitLine: 5820") == "a code"  # the third trial's notes
+    assert sensitive_content("Policy number: NBM-2291-77C") == "a policy or account number"
+    assert sensitive_content("Zip code: 10115") == "" and sensitive_content("Locker number 112") == ""
     assert sensitive_content("Card PIN 4821, keep it safe") == "a PIN"
     assert sensitive_content("Rent to IBAN DE89 3704 0044 0532 0130 00 monthly") == "a bank account number"
     assert sensitive_content("-----BEGIN OPENSSH PRIVATE KEY-----") == "a key or token"
