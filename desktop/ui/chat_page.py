@@ -411,7 +411,11 @@ class ChatPage(QWidget):
     def send(self) -> None:
         """Send the message box's text (or, when editing, replace the last message)."""
         text = self.input.toPlainText().strip()
-        if not text or self.busy:
+        if not text:
+            return
+        if self.busy:  # Enter while an answer is written: say why nothing happens
+            self.notice.show_notice("Hearth is still answering. Your message stays in the box: "
+                                    "send it when the answer ends, or press Esc to stop it.", "info")
             return
         if self.is_loading():
             self.notice.show_notice("The model is loading; your message stays in the box.", "info")

@@ -343,7 +343,7 @@ class LibraryPanel(QWidget):
         self.skipped_list.setVisible(bool(skipped))  # no empty box under "No files skipped"
         self.skipped_box.setMaximumHeight(16_777_215 if skipped else self.skipped_label.sizeHint().height())
         if not self.running and not self.status_label.text():
-            self.status_label.setText("Drop documents here, or use Add folder… / Add files….")
+            self.status_label.setText("Drop documents here, or use Add folder… or Add files…")
 
     # -- drag and drop -------------------------------------------------------------------
 

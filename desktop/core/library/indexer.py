@@ -255,7 +255,8 @@ class IndexRun:
         yield from self.scan()
         if self.work:
             # Load the model before the clock starts, so rate and ETA reflect indexing.
-            yield ProgressEvent(JOB, "progress", "loading", message="Loading the embedding model…")
+            yield ProgressEvent(JOB, "progress", "loading", message=(
+                "Loading the embedding model… (the first time, Hearth prepares it: about a minute)"))
             self.indexer.embedder().embed(["warm up"])
         stop = CancelToken()  # ends the reader when this generator ends, however it ends
         self.cancel.on_cancel(stop.cancel)

@@ -389,3 +389,15 @@ def test_the_message_box_lines_up_with_the_conversation_at_1280(qtbot: Any, make
     x_input = window.input.mapTo(window, QPoint(0, 0)).x()
     x_column = column.mapTo(window, QPoint(0, 0)).x()
     assert abs(x_input - x_column) <= 4, (x_input, x_column)
+
+
+def test_enter_while_an_answer_is_written_says_why_and_keeps_the_message(qtbot: Any, make_window: Any) -> None:
+    window = make_window(reply=" ".join(["more"] * 200), delay=0.03)
+    send(qtbot, window, "talk")
+    qtbot.waitUntil(lambda: "more more" in window.view.plain_text())
+    window.input.setPlainText("and the next question")
+    window.chat_page.send()  # what Enter does
+    assert "still answering" in window.notice.text
+    assert window.input.toPlainText() == "and the next question"
+    window.chat_page.stop()
+    wait_idle(qtbot, window)
