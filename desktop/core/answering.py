@@ -384,6 +384,41 @@ def _as_shown(ev: Evidence) -> Source:
     )
 
 
+_LABELLED = re.compile(r"^(?P<label>[^:\n]{2,60}?)\s*:\s*(?P<value>[^\n]{1,80}?)\s*[.;]?$")
+
+
+def labelled_value(question: str, evidence: Evidence) -> str:
+    """The best sentence of ``evidence`` as the answer, when it is a labelled value
+    ("Renewal date: 9 September 2026", "Password: maple-Otter-4471") whose label,
+    with the passage's file name and headings, holds every content word of ``question``,
+    and whose value is the kind asked for (:func:`answer_type_match`, for typed
+    questions); else "".
+
+    Notes are mostly such lines, and the built-in 135M model, given exactly the right
+    line, still answered "Gym locker code." or a date from another line (third new-user
+    trial): the line itself is the answer the user can trust.  At most 8 words of label
+    and 12 of value, so that a sentence that merely has a colon is left to the model."""
+    a, b = evidence.best
+    m = _LABELLED.match(evidence.source.text[a:b].strip())
+    if m is None:
+        return ""
+    label, value = m.group("label").strip(), m.group("value").strip()
+    if not value or len(label.split()) > 8 or len(value.split()) > 12:
+        return ""
+    wanted = set(terms(_HOW_WORD.sub("", question)))
+    in_label = set(terms(label))
+    text = evidence.source.text
+    headings = [text[x:y] for x, y in sentence_spans(text) if _HEADING.match(text[x:y])]
+    context = set(terms(_SEPARATOR.sub(" ", " ".join(
+        [Path(evidence.source.title).stem, evidence.source.section or "", *headings]))))
+    if not wanted or not (wanted & in_label) or not wanted <= in_label | context:
+        return ""
+    typed = answer_type_match(question, "in 1999 on 3 May, 5 km, 40 percent, five, Ann Lee said")
+    if typed and not answer_type_match(question, " " + value):
+        return ""
+    return f"{label}: {value}."
+
+
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
 #: What follows it for a question about the user: where the answer could come from.
@@ -419,6 +454,8 @@ class AnswerPlan:
         memories: past exchanges recalled for this question (documents come first).
         not_found: the library was searched, holds documents, and nothing in it matched a
             factual question: the reply opens with :data:`NOT_FOUND`.
+        direct: the reply itself, without the model, when the best sentence is a labelled
+            value that answers the question (:func:`labelled_value`); "" otherwise.
         general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
             for a question about the user ("my", "our", "I") or a personal detail ("the
             plumber's phone number"): a model cannot know the user's Wi-Fi password or
@@ -430,6 +467,7 @@ class AnswerPlan:
     memories: list[Source] = field(default_factory=list)
     not_found: bool = False
     general: bool = False
+    direct: str = ""
 
     @classmethod
     def make(cls, question: str, sources: Sequence[Source], searched: bool) -> AnswerPlan:
@@ -449,8 +487,9 @@ class AnswerPlan:
                         if m.extra.get("user_text") and not is_question(
                             m.extra["user_text"].removeprefix("You said:").strip())]
         not_found = searched and not evidence and not memories and factual
+        direct = labelled_value(question, evidence[0]) if factual and evidence else ""
         return cls(factual, evidence, memories, not_found,
-                   general=not_found and not _PERSONAL.search(question))
+                   general=not_found and not _PERSONAL.search(question), direct=direct)
 
     def shown_sources(self) -> list[Source]:
         """The sources shown under the answer: exactly what the model was given."""

@@ -195,6 +195,8 @@ class ChatService:
         the passages the model was given, and the sentence the answer rests on is marked in
         its source's ``extra["evidence"]``.  A question that nothing in the files answers
         gets :data:`NOT_FOUND` first, then the model's general answer, marked as such.  A
+        question a note's labelled line answers ("Password: …") gets that line
+        (:func:`desktop.core.answering.labelled_value`) unless it is regenerated.  A
         ``fresh`` factual question with no ``params`` given is decoded greedily and short;
         Regenerate (``fresh`` False) samples with the settings.  Background jobs
         registered with ``priority`` pause from the start of the answer to its end.
@@ -233,11 +235,15 @@ class ChatService:
         last_commit = time.monotonic()
         status, stats, error = "complete", {}, None
         try:
+            direct = plan.direct if fresh else ""  # Regenerate asks the model
             if plan.not_found:
                 text = f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if plan.general else NOT_FOUND_HINT)
                 yield ChatEvent("token", text=text)
+            elif direct:  # the note's own line answers it: no model needed
+                text = direct
+                yield ChatEvent("token", text=text)
             # no general answer to a question about the user: it could only be invented
-            events = iter(()) if plan.not_found and not plan.general else \
+            events = iter(()) if (plan.not_found and not plan.general) or direct else \
                 self.engine.generate(plan.prompt(messages), params, cancel)
             for ev in events:
                 if ev.kind == "token":

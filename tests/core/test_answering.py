@@ -168,3 +168,24 @@ def test_what_the_new_user_trial_got_wrong() -> None:
     plumber = AnswerPlan.make("What is the plumber's phone number?", [nothing], searched=True)
     assert plumber.not_found and not plumber.general
     assert AnswerPlan.make("Who wrote Hamlet?", [nothing], searched=True).general
+
+
+def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
+    from desktop.core.answering import labelled_value
+
+    car = Source("document", "car-insurance.txt", "Car insurance (Northbridge Mutual)\nPolicy number: NBM-2291-77C\n"
+                 "Renewal date: 9 September 2026\nAnnual premium: 612 euros")
+    plumber = Source("document", "plumber.txt", "Plumber: Tomasz Wojcik, phone 07700 900123, comes on Fridays.")
+
+    def direct(question: str, source: Source) -> str:
+        return AnswerPlan.make(question, [source], searched=True).direct
+
+    assert direct("When does my car insurance renew?", car) == "Renewal date: 9 September 2026."
+    assert direct("What is my car insurance policy number?", car) == "Policy number: NBM-2291-77C."
+    assert direct("When was the policy number issued?", car) == ""  # the line holds no date
+    assert direct("What is the plumber's phone number?", plumber) == ""  # "phone" is not its label
+    assert direct("Summarise my car insurance", car) == ""  # not a factual question
+    long_line = Source("document", "a.txt", "In general: there are three sectors of construction, buildings, "
+                       "infrastructure and industrial, and each has its own firms and rules.")
+    (ev,) = select_evidence("What are the sectors of construction?", [long_line])
+    assert labelled_value("What are the sectors of construction?", ev) == ""  # a sentence with a colon

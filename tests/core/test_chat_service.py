@@ -238,3 +238,20 @@ def test_document_text_cannot_break_out_of_its_quote() -> None:
     msgs = AnswerPlan.make("What does it say?", [evil], searched=True).prompt(
         [{"role": "user", "content": "What does it say?"}])
     assert msgs[-1]["content"].count(">>>") == 1 and msgs[-1]["content"].count("<<<") == 1
+
+
+def test_a_notes_labelled_line_is_the_answer_and_regenerate_asks_the_model(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("The answer is: Gym locker code.")  # what the 135M model said
+    provider = _Provider()
+    provider.sources = [Source("document", "gym.txt", "Gym locker code at FitLine: 5820\nLocker number 112.",
+                               path="/notes/gym.txt")]
+    svc = ChatService(h, engine, ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "What is my gym locker code?"))
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "Gym locker code at FitLine: 5820." and reply.status == "complete"
+    assert engine.prompts == []  # the model was not asked
+    assert reply.meta["sources"][0]["extra"]["evidence"]["text"] == "Gym locker code at FitLine: 5820"
+    list(svc.regenerate(c.id))
+    assert len(engine.prompts) == 1  # Regenerate: the model's own answer
