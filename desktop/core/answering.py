@@ -294,18 +294,15 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
 
     A word also counts when it is part of a longer word of the window: OCR runs words
     together ("Paymentdue:") and compounds join them ("carpark" for "car park"); or when
-    it is in the passage's file name, section or headings ("lemon-cake.txt" is about lemon
-    cake, and so is a note under the heading "Lemon cake").  The "long" of "how long" is the kind of answer wanted, not a word to find."""
+    it is in the passage's file name, section or headings (:func:`_passage_context`).
+    The "long" of "how long" is the kind of answer wanted, not a word to find."""
     wanted = set(terms(_HOW_WORD.sub("", question)))
     if not wanted:
         return 1.0
 
     def found(ev: Evidence) -> int:
         text = ev.text
-        headings = [ev.source.text[a:b] for a, b in sentence_spans(ev.source.text)
-                    if _HEADING.match(ev.source.text[a:b])]
-        label = " ".join([Path(ev.source.title).stem, ev.source.section or "", *headings])
-        words = set(terms(text)) | set(terms(_SEPARATOR.sub(" ", label)))
+        words = set(terms(text)) | _passage_context(ev.source)
         long_words = [w.lower() for w in _WORD.findall(text) if len(w) >= 8]
         return sum(1 for t in wanted if t in words or (len(t) >= 3 and any(t in w for w in long_words)))
 
@@ -314,6 +311,16 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
 
 _HOW_WORD = re.compile(r"\bhow\s+(?:long|far|old|often|tall|big|high|wide|deep)\b", re.IGNORECASE)
 _SEPARATOR = re.compile(r"[_\-.]+")
+
+
+def _passage_context(source: Source) -> set[str]:
+    """Content words of what a passage is about beyond its text: its file name, section
+    and headings ("lemon-cake.txt" is about lemon cake, and so is a note under the
+    heading "Lemon cake")."""
+    text = source.text
+    headings = [text[a:b] for a, b in sentence_spans(text) if _HEADING.match(text[a:b])]
+    label = " ".join([Path(source.title).stem, source.section or "", *headings])
+    return set(terms(_SEPARATOR.sub(" ", label)))
 
 
 def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Evidence],
@@ -384,6 +391,8 @@ def _as_shown(ev: Evidence) -> Source:
     )
 
 
+#: A sentence holding every answer type: a question it matches asks for a type.
+_EVERY_TYPE = "in 1999 on 3 May, 5 km, 40 percent, five, Ann Lee said"
 _LABELLED = re.compile(r"^(?P<label>[^:\n]{2,60}?)\s*:\s*(?P<value>[^\n]{1,80}?)\s*[.;]?$")
 
 
@@ -407,15 +416,10 @@ def labelled_value(question: str, evidence: Evidence) -> str:
         return ""
     wanted = set(terms(_HOW_WORD.sub("", question)))
     in_label = set(terms(label))
-    text = evidence.source.text
-    headings = [text[x:y] for x, y in sentence_spans(text) if _HEADING.match(text[x:y])]
-    context = set(terms(_SEPARATOR.sub(" ", " ".join(
-        [Path(evidence.source.title).stem, evidence.source.section or "", *headings]))))
-    if not wanted or not (wanted & in_label) or not wanted <= in_label | context:
+    if not wanted or not (wanted & in_label) or not wanted <= in_label | _passage_context(evidence.source):
         return ""
-    typed = answer_type_match(question, "in 1999 on 3 May, 5 km, 40 percent, five, Ann Lee said")
-    if typed and not answer_type_match(question, " " + value):
-        return ""
+    if answer_type_match(question, _EVERY_TYPE) and not answer_type_match(question, " " + value):
+        return ""  # a typed question ("when"...) whose value is not of that type
     return f"{label}: {value}."
 
 
