@@ -67,6 +67,7 @@ def test_bad_model_file_shows_an_error_and_keeps_the_model(
     assert window.core.engine.model is before
     assert str(path) not in window.core.settings.chat.extra_models
     assert window.picker.currentData() == str(before.path)
+    qtbot.waitUntil(lambda: not window.loading)  # the load's worker ends just after the signal
     send(qtbot, window, "still working?")
     wait_idle(qtbot, window)
     assert "Still here." in window.view.plain_text()
@@ -127,6 +128,7 @@ def test_settings_dialog_edits_and_saves_chat_settings(qtbot: Any, make_window: 
     assert (saved.temperature, saved.top_p, saved.max_tokens, saved.seed) == (0.0, 0.5, 100, 7)
     assert saved.n_threads == 1 and saved.system_prompt == "Be brief."
     assert window.core.chat.params().temperature == 0.0  # the chat uses it at once
+    qtbot.waitUntil(lambda: not window.loading)  # the load's worker ends just after the signal
     send(qtbot, window, "hi")
     wait_idle(qtbot, window)
     assert window.core.engine.prompts[-1][0] == {"role": "system", "content": "Be brief."}
