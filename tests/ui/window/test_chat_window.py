@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QLineEdit
@@ -359,13 +360,14 @@ def test_links_quoted_from_documents_cannot_act_in_the_app(qtbot: Any, make_wind
     assert "Click here or hearth-copy:0 or" in widget.body.toPlainText()
 
 
-def test_the_message_box_lines_up_with_the_conversation_on_a_wide_screen(
-    qtbot: Any, make_window: Any
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 800)])
+def test_the_message_box_lines_up_with_the_conversation(
+    qtbot: Any, make_window: Any, size: tuple[int, int]
 ) -> None:
     """Seen at 1920x1080: the turns sat in a centred 920 px column while the message box
-    ran across the whole window under them."""
+    ran across the whole window under them (and at 1280 it started 7 px off)."""
     window = make_window()
-    window.resize(1920, 1080)
+    window.resize(*size)
     send(qtbot, window, "Hello")
     wait_idle(qtbot, window)
     column = window.view._column
@@ -375,20 +377,9 @@ def test_the_message_box_lines_up_with_the_conversation_on_a_wide_screen(
         return int(w.mapTo(window, QPoint(0, 0)).x())
 
     assert abs(left(window.input) - left(column)) <= 4, (left(window.input), left(column))
-    send_right = left(window.send_button) + window.send_button.width()
-    assert abs(send_right - (left(column) + column.width())) <= 24, (send_right, left(column) + column.width())
-
-
-def test_the_message_box_lines_up_with_the_conversation_at_1280(qtbot: Any, make_window: Any) -> None:
-    window = make_window()
-    window.resize(1280, 800)
-    send(qtbot, window, "Hello")
-    wait_idle(qtbot, window)
-    column = window.view._column
-    qtbot.waitUntil(lambda: window.input.width() < 1000 and column.width() > 600)
-    x_input = window.input.mapTo(window, QPoint(0, 0)).x()
-    x_column = column.mapTo(window, QPoint(0, 0)).x()
-    assert abs(x_input - x_column) <= 4, (x_input, x_column)
+    if size[0] == 1920:  # on a wide screen Send ends where the column ends
+        send_right = left(window.send_button) + window.send_button.width()
+        assert abs(send_right - (left(column) + column.width())) <= 24, (send_right, left(column) + column.width())
 
 
 def test_enter_while_an_answer_is_written_says_why_and_keeps_the_message(qtbot: Any, make_window: Any) -> None:
