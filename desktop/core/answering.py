@@ -183,27 +183,76 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def answer_type_match(question: str, sentence: str) -> bool:
-    """Whether ``sentence`` holds the kind of thing ``question`` asks for: a year for
-    "what year", a date or time for "when", a duration or length for "how long", a
-    number for "how many/much/old/far", a percentage for "what percent", a name for
-    "who"; False for other questions (the classic answer-type check of factoid question
-    answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_CLOCK = r"(?:,?\s+at\s+\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?)?"
+#: a whole date as a value: "14 April 2026 at 3:30 pm", "May 3, 1990", "October 2011",
+#: "2021-05-03", "1898", "the 1920s", "18th century"
+_DATE_VALUE = re.compile(
+    rf"\b(?:(?:{_DAY}\s+{_MONTH}\b\.?(?:,?\s+\d{{4}})?|{_MONTH}\b\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}\b\.?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}){_CLOCK}"
+    rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b)", re.IGNORECASE)
+_PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+_TEMPERATURE = re.compile(
+    r"-?\d[\d.,]*\s*(?:°\s*[CF]?|degrees?(?:\s+(?:celsius|fahrenheit|centigrade|[CF]\b))?)",
+    re.IGNORECASE)
+#: a count or amount as a value ("352", "$5 million", "fifty thousand"); a year is not one
+_AMOUNT = re.compile(
+    r"(?:[$£€]\s?)?\d[\d,.]*\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
+    r"|(?:[$£€]\s?)?\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
+    r"|\b(?:" + _NUMBER_WORDS + r")(?:\s+(?:hundred|thousand|million|billion))?\b", re.IGNORECASE)
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of value ``question`` asks for: "year" for "what year", "date" for "when"
+    or "what date/day/month/time", "measure" for "how long/far/tall…", "temperature",
+    "percent", "number" for "how many/much/old", "frequency" for "how often", "name" for
+    "who"; None for other
+    questions (the classic answer-type classification of factoid question answering,
+    e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     q = question.strip().lower()
     opening = r"^(?:\W*\w+\W+){0,3}?"
     if re.match(opening + r"(?:what|which) year\b", q) or re.search(r"\bin what year\b", q):
-        return bool(_YEAR.search(sentence))
+        return "year"
     if re.match(opening + r"(?:when|what (?:time|date|day|month))\b", q):
-        return bool(_DATE.search(sentence))
+        return "date"
     if re.search(r"\bhow (?:long|far|tall|big|high|wide|deep)\b", q):
-        return bool(_MEASURE.search(sentence))
+        return "measure"
+    if re.search(r"\b(?:what|which) temperature\b|\bhow (?:hot|cold|warm)\b", q):
+        return "temperature"
     if re.search(r"\b(?:what|which) (?:percent|percentage|proportion|share)\b", q):
-        return bool(re.search(r"\d\s*(?:%|percent|per cent)", sentence, re.IGNORECASE))
-    if re.search(r"\bhow (?:many|much|old|often)\b", q):
-        return bool(_NUMBER.search(sentence))
+        return "percent"
+    if re.search(r"\bhow often\b", q):
+        return "frequency"
+    if re.search(r"\bhow (?:many|much|old)\b", q):
+        return "number"
     if re.match(opening + r"(?:who|whom|whose)\b", q):
-        return bool(re.search(r"(?<=\w )[A-Z][a-z]", sentence))
-    return False
+        return "name"
+    return None
+
+
+#: per answer type: what a sentence holding it has, and a value of it as a whole phrase
+#: (None: no value is taken out of a sentence, the model answers)
+_TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    "year": (_YEAR, _YEAR),
+    "date": (_DATE, _DATE_VALUE),
+    "measure": (_MEASURE, _MEASURE),
+    "temperature": (_TEMPERATURE, _TEMPERATURE),
+    "percent": (_PERCENT, _PERCENT),
+    "number": (_NUMBER, _AMOUNT),
+    "frequency": (_NUMBER, None),  # "every five years" is more than its number
+    "name": (re.compile(r"(?<=\w )[A-Z][a-z]"), None),
+}
+
+
+def answer_type_match(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` holds the kind of thing ``question`` asks for
+    (:func:`answer_type`): a year for "what year", a date or time for "when", a duration
+    or length for "how long", a number for "how many/much/old/far", a percentage for
+    "what percent", a name for "who"; False for other questions."""
+    kind = answer_type(question)
+    return kind is not None and bool(_TYPE_PATTERNS[kind][0].search(sentence))
 
 
 @dataclass
@@ -423,6 +472,38 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     return f"{label}: {value}."
 
 
+def typed_value(question: str, evidence: Evidence) -> str:
+    """The value ``question`` asks for, taken out of the best sentence of ``evidence``,
+    when the question asks for a typed value (a year, date, duration or length,
+    temperature, percentage or number: :func:`answer_type`) and that sentence holds
+    exactly one such value not already in the question; else "".  Returned as a short
+    sentence ("35 minutes.", "14 April 2026 at 3:30 pm.").
+
+    The built-in 135M model, given "Bake at 180 degrees Celsius for 35 minutes.", wrote
+    "350 degrees Celsius" (third new-user trial).  Measured on squad-a (200 answerable
+    questions, retrieval and planning only): 41 typed questions; 17 have one value in the
+    best sentence, and 14 of those values hold a gold answer (token F1 0.8).  Picking the
+    value nearest the question's words where there are several was right for 4 of 10
+    more: those are left to the model."""
+    kind = answer_type(question)
+    value_pattern = _TYPE_PATTERNS[kind][1] if kind else None
+    if value_pattern is None:
+        return ""
+    a, b = evidence.best
+    sentence = evidence.source.text[a:b]
+    asked = question.lower()
+    values = []
+    for m in value_pattern.finditer(sentence):
+        value = m.group(0).strip().rstrip(",.;:")
+        if kind == "number" and _YEAR.fullmatch(value):
+            continue  # "How much did Edison offer?" is not answered by "1885"
+        if value and value.lower() not in asked and value not in values:
+            values.append(value)
+    if len(values) != 1:
+        return ""
+    return f"{values[0]}."
+
+
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
 #: What follows it for a question about the user: where the answer could come from.
@@ -459,7 +540,8 @@ class AnswerPlan:
         not_found: the library was searched, holds documents, and nothing in it matched a
             factual question: the reply opens with :data:`NOT_FOUND`.
         direct: the reply itself, without the model, when the best sentence is a labelled
-            value that answers the question (:func:`labelled_value`); "" otherwise.
+            value that answers the question (:func:`labelled_value`) or holds the one
+            value of the kind asked for (:func:`typed_value`); "" otherwise.
         general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
             for a question about the user ("my", "our", "I") or a personal detail ("the
             plumber's phone number"): a model cannot know the user's Wi-Fi password or
@@ -491,7 +573,8 @@ class AnswerPlan:
                         if m.extra.get("user_text") and not is_question(
                             m.extra["user_text"].removeprefix("You said:").strip())]
         not_found = searched and not evidence and not memories and factual
-        direct = labelled_value(question, evidence[0]) if factual and evidence else ""
+        direct = (labelled_value(question, evidence[0]) or typed_value(question, evidence[0])
+                  if factual and evidence else "")
         return cls(factual, evidence, memories, not_found,
                    general=not_found and not _PERSONAL.search(question), direct=direct)
 

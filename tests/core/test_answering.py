@@ -189,3 +189,29 @@ def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
                        "infrastructure and industrial, and each has its own firms and rules.")
     (ev,) = select_evidence("What are the sectors of construction?", [long_line])
     assert labelled_value("What are the sectors of construction?", ev) == ""  # a sentence with a colon
+
+
+def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
+    """The trial's last wrong answer: "350 degrees Celsius" was written under "Bake at 180
+    degrees Celsius for 35 minutes."  A typed question answered by the one value of its
+    kind in the best sentence gets that value, without the model."""
+    recipe = Source("document", "lemon-cake.txt", (
+        "Lemon cake\n\nIngredients: 200 g flour, 1 tsp baking powder, 2 lemons, 3 eggs.\n"
+        "Bake at 180 degrees Celsius for 35 minutes.\nLet it cool on a rack before icing."))
+    dentist = Source("document", "dentist.txt", "Dr Okafor moved my check-up to Tuesday 14 April 2026 at 3:30 pm.")
+    history = Source("document", "ford.txt", "Ford was appointed vice president by Nixon in 1973, after "
+                     "Agnew resigned. He had served in the House for 25 years.")
+
+    def direct(question: str, source: Source) -> str:
+        return AnswerPlan.make(question, [source], searched=True).direct
+
+    assert direct("What temperature do I bake the lemon cake at?", recipe) == "180 degrees Celsius."
+    assert direct("How long do I bake the lemon cake?", recipe) == "35 minutes."
+    assert direct("When is my dentist check-up?", dentist) == "14 April 2026 at 3:30 pm."
+    assert direct("In what year was Ford appointed vice president?", history) == "1973."
+    assert direct("How many years did Ford serve in the House?", history) == "25."
+    # the model answers where the sentence holds no value of the kind, or several
+    assert direct("Who appointed Ford vice president?", history) == ""  # names are not taken out
+    assert direct("How many eggs and lemons go in the lemon cake?", recipe) == ""  # 2 and 3
+    assert direct("How much did Nixon pay Ford in 1973?", history) == ""  # a year is not an amount
+    assert direct("How often does the dentist see me?", dentist) == ""  # "every six months" > a number
