@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
                    help="keep the index here and reuse it on the next run (default: a temporary folder)")
     p.add_argument("--chunks", type=int, default=30, help="chunks retrieved per query (then grouped by document)")
     p.add_argument("--components", action="store_true", help="also score BM25 alone and dense alone")
-    p.add_argument("--bm25-weight", type=float, default=None, help="override the RRF weight of BM25")
+    p.add_argument("--bm25-weight", type=float, default=None, help="override the weight of BM25 against dense (setting bm25_weight)")
     p.add_argument("--threads", type=int, default=0, help="embedding threads (0: setting)")
     p.add_argument("--backend", choices=["onnx", "torch"], default="onnx",
                    help="the library's embedder (setting embed_backend)")

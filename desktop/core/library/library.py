@@ -371,7 +371,7 @@ class Library:
         """Hybrid retrieval: the ``top_k`` best chunks for ``query``, best first.
 
         BM25 and dense (cosine) rankings of each collection, ``CANDIDATE_DEPTH`` deep,
-        fused by RRF.  ``collections`` None or empty means all.  Sources carry file, page,
+        fused (convex combination).  ``collections`` None or empty means all.  Sources carry file, page,
         section, offsets and the fused score.
         """
         return self.retriever.search(query, list(collections or self.collection_names()),
