@@ -10,7 +10,9 @@ does for LFS files), and can misbehave on purpose per file:
 - ``missing``: answers 404;
 - ``stall``: sends a little, then nothing for ``stall_s`` seconds;
 - ``no_range``: ignores Range and always answers 200 with the whole file;
-- ``no_size``: HEAD gives no size (so the disk cannot be checked beforehand).
+- ``no_size``: HEAD gives no size (so the disk cannot be checked beforehand);
+- ``chunked``: GET sends the body with ``Transfer-Encoding: chunked``, no Content-Length
+  (as some proxies and mirrors do).
 
 ``rate_bps`` (per file) throttles sending to about that many bytes per second.
 """
@@ -132,7 +134,11 @@ class FileServer:
             req.send_header("Content-Range", f"bytes {start}-{served.size - 1}/{served.size}")
         else:
             req.send_response(200)
-        req.send_header("Content-Length", str(served.size - start))
+        chunked = served.mode == "chunked"
+        if chunked:
+            req.send_header("Transfer-Encoding", "chunked")
+        else:
+            req.send_header("Content-Length", str(served.size - start))
         req.send_header("Accept-Ranges", "bytes")
         req.end_headers()
         stop = served.size
@@ -155,8 +161,13 @@ class FileServer:
                     if served.mode == "stall" and pos > start:
                         self.stop_event.wait(self.stall_s)
                         return
-                    req.wfile.write(block)
+                    if chunked:
+                        req.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                    else:
+                        req.wfile.write(block)
                     pos += len(block)
+                if chunked:
+                    req.wfile.write(b"0\r\n\r\n")
                 req.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             return

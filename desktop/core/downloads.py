@@ -339,6 +339,7 @@ class Downloader:
     ) -> Iterator[ProgressEvent]:
         headers = {"Range": f"bytes={have}-"} if have else {}
         resp, _, _ = self._request(client, "GET", url, headers)
+        body: _BodyReader | None = None
         try:
             if resp.status == 416 and total is not None and have >= total:
                 return
@@ -355,10 +356,16 @@ class Downloader:
                     part.unlink(missing_ok=True)
                     raise _Restart()
             last = 0.0
+            body = _BodyReader(resp)
             with part.open("ab") as fh, _BackgroundWriter(fh, digest) as writer:
-                while block := resp.read1(1 << 20):  # as it arrives: a stall loses nothing
-                    writer.put(block)
-                    have += len(block)
+                # as it arrives: a stall loses nothing
+                while True:
+                    buf = writer.buffer()
+                    n = body.readinto(buf)
+                    if not n:
+                        break
+                    writer.put(buf, n)
+                    have += n
                     if total is not None and have > total:
                         break
                     now = time.monotonic()
@@ -379,7 +386,10 @@ class Downloader:
             if not cancel.cancelled and total is not None and have < total:
                 raise ProtocolError("the server closed the connection early")
         finally:
-            resp.release_conn()
+            if body is not None:
+                body.close()
+            else:
+                resp.release_conn()
 
     def _verify(
         self, dest: Path, actual: str, expected: str, pin: str | None,
@@ -441,39 +451,145 @@ def gguf_architecture(path: Path) -> str:
     raise ModelError(f"{path.name} does not say which architecture it is.")
 
 
+class _BodyReader:
+    """Reads a response body as it arrives, into the caller's buffers (``readinto``).
+
+    Where urllib3 gives access to the socket's buffered reader (a plain body with a
+    Content-Length), each call is one ``readinto1`` on it: one system call, straight into
+    a buffer that is used again, no new bytes object.  Otherwise it falls back to
+    ``read1`` and a copy.  Measured on the 98 MB built-in model: ``read1`` allocated a
+    fresh 1 MB object per block, about 10,000 page faults per download (about 0.03 s of
+    CPU of 0.14 s); ``readinto1`` none.
+
+    Socket errors are raised as urllib3's (a timeout as its ``TimeoutError``, anything else
+    as ``ProtocolError``), as ``read1`` raises them, so the caller retries them.
+    """
+
+    def __init__(self, resp: Any) -> None:
+        self.resp = resp
+        raw = getattr(getattr(resp, "_fp", None), "fp", None)
+        self.left: int | None = resp.length_remaining
+        self.raw = raw if (
+            raw is not None and hasattr(raw, "readinto1") and self.left is not None
+            and not resp.chunked and not resp.headers.get("content-encoding")
+        ) else None
+
+    def readinto(self, buf: memoryview) -> int:
+        """Bytes of the body put at the start of ``buf`` (at least 1; 0 at its end)."""
+        if self.raw is None:
+            block = self.resp.read1(len(buf), decode_content=False)
+            buf[: len(block)] = block
+            return len(block)
+        assert self.left is not None
+        if self.left <= 0:
+            return 0
+        try:
+            n = self.raw.readinto1(buf[: self.left] if len(buf) > self.left else buf)
+        except TimeoutError as exc:
+            raise _Timeout(f"read timed out ({exc})") from exc
+        except OSError as exc:
+            raise ProtocolError(f"connection broken ({exc})", exc) from exc
+        n = n or 0
+        self.left -= n
+        return n
+
+    def close(self) -> None:
+        """Close the connection when the body was read past urllib3's bookkeeping (it
+        must not go back to the pool), then release it."""
+        if self.raw is not None:
+            self.resp.close()
+        self.resp.release_conn()
+
+
 class _BackgroundWriter:
     """Writes and hashes received blocks on a second thread, so that receiving, writing
-    and hashing overlap (hashlib and file writes release the GIL).  On leaving the
-    ``with`` block every queued block is written, the file flushed and fsynced, and a
-    write error (disk full) is raised."""
+    and hashing overlap (hashlib and file writes release the GIL), and fsyncs the file on
+    a third thread every ``sync_bytes`` written, so the data goes to the disk while the
+    rest arrives and the fsync at the end is short.  Blocks travel in up to ``buffers``
+    reused buffers of ``block_size`` bytes (:meth:`buffer`, then :meth:`put`), made as
+    needed; when all are queued, :meth:`buffer` waits for the writer.  On leaving the ``with`` block every
+    queued block is written, the file flushed and fsynced, and a write error (disk full)
+    is raised.
 
-    def __init__(self, fh: Any, digest: Any, depth: int = 64) -> None:
+    Measured on the 98 MB built-in model over loopback (2-core AMD EPYC, ext4): one fsync
+    of the whole file at the end took 36 ms of a 140 ms download."""
+
+    def __init__(self, fh: Any, digest: Any, block_size: int = 1 << 20, buffers: int = 16,
+                 sync_bytes: int = 16 << 20) -> None:
         self.fh, self.digest = fh, digest
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.block_size, self.buffers, self._made = block_size, buffers, 0
+        self.free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        self.full: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+        self.sync_bytes = sync_bytes
+        self._unsynced = 0
+        self._finished = False
+        self._sync_wanted = threading.Condition()
+        self.syncer = threading.Thread(target=self._sync, name="download-fsync", daemon=True)
 
     def _run(self) -> None:
-        while (block := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.fh.write(block)
-                    self.digest.update(block)
-                except BaseException as exc:  # kept, raised on the caller's thread
-                    self.error = exc
+        try:
+            while (item := self.full.get()) is not None:
+                buf, n = item
+                if self.error is None:
+                    try:
+                        self.fh.write(buf[:n])
+                        self.digest.update(buf[:n])
+                    except BaseException as exc:  # kept, raised on the caller's thread
+                        self.error = exc
+                    else:
+                        with self._sync_wanted:
+                            self._unsynced += n
+                            if self._unsynced >= self.sync_bytes:
+                                self._sync_wanted.notify()
+                self.free.put(buf)
+        finally:
+            with self._sync_wanted:
+                self._finished = True
+                self._sync_wanted.notify()
 
-    def put(self, block: bytes) -> None:
+    def _sync(self) -> None:
+        fd = self.fh.fileno()
+        while True:
+            with self._sync_wanted:
+                while not self._finished and self._unsynced < self.sync_bytes:
+                    self._sync_wanted.wait()
+                if self._finished:
+                    return
+                self._unsynced = 0
+            try:
+                os.fsync(fd)  # blocks only this thread; writes go on meanwhile
+            except OSError:
+                return  # the final fsync, on the caller's thread, reports it
+
+    def buffer(self) -> memoryview:
+        """A free buffer to receive the next block into (waits while all are queued)."""
         if self.error is not None:
             raise self.error
-        self.queue.put(block)
+        try:
+            return self.free.get_nowait()
+        except queue.Empty:
+            if self._made < self.buffers:  # made as needed: each new one costs page faults
+                self._made += 1
+                return memoryview(bytearray(self.block_size))
+            return self.free.get()
+
+    def put(self, buf: memoryview, n: int) -> None:
+        """Queue the first ``n`` bytes of ``buf`` (from :meth:`buffer`) for writing."""
+        if self.error is not None:
+            raise self.error
+        self.full.put((buf, n))
 
     def __enter__(self) -> _BackgroundWriter:
         self.thread.start()
+        self.syncer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.queue.put(None)
+        self.full.put(None)
         self.thread.join()
+        self.syncer.join()
         if self.error is not None:
             raise self.error
         self.fh.flush()
