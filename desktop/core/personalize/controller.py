@@ -232,10 +232,40 @@ class PersonalizeController:
         return self.child.wait(timeout) if self.child else None
 
 
+#: ggml's ERROR log level (ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5)
+_GGML_ERROR = 4
+_llama_log_callback: Any = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's messages in this process to the ``llama.cpp`` logger: its errors
+    as errors, the rest (a model's details, and warnings about llama.cpp's own set-up) as
+    debug detail.  llama-cpp-python's own callback maps ggml's levels from an older
+    numbering and prints warnings such as "n_ctx_seq (512) > n_ctx_train (0)", which every
+    vocab-only load makes, to the terminal whatever ``verbose`` says."""
+    global _llama_log_callback
+    if _llama_log_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    llama_log = logging.getLogger("llama.cpp")
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        llama_log.log(logging.ERROR if level == _GGML_ERROR else logging.DEBUG, "%s",
+                      text.decode("utf-8", "replace").rstrip())
+
+    _llama_log_callback = forward  # kept: llama.cpp holds only the C pointer
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+
+
 def count_tokens_function(model_path: Path) -> Any:
     """A fast text -> token count function for previews (llama.cpp's tokenizer, vocab only)."""
     import llama_cpp
 
+    _route_llama_logs()
     vocab = llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
 
     def count(text: str) -> int:
