@@ -65,6 +65,9 @@ _LAST_WORD = re.compile(r"(\w+)\.?[\"'”’)\]]*$")
 _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st mt no vs etc e.g eg i.e ie fig jr sr inc ltd co corp dept approx "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s us".split())
+#: one letter before a full stop is an initial ("U.S. 205", "J. R. R. Tolkien", "Wisconsin
+#: v. Yoder"), not a sentence's end (Punkt's initial rule, Kiss & Strunk 2006)
+_INITIAL = re.compile(r"[^\W\d_]")
 _DATE = re.compile(
     r"\b(?:1[0-9]{3}|20[0-9]{2})\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b"
@@ -160,7 +163,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of ``text``'s sentences, in order, without surrounding white space.
 
     Sentences end at . ! ? … before a capital or digit (not after a common abbreviation
-    such as "Dr." or "e.g."), at blank lines, and at line breaks unless the next line goes
+    such as "Dr." or "e.g.", nor after an initial such as the "S." of "U.S."), at blank lines, and at line breaks unless the next line goes
     on in lower case (a wrapped line): notes are often one fact per line.
     """
     spans: list[tuple[int, int]] = []
@@ -168,7 +171,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for m in _SENTENCE_END.finditer(text):
         if "\n" not in m.group(0):  # an end at punctuation, not at a line break
             word = _LAST_WORD.search(text, max(0, m.start() - 12), m.start())
-            if word and word.group(1).lower() in _ABBREVIATIONS:
+            if word and (word.group(1).lower() in _ABBREVIATIONS or _INITIAL.fullmatch(word.group(1))):
                 continue
         spans.append((start, m.start()))
         start = m.end()

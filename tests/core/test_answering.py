@@ -37,6 +37,10 @@ def test_sentences_keep_offsets() -> None:
     assert "Wi-Fi password: blue-otter-2417." in texts
     assert texts[0] == "Home network notes."
     assert all(t == t.strip() and t for t in texts)
+    # an initial is not a sentence's end: the case name was cut at "U.S." and "v."
+    case = "The key case is Wisconsin v. Yoder, 406 U.S. 205 (1972). J. R. R. Tolkien wrote it down."
+    assert [case[a:b] for a, b in sentence_spans(case)] == [
+        "The key case is Wisconsin v. Yoder, 406 U.S. 205 (1972).", "J. R. R. Tolkien wrote it down."]
 
 
 def test_the_sentence_that_answers_is_chosen_not_the_first_passage() -> None:
