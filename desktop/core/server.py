@@ -471,7 +471,13 @@ class HearthApi:
         from desktop.core.answering import AnswerPlan
 
         question = next(m["content"] for m in reversed(req.messages) if m["role"] == "user")
-        sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+        from desktop.core.library.store import StoreUnreachable
+
+        try:
+            sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+        except StoreUnreachable as exc:  # the library's Chroma server is down: say so
+            raise ApiError(503, str(exc), "hearth.library", type_="server_error",
+                           code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
         plan = AnswerPlan.make(question, sources, searched=bool(sources))
         return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()]
