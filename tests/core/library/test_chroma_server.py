@@ -241,3 +241,18 @@ def test_connection_test_names_a_server_that_is_not_there() -> None:
     port = _free_port()
     with pytest.raises(StoreUnreachable, match=f"127.0.0.1:{port}"):
         check_chroma_server("127.0.0.1", port)
+
+
+def test_moving_a_library_onto_a_server_reindexes_it_there(tmp_path: Path, chroma_server: ChromaServer,
+                                                           embedder: Any) -> None:
+    folder = _notes(tmp_path / "notes")
+    root = tmp_path / "library"
+    with Library(root, LibrarySettings(memory_enabled=False), embedder=embedder) as library:
+        assert list(library.index_paths([folder]))[-1].kind == "done"
+        library.add_folder(folder, "default")
+    with Library(root, _settings(chroma_server), embedder=embedder) as library:
+        assert {s.state for s in library.files()} == {"stale"}  # no vectors there yet
+        assert list(library.catch_up())[-1].kind == "done"
+        assert {s.state for s in library.files()} == {"indexed"}
+        assert library.store.count("default") == library.chunk_count("default") >= 3
+        assert Path(library.search("What is the name of our cat?")[0].path).name == "pets.txt"
