@@ -10,7 +10,10 @@ Endpoints (shapes as in the OpenAI API reference, platform.openai.com/docs/api-r
   library; the response then carries ``"hearth": {"sources": [...]}`` (in the first
   chunk when streaming).  The active personal adapter applies, as in the window,
   because the server drives the same engine; a request without a system message gets the
-  user's default system prompt, as a new conversation in the window does.
+  user's default system prompt, as a new conversation in the window does.  A greedy
+  request (temperature 0) gets no repeat penalty unless it sends ``repeat_penalty``
+  (llama.cpp's server's field, 1.0 to 2.0), as the window's greedy answers; a sampled one
+  gets the user's setting.
 - ``POST /v1/embeddings``: the library's embedding model (all-MiniLM-L6-v2 by default).
 
 Safety: :func:`check_bind` refuses any non-loopback host unless LAN access is switched
