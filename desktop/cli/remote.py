@@ -32,7 +32,7 @@ def run_remote(args: argparse.Namespace) -> int:
 
 
 def _library_server(value: str, core: Any) -> int:
-    from desktop.core.library.store import LibraryError, check_chroma_server, parse_chroma_address
+    from desktop.core.library import LibraryError, check_chroma_server, parse_chroma_address
 
     if value.strip().lower() in ("off", "", "local", "none"):
         core.set_library_server("")

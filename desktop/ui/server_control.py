@@ -152,7 +152,7 @@ def add_library_server_action(window: MainWindow, menu: Any) -> QAction:
 def choose_library_server(window: MainWindow) -> None:
     from PySide6.QtWidgets import QInputDialog
 
-    from desktop.core.library.store import chroma_address
+    from desktop.core.library import chroma_address
 
     lib = window.core.settings.library
     current = chroma_address(lib.chroma_host, lib.chroma_port) if lib.chroma_host else ""
@@ -169,7 +169,7 @@ def set_library_server(window: MainWindow, address: str) -> str:
     """Test the Chroma server at ``address`` (host:port) and save it as the place of the
     library's vectors (``""``: this computer).  Returns what to tell the user; nothing is
     saved when the test fails."""
-    from desktop.core.library.store import LibraryError, check_chroma_server, parse_chroma_address
+    from desktop.core.library import LibraryError, check_chroma_server, parse_chroma_address
 
     if not address:
         window.core.set_library_server("")
