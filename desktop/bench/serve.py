@@ -8,7 +8,9 @@ the two alternate for ``--rounds`` rounds, each answer with a fresh numbered pro
 Figures per answer: time to first text piece (ms, from the call) and tokens/s after the
 first piece (tokens - 1 over the time from the first to the last piece; tokens from the
 engine's own count on the direct path and the server's usage on the HTTP path, so the
-same formula serves both).  Medians over rounds; ``ratio`` = server tokens/s over direct
+same formula serves both).  The ``openai`` client is made once and kept across requests, as an editor keeps
+one, so its connection set-up is not counted in every answer (httpx reuses a pooled
+connection and opens a new one after 5 s idle).  Medians over rounds; ``ratio`` = server tokens/s over direct
 tokens/s, ``ttft_overhead_ms`` = server minus direct first-token time.  Goal (issue 16):
 ratio >= 0.95, overhead <= 30 ms.
 

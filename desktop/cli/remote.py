@@ -1,4 +1,5 @@
-"""``hearth remote``: chat with an OpenAI-compatible server instead of the local engine."""
+"""``hearth remote``: chat with an OpenAI-compatible server instead of the local engine,
+and keep the library's vectors on a Chroma server instead of this disk."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def register(sub: Any) -> None:
     p.add_argument("--model", default="", help="model id on that server (default: its first)")
     p.add_argument("--api-key", default="", dest="api_key", help="API key, if the server needs one")
     p.add_argument("--off", action="store_true", help="go back to this computer's own engine")
+    p.add_argument("--library", metavar="HOST:PORT",
+                   help="keep the library's vectors on this Chroma server (`chroma run`), e.g. "
+                        "gpu-box.local:8000 (tested, then saved; re-indexed there); 'off' keeps them here")
     p.set_defaults(func=run_remote)
 
 
@@ -20,7 +24,32 @@ def run_remote(args: argparse.Namespace) -> int:
     from desktop.cli.chat import settings_core
 
     with settings_core() as core:
+        if args.library is not None:
+            code = _library_server(args.library, core)
+            if code or not (args.chat or args.off):
+                return code
         return _remote(args, core)
+
+
+def _library_server(value: str, core: Any) -> int:
+    from desktop.core.library import LibraryError, check_chroma_server, parse_chroma_address
+
+    if value.strip().lower() in ("off", "", "local", "none"):
+        core.set_library_server("")
+        print("Saved: the library's vectors are kept on this computer from the next start "
+              "(re-indexed from your files).")
+        return 0
+    try:
+        host, port = parse_chroma_address(value)
+        print(check_chroma_server(host, port))
+    except (ValueError, LibraryError) as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+    core.set_library_server(host, port)
+    print("Saved: from the next start the library keeps its vectors there (your files are "
+          "re-indexed into it; the list of files stays on this computer). "
+          "`hearth remote --library off` goes back.")
+    return 0
 
 
 def _remote(args: argparse.Namespace, core: Any) -> int:

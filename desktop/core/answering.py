@@ -549,6 +549,8 @@ class AnswerPlan:
             for a question about the user ("my", "our", "I") or a personal detail ("the
             plumber's phone number"): a model cannot know the user's Wi-Fi password or
             cat's name, and a general answer there is an invention.
+        notice: the library could not be searched (its Chroma server is not answering):
+            the reply opens with this sentence, then answers without the files.
     """
 
     factual: bool = False
@@ -557,6 +559,7 @@ class AnswerPlan:
     not_found: bool = False
     general: bool = False
     direct: str = ""
+    notice: str = ""
 
     @classmethod
     def make(cls, question: str, sources: Sequence[Source], searched: bool) -> AnswerPlan:

@@ -185,6 +185,18 @@ class HearthCore:
             remote.chat_url = remote.chat_model = remote.chat_api_key = ""
         self.save_settings()
 
+    def set_library_server(self, host: str, port: int = 8000) -> None:
+        """Keep the library's vectors on the Chroma server at ``host``:``port`` from the
+        next start (the caller tests the connection first,
+        :func:`desktop.core.library.store.check_chroma_server`); ``""`` keeps them on this
+        computer again.  The files' list (manifest) stays on this disk; the collections
+        are re-indexed into the new place on the next catch-up.  Saved.  Raises OSError."""
+        library = self.settings.library
+        library.chroma_host = host.strip()
+        if host.strip():
+            library.chroma_port = int(port)
+        self.save_settings()
+
     def set_server_options(self, enabled: bool | None = None, allow_lan: bool | None = None,
                            token_sha256: str | None = None) -> None:
         """The OpenAI-compatible server's switch, local-network listening and the access

@@ -169,7 +169,12 @@ class ChatService:
             sources = self.context.sources_for(question, collections, budget_tokens=1200,
                                                exclude_conversation=conversation_id)
             searched = self.context.has_documents(collections)
-        except Exception:
+        except Exception as exc:
+            from desktop.core.library.store import StoreUnreachable
+
+            if isinstance(exc, StoreUnreachable):  # the user must know the files were not read
+                log.warning("retrieval failed: %s", exc)
+                return AnswerPlan(notice=f"I couldn't search your files: {exc}")
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan()
         return AnswerPlan.make(question, sources, searched)
@@ -236,6 +241,9 @@ class ChatService:
         status, stats, error = "complete", {}, None
         try:
             direct = plan.direct if fresh else ""  # Regenerate asks the model
+            if plan.notice:
+                text = plan.notice + "\n\n"
+                yield ChatEvent("token", text=text)
             if plan.not_found:
                 text = f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if plan.general else NOT_FOUND_HINT)
                 yield ChatEvent("token", text=text)
@@ -281,7 +289,8 @@ class ChatService:
             meta["error"] = error
         self.history.update_message(reply.id, content=text, status=status, meta=meta)
         final = self.history.get_message(reply.id)
-        if status == "complete" and self.context is not None and text.strip() and not plan.not_found:
+        if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
+                and not plan.notice):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:

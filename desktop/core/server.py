@@ -10,7 +10,10 @@ Endpoints (shapes as in the OpenAI API reference, platform.openai.com/docs/api-r
   library; the response then carries ``"hearth": {"sources": [...]}`` (in the first
   chunk when streaming).  The active personal adapter applies, as in the window,
   because the server drives the same engine; a request without a system message gets the
-  user's default system prompt, as a new conversation in the window does.
+  user's default system prompt, as a new conversation in the window does.  A greedy
+  request (temperature 0) gets no repeat penalty unless it sends ``repeat_penalty``
+  (llama.cpp's server's field, 1.0 to 2.0), as the window's greedy answers; a sampled one
+  gets the user's setting.
 - ``POST /v1/embeddings``: the library's embedding model (all-MiniLM-L6-v2 by default).
 
 Safety: :func:`check_bind` refuses any non-loopback host unless LAN access is switched
@@ -246,11 +249,20 @@ def parse_chat_request(body: Any, defaults: SamplingParams, limits: Limits) -> C
                             defaults.repeat_penalty)
     temperature = _number(body, "temperature", 0.0, 2.0)
     top_p = _number(body, "top_p", 0.0, 1.0)
+    repeat_penalty = _number(body, "repeat_penalty", 1.0, 2.0)  # llama.cpp's server's extension
     key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
     max_tokens = _integer(body, key, 1, limits.max_tokens)
     seed = _integer(body, "seed", -(2**63), 2**63 - 1)
     if temperature is not None:
         params.temperature = temperature
+    if repeat_penalty is not None:
+        params.repeat_penalty = repeat_penalty
+    elif params.temperature == 0.0:
+        # greedy decoding asks for the likeliest text: no penalty unless the client asks
+        # for one, as the window's greedy answers (ChatService: factual answers at
+        # temperature 0 use 1.0); the penalty also costs the sampler a pass over the whole
+        # vocabulary per token (llama.cpp skips it at 1.0)
+        params.repeat_penalty = 1.0
     if top_p is not None:
         params.top_p = top_p
     if max_tokens is not None:
@@ -287,6 +299,26 @@ def parse_chat_request(body: Any, defaults: SamplingParams, limits: Limits) -> C
 
 
 _END = object()
+
+
+class _Generation:
+    """The engine answering on its own thread (:meth:`HearthApi._generate`): iterate for
+    batches of events; :meth:`aclose` (always, even when never iterated) cancels what is
+    left and waits for the engine to finish it."""
+
+    def __init__(self, events: AsyncGenerator[list[GenerationEvent], None], cancel: CancelToken,
+                 worker: threading.Thread) -> None:
+        self._events, self._cancel, self._worker = events, cancel, worker
+
+    def __aiter__(self) -> AsyncGenerator[list[GenerationEvent], None]:
+        return self._events
+
+    async def aclose(self) -> None:
+        try:
+            await self._events.aclose()
+        finally:
+            self._cancel.cancel()
+            await asyncio.to_thread(self._worker.join)
 
 
 class EngineGate:
@@ -471,16 +503,29 @@ class HearthApi:
         from desktop.core.answering import AnswerPlan
 
         question = next(m["content"] for m in reversed(req.messages) if m["role"] == "user")
-        sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+        from desktop.core.library.store import StoreUnreachable
+
+        try:
+            sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+        except StoreUnreachable as exc:  # the library's Chroma server is down: say so
+            raise ApiError(503, str(exc), "hearth.library", type_="server_error",
+                           code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
         plan = AnswerPlan.make(question, sources, searched=bool(sources))
         return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()]
 
-    async def _generate(self, request: Request, messages: list[ChatMessage],
-                        params: SamplingParams, cancel: CancelToken) -> AsyncGenerator[GenerationEvent, None]:
-        """The engine's events, from a thread, as they come; a client gone or the
-        consumer closing this iterator cancels the generation and waits for the engine
-        to finish it."""
+    def _generate(self, request: Request, messages: list[ChatMessage],
+                  params: SamplingParams, cancel: CancelToken) -> _Generation:
+        """Start the engine on its own thread now, and return its events, in batches of
+        those that arrived together (one write to the client per batch); a client gone
+        or the consumer closing the iterator cancels the generation and waits for the
+        engine to finish it.
+
+        The thread starts here, before the caller sends anything, so the engine reads the
+        prompt while the response's first bytes go out.  One watcher task checks every
+        :data:`DISCONNECT_CHECK_S` seconds that the client is still there (the events
+        themselves are awaited directly, with no timeout per token).
+        """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -504,27 +549,35 @@ class HearthApi:
 
         worker = threading.Thread(target=run, name="hearth-serve-generate", daemon=True)
         worker.start()
-        last_check = loop.time()
-        try:
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=DISCONNECT_CHECK_S)
-                except TimeoutError:
-                    item = None
-                if loop.time() - last_check >= DISCONNECT_CHECK_S:
-                    last_check = loop.time()
-                    if not cancel.cancelled and await request.is_disconnected():
-                        cancel.cancel()
-                if item is None:
-                    continue
-                if item is _END:
+
+        async def watch() -> None:
+            while not cancel.cancelled:
+                await asyncio.sleep(DISCONNECT_CHECK_S)
+                if await request.is_disconnected():
+                    cancel.cancel()
                     return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            cancel.cancel()
-            await asyncio.to_thread(worker.join)
+
+        async def events() -> AsyncGenerator[list[GenerationEvent], None]:
+            watcher = asyncio.ensure_future(watch())
+            try:
+                while True:
+                    items = [await queue.get()]
+                    while not queue.empty():
+                        items.append(queue.get_nowait())
+                    batch: list[GenerationEvent] = []
+                    for item in items:
+                        if item is _END:
+                            if batch:
+                                yield batch
+                            return
+                        if isinstance(item, BaseException):
+                            raise item
+                        batch.append(item)
+                    yield batch
+            finally:
+                watcher.cancel()
+
+        return _Generation(events(), cancel, worker)
 
     async def chat_completions(self, request: Request) -> Response:
         body = await self._json(request)
@@ -543,13 +596,14 @@ class HearthApi:
             cancel = CancelToken()
             events = self._generate(request, messages, req.params, cancel)
             try:
-                async for ev in events:
-                    if ev.kind == "token":
-                        text += scanner.feed(ev.text)
-                        if scanner.stopped:
-                            cancel.cancel()
-                    elif ev.kind == "done":
-                        stats = ev.data
+                async for batch in events:
+                    for ev in batch:
+                        if ev.kind == "token" and not scanner.stopped:
+                            text += scanner.feed(ev.text)
+                            if scanner.stopped:
+                                cancel.cancel()
+                        elif ev.kind == "done":
+                            stats = ev.data
             finally:
                 await events.aclose()
             text += "" if scanner.stopped else scanner.flush()
@@ -572,25 +626,37 @@ class HearthApi:
                    **extra}
             return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
+        # a text piece's chunk is the same JSON as chunk({"content": piece}), with only the
+        # piece encoded per token (the rest is fixed for the whole answer)
+        head, _, tail = chunk({"content": "\x00"}).partition(json.dumps("\x00"))
+
+        def content(piece: str) -> str:
+            return head + json.dumps(piece, ensure_ascii=False) + tail
+
         try:
             async with self._gate():
                 messages, sources = await self._sources(req)
-                first: dict[str, Any] = {"hearth": {"sources": sources}} if req.library else {}
-                yield chunk({"role": "assistant", "content": ""}, **first)
                 scanner = StopScanner(req.stop)
                 stats: dict[str, Any] = {}
                 cancel = CancelToken()
+                # the engine starts reading the prompt now, while the first chunk goes out
                 events = self._generate(request, messages, req.params, cancel)
                 try:
-                    async for ev in events:
-                        if ev.kind == "token":
-                            piece = scanner.feed(ev.text)
-                            if piece:
-                                yield chunk({"content": piece})
-                            if scanner.stopped:
-                                cancel.cancel()
-                        elif ev.kind == "done":
-                            stats = ev.data
+                    first: dict[str, Any] = {"hearth": {"sources": sources}} if req.library else {}
+                    yield chunk({"role": "assistant", "content": ""}, **first)
+                    async for batch in events:
+                        out = []
+                        for ev in batch:
+                            if ev.kind == "token" and not scanner.stopped:
+                                piece = scanner.feed(ev.text)
+                                if piece:
+                                    out.append(content(piece))
+                                if scanner.stopped:
+                                    cancel.cancel()
+                            elif ev.kind == "done":
+                                stats = ev.data
+                        if out:
+                            yield "".join(out)
                 finally:
                     await events.aclose()
                 rest = "" if scanner.stopped else scanner.flush()

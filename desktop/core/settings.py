@@ -88,6 +88,8 @@ class LibrarySettings:
     min_similarity: float = _f(
         0.3, "Passages less similar than this (cosine, 0 to 1) to the question are not given to the chat."
     )
+    chroma_host: str = _f("", "A Chroma server (chroma run) that keeps the library's vectors instead of this disk, e.g. gpu-box.local; empty keeps them on this computer. The list of files stays on this computer.")
+    chroma_port: int = _f(8000, "TCP port of that Chroma server (chroma run's default is 8000).")
 
 
 @dataclass

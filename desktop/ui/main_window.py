@@ -49,7 +49,11 @@ from desktop.ui.chat_page import ChatPage, NoticeBar
 from desktop.ui.library_panel import LibraryPanel
 from desktop.ui.models_panel import ModelsPanel
 from desktop.ui.personalize_panel import PersonalizePanel
-from desktop.ui.server_control import add_remote_engine_action, add_server_action
+from desktop.ui.server_control import (
+    add_library_server_action,
+    add_remote_engine_action,
+    add_server_action,
+)
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.theme import apply_theme, wants_dark
 from desktop.ui.transfer_actions import add_transfer_actions
@@ -265,6 +269,7 @@ class MainWindow(QMainWindow):
         self.transfer_actions = add_transfer_actions(self, file_menu)
         self.server_action = add_server_action(self, file_menu)
         self.remote_engine_action = add_remote_engine_action(self, file_menu)
+        self.library_server_action = add_library_server_action(self, file_menu)
         file_menu.addSeparator()
         self.quit_action = action("Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Close Hearth", file_menu)
         self.stop_action = action("Stop", self.escape, ["Esc"], "Stop the answer being written (Esc)", chat_menu)

@@ -136,6 +136,55 @@ def set_remote_engine(window: MainWindow, url: str, model: str = "", api_key: st
             "chat through it from its next start.")
 
 
+def add_library_server_action(window: MainWindow, menu: Any) -> QAction:
+    """Add "Library on a Chroma server…": asks for a Chroma server's host and port, tests
+    the connection, and saves it (used from the next start; empty keeps the library on
+    this computer)."""
+    action = QAction("Library on a Chroma server…", window)
+    tip = "Keep the library's vectors on a Chroma server (chroma run) instead of this disk"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda: choose_library_server(window))
+    menu.addAction(action)
+    return action
+
+
+def choose_library_server(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from desktop.core.library import chroma_address
+
+    lib = window.core.settings.library
+    current = chroma_address(lib.chroma_host, lib.chroma_port) if lib.chroma_host else ""
+    text, ok = QInputDialog.getText(
+        window, "Library on a Chroma server",
+        "Host and port of a Chroma server (chroma run), e.g. gpu-box.local:8000;\n"
+        "leave empty to keep the library on this computer:", text=current,
+    )
+    if ok:
+        QMessageBox.information(window, "Library", set_library_server(window, text.strip()))
+
+
+def set_library_server(window: MainWindow, address: str) -> str:
+    """Test the Chroma server at ``address`` (host:port) and save it as the place of the
+    library's vectors (``""``: this computer).  Returns what to tell the user; nothing is
+    saved when the test fails."""
+    from desktop.core.library import LibraryError, check_chroma_server, parse_chroma_address
+
+    if not address:
+        window.core.set_library_server("")
+        return ("From its next start Hearth keeps the library on this computer again (your files are "
+                "re-indexed here).")
+    try:
+        host, port = parse_chroma_address(address)
+        connected = check_chroma_server(host, port)
+    except (ValueError, LibraryError) as exc:
+        return f"Not saved: {exc}"
+    window.core.set_library_server(host, port)
+    return (f"{connected} From its next start Hearth keeps the library's vectors there and "
+            "re-indexes your files into it; the list of files stays on this computer.")
+
+
 def _restart_if_serving(window: MainWindow, action: QAction) -> None:
     if window._server is not None:
         _stop(window)

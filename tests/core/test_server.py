@@ -249,3 +249,35 @@ def test_background_jobs_pause_while_the_server_answers(serve: Any) -> None:
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "alpha beta gamma delta"
     assert seen == [True]
     assert not job.paused  # and resumed once it ended
+
+
+def test_greedy_requests_get_no_repeat_penalty_unless_asked(serve: Any) -> None:
+    server, backend = serve()
+    c = client(server)
+    ask: Any = {"model": "x", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    c.chat.completions.create(**ask, temperature=0.0)
+    assert backend.params[-1].repeat_penalty == 1.0  # greedy, as the window's greedy answers
+    c.chat.completions.create(**ask, temperature=0.7)
+    assert backend.params[-1].repeat_penalty == Settings().chat.repeat_penalty  # sampled: the setting
+    c.chat.completions.create(**ask, temperature=0.0, extra_body={"repeat_penalty": 1.3})
+    assert backend.params[-1].repeat_penalty == 1.3  # llama.cpp's extension field
+    with pytest.raises(openai.BadRequestError, match="repeat_penalty"):
+        c.chat.completions.create(**ask, extra_body={"repeat_penalty": 5})
+
+
+def test_streamed_chunks_are_the_same_json_batched_or_not(serve: Any) -> None:
+    import json
+
+    server, _ = serve(reply='say "hi" \\ naïve\tend')
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        r = http.post("/chat/completions", json={"model": "x", "stream": True,
+                                                 "messages": [{"role": "user", "content": "hi"}]})
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    text = "".join(ch["choices"][0]["delta"].get("content", "") for ch in chunks[1:])
+    assert text == 'say "hi" \\ naïve\tend'
+    for ch in chunks:
+        assert set(ch) == {"id", "object", "created", "model", "choices"}
+        assert ch["object"] == "chat.completion.chunk" and ch["id"] == chunks[0]["id"]

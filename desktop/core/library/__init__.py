@@ -12,5 +12,12 @@ from desktop.core.library.library import (
     LibraryError,
     SkippedFile,
 )
+from desktop.core.library.store import (
+    StoreUnreachable,
+    check_chroma_server,
+    chroma_address,
+    parse_chroma_address,
+)
 
-__all__ = ["DEFAULT_COLLECTION", "CollectionInfo", "FileStatus", "Library", "LibraryBusy", "LibraryError", "SkippedFile"]
+__all__ = ["DEFAULT_COLLECTION", "CollectionInfo", "FileStatus", "Library", "LibraryBusy", "LibraryError", "SkippedFile",
+           "StoreUnreachable", "check_chroma_server", "chroma_address", "parse_chroma_address"]

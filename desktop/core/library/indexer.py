@@ -38,7 +38,7 @@ from desktop.core.library.embedder import Embedder, embed_in_batches
 from desktop.core.library.formats import is_supported
 from desktop.core.library.parsing import ParseResult, ParserProcess
 from desktop.core.library.scan import SkippedFile, os_reason, scan
-from desktop.core.library.store import LibraryStore
+from desktop.core.library.store import LibraryStore, StoreUnreachable
 from desktop.core.settings import LibrarySettings
 from desktop.core.storage import is_disk_full
 
@@ -169,6 +169,10 @@ class Indexer:
                 self.queue.leave(ticket)
         try:
             yield from IndexRun(self, paths, collection, cancel).events()
+        except StoreUnreachable as exc:  # the Chroma server went away: stop, keep what is done
+            log.warning("indexing stopped: %s", exc)
+            yield ProgressEvent(JOB, "error", message=f"Indexing stopped. {exc}",
+                                data={"reason": "store_unreachable"})
         except Exception as exc:
             if not is_disk_full(exc):
                 raise

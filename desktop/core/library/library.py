@@ -108,7 +108,7 @@ class Library:
         self._parser: ParserProcess | None = None
         self._folder_listeners: list[FolderListener] = []
         self._closed = False
-        self.store = LibraryStore(root, self.embedding_model)
+        self.store = LibraryStore(root, self.embedding_model, settings.chroma_host, settings.chroma_port)
         self.indexer = Indexer(self.store, settings, lambda: self.embedder, lambda: self.parser, flush_chunks)
         self.retriever = Retriever(self.store, settings, lambda: self.embedder)
         self.memory = Memory(self.store, settings, lambda: self.embedder, self.retriever.query_vector)
@@ -279,7 +279,8 @@ class Library:
         - "log" events (removed files, waiting for another indexing job);
         - finally "done" (``data``: indexed, unchanged, removed, chunks, skipped list,
           seconds, and a summary ``message``), "cancelled", or "error" when the disk is
-          full (``data["reason"] == "disk_full"``; what was indexed is kept).
+          full (``data["reason"] == "disk_full"``) or the library's Chroma server stopped
+          answering (``"store_unreachable"``); what was indexed is kept either way.
         """
         # the job takes its place in the indexing queue now, in the order asked
         return self._refreshed_after(self.indexer.run(list(paths), collection, cancel or CancelToken()),

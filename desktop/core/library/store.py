@@ -5,6 +5,18 @@ Layout under the library's root: ``manifest.sqlite3`` and ``chroma/`` (a chromad
 PersistentClient, telemetry off, embeddings always passed explicitly; one store collection
 per library collection, plus ``hearth-memory`` for past conversations).
 
+The vectors may live on a Chroma server instead (``library.chroma_host``/``chroma_port``,
+a ``chroma run`` on another machine): chromadb's own ``HttpClient``, telemetry off,
+embeddings still passed explicitly, and the network guard lets Hearth through to exactly
+that host and port (:func:`desktop.core.privacy.allow_host`).  The manifest stays on this
+disk under the same lock.  On a server, store collection names carry this library's id
+(``hearth-<id>-docs-...``), so two computers sharing one server never mix their vectors.
+The client connects on first use, so a server that is down never stops the library from
+opening; any call that cannot reach it raises :class:`StoreUnreachable`, whose message
+names the server and says that nothing was lost.  When the place of the vectors changes
+(this disk to a server, or one server to another), the collections are marked "stale"
+and re-indexed from the files, as after a change of embedding model.
+
 Every write that touches both goes through this class, in the crash-safe order
 (:meth:`LibraryStore.write_files`): the manifest first records the files as "indexing"
 with their old and new chunk ids, then vectors are upserted, stale vectors deleted, and
@@ -21,6 +33,7 @@ import os
 import shutil
 import sys
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +59,142 @@ class LibraryError(Exception):
 
 class LibraryBusy(LibraryError):
     """Another program (the window, or a ``hearth`` command) has the library open."""
+
+
+class StoreUnreachable(LibraryError):
+    """The Chroma server that keeps the library's vectors cannot be reached (down, moved,
+    or stopped answering mid-call); the message names it and says what to do."""
+
+
+def chroma_address(host: str, port: int) -> str:
+    """``host:port`` as shown to the user (IPv6 hosts in brackets)."""
+    host = host.strip().strip("[]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_chroma_address(text: str, default_port: int = 8000) -> tuple[str, int]:
+    """("host", port) from "host:port", "host" or "[v6::addr]:port".
+
+    Raises:
+        ValueError: the port is not a number from 1 to 65535 (the message says so).
+    """
+    text = text.strip()
+    if text.startswith("http://") or text.startswith("https://"):
+        text = text.split("://", 1)[1].rstrip("/")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.lstrip(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        raise ValueError(f"{text!r}: the port must be a number, as in gpu-box.local:8000.") from None
+    if not host or not 0 < port < 65536:
+        raise ValueError(f"{text!r} is not a Chroma server address like gpu-box.local:8000.")
+    return host, port
+
+
+def _unreachable(host: str, port: int, exc: BaseException | None, doing: str = "") -> StoreUnreachable:
+    what = f" ({exc})" if exc is not None and str(exc) else ""
+    during = f" while {doing}" if doing else ""
+    return StoreUnreachable(
+        f"The Chroma server that keeps your library ({chroma_address(host, port)}) is not "
+        f"answering{during}{what}. Nothing was lost: check that it runs (chroma run --host "
+        f"{host} --port {port} ...) and that this computer can reach it, then try again; "
+        "indexing continues where it stopped. To keep the library on this computer instead, "
+        "run `hearth remote --library off` (or File > Library on a Chroma server… in the window)."
+    )
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    # chromadb's HttpClient raises ValueError("Could not connect to a Chroma server...")
+    return isinstance(exc, ValueError) and "could not connect" in str(exc).lower()
+
+
+def connect_chroma_server(host: str, port: int, timeout: float = 30.0) -> Any:
+    """A chromadb ``HttpClient`` for the Chroma server at ``host``:``port`` (telemetry
+    off), after letting the network guard through to exactly that host and port.
+
+    Args:
+        timeout: seconds one request may wait for the server (chromadb 1.5's HttpClient
+            waits for ever by default, ``httpx.Client(timeout=None)`` in
+            ``chromadb/api/fastapi.py``; a server that hangs would hang the library).
+    Raises:
+        StoreUnreachable: nothing answers there like a Chroma server.
+        LibraryError: the host or port is not usable.
+    """
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from desktop.core.privacy import allow_host
+
+    host = host.strip().strip("[]")
+    if not host or any(c in host for c in "/ ") or not 0 < int(port) < 65536:
+        raise LibraryError(f"{host!r}:{port} is not a Chroma server address: give a host name or IP "
+                           "address and a port from 1 to 65535 (e.g. gpu-box.local and 8000).")
+    allow_host(host, int(port))
+    try:
+        client = chromadb.HttpClient(
+            host=host, port=int(port), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise _unreachable(host, port, exc, "connecting") from exc
+        raise
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None:  # chromadb's private session: a bounded wait instead of none
+        import httpx
+
+        session.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+    return client
+
+
+def check_chroma_server(host: str, port: int) -> str:
+    """Connect to a Chroma server and return a sentence saying so (with its version).
+
+    Raises:
+        StoreUnreachable, LibraryError: as :func:`connect_chroma_server`; the message says
+            what to check.
+    """
+    client = connect_chroma_server(host, port, timeout=10)
+    try:
+        version = str(client.get_version())
+        client.heartbeat()
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise _unreachable(host, port, exc, "connecting") from exc
+        raise LibraryError(f"{chroma_address(host, port)} does not answer like a Chroma server ({exc}).") from exc
+    return f"Connected to the Chroma server at {chroma_address(host, port)} (version {version})."
+
+
+class _Guarded:
+    """A chromadb object whose calls raise :class:`StoreUnreachable` when the server
+    cannot be reached (a collection, or the client itself)."""
+
+    def __init__(self, target: Any, host: str, port: int) -> None:
+        self._target, self._host, self._port = target, host, port
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    raise _unreachable(self._host, self._port, exc) from exc
+                raise
+
+        return call
 
 
 #: libraries this process holds: resolved root -> [file lock, how many stores use it]
@@ -127,29 +276,63 @@ class LibraryStore:
         embedding_model: the name of the model that makes the vectors ("missing" when
             none is installed); collections made by another are emptied on open
             (:meth:`reconcile_embedding_model`).
+        chroma_host, chroma_port: a Chroma server that keeps the vectors instead of
+            ``root/chroma`` (empty host: this disk); connected on first use.
 
     Thread-safe: the manifest serialises its own access; chromadb's client is thread-safe.
     One process at a time: opening a library another program holds raises
     :class:`LibraryBusy`.
     """
 
-    def __init__(self, root: Path, embedding_model: str) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
+    def __init__(self, root: Path, embedding_model: str, chroma_host: str = "", chroma_port: int = 8000) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         _hold(root)  # raises LibraryBusy while another program has it open
         self._closed = False
+        self.chroma_host = chroma_host.strip().strip("[]")
+        self.chroma_port = int(chroma_port)
+        self._client_lock = threading.Lock()
+        self._remote_client: Any = None
         try:
             self.embedding_model = embedding_model
             self.manifest = mf.Manifest(root / "manifest.sqlite3")
-            self._client = chromadb.PersistentClient(
-                path=str(root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            )
+            if not self.chroma_host:
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+
+                self._local_client: Any = chromadb.PersistentClient(
+                    path=str(root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+                )
+            self._prefix = ""
+            if self.chroma_host:
+                from desktop.core.privacy import allow_host
+
+                allow_host(self.chroma_host, self.chroma_port)  # exactly this server, nothing else
+                library_id = self.manifest.get_meta("library_id")
+                if not library_id:
+                    library_id = uuid.uuid4().hex[:12]
+                    self.manifest.set_meta("library_id", library_id)
+                self._prefix = f"hearth-{library_id}-"
         except BaseException:
             _release(root)
             raise
+
+    @property
+    def location(self) -> str:
+        """Where the vectors live: "" for this disk, else the server's ``host:port``."""
+        return chroma_address(self.chroma_host, self.chroma_port) if self.chroma_host else ""
+
+    @property
+    def _client(self) -> Any:
+        """The chromadb client: the local PersistentClient, or the server's HttpClient
+        (connected on first use; :class:`StoreUnreachable` while the server is down)."""
+        if not self.chroma_host:
+            return self._local_client
+        with self._client_lock:
+            if self._remote_client is None:
+                self._remote_client = _Guarded(connect_chroma_server(self.chroma_host, self.chroma_port),
+                                               self.chroma_host, self.chroma_port)
+            return self._remote_client
 
     def close(self) -> None:
         if self._closed:
@@ -189,14 +372,24 @@ class LibraryStore:
         # exists, and on a full disk that write blocks for good (seen with chromadb 1.x)
         from chromadb.errors import NotFoundError
 
+        name = self._prefix + name
+        client = self._client
         try:
-            return self._client.get_collection(name, embedding_function=None)
+            found = client.get_collection(name, embedding_function=None)
         except (NotFoundError, ValueError):
-            return self._client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
+            found = client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
+        return _Guarded(found, self.chroma_host, self.chroma_port) if self.chroma_host else found
 
-    def _drop_vectors(self, store_name: str) -> None:
+    def _drop_vectors(self, store_name: str, strict: bool = True) -> None:
+        """Delete a store collection; a server that is down raises
+        :class:`StoreUnreachable` unless ``strict`` is False (clean-ups on open, which
+        must not stop the library from opening)."""
         try:
-            self._client.delete_collection(store_name)
+            self._client.delete_collection(self._prefix + store_name)
+        except StoreUnreachable:
+            if strict:
+                raise
+            log.warning("could not drop store collection %s: the Chroma server is not answering", store_name)
         except Exception:
             log.info("store collection %s was already gone", store_name)
 
@@ -243,6 +436,7 @@ class LibraryStore:
         """Collections made by another embedding model are emptied and their files marked
         "stale" (re-indexed by the next catch-up); past exchanges made by another model are
         dropped from the vector store and memory is marked "stale"."""
+        self._reconcile_location()
         if self.embedding_model == "missing":
             return
         for row in self.manifest.collections():
@@ -250,15 +444,33 @@ class LibraryStore:
                 continue
             log.warning("collection %s was made by %s; re-indexing with %s", row["name"],
                         row["embedding_model"], self.embedding_model)
-            self._drop_vectors(row["store_name"])
+            self._drop_vectors(row["store_name"], strict=False)
             self.manifest.mark_stale(row["name"], self.embedding_model)
         memory_model = self.manifest.get_meta("memory_model")
         if self.manifest.has_memories() and memory_model and \
                 not same_embedding_space(memory_model, self.embedding_model):
-            self._drop_vectors(MEMORY_STORE)
+            self._drop_vectors(MEMORY_STORE, strict=False)
             self.manifest.set_meta("memory_model", "stale")
         elif not memory_model:
             self.manifest.set_meta("memory_model", self.embedding_model)
+
+    def _reconcile_location(self) -> None:
+        """The vectors moved (this disk <-> a Chroma server, or another server): what the
+        manifest records as indexed has no vectors there, so its collections become
+        "stale" (re-indexed from the files by the next catch-up) and memory's vectors are
+        marked stale.  Only the manifest on this disk changes; no server is contacted."""
+        where = self.location
+        recorded = self.manifest.get_meta("vector_store", "")
+        if recorded == where:
+            return
+        if self.manifest.collections() or self.manifest.has_memories():
+            log.warning("the library's vectors moved from %s to %s; re-indexing", recorded or "this disk",
+                        where or "this disk")
+            for row in self.manifest.collections():
+                self.manifest.mark_stale(row["name"], self.embedding_model)
+            if self.manifest.has_memories():
+                self.manifest.set_meta("memory_model", "stale")
+        self.manifest.set_meta("vector_store", where)
 
     # -- writes, in the crash-safe order -------------------------------------------------
 
