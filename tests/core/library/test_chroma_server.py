@@ -145,12 +145,19 @@ def test_the_server_going_away_mid_indexing_loses_nothing(tmp_path: Path, chroma
     folder = _notes(tmp_path / "notes", n=8)
     root = tmp_path / "library"
     with Library(root, _settings(chroma_server), embedder=embedder, flush_chunks=1) as library:
+        write_files = library.store.write_files
+
+        def write_then_die(*args: Any, **kwargs: Any) -> Any:
+            out = write_files(*args, **kwargs)
+            chroma_server.kill()  # after the first file was committed (progress events are
+            return out  # throttled, so waiting for one raced with the end of the run)
+
+        library.store.write_files = write_then_die  # type: ignore[method-assign]
         final = None
         for ev in library.index_paths([folder]):
-            if ev.kind == "progress" and ev.done >= 1:
-                chroma_server.kill()  # after the first file was committed
             if ev.kind in ("done", "error", "cancelled"):
                 final = ev
+        library.store.write_files = write_files  # type: ignore[method-assign]
         assert final is not None and final.kind == "error", final
         assert final.data["reason"] == "store_unreachable"
         assert f"127.0.0.1:{chroma_server.port}" in final.message and "Nothing was lost" in final.message
