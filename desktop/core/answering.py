@@ -202,9 +202,10 @@ _TEMPERATURE = re.compile(
     re.IGNORECASE)
 #: a count or amount as a value ("352", "$5 million", "fifty thousand"); a year is not one
 _AMOUNT = re.compile(
-    r"(?:[$£€]\s?)?\d[\d,.]*\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
+    r"(?:(?:[$£€]\s?)?\d[\d,.]*\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
     r"|(?:[$£€]\s?)?\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
-    r"|\b(?:" + _NUMBER_WORDS + r")(?:\s+(?:hundred|thousand|million|billion))?\b", re.IGNORECASE)
+    r"|\b(?:" + _NUMBER_WORDS + r")(?:\s+(?:hundred|thousand|million|billion))?\b)"
+    r"(?:\s*(?:euros?|dollars?|pounds?|pence|cents?|yen|francs?|eur|usd|gbp|€)(?!\w))?", re.IGNORECASE)
 
 
 def answer_type(question: str) -> str | None:
@@ -361,7 +362,11 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
 
-_HOW_WORD = re.compile(r"\bhow\s+(?:long|far|old|often|tall|big|high|wide|deep)\b", re.IGNORECASE)
+#: words that name the kind of answer wanted, not something the passage must hold: the
+#: "long" of "how long", the "year" of "what year"
+_HOW_WORD = re.compile(r"\bhow\s+(?:long|far|old|often|tall|big|high|wide|deep)\b"
+                       r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?)\b",
+                       re.IGNORECASE)
 _SEPARATOR = re.compile(r"[_\-.]+")
 
 

@@ -214,6 +214,9 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     assert direct("When is my dentist check-up?", dentist) == "14 April 2026 at 3:30 pm."
     assert direct("In what year was Ford appointed vice president?", history) == "1973."
     assert direct("How many years did Ford serve in the House?", history) == "25."
+    car = Source("document", "car.txt", "The car is a blue 2016 Skoda Octavia, bought for 9,500 euros.")
+    assert direct("What year was my car made?", car) == "2016."  # "year" is what is asked, not a word to find
+    assert direct("How much did I pay for the car?", car) == "9,500 euros."
     # the model answers where the sentence holds no value of the kind, or several
     assert direct("Who appointed Ford vice president?", history) == ""  # names are not taken out
     assert direct("How many eggs and lemons go in the lemon cake?", recipe) == ""  # 2 and 3
