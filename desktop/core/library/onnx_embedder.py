@@ -17,9 +17,28 @@ import torch.
 
 Why it is faster on a CPU: int8 matrix products (AVX2 ``vpmaddubsw``/AVX-512 VNNI) do
 about twice the multiply-adds per cycle of fp32 FMA and move a quarter of the weight
-bytes.  Small batches (:data:`BATCH_SIZE` texts of similar length) waste less on padding
-and stay in cache: 26 chunks per CPU-second at 4 against 22.6 at 32 here.  Figures for the
-whole pipeline are in ``hearth-bench index``.
+bytes.
+
+How texts are batched: each text is tokenized once, and runs alone (:data:`BATCH_SIZE` 1)
+so that no product is spent on padding, and a text's vector never depends on the texts
+it was batched with (dynamic quantization scales each product's activations by the whole
+batch's range, so a padded neighbour changed a short text's vector: cosine 0.96 between
+"ok" alone and "ok" in a batch of four).  Measured here (SciFact chunks, one thread,
+CPU time, three rounds on a busy machine): one text per run 32.9, 32.6, 32.7 chunks per
+CPU-second; batches of four sorted by token count 31.8, 32.4, 34.0; batches of four
+sorted by characters, as before, 28.4 (10.5% of the products were padding, 1.0% by
+tokens).  Small products stay in cache; the model's weights are 22 MB.
+
+The cores work on different texts (data parallelism), not on one text together: the
+session runs each batch on one thread, and :meth:`OnnxEmbedder.embed` hands batches to
+``threads`` worker threads (ONNX Runtime runs concurrent calls on one session).  Splitting
+one small batch's ~60 operators across two threads makes both wait for the slower at every
+operator, which on a shared or busy machine (the parser process, the window, other
+programs) costs much of the second core.  Measured here, 300 SciFact chunks, batches of 4,
+2 cores, busy machine, two rounds: one batch on 2 threads 16.7 and 20.6 chunks/s; two
+batches at once on 1 thread each 22.0 and 30.3 chunks/s (30 chunks per CPU-second both
+ways: the same work, less waiting).  Figures for the whole pipeline are in
+``hearth-bench index``.
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ import os
 import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +62,8 @@ log = logging.getLogger(__name__)
 #: bump when the export or quantization recipe changes (a new file is made)
 RECIPE = "onnx-int8-v1"
 MIN_COSINE = 0.99
-BATCH_SIZE = 4
+#: texts per run (see the module's docstring: one, so no padding)
+BATCH_SIZE = 1
 #: matrix products left in fp32 (see the module's docstring)
 KEEP_FP32 = ["/bert/encoder/layer.0/output/dense/MatMul"]
 MAX_SEQ_TOKENS = 256  # all-MiniLM-L6-v2's sentence_bert_config.json max_seq_length
@@ -124,7 +145,7 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
                                  model_kwargs={"attn_implementation": "eager"})
         module = _Pooled.make(st[0].auto_model)
         tok = load_tokenizer(model_dir)
-        ids, mask, types = _encode_batch(tok, ["Hearth exports this model once.", "a"])
+        ids, mask, types = _pad([e.ids for e in tok.encode_batch(["Hearth exports this model once.", "a"])])
         fp32 = tmp / "model-fp32.onnx"
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -159,7 +180,7 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
         reference = st.encode(PROBE_TEXTS, batch_size=len(PROBE_TEXTS), normalize_embeddings=True,
                               convert_to_numpy=True, show_progress_bar=False)
         session = _session(final, 1)
-        got = _run(session, tok, PROBE_TEXTS)
+        got = np.concatenate([_run(session, [e.ids]) for e in tok.encode_batch(PROBE_TEXTS)])  # as embed does
         cosines = np.sum(np.asarray(reference, dtype=np.float32) * got, axis=1)
         check: dict[str, Any] = {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean()),
                  "seconds": round(time.monotonic() - t0, 1), "recipe": RECIPE,
@@ -218,21 +239,26 @@ def _fuse(source: Path, target: Path, config: Any) -> Path:
 
 
 def load_tokenizer(model_dir: Path) -> Any:
-    """The model's tokenizer, truncating at 256 word pieces and padding to the batch's longest."""
+    """The model's tokenizer, adding [CLS] and [SEP] and truncating at 256 word pieces; no
+    padding (:func:`_pad` pads each batch to its longest text)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tok.enable_truncation(MAX_SEQ_TOKENS)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    tok.no_padding()
     return tok
 
 
-def _encode_batch(tok: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    enc = tok.encode_batch(texts)
-    ids = np.asarray([e.ids for e in enc], dtype=np.int64)
-    mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
-    types = np.zeros_like(ids)
-    return ids, mask, types
+def _pad(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids of one batch -> (input_ids, attention_mask, token_type_ids), each int64 of
+    shape (len(rows), longest row), padded with [PAD] (id 0) and mask 0."""
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = r
+        mask[i, :len(r)] = 1
+    return ids, mask, np.zeros_like(ids)
 
 
 def _session(path: Path, threads: int) -> Any:
@@ -249,8 +275,9 @@ def _session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def _run(session: Any, tok: Any, texts: list[str]) -> np.ndarray:
-    ids, mask, types = _encode_batch(tok, texts)
+def _run(session: Any, rows: list[list[int]]) -> np.ndarray:
+    """Unit vectors (len(rows), 384) float32 for one batch of token id lists."""
+    ids, mask, types = _pad(rows)
     (vectors,) = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
     return np.asarray(vectors, dtype=np.float32)
 
@@ -265,8 +292,10 @@ class OnnxEmbedder:
     Args:
         model_dir: the sentence-transformers folder (PyTorch weights, tokenizer.json).
         cache_dir: where the converted model is kept.
-        threads: intra-op threads (0: :func:`~desktop.core.library.embedder.default_embed_threads`).
-        batch_size: texts per run.
+        threads: batches run at once, each on one thread (0:
+            :func:`~desktop.core.library.embedder.default_embed_threads`); see the module's
+            docstring for why not one batch on several threads.
+        batch_size: texts per run (at most; fewer when that keeps every thread busy).
 
     Raises (on first use): ConversionError (the caller falls back to PyTorch).
     """
@@ -285,6 +314,7 @@ class OnnxEmbedder:
         self.check: dict[str, Any] = {}
         self._session: Any = None
         self._tok: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         #: held while :meth:`embed` runs (an indexing batch); questions do not take it
         self.encode_lock = threading.Lock()
@@ -295,7 +325,9 @@ class OnnxEmbedder:
                 folder = convert(self.model_dir, self.cache_dir)
                 self.check = json.loads((folder / "check.json").read_text(encoding="utf-8"))
                 self._tok = load_tokenizer(self.model_dir)
-                self._session = _session(folder / "model.onnx", self.threads)
+                self._session = _session(folder / "model.onnx", 1)
+                if self.threads > 1:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="hearth-embed")
             return self._session, self._tok
 
     def load(self) -> None:
@@ -303,28 +335,48 @@ class OnnxEmbedder:
         self._ensure()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors, shape (len(texts), 384), float32, in batches of ``batch_size``."""
+        """Unit vectors, shape (len(texts), 384), float32: texts tokenized, sorted by token
+        count (longest first), cut into batches of at most ``batch_size``, the batches run
+        ``threads`` at a time; rows in the order of ``texts``."""
         with self.encode_lock:
-            return self._embed(texts)
+            return self._embed(texts, parallel=True)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], parallel: bool) -> np.ndarray:
         session, tok = self._ensure()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        rows = [e.ids for e in tok.encode_batch(texts)]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]), reverse=True)
+        pool = self._pool if parallel else None
+        size = self.batch_size
+        if pool is not None:  # e.g. 8 texts on 2 threads: two batches of 4, not one of 8 and none
+            size = max(1, min(size, -(-len(texts) // self.threads)))
+        batches = [order[b:b + size] for b in range(0, len(order), size)]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]
-            out[idx] = _run(session, tok, [texts[i] for i in idx])
+
+        def run(idx: list[int]) -> np.ndarray:
+            return _run(session, [rows[i] for i in idx])
+
+        if pool is None or len(batches) == 1:
+            for idx in batches:
+                out[idx] = run(idx)
+            return out
+        for idx, vectors in zip(batches, pool.map(run, batches), strict=True):
+            out[idx] = vectors
         return out
 
     def embed_query(self, texts: list[str]) -> np.ndarray:
         """Like :meth:`embed`, for a question: never waits for an indexing batch (ONNX
-        Runtime runs concurrent calls on one session)."""
-        return self._embed(texts)
+        Runtime runs concurrent calls on one session; a question runs on the calling
+        thread, not behind the batches queued for the worker threads)."""
+        return self._embed(texts, parallel=False)
 
     def close(self) -> None:
-        self._session = None
+        """Drop the session and stop the worker threads (a later call reloads them)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._session = self._pool = None
 
 
 def embedder_cache_dir() -> Path:

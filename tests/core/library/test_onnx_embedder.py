@@ -38,3 +38,39 @@ def test_converted_model_is_reused_and_named(embedder: Any, model_dir: Path) -> 
     again = OnnxEmbedder(model_dir, embedder_cache_dir(), threads=1)
     again.load()  # from the cache: no second conversion
     assert again.name == embedder.name and again.name.endswith("+onnx-int8-v1")
+
+
+def test_batches_run_on_several_threads_and_keep_the_texts_order(embedder: Any, model_dir: Path) -> None:
+    """With 2 threads, batches run at once on two worker threads (data parallelism), and
+    every vector still lands at its own text's row, whatever the length order; a text's
+    vector does not depend on the texts embedded with it (no padding, no shared
+    quantization range)."""
+    texts = ["Where are the winter tyres stored?", "a", "Grandma's lemon cake needs three eggs and lemon zest.",
+             "The boiler was serviced on 12 March.", "Vitamin D and respiratory infections in children.",
+             "ok", "The passport expires in 2031; renew it six months before.", "Meeting at noon."]
+    parallel = OnnxEmbedder(model_dir, embedder_cache_dir(), threads=2)
+    callers: set[str] = set()
+    import threading
+
+    from desktop.core.library import onnx_embedder
+
+    real_run = onnx_embedder._run
+
+    def spy(session: Any, rows: list[list[int]]) -> np.ndarray:
+        callers.add(threading.current_thread().name)
+        return real_run(session, rows)
+
+    onnx_embedder._run = spy
+    try:
+        vectors = parallel.embed(texts)
+    finally:
+        onnx_embedder._run = real_run
+    assert len([name for name in callers if name.startswith("hearth-embed")]) == 2
+    one_by_one = np.stack([embedder.embed([t])[0] for t in texts])
+    assert vectors.shape == (len(texts), 384)
+    assert np.allclose(vectors, one_by_one, atol=1e-5)
+    parallel.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("hearth-embed")]
+    # closed, it loads again on the next call
+    assert parallel.embed(["a"]).shape == (1, 384)
+    parallel.close()
