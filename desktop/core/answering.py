@@ -589,6 +589,19 @@ class AnswerPlan:
         return cls(factual, evidence, memories, not_found,
                    general=not_found and not _PERSONAL.search(question), direct=direct)
 
+    def opening(self, fresh: bool = True) -> tuple[str, bool]:
+        """How the reply begins, before (or instead of) the model: (text, whether the
+        model writes after it).  The :attr:`notice`; then :data:`NOT_FOUND` with the hint,
+        or with :data:`GENERAL_KNOWLEDGE` when the model may add what it knows; or the
+        :attr:`direct` answer alone (``fresh`` False, for Regenerate, asks the model
+        instead).  The window's chat and the API server both begin replies this way."""
+        text = self.notice + "\n\n" if self.notice else ""
+        if self.not_found:
+            return text + f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if self.general else NOT_FOUND_HINT), self.general
+        if self.direct and fresh:
+            return text + self.direct, False
+        return text, True
+
     def shown_sources(self) -> list[Source]:
         """The sources shown under the answer: exactly what the model was given."""
         return [_as_shown(ev) for ev in self.evidence] + list(self.memories)

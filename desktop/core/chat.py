@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core import answering
-from desktop.core.answering import GENERAL_KNOWLEDGE, NOT_FOUND, NOT_FOUND_HINT, AnswerPlan
+from desktop.core.answering import AnswerPlan
 from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingParams
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
@@ -240,19 +240,12 @@ class ChatService:
         last_commit = time.monotonic()
         status, stats, error = "complete", {}, None
         try:
-            direct = plan.direct if fresh else ""  # Regenerate asks the model
-            if plan.notice:
-                text = plan.notice + "\n\n"
+            # "not found", a note's own line, or the one value asked for: no model needed;
+            # no general answer to a question about the user, it could only be invented
+            text, model_writes = plan.opening(fresh)  # Regenerate asks the model
+            if text:
                 yield ChatEvent("token", text=text)
-            if plan.not_found:
-                text = f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if plan.general else NOT_FOUND_HINT)
-                yield ChatEvent("token", text=text)
-            elif direct:  # the note's own line answers it: no model needed
-                text = direct
-                yield ChatEvent("token", text=text)
-            # no general answer to a question about the user: it could only be invented
-            events = iter(()) if (plan.not_found and not plan.general) or direct else \
-                self.engine.generate(plan.prompt(messages), params, cancel)
+            events = self.engine.generate(plan.prompt(messages), params, cancel) if model_writes else iter(())
             for ev in events:
                 if ev.kind == "token":
                     text += ev.text

@@ -484,13 +484,13 @@ class HearthApi:
         return JSONResponse({"object": "list", "data": data, "model": str(library.embedding_model),
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]]]:
+    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]], str, bool]:
         system = str(getattr(self.core.chat.settings, "system_prompt", "") or "")
         if system and not any(m["role"] == "system" for m in req.messages):
             # as in the window: the user's default system prompt when the client sends none
             req.messages = [{"role": "system", "content": system}, *req.messages]
         if not req.library:
-            return req.messages, []
+            return req.messages, [], "", True
         library = getattr(self.core, "library", None)
         if library is None:
             raise ApiError(400, "This server was started without the library.", "hearth.library")
@@ -507,12 +507,14 @@ class HearthApi:
 
         try:
             sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+            searched = await asyncio.to_thread(library.has_documents, req.collections)
         except StoreUnreachable as exc:  # the library's Chroma server is down: say so
             raise ApiError(503, str(exc), "hearth.library", type_="server_error",
                            code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
-        plan = AnswerPlan.make(question, sources, searched=bool(sources))
-        return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()]
+        plan = AnswerPlan.make(question, sources, searched)
+        opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
+        return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes
 
     def _generate(self, request: Request, messages: list[ChatMessage],
                   params: SamplingParams, cancel: CancelToken) -> _Generation:
@@ -590,23 +592,24 @@ class HearthApi:
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         async with self._gate():
-            messages, sources = await self._sources(req)
+            messages, sources, opening, model_writes = await self._sources(req)
             scanner = StopScanner(req.stop)
             text, stats = "", {}
-            cancel = CancelToken()
-            events = self._generate(request, messages, req.params, cancel)
-            try:
-                async for batch in events:
-                    for ev in batch:
-                        if ev.kind == "token" and not scanner.stopped:
-                            text += scanner.feed(ev.text)
-                            if scanner.stopped:
-                                cancel.cancel()
-                        elif ev.kind == "done":
-                            stats = ev.data
-            finally:
-                await events.aclose()
-            text += "" if scanner.stopped else scanner.flush()
+            if model_writes:
+                cancel = CancelToken()
+                events = self._generate(request, messages, req.params, cancel)
+                try:
+                    async for batch in events:
+                        for ev in batch:
+                            if ev.kind == "token" and not scanner.stopped:
+                                text += scanner.feed(ev.text)
+                                if scanner.stopped:
+                                    cancel.cancel()
+                            elif ev.kind == "done":
+                                stats = ev.data
+                finally:
+                    await events.aclose()
+            text = opening + text + ("" if scanner.stopped else scanner.flush())
         result: dict[str, Any] = {
             "id": completion_id, "object": "chat.completion", "created": created, "model": model_id,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -635,15 +638,17 @@ class HearthApi:
 
         try:
             async with self._gate():
-                messages, sources = await self._sources(req)
+                messages, sources, opening, model_writes = await self._sources(req)
                 scanner = StopScanner(req.stop)
                 stats: dict[str, Any] = {}
                 cancel = CancelToken()
                 # the engine starts reading the prompt now, while the first chunk goes out
-                events = self._generate(request, messages, req.params, cancel)
+                events = self._generate(request, messages, req.params, cancel) if model_writes else _no_events()
                 try:
                     first: dict[str, Any] = {"hearth": {"sources": sources}} if req.library else {}
                     yield chunk({"role": "assistant", "content": ""}, **first)
+                    if opening:
+                        yield content(opening)
                     async for batch in events:
                         out = []
                         for ev in batch:
@@ -673,6 +678,12 @@ class HearthApi:
             log.exception("streamed answer failed")
             yield f"data: {json.dumps({'error': {'message': f'Hearth could not answer: {exc}', 'type': 'server_error', 'param': None, 'code': None}})}\n\n"
         yield "data: [DONE]\n\n"
+
+
+async def _no_events() -> AsyncGenerator[list[GenerationEvent], None]:
+    """The events of a reply the model does not write (see :meth:`AnswerPlan.opening`)."""
+    return
+    yield
 
 
 def _finish(stats: dict[str, Any], stopped: bool) -> str:

@@ -281,3 +281,41 @@ def test_streamed_chunks_are_the_same_json_batched_or_not(serve: Any) -> None:
     for ch in chunks:
         assert set(ch) == {"id", "object", "created", "model", "choices"}
         assert ch["object"] == "chat.completion.chunk" and ch["id"] == chunks[0]["id"]
+
+
+def test_library_answers_begin_as_the_windows_do(tmp_path: Path) -> None:
+    """"Not found" and the one value asked for come from the plan, without the model,
+    streamed or not, as in the window (the server used to hand every question to the
+    model, and never said "not found")."""
+    from desktop.core.answering import NOT_FOUND
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "lemon-cake.txt").write_text("Lemon cake\nBake at 180 degrees Celsius for 35 minutes.\n")
+    backend = WatchedBackend("model text")
+    core = HearthCore(settings=Settings(), engine=backend)
+    core.engine.load("scripted.gguf", EngineOptions())
+    server = None
+    try:
+        assert core.library is not None
+        assert list(core.library.index_paths([notes]))[-1].kind == "done"
+        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
+        c = client(server)
+
+        def ask(question: str, stream: bool) -> str:
+            kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": question}],
+                           "extra_body": {"hearth": {"library": True}}}
+            if stream:
+                return "".join(ch.choices[0].delta.content or "" for ch in
+                               c.chat.completions.create(stream=True, **kwargs) if ch.choices)
+            return c.chat.completions.create(**kwargs).choices[0].message.content or ""
+
+        for stream in (False, True):
+            assert ask("What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
+            assert ask("What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
+        assert backend.params == []  # the model wrote none of these
+        assert ask("Tell me about the lemon cake", False).endswith("model text")
+    finally:
+        if server is not None:
+            server.stop()
+        core.close()
