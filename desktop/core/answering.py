@@ -448,8 +448,6 @@ def _as_shown(ev: Evidence) -> Source:
     )
 
 
-#: A sentence holding every answer type: a question it matches asks for a type.
-_EVERY_TYPE = "in 1999 on 3 May, 5 km, 40 percent, five, Ann Lee said"
 _LABELLED = re.compile(r"^(?P<label>[^:\n]{2,60}?)\s*:\s*(?P<value>[^\n]{1,80}?)\s*[.;]?$")
 
 
@@ -475,7 +473,7 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     in_label = set(terms(label))
     if not wanted or not (wanted & in_label) or not wanted <= in_label | _passage_context(evidence.source):
         return ""
-    if answer_type_match(question, _EVERY_TYPE) and not answer_type_match(question, " " + value):
+    if answer_type(question) is not None and not answer_type_match(question, " " + value):
         return ""  # a typed question ("when"...) whose value is not of that type
     return f"{label}: {value}."
 
