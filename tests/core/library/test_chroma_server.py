@@ -5,13 +5,6 @@ network guard lets through exactly that server."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,57 +19,7 @@ from desktop.core.library.store import (
     parse_chroma_address,
 )
 from desktop.core.settings import LibrarySettings
-
-CHROMA = Path(sys.executable).parent / ("chroma.exe" if os.name == "nt" else "chroma")
-
-
-class ChromaServer:
-    """``chroma run --path DIR --host 127.0.0.1 --port N`` in its own process."""
-
-    def __init__(self, path: Path, port: int) -> None:
-        self.path, self.port = path, port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ChromaServer:
-        self.proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )
-        deadline = time.monotonic() + 120  # a readiness wait, not an assertion on time
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("chroma run exited at start") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.2)
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
-    if not CHROMA.exists():
-        pytest.skip("the chroma CLI (from the chromadb package) is not installed")
-    server = ChromaServer(tmp_path / "chroma-server-data", _free_port()).start()
-    try:
-        yield server
-    finally:
-        server.kill()
+from tests.chroma_server import ChromaServer, free_port
 
 
 def _notes(folder: Path, n: int = 3) -> Path:
@@ -245,7 +188,7 @@ def test_addresses_are_parsed_or_refused() -> None:
 
 
 def test_connection_test_names_a_server_that_is_not_there() -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(StoreUnreachable, match=f"127.0.0.1:{port}"):
         check_chroma_server("127.0.0.1", port)
 

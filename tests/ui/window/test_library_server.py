@@ -5,28 +5,15 @@ saved."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
 from desktop.core.settings import Settings
 from desktop.ui.library_panel import LibraryPanel
-from tests.core.library.test_chroma_server import CHROMA, ChromaServer, _free_port, _notes
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
-    if not CHROMA.exists():
-        pytest.skip("the chroma CLI (from the chromadb package) is not installed")
-    server = ChromaServer(tmp_path / "chroma-server-data", _free_port()).start()
-    try:
-        yield server
-    finally:
-        server.kill()
+from tests.chroma_server import free_port
+from tests.core.library.test_chroma_server import _notes
 
 
 def _core(port: int) -> HearthCore:
@@ -67,7 +54,7 @@ def test_library_server_setting_is_tested_before_it_is_saved(make_window: Any, c
     from desktop.ui.server_control import set_library_server
 
     window = make_window(load=False)
-    port = _free_port()  # nobody listens there
+    port = free_port()  # nobody listens there
     message = set_library_server(window, f"127.0.0.1:{port}")
     assert message.startswith("Not saved: The Chroma server") and f"127.0.0.1:{port}" in message
     assert window.core.settings.library.chroma_host == ""
