@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 CHROMA = Path(sys.executable).parent / ("chroma.exe" if os.name == "nt" else "chroma")
 
@@ -52,3 +53,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def core_on_server(port: int, reply: str = "") -> Any:
+    """A HearthCore whose library keeps its vectors on the Chroma server at 127.0.0.1:``port``,
+    chatting through a scripted engine that answers ``reply`` (loaded when ``reply`` is
+    given; the window loads its own)."""
+    from desktop.core.app import HearthCore
+    from desktop.core.engine.fake import ScriptedBackend
+    from desktop.core.settings import Settings
+
+    settings = Settings()
+    settings.library.chroma_host, settings.library.chroma_port = "127.0.0.1", port
+    engine = ScriptedBackend(reply) if reply else ScriptedBackend()
+    if reply:
+        engine.load("scripted.gguf", None)  # type: ignore[arg-type]
+    return HearthCore(settings=settings, engine=engine)

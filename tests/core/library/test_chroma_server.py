@@ -19,7 +19,7 @@ from desktop.core.library.store import (
     parse_chroma_address,
 )
 from desktop.core.settings import LibrarySettings
-from tests.chroma_server import ChromaServer, free_port
+from tests.chroma_server import ChromaServer, core_on_server, free_port
 
 
 def _notes(folder: Path, n: int = 3) -> Path:
@@ -61,15 +61,7 @@ def test_index_and_ask_with_the_vectors_on_a_chroma_server(tmp_path: Path, chrom
 
 
 def test_ask_through_the_app_core(tmp_path: Path, chroma_server: ChromaServer) -> None:
-    from desktop.core.app import HearthCore
-    from desktop.core.engine.fake import ScriptedBackend
-    from desktop.core.settings import Settings
-
-    settings = Settings()
-    settings.library.chroma_host, settings.library.chroma_port = "127.0.0.1", chroma_server.port
-    engine = ScriptedBackend("Marmalade.")
-    engine.load("scripted.gguf", None)  # type: ignore[arg-type]
-    core = HearthCore(settings=settings, engine=engine)
+    core = core_on_server(chroma_server.port, "Marmalade.")
     try:
         assert core.library is not None
         folder = _notes(tmp_path / "notes")
@@ -127,15 +119,7 @@ def test_the_server_going_away_mid_indexing_loses_nothing(tmp_path: Path, chroma
 
 
 def test_a_question_while_the_server_is_down_says_so(tmp_path: Path, chroma_server: ChromaServer) -> None:
-    from desktop.core.app import HearthCore
-    from desktop.core.engine.fake import ScriptedBackend
-    from desktop.core.settings import Settings
-
-    settings = Settings()
-    settings.library.chroma_host, settings.library.chroma_port = "127.0.0.1", chroma_server.port
-    engine = ScriptedBackend("Paris is the capital.")
-    engine.load("scripted.gguf", None)  # type: ignore[arg-type]
-    core = HearthCore(settings=settings, engine=engine)
+    core = core_on_server(chroma_server.port, "Paris is the capital.")
     try:
         assert core.library is not None
         assert list(core.library.index_paths([_notes(tmp_path / "notes")]))[-1].kind == "done"
@@ -152,7 +136,7 @@ def test_a_question_while_the_server_is_down_says_so(tmp_path: Path, chroma_serv
     finally:
         core.close()
     # and the app opens while the server is down (the window works the same)
-    core = HearthCore(settings=settings, engine=engine)
+    core = core_on_server(chroma_server.port, "Paris is the capital.")
     try:
         assert core.library is not None and len(core.library.files()) == 3
     finally:

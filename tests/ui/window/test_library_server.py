@@ -8,23 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from desktop.core.app import HearthCore
-from desktop.core.engine.fake import ScriptedBackend
 from desktop.core.settings import Settings
 from desktop.ui.library_panel import LibraryPanel
-from tests.chroma_server import free_port
+from tests.chroma_server import core_on_server, free_port
 from tests.core.library.test_chroma_server import _notes
-
-
-def _core(port: int) -> HearthCore:
-    settings = Settings()
-    settings.library.chroma_host, settings.library.chroma_port = "127.0.0.1", port
-    return HearthCore(settings=settings, engine=ScriptedBackend())
 
 
 def test_library_panel_indexes_into_a_chroma_server_and_reports_it_going_away(
         qtbot: Any, tmp_path: Path, chroma_server: Any) -> None:
-    core = _core(chroma_server.port)
+    core = core_on_server(chroma_server.port)
     try:
         panel = LibraryPanel(core, watch=False)
         qtbot.addWidget(panel)
