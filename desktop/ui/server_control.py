@@ -89,11 +89,17 @@ def add_remote_engine_action(window: MainWindow, menu: Any) -> QAction:
     """Add "Chat engine on another computer…": asks for an OpenAI-compatible server's
     address, tests the connection, and saves it (used from the next start; empty goes
     back to this computer's engine)."""
-    action = QAction("Chat engine on another computer…", window)
-    tip = "Use an OpenAI-compatible server (llama.cpp, Ollama, vLLM) instead of this computer's engine"
+    return _menu_action(window, menu, "Chat engine on another computer…",
+                        "Use an OpenAI-compatible server (llama.cpp, Ollama, vLLM) instead of "
+                        "this computer's engine", lambda: choose_remote_engine(window))
+
+
+def _menu_action(window: MainWindow, menu: Any, text: str, tip: str, slot: Any) -> QAction:
+    """A menu entry with its tooltip and status-bar tip, running ``slot`` when chosen."""
+    action = QAction(text, window)
     action.setToolTip(tip)
     action.setStatusTip(tip)
-    action.triggered.connect(lambda: choose_remote_engine(window))
+    action.triggered.connect(slot)
     menu.addAction(action)
     return action
 
@@ -140,13 +146,9 @@ def add_library_server_action(window: MainWindow, menu: Any) -> QAction:
     """Add "Library on a Chroma server…": asks for a Chroma server's host and port, tests
     the connection, and saves it (used from the next start; empty keeps the library on
     this computer)."""
-    action = QAction("Library on a Chroma server…", window)
-    tip = "Keep the library's vectors on a Chroma server (chroma run) instead of this disk"
-    action.setToolTip(tip)
-    action.setStatusTip(tip)
-    action.triggered.connect(lambda: choose_library_server(window))
-    menu.addAction(action)
-    return action
+    return _menu_action(window, menu, "Library on a Chroma server…",
+                        "Keep the library's vectors on a Chroma server (chroma run) instead of this disk",
+                        lambda: choose_library_server(window))
 
 
 def choose_library_server(window: MainWindow) -> None:
