@@ -167,10 +167,8 @@ class ChatPage(QWidget):
         self.system_prompt_button.setToolTip("Show or edit this conversation's system prompt")
         self.system_prompt_button.toggled.connect(self._toggle_system_prompt)
         top.addWidget(self.system_prompt_button)
-        self.settings_button = QPushButton("Settings")
-        self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setToolTip("Sampling, engine and appearance settings (Ctrl+,)")
-        top.addWidget(self.settings_button)
+        # Settings is one place: the sidebar's Settings entry (and Ctrl+,), not a second
+        # button here (a new-user trial found the two)
         layout.addLayout(top)
 
         self.system_prompt_panel = QFrame()
@@ -268,8 +266,7 @@ class ChatPage(QWidget):
         QWidget.setTabOrder(self.regenerate_button, self.edit_button)
         QWidget.setTabOrder(self.edit_button, self.picker)
         QWidget.setTabOrder(self.picker, self.system_prompt_button)
-        QWidget.setTabOrder(self.system_prompt_button, self.settings_button)
-        QWidget.setTabOrder(self.settings_button, self.sidebar.new_button)
+        QWidget.setTabOrder(self.system_prompt_button, self.sidebar.new_button)
 
     def set_dark(self, dark: bool) -> None:
         """Colours of the conversation, the notice bar and the edit banner."""

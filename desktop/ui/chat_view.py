@@ -108,6 +108,11 @@ class MessageBody(QTextBrowser):
         event.ignore()  # let the conversation's scroll area scroll
 
 
+#: the header of an assistant reply imported from another app's export
+#: (``Message.meta["imported_from"]``, set by :mod:`desktop.core.transfer`)
+IMPORTED_FROM = {"chatgpt": "ChatGPT", "claude": "Claude"}
+
+
 class MessageWidget(QFrame):
     """One message: who wrote it, its text, and a footer (status marker, sources)."""
 
@@ -178,7 +183,10 @@ class MessageWidget(QFrame):
                 f"border: 1px solid {c.border}; border-radius: 14px; }}"
             )
             model = f' <span style="color:{c.muted};">· {html.escape(msg.model)}</span>' if msg.model else ""
-            self.header.setText(f'<b style="color:{c.text};">Hearth</b>{model}')
+            # a reply imported from another assistant's export is labelled with its origin,
+            # not as Hearth's own ("Hearth · gpt-4o" misled a new-user trial)
+            who = IMPORTED_FROM.get(str(msg.meta.get("imported_from", "")), "Hearth")
+            self.header.setText(f'<b style="color:{c.text};">{html.escape(who)}</b>{model}')
             if self.copy_button is not None:
                 self.copy_button.setVisible(not streaming and bool(self.text.strip()))
         self._render_footer(streaming)

@@ -134,7 +134,6 @@ class MainWindow(QMainWindow):
         page.is_loading = lambda: self.loading
         page.picker.model_chosen.connect(self.load_model)
         page.picker.add_requested.connect(self.choose_model_file)
-        page.settings_button.clicked.connect(self.open_settings)
         page.answer_finished.connect(self.answer_finished)
         page.answer_done.connect(self._run_pending_load)
         page.status_changed.connect(self._set_status)
@@ -144,7 +143,7 @@ class MainWindow(QMainWindow):
         page.activate_requested.connect(lambda: self.show_mode("chat"))
         # the page's widgets, by the names the menus, the panels and the tests use
         self.sidebar, self.view, self.input, self.notice = page.sidebar, page.view, page.input, page.notice
-        self.picker, self.adapter_badge, self.settings_button = page.picker, page.adapter_badge, page.settings_button
+        self.picker, self.adapter_badge = page.picker, page.adapter_badge
         self.send_button, self.regenerate_button, self.edit_button = (
             page.send_button, page.regenerate_button, page.edit_button)
         self.system_prompt_button, self.system_prompt_edit = page.system_prompt_button, page.system_prompt_edit

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QAbstractButton, QDialogButtonBox
 from window_helpers import drop, send, wait_idle
 
 from desktop.core.settings import ChatSettings, Settings, default_threads
@@ -163,13 +163,16 @@ def test_welcome_screen_on_first_run(qtbot: Any, make_window: Any, default_model
 def test_keyboard_shortcuts(qtbot: Any, make_window: Any) -> None:
     window = make_window()
     qtbot.waitUntil(window.isActiveWindow)
-    window.settings_button.setFocus()
-    qtbot.keyClick(window.settings_button, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    window.system_prompt_button.setFocus()
+    qtbot.keyClick(window.system_prompt_button, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert window.input.hasFocus()
     keys = [s.toString() for s in window.settings_action.shortcuts()]
     assert "Ctrl+," in keys
     assert window.new_chat_action.shortcut().toString() == "Ctrl+N"
     assert window.stop_action.shortcut().toString() == "Esc"
+    # one Settings button in the window: the sidebar's (a trial found a second in the chat bar)
+    named = [b for b in window.findChildren(QAbstractButton) if b.text() == "Settings"]
+    assert named == [window.settings_nav]
 
 
 def test_start_shows_loading_then_ready(qtbot: Any, make_window: Any) -> None:

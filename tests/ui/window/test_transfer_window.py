@@ -25,6 +25,9 @@ def test_import_chatgpt_then_export(make_window: Any, qtbot: Any, tmp_path: Path
     assert conv.title == "Sourdough starter"
     assert window.conversation_id in window.sidebar.ids()
     assert window._import_report_box.isVisible()  # two skipped conversations are listed
+    window.chat_page.open_conversation(window.conversation_id)
+    headers = [w.header.text() for w in window.view.message_widgets() if w.message.role == "assistant"]
+    assert headers and all(">ChatGPT</b>" in h and "gpt-4o" in h for h in headers)  # not "Hearth"
 
     out = export_to(window, tmp_path / "one.json", current_only=True)
     assert out is not None
