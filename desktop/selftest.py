@@ -352,11 +352,35 @@ def _check_embedder(out: _Output, embedder: Any, backend: str) -> None:
     if backend != "onnx":
         return
     if kind != "OnnxEmbedder":
+        reason = _onnx_refused_here()
+        if reason:  # the designed fallback on this processor, not a broken build
+            out.line(f"    note: PyTorch embeds here, by design: {reason}")
+            return
         raise StepFailed("the ONNX embedder did not load, the library fell back to PyTorch "
                          "(the log says why: onnxruntime missing, or no converted model)")
     if getattr(sys, "frozen", False) and (folder is None or Path(folder).parent != bundled_dir()):
         raise StepFailed(f"the ONNX embedder was not the one shipped in {bundled_dir()} "
                          f"(got {folder}): the installed app converted the model itself")
+
+
+def _onnx_refused_here() -> str:
+    """Why the shipped int8 embedder is not used on this processor ("" if it would be, or
+    if nothing is shipped): its vectors here differ from PyTorch's beyond the threshold
+    (AVX2-only processors score 0.989, see installers/README.md)."""
+    from desktop.core.library.onnx_embedder import ConversionError, bundled_dir, cache_path, verify
+    from desktop.core.models import embedding_model_dir
+
+    model_dir = embedding_model_dir()
+    if model_dir is None:
+        return ""
+    shipped = cache_path(model_dir, bundled_dir())
+    if not (shipped / "model.onnx").is_file():
+        return ""
+    try:
+        verify(shipped, model_dir)
+    except ConversionError as exc:
+        return str(exc) if "on this processor" in str(exc) else ""
+    return ""
 
 
 def _step_ocr(out: _Output, home: Path) -> str:

@@ -122,3 +122,25 @@ def test_a_shipped_conversion_this_processor_does_not_reproduce_is_not_used(
         got.load()
     assert got.folder == made
     assert "shipped with Hearth is not used" in caplog.text
+
+
+def test_self_test_tells_a_refused_shipped_copy_from_a_broken_build(
+        embedder: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-test accepts the PyTorch fallback only when the shipped int8 copy is there
+    and this processor does not reproduce its vectors (AVX2-only CPUs); a copy that passes
+    here, or none at all, leaves the fallback unexplained (a broken build)."""
+    from desktop import selftest
+    from desktop.core.library import onnx_embedder
+    from desktop.core.models import embedding_model_dir
+
+    if embedding_model_dir() != model_dir:
+        pytest.skip("the self-test's model folder is not the tests' one here")
+    made = cache_path(model_dir, embedder_cache_dir())
+    shipped = tmp_path / "embedders" / made.name
+    monkeypatch.setattr(onnx_embedder, "bundled_dir", lambda: shipped.parent)
+    assert selftest._onnx_refused_here() == ""  # nothing shipped
+    shutil.copytree(made, shipped)
+    assert selftest._onnx_refused_here() == ""  # shipped and usable here
+    reference = np.load(shipped / onnx_embedder.REFERENCE_FILE)
+    np.save(shipped / onnx_embedder.REFERENCE_FILE, np.roll(reference, 1, axis=0))
+    assert "on this processor" in selftest._onnx_refused_here()
