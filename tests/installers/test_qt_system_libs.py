@@ -125,7 +125,7 @@ def test_make_run_stops_before_building(tmp_path: Path) -> None:
     """`make run` on a machine without the libraries: nothing is built, the command is named."""
     work = tmp_path / "hearth"
     (work / "installers" / "linux").mkdir(parents=True)
-    for name in ("Makefile", "pyproject.toml", "requirements-models.txt"):
+    for name in ("Makefile", "pyproject.toml", "requirements-models.txt", "installers/opencv_headless.py"):
         shutil.copy(ROOT / name, work / name)
     shutil.copy(SCRIPT, work / "installers" / "linux" / SCRIPT.name)
     env = fake_bare_machine(tmp_path)

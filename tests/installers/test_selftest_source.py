@@ -27,7 +27,8 @@ def _run(args: list[str], tmp_path: Path) -> tuple[int, str, str]:
 
 
 def test_self_test_from_source_answers_a_prompt(default_model: Path, tmp_path: Path) -> None:
-    code, output, report = _run(["--skip", "adapter", "--skip", "library", "--skip", "training"], tmp_path)
+    code, output, report = _run(["--skip", "adapter", "--skip", "library", "--skip", "ocr",
+                                 "--skip", "training"], tmp_path)
     assert code == 0, output
     assert "[ok] chat" in report
     answer = next(line for line in report.splitlines() if line.strip().startswith("A: "))
@@ -60,8 +61,9 @@ def test_engine_self_test_answers_in_the_process_it_was_started_in(
 def test_full_self_test_from_source(default_model: Path, tmp_path: Path) -> None:
     code, output, report = _run([], tmp_path)
     assert code == 0, output
-    for step in ("bundle", "chat", "adapter", "library", "training"):
+    for step in ("bundle", "chat", "adapter", "library", "ocr", "training"):
         assert f"[ok] {step}" in report, report
+    assert "embedder: OnnxEmbedder from " in report
 
 
 def test_self_test_reports_a_missing_model(

@@ -15,6 +15,15 @@ refused and the caller keeps the PyTorch embedder.  The converted file is cached
 by the source model's identity), so later runs load it in well under a second and never
 import torch.
 
+The installers convert the default model at build time (installers/hearth.spec) and ship
+the result under ``resources/models/embedders/`` (:func:`bundled_dir`), where
+:func:`convert` looks first: the installed app never converts (its bundle carries neither
+the exporter nor the quantizer).  Its probes' PyTorch vectors travel with it
+(``reference.npy``), and the shipped copy is used only if the user's processor reproduces
+them (cosine >= :data:`MIN_COSINE` on every probe; int8 products take other code paths on
+processors without AVX-512 VNNI than on the build machine), else :func:`convert` goes on
+as if nothing were shipped.
+
 Why it is faster on a CPU: int8 matrix products (AVX2 ``vpmaddubsw``/AVX-512 VNNI) do
 about twice the multiply-adds per cycle of fp32 FMA and move a quarter of the weight
 bytes.
@@ -83,6 +92,10 @@ PROBE_TEXTS = [
 ]
 
 
+#: the probes' PyTorch vectors, (len(PROBE_TEXTS), 384) float32, kept beside model.onnx
+REFERENCE_FILE = "reference.npy"
+
+
 class ConversionError(Exception):
     """The model could not be converted, or the converted model disagrees with PyTorch."""
 
@@ -90,6 +103,49 @@ class ConversionError(Exception):
 def cache_path(model_dir: Path, cache_dir: Path) -> Path:
     """Where the converted model of ``model_dir`` is kept (a folder under ``cache_dir``)."""
     return Path(cache_dir) / f"{model_identity(model_dir).replace('@', '-')}-{RECIPE}"
+
+
+def bundled_dir() -> Path:
+    """Where an installed Hearth carries converted models, made when the installer was built:
+    ``resources/models/embedders/`` (each in its :func:`cache_path` folder)."""
+    from desktop.core.paths import resource_path
+
+    return resource_path("models", "embedders")
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / "model.onnx").is_file() and (folder / "check.json").is_file()
+
+
+def verify(folder: Path, model_dir: Path) -> dict[str, float]:
+    """Run :data:`PROBE_TEXTS` through ``folder/model.onnx`` on this machine and compare with
+    the PyTorch vectors its conversion stored (``reference.npy``), as :func:`convert`'s
+    check did on the machine that converted it.  About 0.3 s on one core.
+
+    Returns:
+        ``{"min_cosine": ..., "mean_cosine": ..., "seconds": ...}``.
+
+    Raises:
+        ConversionError: no reference vectors, or a probe's cosine < :data:`MIN_COSINE`.
+    """
+    t0 = time.monotonic()
+    try:
+        reference = np.load(folder / REFERENCE_FILE)
+        tok = load_tokenizer(model_dir)
+        session = _session(folder / "model.onnx", 1)
+        got = np.concatenate([_run(session, [e.ids]) for e in tok.encode_batch(PROBE_TEXTS)])
+    except Exception as exc:
+        raise ConversionError(f"cannot check {folder} on this machine ({type(exc).__name__}: {exc})") from exc
+    if reference.shape != got.shape:
+        raise ConversionError(f"{folder / REFERENCE_FILE} holds {reference.shape} vectors, not {got.shape}")
+    cosines = np.sum(reference.astype(np.float32) * got, axis=1)
+    result = {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean()),
+              "seconds": round(time.monotonic() - t0, 2)}
+    if result["min_cosine"] < MIN_COSINE:
+        raise ConversionError(
+            f"{folder} disagrees with PyTorch on this processor (cosine {result['min_cosine']:.4f} "
+            f"< {MIN_COSINE})")
+    return result
 
 
 class _Pooled:
@@ -115,19 +171,31 @@ class _Pooled:
         return Pooled(auto_model).eval()
 
 
-def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
+def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine: float = MIN_COSINE) -> Path:
     """Export ``model_dir`` (a sentence-transformers BERT folder) to ONNX, quantize it, and
-    check it against PyTorch.  Returns the folder holding ``model.onnx`` and ``check.json``
-    (``min_cosine``, ``mean_cosine``, ``seconds``).  Reuses a previous conversion.
+    check it against PyTorch.  Returns the folder holding ``model.onnx``, ``check.json``
+    (``min_cosine``, ``mean_cosine``, ``seconds``) and ``reference.npy`` (the probes'
+    PyTorch vectors).  Uses the conversion shipped with the app (:func:`bundled_dir`) when
+    it passes :func:`verify` here, else a previous conversion in ``cache_dir``.
 
     Takes about 10-30 s on two cores (export, quantization, check); uses torch, so it is
-    done once, in the process that first needs the embedder.
+    done once, in the process that first needs the embedder.  ``min_cosine``: the check's
+    threshold; the installers' build passes a lower one, since the shipped copy is checked
+    again on each user's processor (:func:`verify`, :data:`MIN_COSINE`) and the int8
+    kernels of an AVX2-only build machine score lower than VNNI ones (0.9891 vs 0.9917).
 
     Raises:
         ConversionError: export or quantization failed, or a probe's cosine < MIN_COSINE.
     """
+    shipped = cache_path(model_dir, bundled_dir())
+    if _complete(shipped):
+        try:
+            log.debug("shipped ONNX embedder %s checked here: %s", shipped, verify(shipped, model_dir))
+            return shipped
+        except ConversionError as exc:
+            log.warning("the ONNX embedder shipped with Hearth is not used: %s", exc)
     out = cache_path(model_dir, cache_dir)
-    if (out / "model.onnx").is_file() and (out / "check.json").is_file():
+    if _complete(out):
         return out
     from desktop.core.privacy import go_offline
 
@@ -185,11 +253,12 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
         check: dict[str, Any] = {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean()),
                  "seconds": round(time.monotonic() - t0, 1), "recipe": RECIPE,
                  "source": model_identity(model_dir), "quantized": quantize}
-        if check["min_cosine"] < MIN_COSINE:
+        if check["min_cosine"] < min_cosine:
             raise ConversionError(
                 f"the converted model disagrees with PyTorch (cosine {check['min_cosine']:.4f} "
-                f"< {MIN_COSINE}); keeping the PyTorch embedder")
+                f"< {min_cosine}); keeping the PyTorch embedder")
         (tmp / "check.json").write_text(json.dumps(check), encoding="utf-8")
+        np.save(tmp / REFERENCE_FILE, np.asarray(reference, dtype=np.float32))
         if out.exists():
             import shutil
 
@@ -312,6 +381,8 @@ class OnnxEmbedder:
         self.threads = threads or default_embed_threads()
         self.batch_size = batch_size
         self.check: dict[str, Any] = {}
+        #: the converted model's folder (shipped with the app or in ``cache_dir``), once loaded
+        self.folder: Path | None = None
         self._session: Any = None
         self._tok: Any = None
         self._pool: ThreadPoolExecutor | None = None
@@ -323,6 +394,7 @@ class OnnxEmbedder:
         with self._lock:
             if self._session is None:
                 folder = convert(self.model_dir, self.cache_dir)
+                self.folder = folder
                 self.check = json.loads((folder / "check.json").read_text(encoding="utf-8"))
                 self._tok = load_tokenizer(self.model_dir)
                 self._session = _session(folder / "model.onnx", 1)

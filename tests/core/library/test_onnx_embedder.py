@@ -4,10 +4,13 @@ on every probe, checked at conversion) and is what the library uses by default."
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from desktop.core.library.embedder import SentenceEmbedder
 from desktop.core.library.onnx_embedder import (
@@ -74,3 +77,70 @@ def test_batches_run_on_several_threads_and_keep_the_texts_order(embedder: Any, 
     # closed, it loads again on the next call
     assert parallel.embed(["a"]).shape == (1, 384)
     parallel.close()
+
+
+def test_a_conversion_shipped_with_the_app_is_used_first_without_converting(
+        embedder: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installers ship the conversion made at build time (resources/models/embedders/):
+    the app uses it, after checking the stored PyTorch vectors on this processor, and
+    converts nothing (its cache stays empty)."""
+    from desktop.core.library import onnx_embedder
+
+    made = cache_path(model_dir, embedder_cache_dir())
+    assert (made / onnx_embedder.REFERENCE_FILE).is_file()  # convert() keeps the probes' vectors
+    shipped_root = tmp_path / "resources" / "models" / "embedders"
+    shutil.copytree(made, shipped_root / made.name)
+    monkeypatch.setattr(onnx_embedder, "bundled_dir", lambda: shipped_root)
+    empty_cache = tmp_path / "cache"
+    got = OnnxEmbedder(model_dir, empty_cache, threads=1)
+    got.load()
+    assert got.folder == shipped_root / made.name
+    assert not empty_cache.exists()
+    assert np.allclose(got.embed(["The boiler was serviced."]), embedder.embed(["The boiler was serviced."]),
+                       atol=1e-5)
+    assert onnx_embedder.verify(got.folder, model_dir)["min_cosine"] >= MIN_COSINE
+
+
+def test_a_shipped_conversion_this_processor_does_not_reproduce_is_not_used(
+        embedder: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A shipped copy whose vectors differ here from the ones stored at build time (a
+    different int8 code path, a damaged file) is refused with a warning; the app then
+    goes on as without it (here: the conversion in its cache)."""
+    from desktop.core.library import onnx_embedder
+
+    made = cache_path(model_dir, embedder_cache_dir())
+    shipped = tmp_path / "embedders" / made.name
+    shutil.copytree(made, shipped)
+    reference = np.load(shipped / onnx_embedder.REFERENCE_FILE)
+    np.save(shipped / onnx_embedder.REFERENCE_FILE, np.roll(reference, 1, axis=0))  # wrong rows
+    monkeypatch.setattr(onnx_embedder, "bundled_dir", lambda: shipped.parent)
+    with pytest.raises(onnx_embedder.ConversionError, match="disagrees with PyTorch on this processor"):
+        onnx_embedder.verify(shipped, model_dir)
+    got = OnnxEmbedder(model_dir, embedder_cache_dir(), threads=1)
+    with caplog.at_level(logging.WARNING, logger=onnx_embedder.__name__):
+        got.load()
+    assert got.folder == made
+    assert "shipped with Hearth is not used" in caplog.text
+
+
+def test_self_test_tells_a_refused_shipped_copy_from_a_broken_build(
+        embedder: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-test accepts the PyTorch fallback only when the shipped int8 copy is there
+    and this processor does not reproduce its vectors (AVX2-only CPUs); a copy that passes
+    here, or none at all, leaves the fallback unexplained (a broken build)."""
+    from desktop import selftest
+    from desktop.core.library import onnx_embedder
+    from desktop.core.models import embedding_model_dir
+
+    if embedding_model_dir() != model_dir:
+        pytest.skip("the self-test's model folder is not the tests' one here")
+    made = cache_path(model_dir, embedder_cache_dir())
+    shipped = tmp_path / "embedders" / made.name
+    monkeypatch.setattr(onnx_embedder, "bundled_dir", lambda: shipped.parent)
+    assert selftest._onnx_refused_here() == ""  # nothing shipped
+    shutil.copytree(made, shipped)
+    assert selftest._onnx_refused_here() == ""  # shipped and usable here
+    reference = np.load(shipped / onnx_embedder.REFERENCE_FILE)
+    np.save(shipped / onnx_embedder.REFERENCE_FILE, np.roll(reference, 1, axis=0))
+    assert "on this processor" in selftest._onnx_refused_here()
