@@ -224,9 +224,8 @@ class SettingsDialog(QDialog):
         box.setObjectName("confirmReindexDialog")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Re-index the library")
-        files = f"all {estimate.files} files" if estimate.files != 1 else "the one file"
-        box.setText(f"Changing the passage size means reading {files} of your library again "
-                    f"({estimate.chunks} passages now, {_duration(estimate.seconds)}). Re-index now?")
+        box.setText(f"Changing the passage size means reading {estimate.files_text()} of your library again "
+                    f"({estimate.chunks} passages now, {estimate.duration_text()}). Re-index now?")
         box.setInformativeText("Until a file is read again, answers do not use it. Indexing pauses "
                                "while Hearth answers.")
         box.setStandardButtons(QMessageBox.StandardButton.Cancel)
@@ -305,12 +304,3 @@ class SettingsDialog(QDialog):
                 self.settings.library.chunk_tokens, self.settings.library.chunk_overlap_tokens = size, overlap
         self._save()
 
-
-def _duration(seconds: float) -> str:
-    """'a minute or less', 'about 12 minutes', 'about 3 hours' (rough: an estimate)."""
-    minutes = seconds / 60
-    if minutes <= 1:
-        return "a minute or less"
-    if minutes < 90:
-        return f"about {round(minutes)} minutes"
-    return f"about {round(minutes / 60)} hours"

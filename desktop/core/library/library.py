@@ -84,6 +84,19 @@ class ReindexEstimate:
     chunks: int
     seconds: float
 
+    def duration_text(self) -> str:
+        """'a minute or less', 'about 12 minutes', 'about 3 hours' (rough on purpose)."""
+        minutes = self.seconds / 60
+        if minutes <= 1:
+            return "a minute or less"
+        if minutes < 90:
+            return f"about {round(minutes)} minutes"
+        return f"about {round(minutes / 60)} hours"
+
+    def files_text(self) -> str:
+        """'all 12 files' or 'the one file'."""
+        return f"all {self.files} files" if self.files != 1 else "the one file"
+
 
 def _chunking(settings: LibrarySettings) -> tuple[int, int]:
     """(passage size, overlap) from ``settings``; values out of range (a hand-edited
