@@ -111,3 +111,43 @@ def test_no_question_when_nothing_would_be_reindexed(qtbot: Any, settings: Setti
     assert dialog.reindex_box is None and dialog.result() == QDialog.DialogCode.Accepted
     dialog.apply()
     assert settings.library.chunk_tokens == 128 and not dialog.reindex_needed
+
+
+def test_the_window_reindexes_after_the_user_agreed(qtbot: Any, tmp_path: Path, shared_data: Path) -> None:
+    from desktop.core.app import HearthCore
+    from desktop.core.engine.fake import ScriptedBackend
+    from desktop.ui.library_panel import LibraryPanel
+    from desktop.ui.main_window import MainWindow
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "readme.md").write_bytes((shared_data / "docs" / "md_markitdown-README.md").read_bytes())
+    settings = Settings()
+    settings.ui.welcome_done = True
+    settings.library.ocr_enabled = False
+    core = HearthCore(settings=settings, engine=ScriptedBackend())
+    try:
+        assert core.library is not None
+        assert list(core.library.index_paths([folder]))[-1].kind == "done"
+        before = core.library.chunk_count("default")
+        window = MainWindow(core)
+        qtbot.addWidget(window)
+        window.show()
+        panel = window.show_mode("library")
+        assert isinstance(panel, LibraryPanel) and core.watcher is not None
+        # the watcher's start-up catch-up is over: what re-indexes below is the window
+        qtbot.waitUntil(lambda: core.watcher.running and core.watcher.idle(), timeout=60_000)
+        dialog = window.open_settings()
+        dialog.chunk_tokens.setValue(96)
+        ok(dialog)
+        box = dialog.reindex_box
+        assert box is not None and "all 1 files" not in box.text() and "the one file" in box.text()
+        with qtbot.waitSignal(panel.indexing_started, timeout=10_000):
+            box.findChild(QPushButton, "confirmReindexButton").click()
+        qtbot.waitUntil(lambda: not panel.running and {f.state for f in core.library.files()} == {"indexed"},
+                        timeout=120_000)
+        assert Settings.load().library.chunk_tokens == 96  # saved
+        assert core.library.chunk_count("default") > before
+        window.close()
+    finally:
+        core.close()
