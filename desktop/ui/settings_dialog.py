@@ -119,7 +119,7 @@ class SettingsDialog(QDialog):
         eform.addRow(note)
         layout.addWidget(engine)
 
-        passages = QGroupBox("Library")
+        passages = QGroupBox("Passages")
         pform = QFormLayout(passages)
         lib = settings.library
         self.chunk_tokens = self._library_int("chunk_tokens", "Passage size (word pieces)", lib.chunk_tokens,
@@ -132,7 +132,12 @@ class SettingsDialog(QDialog):
         pnote.setWordWrap(True)
         pnote.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         pform.addRow(pnote)
-        layout.addWidget(passages)
+        # a tab of its own: in General it made the dialog taller than a 768-pixel screen
+        library_tab = QWidget()
+        library_tab.setObjectName("librarySettingsTab")
+        library_layout = QVBoxLayout(library_tab)
+        library_layout.addWidget(passages)
+        library_layout.addStretch(1)
 
         look = QGroupBox("Appearance")
         lform = QFormLayout(look)
@@ -146,6 +151,7 @@ class SettingsDialog(QDialog):
         lform.addRow("Theme", theme)
         layout.addWidget(look)
 
+        self.tabs.addTab(library_tab, "Library")
         from desktop.ui.memory_view import MemoryView
 
         self.memory_view = MemoryView(library, settings.library.memory_enabled)
@@ -157,7 +163,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
         self.buttons = buttons
-        self._align_labels([form, eform, pform, lform])
+        self._align_labels([form, eform, lform])
         # room for the memory list's three columns and the engine note on one line
         self.resize(max(self.sizeHint().width(), 680), max(self.sizeHint().height(), 640))
 

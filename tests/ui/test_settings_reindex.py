@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
 
 from desktop.core.library import Library
 from desktop.core.settings import LibrarySettings, Settings
@@ -63,6 +63,8 @@ def test_cancel_keeps_the_passage_size_and_reindex_applies_it(qtbot: Any, settin
     qtbot.addWidget(dialog)
     dialog.open()
     size, overlap = dialog.chunk_tokens, dialog.chunk_overlap
+    tab = dialog.tabs.findChild(QWidget, "librarySettingsTab")
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(tab)) == "Library" and tab.isAncestorOf(size)
     assert (size.value(), overlap.value()) == (222, 32)
     assert size.toolTip() == describe(LibrarySettings, "chunk_tokens") and "re-indexes" in size.toolTip()
     assert overlap.toolTip() == describe(LibrarySettings, "chunk_overlap_tokens")
