@@ -55,6 +55,13 @@ def register(sub: Any) -> None:
     q.add_argument("--collection", action="append", default=None)
     q.add_argument("-k", "--top-k", type=int, default=None)
     q.set_defaults(func=cmd_search)
+    q = lsub.add_parser("passages", help="show or change the passage size and overlap (changing them re-indexes)")
+    q.add_argument("--size", type=int, default=None, metavar="TOKENS",
+                   help="passage size in word pieces (64 to 222; default 222)")
+    q.add_argument("--overlap", type=int, default=None, metavar="TOKENS",
+                   help="word pieces neighbouring passages share (0 to half the size; default 32)")
+    q.add_argument("--reindex", action="store_true", help="re-index the library now (else: the next catch-up)")
+    q.set_defaults(func=cmd_passages)
     p.set_defaults(func=cmd_list)  # `hearth library` alone shows the library
 
 
@@ -229,6 +236,50 @@ def cmd_list(args: argparse.Namespace) -> int:
             for folder in c.folders:
                 print(f"  watching {folder}")
     return 0
+
+
+def cmd_passages(args: argparse.Namespace) -> int:
+    """Show the passage size and overlap; with --size/--overlap change them (saved): the
+    library's files made otherwise are re-indexed, now with --reindex, else by the next
+    catch-up (the window on start, or this command with --reindex)."""
+    from desktop.core.settings import Settings, check_chunking
+
+    current = Settings.load().library
+    size = current.chunk_tokens if args.size is None else args.size
+    overlap = current.chunk_overlap_tokens if args.overlap is None else args.overlap
+    try:
+        check_chunking(size, overlap)
+    except ValueError as exc:
+        print(f"hearth library passages: {exc} Nothing was changed.", file=sys.stderr)
+        return 2
+    with _open_core() as core:
+        library = core.library
+        if (size, overlap) != (current.chunk_tokens, current.chunk_overlap_tokens):
+            estimate = library.reindex_estimate()
+            stale = core.set_chunking(size, overlap)
+            print(f"Passages are now {size} word pieces, overlapping by {overlap}.")
+            if stale:
+                how = "now" if args.reindex else \
+                    "the next time Hearth opens (or now: hearth library passages --reindex)"
+                print(f"The library will be re-indexed: {estimate.files_text()} are read again "
+                      f"({estimate.chunks} passages now, {estimate.duration_text()}), {how}.")
+        else:
+            print(f"Passages are {size} word pieces, overlapping by {overlap}.")
+        pending = sum(len(v) for v in library.pending_reindex().values())
+        if not args.reindex:
+            if pending and (size, overlap) == (current.chunk_tokens, current.chunk_overlap_tokens):
+                print(f"{pending} file(s) wait to be re-indexed: hearth library passages --reindex")
+            return 0
+        final: Any = None
+        for ev in library.reindex_pending():
+            if ev.kind in ("done", "cancelled", "error"):
+                final = ev
+        if final is None:
+            print("Nothing to re-index.")
+            return 0
+        print(final.message)
+        print_skipped(final.data.get("skipped", []))
+        return 0 if final.kind == "done" else 1
 
 
 def cmd_files(args: argparse.Namespace) -> int:

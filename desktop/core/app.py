@@ -197,6 +197,30 @@ class HearthCore:
             library.chroma_port = int(port)
         self.save_settings()
 
+    def set_chunking(self, chunk_tokens: int, overlap: int) -> int:
+        """Cut documents into passages of ``chunk_tokens`` word pieces overlapping by
+        ``overlap`` (library settings; saved).  The library's files made otherwise become
+        "stale" and are re-indexed by the next catch-up (or ``library.reindex_pending``);
+        ask the user first (``library.reindex_estimate``).  Returns the number of files
+        to re-index.
+
+        Raises:
+            ValueError: a value is out of range (nothing changed; the message names the
+                setting and its range).
+            OSError: the settings could not be written.
+        """
+        from desktop.core.settings import check_chunking
+
+        check_chunking(chunk_tokens, overlap)
+        stale = 0
+        if self.library is not None:
+            stale = self.library.set_chunking(chunk_tokens, overlap)
+        else:
+            self.settings.library.chunk_tokens = chunk_tokens
+            self.settings.library.chunk_overlap_tokens = overlap
+        self.save_settings()
+        return stale
+
     def set_server_options(self, enabled: bool | None = None, allow_lan: bool | None = None,
                            token_sha256: str | None = None) -> None:
         """The OpenAI-compatible server's switch, local-network listening and the access

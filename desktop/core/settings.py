@@ -70,6 +70,36 @@ class ChatSettings:
         return self.n_threads if self.n_threads > 0 else default_threads()
 
 
+#: Passage (chunk) size limits, in the embedding model's word pieces.  The upper bound is
+#: what all-MiniLM-L6-v2 reads with a section header: 256 - [CLS]/[SEP] - 32 header tokens
+#: (desktop.core.library.chunking.MAX_CHUNK_TOKENS, kept equal by a test); below 64 a
+#: passage is a sentence or two and too little context for an answer.
+CHUNK_TOKENS_MIN = 64
+CHUNK_TOKENS_MAX = 222
+CHUNK_TOKENS_DEFAULT = 222
+CHUNK_OVERLAP_DEFAULT = 32
+
+
+def check_chunking(chunk_tokens: Any, overlap_tokens: Any) -> None:
+    """Check a passage size and overlap (word pieces) before they are used or saved.
+
+    Raises:
+        ValueError: a value is not a whole number, the size is outside
+            CHUNK_TOKENS_MIN..CHUNK_TOKENS_MAX, or the overlap outside 0..size // 2; the
+            message names the setting, the value and the allowed range.
+    """
+    if isinstance(chunk_tokens, bool) or not isinstance(chunk_tokens, int) \
+            or not CHUNK_TOKENS_MIN <= chunk_tokens <= CHUNK_TOKENS_MAX:
+        raise ValueError(f"Passage size (library.chunk_tokens) {chunk_tokens!r} is not allowed: give a whole "
+                         f"number of word pieces from {CHUNK_TOKENS_MIN} to {CHUNK_TOKENS_MAX} "
+                         f"(the embedding model reads at most {CHUNK_TOKENS_MAX} with a section header).")
+    if isinstance(overlap_tokens, bool) or not isinstance(overlap_tokens, int) \
+            or not 0 <= overlap_tokens <= chunk_tokens // 2:
+        raise ValueError(f"Passage overlap (library.chunk_overlap_tokens) {overlap_tokens!r} is not allowed: "
+                         f"give a whole number of word pieces from 0 to {chunk_tokens // 2} (half the "
+                         f"passage size, {chunk_tokens}).")
+
+
 @dataclass
 class LibrarySettings:
     top_k: int = _f(6, "How many passages are retrieved for each question.")
@@ -90,6 +120,13 @@ class LibrarySettings:
     )
     chroma_host: str = _f("", "A Chroma server (chroma run) that keeps the library's vectors instead of this disk, e.g. gpu-box.local; empty keeps them on this computer. The list of files stays on this computer.")
     chroma_port: int = _f(8000, "TCP port of that Chroma server (chroma run's default is 8000).")
+    chunk_tokens: int = _f(CHUNK_TOKENS_DEFAULT, f"Passage size: how long the passages your documents are cut into are, in word pieces ({CHUNK_TOKENS_MIN} to {CHUNK_TOKENS_MAX}; a word is about 1.3). Smaller passages cite more precisely but carry less context. Changing it re-indexes the library.")
+    chunk_overlap_tokens: int = _f(CHUNK_OVERLAP_DEFAULT, "Passage overlap: word pieces neighbouring passages share (0 to half the passage size), so a sentence cut at a boundary is still found. Changing it re-indexes the library.")
+
+    def check_chunking(self) -> None:
+        """Raise ValueError naming the setting and its allowed range when the passage size
+        or overlap is out of range (see :func:`check_chunking`)."""
+        check_chunking(self.chunk_tokens, self.chunk_overlap_tokens)
 
 
 @dataclass

@@ -372,8 +372,17 @@ class LibraryPanel(QWidget):
                     self.core.watch_folder(Path(p), collection)
         except Exception:  # indexing goes on; the folder is then not followed
             log.exception("could not record the watched folder")
+        self._start(GeneratorWorker(lib.index_paths, [Path(p) for p in paths], collection))
+
+    def reindex_pending(self) -> None:
+        """Re-index the files waiting for it (after a change of passage size, say), after
+        the indexing already asked for."""
+        lib = self.library
+        if lib is not None and lib.pending_reindex():
+            self._start(GeneratorWorker(lib.reindex_pending))
+
+    def _start(self, worker: GeneratorWorker) -> None:
         first = not self.running
-        worker = GeneratorWorker(lib.index_paths, [Path(p) for p in paths], collection)
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_worker_finished)  # a slot: queued to this thread

@@ -540,6 +540,11 @@ class MainWindow(QMainWindow):
         self._set_status("Settings saved.")
         if dialog.engine_changed and self.model_ready:
             self.load_model(None)
+        if dialog.reindex_needed:  # the user agreed to re-index with the new passage size
+            panel = self.show_mode("library")
+            reindex = getattr(panel, "reindex_pending", None)
+            if callable(reindex):
+                reindex()
 
     # ------------------------------------------------------------------ misc
 

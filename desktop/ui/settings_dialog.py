@@ -1,6 +1,11 @@
 """The settings dialog: every chat setting (sampling, engine, default system prompt), the
-appearance, each with its field description as tooltip, and memory ("What does Hearth
-know?": the remembered exchanges, each removable, and the switch that turns memory off)."""
+library's passage size and overlap, the appearance, each with its field description as
+tooltip, and memory ("What does Hearth know?": the remembered exchanges, each removable,
+and the switch that turns memory off).
+
+Changing the passage size or overlap means re-indexing the whole library, so OK first asks
+(:meth:`SettingsDialog.confirm_reindex`): Re-index applies everything and the window
+re-indexes; Cancel puts the two fields back and leaves the dialog open."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QSpinBox,
     QTabWidget,
@@ -24,7 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.settings import ChatSettings, Settings, UiSettings, default_threads
+from desktop.core.settings import (
+    CHUNK_TOKENS_MAX,
+    CHUNK_TOKENS_MIN,
+    ChatSettings,
+    LibrarySettings,
+    Settings,
+    UiSettings,
+    default_threads,
+)
 
 ENGINE_FIELDS = ("n_ctx", "n_threads", "n_gpu_layers")
 
@@ -41,7 +55,8 @@ class SettingsDialog(QDialog):
     """Edits ``settings.chat`` and ``settings.ui``; :meth:`apply` writes the values back.
 
     ``engine_changed`` (after :meth:`apply`) says whether the model must be reloaded
-    (context window, threads or GPU layers changed).
+    (context window, threads or GPU layers changed); ``reindex_needed`` whether the
+    passage size or overlap changed with files to re-index (the user agreed).
     """
 
     def __init__(self, settings: Settings, parent: QWidget | None = None, library: Any = None,
@@ -52,6 +67,10 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.settings = settings
         self.engine_changed = False
+        self.reindex_needed = False
+        self.library = library
+        #: the open "Re-index now?" question (None when none is open)
+        self.reindex_box: QMessageBox | None = None
         chat = settings.chat
         self.widgets: dict[str, QWidget] = {}
         outer = QVBoxLayout(self)
@@ -100,6 +119,26 @@ class SettingsDialog(QDialog):
         eform.addRow(note)
         layout.addWidget(engine)
 
+        passages = QGroupBox("Passages")
+        pform = QFormLayout(passages)
+        lib = settings.library
+        self.chunk_tokens = self._library_int("chunk_tokens", "Passage size (word pieces)", lib.chunk_tokens,
+                                              CHUNK_TOKENS_MIN, CHUNK_TOKENS_MAX, pform)
+        self.chunk_overlap = self._library_int("chunk_overlap_tokens", "Passage overlap (word pieces)",
+                                               lib.chunk_overlap_tokens, 0, lib.chunk_tokens // 2, pform)
+        self.chunk_tokens.valueChanged.connect(lambda size: self.chunk_overlap.setMaximum(size // 2))
+        pnote = QLabel("Your documents are cut into passages to search them. Changing these re-indexes the library.")
+        pnote.setObjectName("passagesNote")
+        pnote.setWordWrap(True)
+        pnote.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        pform.addRow(pnote)
+        # a tab of its own: in General it made the dialog taller than a 768-pixel screen
+        library_tab = QWidget()
+        library_tab.setObjectName("librarySettingsTab")
+        library_layout = QVBoxLayout(library_tab)
+        library_layout.addWidget(passages)
+        library_layout.addStretch(1)
+
         look = QGroupBox("Appearance")
         lform = QFormLayout(look)
         theme = QComboBox()
@@ -112,6 +151,7 @@ class SettingsDialog(QDialog):
         lform.addRow("Theme", theme)
         layout.addWidget(look)
 
+        self.tabs.addTab(library_tab, "Library")
         from desktop.ui.memory_view import MemoryView
 
         self.memory_view = MemoryView(library, settings.library.memory_enabled)
@@ -147,6 +187,72 @@ class SettingsDialog(QDialog):
         widget.setAccessibleName(label)
         self.widgets[name] = widget
         form.addRow(label, widget)
+
+    def _library_int(self, name: str, label: str, value: int, lo: int, hi: int, form: QFormLayout) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(lo, hi)
+        box.setValue(value)
+        box.setObjectName(f"setting_{name}")
+        box.setToolTip(describe(LibrarySettings, name))
+        box.setAccessibleName(label)
+        form.addRow(label, box)
+        return box
+
+    def chunking(self) -> tuple[int, int]:
+        """(passage size, overlap) as edited, in word pieces."""
+        return self.chunk_tokens.value(), self.chunk_overlap.value()
+
+    def chunking_changed(self) -> bool:
+        lib = self.settings.library
+        return self.chunking() != (lib.chunk_tokens, lib.chunk_overlap_tokens)
+
+    def accept(self) -> None:
+        """OK: when the passage size or overlap changed and the library has files, ask
+        first (:meth:`confirm_reindex`); otherwise close as accepted."""
+        if self.reindex_box is not None:
+            return
+        if self.chunking_changed() and self.library is not None:
+            estimate = self.library.reindex_estimate()
+            if estimate.files:
+                self.confirm_reindex(estimate)
+                return
+        super().accept()
+
+    def confirm_reindex(self, estimate: Any) -> QMessageBox:
+        """Ask "Re-index now?" (window-modal, non-blocking); returns the open box.
+        Re-index: the dialog is accepted (the caller applies); Cancel: the passage fields
+        go back to the saved values and the dialog stays open.
+
+        Args:
+            estimate: the library's :class:`~desktop.core.library.library.ReindexEstimate`.
+        """
+        box = QMessageBox(self)
+        box.setObjectName("confirmReindexDialog")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Re-index the library")
+        box.setText(f"Changing the passage size means reading {estimate.files_text()} of your library again "
+                    f"({estimate.chunks} passages now, {estimate.duration_text()}). Re-index now?")
+        box.setInformativeText("Until a file is read again, answers do not use it. Indexing pauses "
+                               "while Hearth answers.")
+        box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+        reindex = box.addButton("Re-index", QMessageBox.ButtonRole.AcceptRole)
+        reindex.setObjectName("confirmReindexButton")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.reindex_box = box
+
+        def done() -> None:
+            self.reindex_box = None
+            box.deleteLater()
+            if box.clickedButton() is reindex:
+                QDialog.accept(self)
+            else:
+                lib = self.settings.library
+                self.chunk_tokens.setValue(lib.chunk_tokens)
+                self.chunk_overlap.setValue(lib.chunk_overlap_tokens)
+
+        box.finished.connect(done)
+        box.open()
+        return box
 
     def _double(
         self, name: str, label: str, value: float, lo: float, hi: float, step: float, form: QFormLayout
@@ -193,4 +299,14 @@ class SettingsDialog(QDialog):
             setattr(chat, name, value)
         self.settings.ui.theme = self.theme()
         self.settings.library.memory_enabled = self.memory_view.switch.isChecked()
+        if self.chunking_changed():
+            size, overlap = self.chunking()
+            if self.library is not None:  # marks the files made otherwise stale
+                self.reindex_needed = self.library.set_chunking(size, overlap) > 0
+            else:
+                from desktop.core.settings import check_chunking
+
+                check_chunking(size, overlap)
+                self.settings.library.chunk_tokens, self.settings.library.chunk_overlap_tokens = size, overlap
         self._save()
+

@@ -7,7 +7,9 @@ file, and writes one JSON line on stdout:
   "chunks": [[start, end, page, section, ocr], ...]}``
 - ``{"ok": false, "reason": "password-protected PDF ..."}``
 
-A request may say ``"ocr": false`` (the user turned OCR off).  While OCR reads a long
+A request may say ``"ocr": false`` (the user turned OCR off) and ``"chunk_tokens"`` and
+``"overlap"`` (the passage size and overlap in word pieces, library settings; default
+:data:`.chunking.MAX_CHUNK_TOKENS` and :data:`.chunking.OVERLAP_TOKENS`).  While OCR reads a long
 scan, the worker prints ``{"alive": true}`` after each page; the app then renews the
 file's time limit (each page has its own limit inside the worker, see :mod:`.ocr`).
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     harden()  # this process reads untrusted files: it gets the network guard too
     from desktop.core.library import ocr
-    from desktop.core.library.chunking import Chunker
+    from desktop.core.library.chunking import MAX_CHUNK_TOKENS, OVERLAP_TOKENS, Chunker
     from desktop.core.library.extraction import extract
     from desktop.core.library.formats import Unreadable
     from desktop.core.library.quality import tiny_chunks_reason
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(encoding="utf-8")
-    chunker = Chunker(Path(argv[0]))
+    model_dir = Path(argv[0])
+    chunkers = {(MAX_CHUNK_TOKENS, OVERLAP_TOKENS): Chunker(model_dir)}  # by (size, overlap)
     _limit_memory()
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
@@ -68,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             request = json.loads(line)
             path = Path(request["path"])
+            key = (int(request.get("chunk_tokens", MAX_CHUNK_TOKENS)), int(request.get("overlap", OVERLAP_TOKENS)))
+            if key not in chunkers:
+                chunkers[key] = Chunker(model_dir, max_tokens=key[0], overlap=key[1])
+            chunker = chunkers[key]
             doc = extract(path, ocr=bool(request.get("ocr", True)))
             specs = chunker.chunk(doc)
             tiny = tiny_chunks_reason([doc.text[c.start:c.end] for c in specs])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.jobs import CancelToken
-from desktop.core.library.chunking import ChunkSpec
+from desktop.core.library.chunking import MAX_CHUNK_TOKENS, OVERLAP_TOKENS, ChunkSpec
 from desktop.core.privacy import OFFLINE_ENV
 from desktop.core.process import ChildExited, SupervisedProcess
 
@@ -54,12 +54,17 @@ class ParserProcess:
         model_dir: the embedding model folder (its tokenizer sizes the chunks).
         timeout_s: per-file time limit in seconds (renewed after each page OCR reads).
         ocr: read scanned pages and images by OCR.
+        chunk_tokens, overlap: passage size and overlap in word pieces (library
+            settings); sent with each file, so a change applies from the next file.
     """
 
-    def __init__(self, model_dir: Path, timeout_s: float = 60.0, ocr: bool = True) -> None:
+    def __init__(self, model_dir: Path, timeout_s: float = 60.0, ocr: bool = True,
+                 chunk_tokens: int = MAX_CHUNK_TOKENS, overlap: int = OVERLAP_TOKENS) -> None:
         self.model_dir = model_dir
         self.timeout_s = timeout_s
         self.ocr = ocr
+        self.chunk_tokens = chunk_tokens
+        self.overlap = overlap
         self._proc: SupervisedProcess | None = None
         self._lock = threading.Lock()
 
@@ -108,7 +113,8 @@ class ParserProcess:
             proc = self._proc
             assert proc is not None
             try:
-                proc.send({"path": str(path), "ocr": self.ocr})
+                proc.send({"path": str(path), "ocr": self.ocr, "chunk_tokens": self.chunk_tokens,
+                           "overlap": self.overlap})
                 line = proc.read_line(self.timeout_s, cancel)
                 while line is not None and line.startswith('{"alive"'):
                     line = proc.read_line(self.timeout_s, cancel)  # a page done: a new limit

@@ -454,6 +454,34 @@ class LibraryStore:
         elif not memory_model:
             self.manifest.set_meta("memory_model", self.embedding_model)
 
+    def reconcile_chunking(self, chunk_tokens: int, overlap: int) -> int:
+        """Passages made with another passage size or overlap (library settings, word
+        pieces) are dropped and their files marked "stale" (re-indexed by the next
+        catch-up), as after a change of embedding model.  The setting the chunks are made
+        with is recorded in the manifest (``chunking``, "size/overlap"); a library from
+        before it was recorded was chunked with the defaults (222/32).
+
+        Returns:
+            the number of files marked stale (0: nothing changed).
+        """
+        from desktop.core.settings import CHUNK_OVERLAP_DEFAULT, CHUNK_TOKENS_DEFAULT
+
+        wanted = f"{int(chunk_tokens)}/{int(overlap)}"
+        collections = self.manifest.collections()
+        default = f"{CHUNK_TOKENS_DEFAULT}/{CHUNK_OVERLAP_DEFAULT}" if collections else wanted
+        recorded = self.manifest.get_meta("chunking", "") or default
+        stale = 0
+        if recorded != wanted:
+            log.warning("the library's passages were made as %s (size/overlap); re-indexing as %s",
+                        recorded, wanted)
+            for row in collections:
+                stale += len(self.manifest.files(row["name"], state=mf.INDEXED)) + \
+                    len(self.manifest.files(row["name"], state=mf.INDEXING))
+                self._drop_vectors(row["store_name"], strict=False)
+                self.manifest.mark_stale(row["name"], row["embedding_model"])
+        self.manifest.set_meta("chunking", wanted)
+        return stale
+
     def _reconcile_location(self) -> None:
         """The vectors moved (this disk <-> a Chroma server, or another server): what the
         manifest records as indexed has no vectors there, so its collections become
