@@ -181,19 +181,19 @@ def _index_in_window(args: argparse.Namespace, busy: Any) -> int:
               "files on its Library page, then try again.", file=sys.stderr)
         return 1
     names = ", ".join(str(p) for p in args.paths)
-    print(f"The Hearth window has your library open, so it is indexing {names} now "
-          "(its Library page shows them; folders are also watched, as its Add folder does).",
-          file=sys.stderr)
-    bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
-    try:
+    try:  # from here on, Ctrl+C only stops this terminal waiting
+        print(f"The Hearth window has your library open, so it is indexing {names} now "
+              "(its Library page shows them; folders are also watched, as its Add folder does).",
+              file=sys.stderr)
+        bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
         try:
             final = _follow(job, bar)
-        except KeyboardInterrupt:
-            print("\nStopped waiting; the window goes on indexing (see its Library page).",
-                  file=sys.stderr)
-            return 130
+        finally:
+            bar.close()
+    except KeyboardInterrupt:
+        print("\nStopped waiting; the window goes on indexing (see its Library page).", file=sys.stderr)
+        return 130
     finally:
-        bar.close()
         job.close()
     return _report(final, [])
 
