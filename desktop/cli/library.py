@@ -166,10 +166,15 @@ def _index_in_window(args: argparse.Namespace, busy: Any) -> int:
     holds the library, or a window was killed), the refusal ``busy`` is raised again."""
     from tqdm import tqdm
 
-    from desktop.core.library.handoff import HandoffRefused, HandoffUnavailable, request_index
+    from desktop.core.library.handoff import (
+        ADDRESS_FILE,
+        HandoffRefused,
+        HandoffUnavailable,
+        request_index,
+    )
 
-    if busy.root is None or "the Hearth window" not in busy.owner:
-        raise busy
+    if busy.root is None or not (busy.root / ADDRESS_FILE).exists():
+        raise busy  # another command has it (only the window listens)
     try:
         job = request_index(busy.root, list(args.paths), args.collection)
     except HandoffRefused as exc:
