@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
 from desktop.core.library import handoff
@@ -21,7 +23,11 @@ from desktop.ui.main_window import MainWindow
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_hearth_index_while_the_window_is_open_indexes_there(qtbot: Any, tmp_path: Path) -> None:
+def test_hearth_index_while_the_window_is_open_indexes_there(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network_log = tmp_path / "network.log"  # both processes record every connection here
+    monkeypatch.setenv("HEARTH_NETWORK_LOG", str(network_log))
     settings = Settings()
     settings.ui.welcome_done = True
     core = HearthCore(settings=settings, engine=ScriptedBackend())
@@ -81,3 +87,5 @@ def test_hearth_index_while_the_window_is_open_indexes_there(qtbot: Any, tmp_pat
         window.close()
         core.close()
     assert not address.exists()  # the window stopped listening when it closed
+    lines = network_log.read_text(encoding="utf-8").splitlines()
+    assert lines and all(" local " in line for line in lines), lines  # no TCP port, nothing blocked
