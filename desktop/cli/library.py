@@ -90,16 +90,60 @@ def print_skipped(skipped: list[dict[str, str]], out: Any = None) -> None:
         print(f"  {item['file']}: {item['reason']}", file=out)
 
 
+def _follow(events: Any, bar: Any) -> Any:
+    """Show an indexing job's events on ``bar`` (tqdm) and return its final event (None
+    if it ended without one)."""
+    final: Any = None
+    for ev in events:
+        if ev.kind == "progress" and ev.what == "files":
+            d = ev.data
+            if bar.total != ev.total:
+                bar.total = int(ev.total or 0)
+                bar.set_description("Indexing")
+                bar.reset(total=bar.total)
+            bar.n = int(ev.done)
+            post = {"chunks": d.get("chunks_done", 0)}
+            if d.get("chunks_per_s"):
+                post["chunks/s"] = f"{d['chunks_per_s']:.1f}"
+            if d.get("eta_s") is not None:
+                post["eta"] = f"{d['eta_s']:.0f}s"
+            bar.set_postfix(post, refresh=False)
+            bar.refresh()
+        elif ev.kind == "progress":
+            bar.set_description(ev.message)
+        elif ev.kind == "log":
+            bar.write(ev.message)
+        elif ev.kind in ("done", "cancelled", "error"):
+            final = ev
+    return final
+
+
+def _report(final: Any, unwatched: list[Path]) -> int:
+    if final is None:
+        return 1
+    print(final.message)
+    print_skipped(final.data.get("skipped", []))
+    if unwatched and final.kind == "done":
+        folders = [str(p) for p in unwatched]
+        print(f"Changes in {', '.join(folders)} are read when you run this again; add --watch to "
+              "have Hearth follow them while it runs, as the window's Add folder does.")
+    return 0 if final.kind == "done" else 1
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from desktop.core.jobs import CancelToken
+    from desktop.core.library import LibraryBusy
 
     missing = [str(p) for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"hearth index: not found: {', '.join(missing)}. Check the path.", file=sys.stderr)
         return 2
-    core = _open_core(args.threads)
+    try:
+        core = _open_core(args.threads)
+    except LibraryBusy as busy:  # the window has the library: it indexes them instead
+        return _index_in_window(args, busy)
     library = core.library
     cancel = CancelToken()
     final: Any = None
@@ -112,27 +156,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         watched = {Path(f).resolve() for f, _ in library.folders()}
         unwatched = [p for p in args.paths if p.is_dir() and p.resolve() not in watched]
         try:
-            for ev in library.index_paths(args.paths, args.collection, cancel):
-                if ev.kind == "progress" and ev.what == "files":
-                    d = ev.data
-                    if bar.total != ev.total:
-                        bar.total = int(ev.total or 0)
-                        bar.set_description("Indexing")
-                        bar.reset(total=bar.total)
-                    bar.n = int(ev.done)
-                    post = {"chunks": d.get("chunks_done", 0)}
-                    if d.get("chunks_per_s"):
-                        post["chunks/s"] = f"{d['chunks_per_s']:.1f}"
-                    if d.get("eta_s") is not None:
-                        post["eta"] = f"{d['eta_s']:.0f}s"
-                    bar.set_postfix(post, refresh=False)
-                    bar.refresh()
-                elif ev.kind == "progress":
-                    bar.set_description(ev.message)
-                elif ev.kind == "log":
-                    bar.write(ev.message)
-                elif ev.kind in ("done", "cancelled", "error"):
-                    final = ev
+            final = _follow(library.index_paths(args.paths, args.collection, cancel), bar)
         except KeyboardInterrupt:
             cancel.cancel()
             print("\nStopped; run the same command again to resume.", file=sys.stderr)
@@ -140,15 +164,50 @@ def cmd_index(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         core.close()
-    if final is None:
+    return _report(final, unwatched)
+
+
+def _index_in_window(args: argparse.Namespace, busy: Any) -> int:
+    """Hand the paths to the Hearth window that holds the library, and follow its progress
+    (see :mod:`desktop.core.library.handoff`).  When no window answers (another command
+    holds the library, or a window was killed), the refusal ``busy`` is raised again."""
+    from tqdm import tqdm
+
+    from desktop.core.library.handoff import (
+        ADDRESS_FILE,
+        HandoffRefused,
+        HandoffUnavailable,
+        request_index,
+    )
+
+    if busy.root is None or not (busy.root / ADDRESS_FILE).exists():
+        raise busy  # another command has it (only the window listens)
+    try:
+        job = request_index(busy.root, list(args.paths), args.collection)
+    except HandoffRefused as exc:
+        print(f"hearth index: the Hearth window refused: {exc}", file=sys.stderr)
         return 1
-    print(final.message)
-    print_skipped(final.data.get("skipped", []))
-    if unwatched and final.kind == "done":
-        folders = [str(p) for p in unwatched]
-        print(f"Changes in {', '.join(folders)} are read when you run this again; add --watch to "
-              "have Hearth follow them while it runs, as the window's Add folder does.")
-    return 0 if final.kind == "done" else 1
+    except HandoffUnavailable:
+        print(f"hearth: Your document library ({busy.root}) is open in {busy.owner}, which did not "
+              "answer. Only one Hearth program can use it at a time: close that one, or add the "
+              "files on its Library page, then try again.", file=sys.stderr)
+        return 1
+    names = ", ".join(str(p) for p in args.paths)
+    try:  # from here on, Ctrl+C only stops this terminal waiting
+        print(f"The Hearth window has your library open, so it is indexing {names} now "
+              "(its Library page shows them; folders are also watched, as its Add folder does).",
+              file=sys.stderr)
+        bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
+        try:
+            final = _follow(job, bar)
+        finally:
+            bar.close()
+    except KeyboardInterrupt:
+        print("\nStopped waiting; the window goes on indexing (see its Library page).", file=sys.stderr)
+        return 130
+    finally:
+        job.close()
+    return _report(final, [])
 
 
 def format_sources(sources: list[Any]) -> str:

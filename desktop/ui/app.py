@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("Hearth could not start")
         QMessageBox.critical(None, "Hearth could not start", str(exc))
         return 1
+    window: MainWindow | None = None
     try:
         window = MainWindow(core)
         window.restore_geometry()
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         _close_on_signals(window)
         code = app.exec()
     finally:
+        if window is not None and window.handoff is not None:  # quit from the tray: no closeEvent
+            window.handoff.close()
         core.close()
     return int(code)
 

@@ -11,6 +11,7 @@ thread through a queued signal.  The panel only observes the core.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -359,12 +360,21 @@ class LibraryPanel(QWidget):
 
     # -- actions -----------------------------------------------------------------------
 
-    def add_paths(self, paths: list[Path], collection: str | None = None) -> None:
+    def add_paths(self, paths: list[Path], collection: str | None = None,
+                  observer: Callable[[ProgressEvent | None], None] | None = None) -> GeneratorWorker | None:
         """Index ``paths`` (files or folders) into ``collection`` (default: the one shown).
-        Folders are also watched.  Runs after the indexing already asked for."""
+        Folders are also watched.  Runs after the indexing already asked for.
+
+        ``observer`` also gets this job's events (from the worker's thread, or an "error"
+        event if it fails), then None when it has ended: the way ``hearth index`` follows
+        indexing it handed to the window.  Returns the job's worker (None: no library)."""
         lib = self.library
         if lib is None or not paths:
-            return
+            if observer is not None:
+                observer(ProgressEvent(job="index", kind="error",
+                                       message="The document library is not available in this window."))
+                observer(None)
+            return None
         collection = collection or self.current_collection()
         try:
             for p in paths:
@@ -386,6 +396,11 @@ class LibraryPanel(QWidget):
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_worker_finished)  # a slot: queued to this thread
+        if observer is not None:  # connected before start: no event is missed
+            worker.yielded.connect(observer)
+            worker.errored.connect(lambda exc: observer(ProgressEvent(
+                job="index", kind="error", message=f"Indexing failed: {exc}")))
+            worker.finished.connect(lambda: observer(None))
         self.workers.append(worker)
         self.refresh()
         if first:
@@ -394,6 +409,7 @@ class LibraryPanel(QWidget):
             self.status_label.setText("Looking for documents…")
             self.indexing_started.emit()
         worker.start()
+        return worker
 
     @Slot()
     def toggle_pause(self) -> None:

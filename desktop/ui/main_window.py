@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.app import HearthCore, ModelSwitch
+from desktop.core.jobs import ProgressEvent
+from desktop.core.library.handoff import HandoffServer, IndexRequest
 from desktop.core.models import ModelError, ModelInfo
 from desktop.core.paths import config_dir, resource_path
 from desktop.ui.chat_page import ChatPage, NoticeBar
@@ -92,11 +94,15 @@ class MainWindow(QMainWindow):
         model_loaded(object): a model finished loading (its ModelInfo).
         model_failed(str): loading a model failed (the message shown).
         answer_finished(object): an answer ended (the final Message).
+        index_requested(object): ``hearth index`` asked this window to index paths.
     """
 
     model_loaded = Signal(object)
     model_failed = Signal(str)
     answer_finished = Signal(object)
+    #: ``hearth index`` handed paths to this window (an IndexRequest; emitted from the
+    #: handoff's thread, handled on the GUI thread)
+    index_requested = Signal(object)
 
     def __init__(self, core: HearthCore) -> None:
         super().__init__()
@@ -126,6 +132,32 @@ class MainWindow(QMainWindow):
         self.chat_page.open_initial_conversation()
         self._update_controls()
         self.resize(1100, 720)
+        self.handoff: HandoffServer | None = None
+        self._start_handoff()
+
+    def _start_handoff(self) -> None:
+        """While this window holds the library, ``hearth index`` hands its paths here
+        instead of being refused (see desktop.core.library.handoff)."""
+        if self.core.library is None:
+            return
+        self.index_requested.connect(self._index_from_terminal)
+        try:
+            self.handoff = HandoffServer(self.core.library.root, self.index_requested.emit).start()
+        except Exception:  # hearth index is then refused, as before
+            log.exception("cannot listen for hearth index")
+
+    def _index_from_terminal(self, request: IndexRequest) -> None:
+        """Index what ``hearth index`` asked for, as the Library page's Add folder does,
+        reporting its progress back to the terminal."""
+        panel = self._panel("library")
+        if not isinstance(panel, LibraryPanel):
+            request.send(ProgressEvent(job="index", kind="error",
+                                       message="The window's Library page could not be opened."))
+            request.send(None)
+            return
+        panel.add_paths(request.paths, request.collection, observer=request.send)
+        names = ", ".join(p.name or str(p) for p in request.paths)
+        self._set_status(f"Indexing {names}, asked from the terminal (see Library).")
 
     # ------------------------------------------------------------------ construction
 
@@ -606,6 +638,9 @@ class MainWindow(QMainWindow):
             shutdown = getattr(panel, "shutdown", None)
             if callable(shutdown):
                 shutdown()
+        if self.handoff is not None:
+            self.handoff.close()  # terminals still waiting are told the window closed
+            self.handoff = None
         try:
             self.save_geometry()
         except Exception:

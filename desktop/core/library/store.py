@@ -58,7 +58,17 @@ class LibraryError(Exception):
 
 
 class LibraryBusy(LibraryError):
-    """Another program (the window, or a ``hearth`` command) has the library open."""
+    """Another program (the window, or a ``hearth`` command) has the library open.
+
+    Attributes:
+        root: the library's folder (None when not known).
+        owner: who has it, as that program wrote it ("the Hearth window (process 123)").
+    """
+
+    def __init__(self, message: str, root: Path | None = None, owner: str = "") -> None:
+        super().__init__(message)
+        self.root = root
+        self.owner = owner
 
 
 class StoreUnreachable(LibraryError):
@@ -202,6 +212,7 @@ _held: dict[Path, list[Any]] = {}
 _held_guard = threading.Lock()
 LOCK_FILE = "library.lock"
 OWNER_FILE = "library.owner"
+HANDOFF_FILE = "library.handoff"  #: the window's address for `hearth index` (see .handoff)
 
 
 def _hold(root: Path) -> None:
@@ -227,11 +238,16 @@ def _hold(root: Path) -> None:
                 owner = (root / OWNER_FILE).read_text(encoding="utf-8").strip()
             except OSError:
                 owner = "another Hearth program"
+            hint = (" (`hearth index` works while the window is open: the window indexes the files.)"
+                    if "the Hearth window" in owner else "")
             raise LibraryBusy(
                 f"Your document library ({root}) is open in {owner}. Only one Hearth program "
-                "can use it at a time: close that one, or do this there, then try again."
+                f"can use it at a time: close that one, or do this there, then try again.{hint}",
+                root=root, owner=owner,
             ) from None
         (root / OWNER_FILE).write_text(_this_program(), encoding="utf-8")
+        # a window that was killed left its address for `hearth index` behind (see .handoff)
+        (root / HANDOFF_FILE).unlink(missing_ok=True)
         _held[key] = [lock, 1]
 
 

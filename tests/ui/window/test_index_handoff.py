@@ -1,0 +1,91 @@
+"""`hearth index` while the window is open: the window (which holds the library) indexes
+the paths through its Library page, and the terminal follows its progress.  A real
+window over a real core and library, and the real command in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop.core.app import HearthCore
+from desktop.core.engine.fake import ScriptedBackend
+from desktop.core.library import handoff
+from desktop.core.settings import Settings
+from desktop.ui.library_panel import LibraryPanel
+from desktop.ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_hearth_index_while_the_window_is_open_indexes_there(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network_log = tmp_path / "network.log"  # both processes record every connection here
+    monkeypatch.setenv("HEARTH_NETWORK_LOG", str(network_log))
+    settings = Settings()
+    settings.ui.welcome_done = True
+    core = HearthCore(settings=settings, engine=ScriptedBackend())
+    window = MainWindow(core)
+    qtbot.addWidget(window)
+    window.show()
+    assert core.library is not None
+    address = core.library.root / handoff.ADDRESS_FILE
+    doc = tmp_path / "notes" / "boat.txt"
+    doc.parent.mkdir()
+    doc.write_text("The boat is moored at pier 7 from April to October.\n", encoding="utf-8")
+    try:
+        assert address.exists()
+        cli = subprocess.Popen([sys.executable, "-m", "desktop.cli", "index", str(doc.parent)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            qtbot.waitUntil(lambda: cli.poll() is not None, timeout=300_000)  # the window's loop runs meanwhile
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+        out, err = cli.communicate()
+        assert cli.returncode == 0, err
+        assert "The Hearth window has your library open, so it is indexing" in err
+        assert "Indexed 1 file(s)" in out
+        panel = window._panels["library"]
+        assert isinstance(panel, LibraryPanel)
+        qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+        rows = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).text(1)
+                for i in range(panel.file_tree.topLevelItemCount())}
+        assert rows == {"boat.txt": "Indexed"}
+        assert "asked from the terminal" in window.status_text.text()
+
+        if os.name == "posix":  # Ctrl+C stops waiting; the window goes on (paused here, so
+            # that the job cannot end before the terminal is interrupted)
+            core.library.pause()
+            late = tmp_path / "late.txt"
+            late.write_text("The spare oars are in the shed behind the garage.\n", encoding="utf-8")
+            cli = subprocess.Popen([sys.executable, "-m", "desktop.cli", "index", str(late)], cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+            try:
+                assert cli.stderr is not None
+                assert "so it is indexing" in cli.stderr.readline()
+                cli.send_signal(signal.SIGINT)
+                qtbot.waitUntil(lambda: cli.poll() is not None, timeout=60_000)
+            finally:
+                if cli.poll() is None:
+                    cli.kill()
+            out, err = cli.communicate()
+            assert cli.returncode == 130 and "Stopped waiting; the window goes on indexing" in err, err
+            core.library.resume()
+            qtbot.waitUntil(lambda: any(f.path == str(late.resolve()) and f.state == "indexed"
+                                        for f in core.library.files()), timeout=120_000)
+        assert core.library.search("Where is the boat moored?", top_k=1)[0].title == "boat.txt"
+    finally:
+        window.close()
+        core.close()
+    assert not address.exists()  # the window stopped listening when it closed
+    lines = network_log.read_text(encoding="utf-8").splitlines()
+    assert lines and all(" local " in line for line in lines), lines  # no TCP port, nothing blocked
