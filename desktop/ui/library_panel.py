@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.app import HearthCore
-from desktop.core.jobs import ProgressEvent
+from desktop.core.jobs import CancelToken, ProgressEvent
 from desktop.ui.workers import GeneratorWorker
 
 if TYPE_CHECKING:
@@ -382,7 +382,14 @@ class LibraryPanel(QWidget):
                     self.core.watch_folder(Path(p), collection)
         except Exception:  # indexing goes on; the folder is then not followed
             log.exception("could not record the watched folder")
-        self._start(GeneratorWorker(lib.index_paths, [Path(p) for p in paths], collection))
+        # the job takes its place in the library's queue here, on this thread: a worker
+        # thread calling index_paths itself would take it whenever the OS ran that thread,
+        # and two jobs asked in order could then run in the other order
+        token = CancelToken()
+        job = lib.index_paths([Path(p) for p in paths], collection, token)
+        worker = GeneratorWorker(lambda: job, pass_cancel=False)
+        worker.cancel_token = token
+        return self._start(worker, observer)
 
     def reindex_pending(self) -> None:
         """Re-index the files waiting for it (after a change of passage size, say), after
@@ -391,7 +398,8 @@ class LibraryPanel(QWidget):
         if lib is not None and lib.pending_reindex():
             self._start(GeneratorWorker(lib.reindex_pending))
 
-    def _start(self, worker: GeneratorWorker) -> None:
+    def _start(self, worker: GeneratorWorker,
+               observer: Callable[[ProgressEvent | None], None] | None = None) -> GeneratorWorker:
         first = not self.running
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
