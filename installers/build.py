@@ -59,7 +59,7 @@ PORTABLE_ENGINE_CMAKE_ARGS = [
 #: bundle's machine code into absolute ones, which repeat, before LZMA2 sees them; every
 #: xz since 5.0 (and libarchive, Python's lzma) decodes it.  ``-T0``: every core, in
 #: independent blocks of three dictionaries.
-XZ_OPTIONS = ["--x86", "--lzma2=preset=9e"]
+XZ_OPTIONS = ["--x86", "--lzma2=preset=6"]
 
 
 def pyz_compression_level(os_name: str) -> int:
