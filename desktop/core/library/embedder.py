@@ -209,7 +209,9 @@ class _MeanPooledBert:
 
 
 class SentenceEmbedder:
-    """sentence-transformers on the CPU, loaded on first use.
+    """A sentence-transformers folder on the CPU with PyTorch, loaded on first use (a mean
+    pooling folder such as all-MiniLM-L6-v2 runs without the sentence-transformers package,
+    see the module's docstring).
 
     Args:
         model_dir: a sentence-transformers model folder (local; nothing is downloaded).
@@ -258,7 +260,7 @@ class SentenceEmbedder:
 
     @property
     def model(self) -> Any:
-        """The loaded SentenceTransformer (loads it on first access)."""
+        """The loaded model (loads it on first access): an object with ``encode``."""
         with self._load_lock:
             if self._model is None:
                 self._model = self._load()
