@@ -54,6 +54,27 @@ PORTABLE_ENGINE_CMAKE_ARGS = [
 ]
 
 
+#: The Linux archive's xz options (filters, preset), chosen by measurement (figures in
+#: installers/README.md): the x86 BCJ filter turns relative call/jump targets of the
+#: bundle's machine code into absolute ones, which repeat, before LZMA2 sees them; every
+#: xz since 5.0 (and libarchive, Python's lzma) decodes it.  ``-T0``: every core, in
+#: independent blocks of three dictionaries.
+XZ_OPTIONS = ["--x86", "--lzma2=preset=6"]
+
+
+def pyz_compression_level(os_name: str) -> int:
+    """zlib level for the Python modules' archive (PYZ) inside the executable.
+
+    0 (stored) where the installer compresses the whole bundle solidly with LZMA (Linux
+    tar.xz, Windows Inno Setup ``lzma2`` + ``SolidCompression``): LZMA over the 220 MB of
+    bytecode makes a third less than over PyInstaller's per-module zlib (measured
+    2026-12-03 on a sample of 1 module in 8: 10.3 MB zlib -> 6.4 MB xz of the same
+    modules stored, while xz over the zlib entries gains nothing), at the price of that much
+    more disk once installed.  PyInstaller's default (6) on macOS, whose .dmg compresses
+    each chunk with zlib anyway."""
+    return 0 if os_name in ("linux", "windows") else 6
+
+
 def portable_engine_env() -> dict[str, str]:
     """The environment for ``pip`` to compile llama-cpp-python portably (CMAKE_ARGS)."""
     args = [*PORTABLE_ENGINE_CMAKE_ARGS,
@@ -139,7 +160,8 @@ def freeze(dist: Path, work: Path, version: str, clean: bool = False) -> Path:
             "PyInstaller is not installed. Install the build extra: pip install '.[build]' "
             "(or: pip install 'pyinstaller>=6.10,<7')."
         ) from None
-    env = {**os.environ, "HEARTH_VERSION": version, "PYTHONNOUSERSITE": "1"}
+    env = {**os.environ, "HEARTH_VERSION": version, "PYTHONNOUSERSITE": "1",
+           "PYINSTALLER_ZLIB_COMPRESSION_LEVEL": str(pyz_compression_level(os_tag()))}
     cmd = [
         sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm",
         "--distpath", str(dist), "--workpath", str(work), "--log-level", "WARN",
@@ -223,12 +245,14 @@ def executable(bundle: Path) -> Path:
     return bundle / (f"{APP_NAME}.exe" if sys.platform == "win32" else APP_NAME)
 
 
-def package_linux(bundle: Path, dist: Path, version: str, compression: str = "xz") -> list[Path]:
+def package_linux(bundle: Path, dist: Path, version: str, compression: str = "xz",
+                  xz_options: list[str] | None = None) -> list[Path]:
     """A tar.xz (or tar.gz) with the folder, hearth.desktop, icons and install.sh.
 
-    xz (``xz -T0 -6``, every core) makes the download about a quarter smaller than gzip
-    on this bundle, which is mostly native libraries and model weights (figures in
-    installers/README.md); every Linux desktop's archive tool opens it.  Falls back to gzip
+    xz (:data:`XZ_OPTIONS` unless ``xz_options`` says otherwise, ``-T0``: every core)
+    makes the download smaller than gzip on this bundle, which is mostly native libraries
+    and model weights (figures in installers/README.md); every Linux desktop's archive
+    tool opens it.  Falls back to gzip
     when the ``xz`` program is missing.  No AppImage: appimagetool is not available from a
     package registry here, and the archive with install.sh gives the same menu entry."""
     linux = ROOT / "installers" / "linux"
@@ -260,7 +284,9 @@ def package_linux(bundle: Path, dist: Path, version: str, compression: str = "xz
             _add_all(tar)
         return [out]
     with open(out, "wb") as sink:
-        proc = subprocess.Popen([xz, "-T0", "-6", "-c"], stdin=subprocess.PIPE, stdout=sink)
+        cmd = [xz, "-T0", *(XZ_OPTIONS if xz_options is None else xz_options), "-c"]
+        print("$", " ".join(cmd), flush=True)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=sink)
         assert proc.stdin is not None
         try:
             with tarfile.open(fileobj=proc.stdin, mode="w|") as tar:
@@ -321,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
     parser.add_argument("--compression", choices=["xz", "gz"], default="xz",
                         help="Linux archive: tar.xz (smaller, default) or tar.gz")
+    parser.add_argument("--xz-options", default=" ".join(XZ_OPTIONS),
+                        help=f"xz's filters and preset for the tar.xz (default: {' '.join(XZ_OPTIONS)!r}; "
+                             "e.g. '-6' for a faster build)")
     parser.add_argument("--portable-engine", action="store_true",
                         help="first recompile llama-cpp-python with every CPU variant (slow)")
     parser.add_argument("--no-strip", action="store_true",
@@ -365,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_package:
         packager = {"linux": package_linux, "macos": package_macos, "windows": package_windows}[os_tag()]
         if os_tag() == "linux":
-            outputs = package_linux(bundle, dist, version, compression=args.compression)
+            outputs = package_linux(bundle, dist, version, compression=args.compression,
+                                    xz_options=args.xz_options.split())
         else:
             outputs = packager(bundle, dist, version)
     total_s = time.perf_counter() - t0
@@ -375,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Executable: {executable(bundle)}")
     for out in outputs:
         print(f"Installer: {out} ({human(out.stat().st_size)}, {out.stat().st_size} bytes)")
-    print(f"Build time: {freeze_s:.0f} s to freeze, {total_s:.0f} s in all")
+    print(f"Build time: {freeze_s:.0f} s to freeze, {total_s - freeze_s:.0f} s to package, "
+          f"{total_s:.0f} s in all")
     print(json.dumps({
         "version": version, "os": os_tag(), "arch": arch_tag(), "bundle": str(bundle),
         "executable": str(executable(bundle)), "bundle_bytes": size,

@@ -6,7 +6,8 @@
 
 Groups the bundle's files by the package they come from (the first folder under
 ``_internal/``, or under ``Contents/Frameworks`` and ``Contents/Resources`` of a .app;
-``foo.libs``/``foo_libs`` folders count with ``foo``; the two embedded models count apart),
+``foo.libs``/``foo_libs`` folders count with ``foo``; the two embedded models count apart;
+the executable, which carries the Python modules' archive, counts as one part),
 prints a table (largest first) with each part's size and compressed size (gzip level 6,
 what installers/build.py's tar.gz uses; Inno Setup and a .dmg compress differently), and
 ends with one JSON line ``{"parts": {name: [bytes, gzip_bytes]}, "total": ..., ...}``.
@@ -79,6 +80,15 @@ def bundle_roots(bundle: Path) -> list[Path]:
     return [internal] if internal.is_dir() else [bundle]
 
 
+def launcher_files(bundle: Path) -> list[Path]:
+    """The executable(s) beside ``_internal`` (``Contents/MacOS`` in a .app), which carry
+    PyInstaller's archive of the Python modules (PYZ)."""
+    folder = bundle / "Contents" / "MacOS" if bundle.suffix == ".app" else bundle
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("bundle", type=Path, nargs="?", help="the frozen app folder or .app")
@@ -96,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser.error("give a bundle folder or --site-packages")
     parts = measure(roots, compress=not args.no_compress)
+    if args.bundle is not None:
+        for exe in launcher_files(args.bundle):  # the Python modules (PYZ) live in it
+            entry = parts.setdefault("executable (Python modules)", [0, 0])
+            entry[0] += exe.stat().st_size
+            entry[1] += 0 if args.no_compress else _gzip_size(exe)
     total = [sum(v[0] for v in parts.values()), sum(v[1] for v in parts.values())]
     ranked = sorted(parts.items(), key=lambda kv: kv[1][0], reverse=True)
     print(f"{'part':32} {'MB':>9} {'gzip MB':>9}")

@@ -6,11 +6,26 @@ the chat, whose llama.cpp threads spin (../shared/DESIGN.md), keeps a core while
 indexes.  Batches are encoded under a lock; a question asked while a batch is being
 encoded does not wait for it: :meth:`SentenceEmbedder.embed_query` then uses a second
 copy of the model (loaded on the first such question; about 90 MB).
+
+It runs the model with transformers and torch directly (BERT, mean pooling over the
+unmasked tokens, L2 normalisation: what the folder's modules.json describes for
+all-MiniLM-L6-v2), without importing sentence-transformers, whose evaluation modules
+import scikit-learn and SciPy: the installers leave all three out (about 30 MB of the
+download).  A folder with other modules (CLS pooling, a Dense layer, ...) still goes
+through sentence-transformers where it is installed.
+
+The installers ship the weights in half precision (:func:`half_precision_copy`: 87 to
+44 MiB); they are cast back to float32 when loaded, so the arithmetic is the same and
+only the weights are rounded (cosine to the float32 model's vectors >= 0.9999 on the
+probes, tests/core/test_embedder_fp16.py), and :func:`model_identity` names the copy as
+the model it came from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,24 +57,161 @@ def default_embed_threads() -> int:
     return background_threads()
 
 
+#: written by :func:`half_precision_copy` beside the float16 weights: what they came from
+HALF_PRECISION_NOTE = "hearth-half-precision.json"
+
+
+def _source_weight_sizes(model_dir: Path) -> dict[str, int]:
+    """The float32 weights' sizes in bytes recorded by :func:`half_precision_copy`
+    (``{}`` for an ordinary folder)."""
+    note = model_dir / HALF_PRECISION_NOTE
+    if not note.is_file():
+        return {}
+    try:
+        data = json.loads(note.read_text(encoding="utf-8"))
+        return {str(k): int(v) for k, v in data.get("source_bytes", {}).items()}
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
 def model_identity(model_dir: Path) -> str:
     """A stable name for a sentence-transformers folder: its base name plus a hash of its
-    config.json and the weights' size (changes whenever the model does)."""
+    config.json and the weights' size (changes whenever the model does).  A half-precision
+    copy (:func:`half_precision_copy`) counts the float32 file's size it recorded, so it
+    has the identity of its source: collections indexed by either are not re-indexed, and
+    the int8 ONNX copy converted from the source is found for it."""
     h = hashlib.sha256()
     for name in ("config.json", "modules.json", "sentence_bert_config.json"):
         p = model_dir / name
         if p.is_file():
             h.update(p.read_bytes())
+    recorded = _source_weight_sizes(model_dir)
     for name in ("model.safetensors", "pytorch_model.bin"):
         p = model_dir / name
         if p.is_file():
-            h.update(str(p.stat().st_size).encode())
+            h.update(str(recorded.get(name, p.stat().st_size)).encode())
     base = model_dir.name if model_dir.name != "model" else model_dir.parent.name
     return f"{base}@{h.hexdigest()[:12]}"
 
 
+def half_precision_copy(model_dir: Path, target: Path) -> Path:
+    """Copy the sentence-transformers folder ``model_dir`` to ``target`` with the float32
+    tensors of its ``model.safetensors`` stored as float16 (half the bytes; other dtypes
+    unchanged), and a :data:`HALF_PRECISION_NOTE` recording the source file's size, so that
+    :func:`model_identity` gives the copy its source's identity.  The installers ship this
+    copy (all-MiniLM-L6-v2: 86.7 -> 43.4 MiB); :class:`SentenceEmbedder` casts it back to
+    float32 on load.
+
+    Returns:
+        ``target``.
+
+    Raises:
+        FileNotFoundError: ``model_dir`` has no model.safetensors.
+        ValueError: a weight does not fit float16 (its magnitude exceeds 65504, or it
+            underflows from a nonzero value to zero), which would change the model.
+    """
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    model_dir, target = Path(model_dir), Path(target)
+    source = model_dir / "model.safetensors"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} is missing: half_precision_copy needs safetensors weights")
+    shutil.copytree(model_dir, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("model.safetensors", "pytorch_model.bin", HALF_PRECISION_NOTE))
+    tensors = load_file(str(source))
+    halved: dict[str, np.ndarray] = {}
+    for name, value in tensors.items():
+        if value.dtype != np.float32:
+            halved[name] = value
+            continue
+        with np.errstate(over="ignore"):  # checked just below
+            half = value.astype(np.float16)
+        if not np.all(np.isfinite(half)) or np.any((half == 0) & (value != 0) & (np.abs(value) > 1e-7)):
+            raise ValueError(f"{source}: tensor {name} does not fit float16 without changing the model")
+        halved[name] = half
+    save_file(halved, str(target / "model.safetensors"), metadata={"format": "pt"})
+    note = {"source_bytes": {"model.safetensors": source.stat().st_size},
+            "dtype": "float16", "load_as": "float32",
+            "why": "a smaller download; desktop.core.library.embedder.half_precision_copy"}
+    (target / HALF_PRECISION_NOTE).write_text(json.dumps(note, indent=1) + "\n", encoding="utf-8")
+    return target
+
+
+def _mean_pooling_folder(model_dir: Path) -> bool:
+    """True if the folder's modules.json is Transformer -> Pooling (mean tokens only) ->
+    Normalize (or has no modules.json): what :class:`SentenceEmbedder` runs without
+    sentence-transformers."""
+    modules = model_dir / "modules.json"
+    if not modules.is_file():
+        return False
+    try:
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in json.loads(modules.read_text(encoding="utf-8"))]
+        pooling = next(m["path"] for m in json.loads(modules.read_text(encoding="utf-8"))
+                       if str(m["type"]).endswith("Pooling"))
+        config = json.loads((model_dir / pooling / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return False
+    modes = {k for k, v in config.items() if k.startswith("pooling_mode_") and v}
+    return kinds == ["Transformer", "Pooling", "Normalize"] and modes == {"pooling_mode_mean_tokens"}
+
+
+def _max_seq_length(model_dir: Path, default: int = 256) -> int:
+    """``max_seq_length`` of the folder's sentence_bert_config.json (word pieces)."""
+    try:
+        data = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(data.get("max_seq_length") or default)
+    except (OSError, ValueError, TypeError):
+        return default
+
+
+class _MeanPooledBert:
+    """transformers' model and the folder's tokenizer: ``encode`` as sentence-transformers'
+    does for a Transformer -> mean Pooling -> Normalize folder (texts sorted by length,
+    batches padded to their longest text, mean over the unmasked tokens, L2 norm)."""
+
+    def __init__(self, model_dir: Path) -> None:
+        import torch
+        from tokenizers import Tokenizer
+        from transformers import AutoModel
+
+        self.torch = torch
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(_max_seq_length(model_dir))
+        self.tokenizer.no_padding()
+        # float32 whatever the file holds (the installers ship float16 weights)
+        self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True,
+                                               dtype=torch.float32).eval()
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int = 32, **_: Any) -> np.ndarray:
+        torch = self.torch
+        rows = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]), reverse=True)
+        out = np.zeros((len(rows), self.get_sentence_embedding_dimension()), dtype=np.float32)
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                idx = order[b:b + batch_size]
+                width = max(len(rows[i]) for i in idx)
+                ids = torch.zeros((len(idx), width), dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for j, i in enumerate(idx):
+                    ids[j, :len(rows[i])] = torch.tensor(rows[i])
+                    mask[j, :len(rows[i])] = 1
+                hidden = self.model(input_ids=ids, attention_mask=mask,
+                                    token_type_ids=torch.zeros_like(ids))[0]
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        return out
+
+
 class SentenceEmbedder:
-    """sentence-transformers on the CPU, loaded on first use.
+    """A sentence-transformers folder on the CPU with PyTorch, loaded on first use (a mean
+    pooling folder such as all-MiniLM-L6-v2 runs without the sentence-transformers package,
+    see the module's docstring).
 
     Args:
         model_dir: a sentence-transformers model folder (local; nothing is downloaded).
@@ -92,7 +244,6 @@ class SentenceEmbedder:
 
         go_offline()
         import torch
-        from sentence_transformers import SentenceTransformer
 
         try:
             from transformers.utils import logging as hf_logging
@@ -101,11 +252,15 @@ class SentenceEmbedder:
         except ImportError:
             pass
         torch.set_num_threads(self.threads)
+        if _mean_pooling_folder(self.model_dir):
+            return _MeanPooledBert(self.model_dir)
+        from sentence_transformers import SentenceTransformer  # other pooling, extra layers
+
         return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
 
     @property
     def model(self) -> Any:
-        """The loaded SentenceTransformer (loads it on first access)."""
+        """The loaded model (loads it on first access): an object with ``encode``."""
         with self._load_lock:
             if self._model is None:
                 self._model = self._load()
