@@ -155,9 +155,12 @@ class MainWindow(QMainWindow):
                                        message="The window's Library page could not be opened."))
             request.send(None)
             return
-        panel.add_paths(request.paths, request.collection, observer=request.send)
+        worker = panel.add_paths(request.paths, request.collection, observer=request.send)
         names = ", ".join(p.name or str(p) for p in request.paths)
         self._set_status(f"Indexing {names}, asked from the terminal (see Library).")
+        if worker is not None:  # the status line must not go on saying "Indexing" after it ended
+            worker.finished.connect(lambda: self._set_status(
+                f"Indexing {names} (asked from the terminal) ended; the Library page lists the files."))
 
     # ------------------------------------------------------------------ construction
 

@@ -59,7 +59,8 @@ def test_hearth_index_while_the_window_is_open_indexes_there(
         rows = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).text(1)
                 for i in range(panel.file_tree.topLevelItemCount())}
         assert rows == {"boat.txt": "Indexed"}
-        assert "asked from the terminal" in window.status_text.text()
+        qtbot.waitUntil(lambda: "ended" in window.status_text.text(), timeout=10_000)
+        assert "asked from the terminal" in window.status_text.text()  # and no longer "Indexing boat…"
 
         if os.name == "posix":  # Ctrl+C stops waiting; the window goes on (paused here, so
             # that the job cannot end before the terminal is interrupted)
