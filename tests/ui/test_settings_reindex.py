@@ -9,26 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
 
 from desktop.core.library import Library
 from desktop.core.settings import LibrarySettings, Settings
 from desktop.ui.settings_dialog import SettingsDialog, describe
-
-
-class WordHashEmbedder:
-    name = "word-hash"
-    dimension = 16
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 16), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, sum(w.encode()) % 16] += 1
-            out[i] /= max(1e-6, float(np.linalg.norm(out[i])))
-        return out
+from tests.word_hash import WordHashEmbedder
 
 
 @pytest.fixture

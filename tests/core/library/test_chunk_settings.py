@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from desktop.core.library import Library, chunking
@@ -21,22 +20,7 @@ from desktop.core.settings import (
     Settings,
     check_chunking,
 )
-
-
-class HashEmbedder:
-    """A deterministic stand-in (a hash of the words): the vectors are beside the point
-    here, the chunks are what is tested."""
-
-    name = "hash"
-    dimension = 16
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 16), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, hash(w) % 16] += 1
-            out[i] /= max(1e-6, float(np.linalg.norm(out[i])))
-        return out
+from tests.word_hash import WordHashEmbedder
 
 
 def run(events: Any) -> None:
@@ -70,7 +54,7 @@ def test_the_limits_match_what_the_embedder_reads() -> None:
 
 def test_smaller_passages_after_a_change_and_a_catch_up(tmp_path: Path, folder: Path, model_dir: Path) -> None:
     settings = LibrarySettings(ocr_enabled=False)
-    lib = Library(tmp_path / "store", settings, embedder=HashEmbedder())
+    lib = Library(tmp_path / "store", settings, embedder=WordHashEmbedder())
     try:
         run(lib.index_paths([folder]))
         big = chunk_tokens(lib, model_dir)
@@ -97,12 +81,12 @@ def test_smaller_passages_after_a_change_and_a_catch_up(tmp_path: Path, folder: 
     # The manifest remembers how the chunks were made: reopening with the same settings
     # keeps them, a settings file changed by hand while Hearth was closed re-indexes.
     lib = Library(tmp_path / "store", LibrarySettings(chunk_tokens=64, chunk_overlap_tokens=8, ocr_enabled=False),
-                  embedder=HashEmbedder())
+                  embedder=WordHashEmbedder())
     try:
         assert {f.state for f in lib.files()} == {"indexed"}
     finally:
         lib.close()
-    lib = Library(tmp_path / "store", LibrarySettings(ocr_enabled=False), embedder=HashEmbedder())
+    lib = Library(tmp_path / "store", LibrarySettings(ocr_enabled=False), embedder=WordHashEmbedder())
     try:
         assert {f.state for f in lib.files()} == {"stale"}
         assert lib.reindex_estimate().files == 2
@@ -126,7 +110,7 @@ def test_bad_values_are_refused_and_nothing_changes(tmp_path: Path, folder: Path
     check_chunking(64, 32)
 
     settings = LibrarySettings(ocr_enabled=False)
-    lib = Library(tmp_path / "store", settings, embedder=HashEmbedder())
+    lib = Library(tmp_path / "store", settings, embedder=WordHashEmbedder())
     try:
         run(lib.index_paths([folder]))
         chunks = lib.chunk_count("default")
@@ -143,7 +127,7 @@ def test_bad_values_are_refused_and_nothing_changes(tmp_path: Path, folder: Path
     path.write_text('{"library": {"chunk_tokens": 5000, "ocr_enabled": false}}', encoding="utf-8")
     loaded = Settings.load(path).library
     with caplog.at_level(logging.ERROR):
-        lib = Library(tmp_path / "store", loaded, embedder=HashEmbedder())
+        lib = Library(tmp_path / "store", loaded, embedder=WordHashEmbedder())
     try:
         assert "library.chunk_tokens" in caplog.text and "5000" in caplog.text
         assert {f.state for f in lib.files()} == {"indexed"}

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from desktop.core.jobs import CancelToken, ProgressEvent
@@ -18,6 +17,7 @@ from desktop.core.library import Library
 from desktop.core.library.memory import memory_title
 from desktop.core.library.watch import FolderWatcher
 from desktop.core.settings import LibrarySettings
+from tests.word_hash import WordHashEmbedder
 
 PASSWORD_PDF = "pdf_encrypted_r4_user-password-required.pdf"
 
@@ -197,30 +197,15 @@ def test_cancel_then_resume_finishes_without_duplicates(library: Library, docs: 
     assert library.chunk_count("default") == sum(f.chunks for f in files)
 
 
-class HashEmbedder:
-    """A deterministic stand-in (a hash of the words), for the model-change test where
-    the model's quality is beside the point."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.dimension = 16
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 16), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, hash(w) % 16] += 1
-            out[i] /= max(1e-6, float(np.linalg.norm(out[i])))
-        return out
 
 
 def test_changing_the_embedding_model_reindexes(tmp_path: Path, notes: Path, model_dir: Path) -> None:
     settings = LibrarySettings()
-    lib = Library(tmp_path / "store", settings, embedder=HashEmbedder("model-a"))
+    lib = Library(tmp_path / "store", settings, embedder=WordHashEmbedder("model-a"))
     run(lib.index_paths([notes]))
     assert lib.collections()[0].embedding_model == "model-a"
     lib.close()
-    lib = Library(tmp_path / "store", settings, embedder=HashEmbedder("model-b"))
+    lib = Library(tmp_path / "store", settings, embedder=WordHashEmbedder("model-b"))
     try:
         assert lib.collections()[0].embedding_model == "model-b"
         assert {f.state for f in lib.files()} == {"stale"}
