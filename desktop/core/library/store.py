@@ -495,7 +495,8 @@ class LibraryStore:
                     len(self.manifest.files(row["name"], state=mf.INDEXING))
                 self._drop_vectors(row["store_name"], strict=False)
                 self.manifest.mark_stale(row["name"], row["embedding_model"])
-        self.manifest.set_meta("chunking", wanted)
+        if self.manifest.get_meta("chunking", "") != wanted:  # no write when nothing changed:
+            self.manifest.set_meta("chunking", wanted)  # a library on a full disk still opens
         return stale
 
     def _reconcile_location(self) -> None:
