@@ -123,11 +123,6 @@ class LibrarySettings:
     chunk_tokens: int = _f(CHUNK_TOKENS_DEFAULT, f"Passage size: how long the passages your documents are cut into are, in word pieces ({CHUNK_TOKENS_MIN} to {CHUNK_TOKENS_MAX}; a word is about 1.3). Smaller passages cite more precisely but carry less context. Changing it re-indexes the library.")
     chunk_overlap_tokens: int = _f(CHUNK_OVERLAP_DEFAULT, "Passage overlap: word pieces neighbouring passages share (0 to half the passage size), so a sentence cut at a boundary is still found. Changing it re-indexes the library.")
 
-    def check_chunking(self) -> None:
-        """Raise ValueError naming the setting and its allowed range when the passage size
-        or overlap is out of range (see :func:`check_chunking`)."""
-        check_chunking(self.chunk_tokens, self.chunk_overlap_tokens)
-
 
 @dataclass
 class PersonalizationSettings:
