@@ -62,12 +62,11 @@ def test_bundle_carries_models_libraries_and_resources(bundle: Path) -> None:
     assert (bundle / "Hearth").is_file() and os.access(bundle / "Hearth", os.X_OK)
     assert (internal / "resources" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
     embedder = internal / "resources" / "models" / "all-MiniLM-L6-v2"
-    assert (embedder / "model.safetensors").is_file()
-    # the PyTorch fallback's weights ship in half precision, named as their float32 source
-    from desktop.core.library.embedder import HALF_PRECISION_NOTE
+    # its tokenizer and configuration without the PyTorch weights, named as their source
+    from desktop.core.library.embedder import SOURCE_NOTE, has_weights
 
-    assert (embedder / HALF_PRECISION_NOTE).is_file()
-    assert (embedder / "model.safetensors").stat().st_size < 50 * 2**20
+    assert (embedder / "tokenizer.json").is_file() and (embedder / SOURCE_NOTE).is_file()
+    assert not has_weights(embedder)
     # the embedder's int8 ONNX copy, converted and checked at build time (never in the app)
     shipped = list((internal / "resources" / "models" / "embedders").glob("all-MiniLM-L6-v2-*/model.onnx"))
     assert len(shipped) == 1, shipped
@@ -83,7 +82,7 @@ def test_bundle_carries_models_libraries_and_resources(bundle: Path) -> None:
                    "onnx", "onnxruntime/transformers", "onnxruntime/quantization",
                    # OpenCV's GUI build (Qt 5, FFmpeg): OCR needs the headless one only
                    "opencv_python.libs",
-                   # sentence-transformers and what it imports (the fallback runs without)
+                   # sentence-transformers and what it imports
                    "sentence_transformers", "sklearn", "scipy", "scipy.libs"):
         assert not (internal / absent).exists(), absent
     assert not list(internal.glob("libQt5*")), "Qt 5 (OpenCV's GUI build) is in the bundle"
@@ -108,8 +107,6 @@ def test_frozen_self_test_passes_and_writes_nothing_beside_the_app(bundle: Path,
     embedder = next(line for line in text.splitlines() if line.strip().startswith("embedder:"))
     assert "OnnxEmbedder from " + str(bundle / "_internal" / "resources" / "models" / "embedders") in embedder
     assert "Invoice" in next(line for line in text.splitlines() if "OCR (" in line)
-    # the PyTorch fallback was run on the bundle's half-precision weights and agreed
-    assert "PyTorch fallback (float16 weights): min cosine" in text, text
     # the models came from inside the bundle, not from the build machine's venv
     assert f"chat model: {bundle / '_internal' / 'resources' / 'models'}" in text
     assert _snapshot(bundle) == before, "the app wrote files beside itself"

@@ -14,10 +14,10 @@ import scikit-learn and SciPy: the installers leave all three out (about 30 MB o
 download).  A folder with other modules (CLS pooling, a Dense layer, ...) still goes
 through sentence-transformers where it is installed.
 
-The installers ship the weights in half precision (:func:`half_precision_copy`: 87 to
-44 MiB); they are cast back to float32 when loaded, so the arithmetic is the same and
-only the weights are rounded (cosine to the float32 model's vectors >= 0.9999 on the
-probes, tests/core/test_embedder_fp16.py), and :func:`model_identity` names the copy as
+The installers ship the model without its PyTorch weights (:func:`weightless_copy`, 87 MiB
+less): the installed app embeds with the int8 ONNX copy shipped beside it, whose vectors
+are the same on every processor (:mod:`desktop.core.library.onnx_embedder`), and needs the
+folder only for its tokenizer and configuration.  :func:`model_identity` names the copy as
 the model it came from.
 """
 
@@ -57,14 +57,16 @@ def default_embed_threads() -> int:
     return background_threads()
 
 
-#: written by :func:`half_precision_copy` beside the float16 weights: what they came from
-HALF_PRECISION_NOTE = "hearth-half-precision.json"
+#: written by :func:`weightless_copy` beside the configuration: the weights it left out
+SOURCE_NOTE = "hearth-source.json"
+#: the PyTorch weight files a sentence-transformers folder may hold
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def _source_weight_sizes(model_dir: Path) -> dict[str, int]:
-    """The float32 weights' sizes in bytes recorded by :func:`half_precision_copy`
-    (``{}`` for an ordinary folder)."""
-    note = model_dir / HALF_PRECISION_NOTE
+    """The weights' sizes in bytes recorded by :func:`weightless_copy` (``{}`` for an
+    ordinary folder)."""
+    note = model_dir / SOURCE_NOTE
     if not note.is_file():
         return {}
     try:
@@ -74,67 +76,54 @@ def _source_weight_sizes(model_dir: Path) -> dict[str, int]:
         return {}
 
 
+def has_weights(model_dir: Path) -> bool:
+    """Whether the folder holds PyTorch weights (a :func:`weightless_copy` does not)."""
+    return any((Path(model_dir) / name).is_file() for name in WEIGHT_FILES)
+
+
 def model_identity(model_dir: Path) -> str:
     """A stable name for a sentence-transformers folder: its base name plus a hash of its
-    config.json and the weights' size (changes whenever the model does).  A half-precision
-    copy (:func:`half_precision_copy`) counts the float32 file's size it recorded, so it
-    has the identity of its source: collections indexed by either are not re-indexed, and
-    the int8 ONNX copy converted from the source is found for it."""
+    config.json and the weights' size (changes whenever the model does).  A copy without
+    weights (:func:`weightless_copy`) counts the sizes it recorded, so it has the identity
+    of its source: collections indexed by either are not re-indexed, and the int8 ONNX
+    copy converted from the source is found for it."""
     h = hashlib.sha256()
     for name in ("config.json", "modules.json", "sentence_bert_config.json"):
         p = model_dir / name
         if p.is_file():
             h.update(p.read_bytes())
     recorded = _source_weight_sizes(model_dir)
-    for name in ("model.safetensors", "pytorch_model.bin"):
+    for name in WEIGHT_FILES:
         p = model_dir / name
-        if p.is_file():
-            h.update(str(recorded.get(name, p.stat().st_size)).encode())
+        if name in recorded:
+            h.update(str(recorded[name]).encode())
+        elif p.is_file():
+            h.update(str(p.stat().st_size).encode())
     base = model_dir.name if model_dir.name != "model" else model_dir.parent.name
     return f"{base}@{h.hexdigest()[:12]}"
 
 
-def half_precision_copy(model_dir: Path, target: Path) -> Path:
-    """Copy the sentence-transformers folder ``model_dir`` to ``target`` with the float32
-    tensors of its ``model.safetensors`` stored as float16 (half the bytes; other dtypes
-    unchanged), and a :data:`HALF_PRECISION_NOTE` recording the source file's size, so that
+def weightless_copy(model_dir: Path, target: Path) -> Path:
+    """Copy the sentence-transformers folder ``model_dir`` to ``target`` without its PyTorch
+    weights (:data:`WEIGHT_FILES`), with a :data:`SOURCE_NOTE` recording their sizes, so that
     :func:`model_identity` gives the copy its source's identity.  The installers ship this
-    copy (all-MiniLM-L6-v2: 86.7 -> 43.4 MiB); :class:`SentenceEmbedder` casts it back to
-    float32 on load.
+    copy (all-MiniLM-L6-v2: 87 MiB less) beside the int8 ONNX copy that embeds.
 
     Returns:
         ``target``.
 
     Raises:
-        FileNotFoundError: ``model_dir`` has no model.safetensors.
-        ValueError: a weight does not fit float16 (its magnitude exceeds 65504, or it
-            underflows from a nonzero value to zero), which would change the model.
+        FileNotFoundError: ``model_dir`` holds no weights (nothing to record).
     """
-    import numpy as np
-    from safetensors.numpy import load_file, save_file
-
     model_dir, target = Path(model_dir), Path(target)
-    source = model_dir / "model.safetensors"
-    if not source.is_file():
-        raise FileNotFoundError(f"{source} is missing: half_precision_copy needs safetensors weights")
+    sizes = {name: (model_dir / name).stat().st_size for name in WEIGHT_FILES if (model_dir / name).is_file()}
+    if not sizes:
+        raise FileNotFoundError(f"{model_dir} holds no weights ({', '.join(WEIGHT_FILES)}): nothing to copy from")
     shutil.copytree(model_dir, target, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("model.safetensors", "pytorch_model.bin", HALF_PRECISION_NOTE))
-    tensors = load_file(str(source))
-    halved: dict[str, np.ndarray] = {}
-    for name, value in tensors.items():
-        if value.dtype != np.float32:
-            halved[name] = value
-            continue
-        with np.errstate(over="ignore"):  # checked just below
-            half = value.astype(np.float16)
-        if not np.all(np.isfinite(half)) or np.any((half == 0) & (value != 0) & (np.abs(value) > 1e-7)):
-            raise ValueError(f"{source}: tensor {name} does not fit float16 without changing the model")
-        halved[name] = half
-    save_file(halved, str(target / "model.safetensors"), metadata={"format": "pt"})
-    note = {"source_bytes": {"model.safetensors": source.stat().st_size},
-            "dtype": "float16", "load_as": "float32",
-            "why": "a smaller download; desktop.core.library.embedder.half_precision_copy"}
-    (target / HALF_PRECISION_NOTE).write_text(json.dumps(note, indent=1) + "\n", encoding="utf-8")
+                    ignore=shutil.ignore_patterns(*WEIGHT_FILES, SOURCE_NOTE))
+    note = {"source_bytes": sizes, "weights": "not shipped",
+            "why": "a smaller download; the int8 ONNX copy embeds (desktop.core.library.embedder.weightless_copy)"}
+    (target / SOURCE_NOTE).write_text(json.dumps(note, indent=1) + "\n", encoding="utf-8")
     return target
 
 
@@ -179,7 +168,6 @@ class _MeanPooledBert:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(_max_seq_length(model_dir))
         self.tokenizer.no_padding()
-        # float32 whatever the file holds (the installers ship float16 weights)
         self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True,
                                                dtype=torch.float32).eval()
 
@@ -218,8 +206,9 @@ class SentenceEmbedder:
         threads: torch intra-op threads (0: :func:`default_embed_threads`).
         batch_size: texts per forward pass.
 
-    Raises (on first use):
-        FileNotFoundError: the folder is not a usable model.
+    Raises:
+        FileNotFoundError: the folder is not a model, or holds no weights (an installed
+            Hearth ships only the int8 ONNX copy: :func:`weightless_copy`).
     """
 
     def __init__(self, model_dir: Path, threads: int = 0, batch_size: int = 32) -> None:
@@ -228,6 +217,11 @@ class SentenceEmbedder:
             raise FileNotFoundError(
                 f"{self.model_dir} is not a sentence-transformers model folder (no config.json). "
                 "Check the library's embedding model setting."
+            )
+        if not has_weights(self.model_dir):
+            raise FileNotFoundError(
+                f"{self.model_dir} holds no PyTorch weights: an installed Hearth embeds with the "
+                "model's int8 ONNX copy only. Set library.embed_backend back to \"onnx\" in the settings."
             )
         self.name = model_identity(self.model_dir)
         self.dimension = 384

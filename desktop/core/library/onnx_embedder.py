@@ -6,23 +6,47 @@ graph) with ``torch.onnx.export``, fuses attention, GELU and layer norms with ON
 Runtime's BERT optimizer (onnxruntime.transformers.optimizer), and quantizes the linear
 layers' and attention's weights to int8 with dynamic quantization (weights per output
 channel, activations per batch at run time; onnxruntime.quantization.quantize_dynamic).
-One product stays fp32: the first layer's feed-forward output (:data:`KEEP_FP32`), whose
-GELU activations have outliers that per-tensor int8 loses; measured on this CPU: all
-int8, 2.03x PyTorch's speed, worst probe cosine 0.987; with that one kept, 1.97x and
-0.991.  The result is checked against the PyTorch model on :data:`PROBE_TEXTS`: every
-probe's cosine similarity must reach :data:`MIN_COSINE` (0.99), else the conversion is
-refused and the caller keeps the PyTorch embedder.  The converted file is cached (keyed
-by the source model's identity), so later runs load it in well under a second and never
-import torch.
+
+The weights keep 7 bits (``reduce_range``), so that every processor computes the same
+integers.  On x86 processors without AVX-512 VNNI (AVX2, the ones most laptops have) ONNX
+Runtime multiplies uint8 activations by int8 weights with ``vpmaddubsw``, which adds two
+products into a signed 16-bit sum and saturates when it overflows: 255 x 127 x 2 = 64770
+can, 255 x 63 x 2 = 32130 cannot.  ONNX Runtime's documentation gives this remedy ("When
+to use reduce-range and per-channel quantization", onnxruntime.ai/docs/performance/
+model-optimizations/quantization.html).  VNNI, SSE4.1/AVX (widening to 16 bits first) and
+ARM (``sdot``/``udot``) never saturate, so with 7-bit weights all give the same vectors.
+Two products stay fp32 (:data:`KEEP_FP32`): the feed-forward outputs of layers 0 and 2,
+whose GELU activations have outliers that per-tensor int8 loses.  Measured on this
+project's AVX2-only EPYC (``tools/int8_recipes.py``, 2026-12-04: worst probe cosine against
+PyTorch; texts per CPU-second on 120 SciFact abstracts, one thread, two rounds):
+
+=========================================  ===========  =============
+recipe                                     worst probe  texts/CPU-s
+=========================================  ===========  =============
+8-bit, layer 0 fp32 (v1, until 2026-12-04)  0.9891       19.0, 18.2
+7-bit, layer 0 fp32                          0.9900       19.6, 19.4
+7-bit, layers 0 and 2 fp32 (v2, this one)    0.9915       18.9, 16.9
+7-bit, layers 0-2 fp32                       0.9913       18.7, 18.5
+7-bit, all six fp32                          0.9914       17.0, 16.2
+=========================================  ===========  =============
+
+v1 reached 0.9917 on the AVX-512 VNNI machine that made it but 0.9891 on AVX2, under the
+check's threshold, so AVX2 users fell back to PyTorch at a third of the speed.  The result
+is checked against the PyTorch model on :data:`PROBE_TEXTS`: every probe's cosine
+similarity must reach :data:`MIN_COSINE` (0.99), else the conversion is refused and the
+caller keeps the PyTorch embedder.  The converted file is cached (keyed by the source
+model's identity and :data:`RECIPE`; other recipes' copies of the same model are removed),
+so later runs load it in well under a second and never import torch.
 
 The installers convert the default model at build time (installers/hearth.spec) and ship
 the result under ``resources/models/embedders/`` (:func:`bundled_dir`), where
 :func:`convert` looks first: the installed app never converts (its bundle carries neither
-the exporter nor the quantizer).  Its probes' PyTorch vectors travel with it
-(``reference.npy``), and the shipped copy is used only if the user's processor reproduces
-them (cosine >= :data:`MIN_COSINE` on every probe; int8 products take other code paths on
-processors without AVX-512 VNNI than on the build machine), else :func:`convert` goes on
-as if nothing were shipped.
+the exporter nor the quantizer), nor the PyTorch weights (embedder.weightless_copy).  Its
+probes' PyTorch vectors travel with it (``reference.npy``), and the shipped copy is used
+only if the user's processor reproduces them (cosine >= :data:`MIN_COSINE` on every probe:
+0.99145 natively and under ``qemu-x86_64 -cpu Nehalem``, ``SandyBridge``, ``Haswell`` and
+``max``, the same to five digits), else :func:`convert` goes on as if nothing were
+shipped, and in an installed app :func:`make_embedder` says the library cannot run.
 
 Why it is faster on a CPU: int8 matrix products (AVX2 ``vpmaddubsw``/AVX-512 VNNI) do
 about twice the multiply-adds per cycle of fp32 FMA and move a quarter of the weight
@@ -69,12 +93,14 @@ from desktop.core.library.embedder import default_embed_threads, model_identity
 log = logging.getLogger(__name__)
 
 #: bump when the export or quantization recipe changes (a new file is made)
-RECIPE = "onnx-int8-v1"
+RECIPE = "onnx-int8-v2"
 MIN_COSINE = 0.99
 #: texts per run (see the module's docstring: one, so no padding)
 BATCH_SIZE = 1
 #: matrix products left in fp32 (see the module's docstring)
-KEEP_FP32 = ["/bert/encoder/layer.0/output/dense/MatMul"]
+KEEP_FP32 = [f"/bert/encoder/layer.{i}/output/dense/MatMul" for i in (0, 2)]
+#: int8 weights keep 7 bits, so no processor's kernels saturate (see the module's docstring)
+REDUCE_RANGE = True
 MAX_SEQ_TOKENS = 256  # all-MiniLM-L6-v2's sentence_bert_config.json max_seq_length
 #: Varied texts (lengths, languages, code, numbers) for the conversion check.
 PROBE_TEXTS = [
@@ -171,7 +197,7 @@ class _Pooled:
         return Pooled(auto_model).eval()
 
 
-def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine: float = MIN_COSINE) -> Path:
+def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
     """Export ``model_dir`` (a sentence-transformers BERT folder) to ONNX, quantize it, and
     check it against PyTorch.  Returns the folder holding ``model.onnx``, ``check.json``
     (``min_cosine``, ``mean_cosine``, ``seconds``) and ``reference.npy`` (the probes'
@@ -179,14 +205,15 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine:
     it passes :func:`verify` here, else a previous conversion in ``cache_dir``.
 
     Takes about 10-30 s on two cores (export, quantization, check); uses torch, so it is
-    done once, in the process that first needs the embedder.  ``min_cosine``: the check's
-    threshold; the installers' build passes a lower one, since the shipped copy is checked
-    again on each user's processor (:func:`verify`, :data:`MIN_COSINE`) and the int8
-    kernels of an AVX2-only build machine score lower than VNNI ones (0.9891 vs 0.9917).
+    done once, in the process that first needs the embedder.  Copies of the same model that
+    other recipes (:data:`RECIPE`) left in ``cache_dir`` are removed.
+    ``quantize=False`` keeps fp32 (for comparing recipes, tools/int8_recipes.py).
 
     Raises:
         ConversionError: export or quantization failed, or a probe's cosine < MIN_COSINE.
     """
+    out = cache_path(model_dir, cache_dir)
+    _remove_other_recipes(out)
     shipped = cache_path(model_dir, bundled_dir())
     if _complete(shipped):
         try:
@@ -194,7 +221,6 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine:
             return shipped
         except ConversionError as exc:
             log.warning("the ONNX embedder shipped with Hearth is not used: %s", exc)
-    out = cache_path(model_dir, cache_dir)
     if _complete(out):
         return out
     from desktop.core.privacy import go_offline
@@ -236,7 +262,8 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine:
             advice = _DropMessage("pre-processing before quantization")
             logging.getLogger().addFilter(advice)
             try:
-                quantize_dynamic(str(fused), str(final), per_channel=True, weight_type=QuantType.QInt8,
+                quantize_dynamic(str(fused), str(final), per_channel=True, reduce_range=REDUCE_RANGE,
+                                 weight_type=QuantType.QInt8,
                                  nodes_to_exclude=KEEP_FP32,
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             finally:
@@ -253,10 +280,10 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine:
         check: dict[str, Any] = {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean()),
                  "seconds": round(time.monotonic() - t0, 1), "recipe": RECIPE,
                  "source": model_identity(model_dir), "quantized": quantize}
-        if check["min_cosine"] < min_cosine:
+        if check["min_cosine"] < MIN_COSINE:
             raise ConversionError(
                 f"the converted model disagrees with PyTorch (cosine {check['min_cosine']:.4f} "
-                f"< {min_cosine}); keeping the PyTorch embedder")
+                f"< {MIN_COSINE}); keeping the PyTorch embedder")
         (tmp / "check.json").write_text(json.dumps(check), encoding="utf-8")
         np.save(tmp / REFERENCE_FILE, np.asarray(reference, dtype=np.float32))
         if out.exists():
@@ -275,6 +302,20 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True, min_cosine:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_other_recipes(folder: Path) -> None:
+    """Delete the copies of ``folder``'s model that other recipes left beside it (about
+    22 MB each): same ``<identity>-onnx-int8-`` prefix, another recipe."""
+    import shutil
+
+    prefix = folder.name[: -len(RECIPE)]
+    if not folder.parent.is_dir():
+        return
+    for old in folder.parent.glob(f"{prefix}onnx-int8-*"):
+        if old != folder and old.is_dir() and ".tmp" not in old.name:
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("removed %s (an earlier recipe's copy)", old)
 
 
 class _DropMessage(logging.Filter):
@@ -366,7 +407,8 @@ class OnnxEmbedder:
             docstring for why not one batch on several threads.
         batch_size: texts per run (at most; fewer when that keeps every thread busy).
 
-    Raises (on first use): ConversionError (the caller falls back to PyTorch).
+    Raises (on first use): ConversionError (:func:`make_embedder` then falls back to
+    PyTorch where the folder holds its weights).
     """
 
     def __init__(self, model_dir: Path, cache_dir: Path, threads: int = 0, batch_size: int = BATCH_SIZE) -> None:
@@ -475,9 +517,10 @@ def make_embedder(model_dir: Path, backend: str = "onnx", threads: int = 0) -> A
     when ONNX Runtime is missing or the conversion fails its check; PyTorch for "torch".
 
     Raises:
-        FileNotFoundError: ``model_dir`` is not a model folder.
+        FileNotFoundError: ``model_dir`` is not a model folder, or the ONNX copy cannot run
+            and the folder holds no PyTorch weights to fall back on (an installed Hearth).
     """
-    from desktop.core.library.embedder import SentenceEmbedder
+    from desktop.core.library.embedder import SentenceEmbedder, has_weights
 
     if backend == "onnx":
         try:
@@ -485,6 +528,11 @@ def make_embedder(model_dir: Path, backend: str = "onnx", threads: int = 0) -> A
             emb.load()
             return emb
         except (ConversionError, ImportError, OSError) as exc:
+            if not has_weights(model_dir):
+                raise FileNotFoundError(
+                    f"The library's embedding model cannot run on this computer ({exc}), and this "
+                    "installation has no other copy of it. Chat still works without the library; "
+                    "please report this to Hearth's developers.") from exc
             log.warning("the ONNX embedder is not available (%s); using PyTorch", exc)
     elif backend != "torch":
         log.warning("unknown embed_backend %r in the settings; using PyTorch", backend)

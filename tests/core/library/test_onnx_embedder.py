@@ -15,6 +15,7 @@ import pytest
 from desktop.core.library.embedder import SentenceEmbedder
 from desktop.core.library.onnx_embedder import (
     MIN_COSINE,
+    RECIPE,
     OnnxEmbedder,
     cache_path,
     embedder_cache_dir,
@@ -40,7 +41,7 @@ def test_onnx_vectors_match_pytorch(embedder: Any, model_dir: Path) -> None:
 def test_converted_model_is_reused_and_named(embedder: Any, model_dir: Path) -> None:
     again = OnnxEmbedder(model_dir, embedder_cache_dir(), threads=1)
     again.load()  # from the cache: no second conversion
-    assert again.name == embedder.name and again.name.endswith("+onnx-int8-v1")
+    assert again.name == embedder.name and again.name.endswith(f"+{RECIPE}")
 
 
 def test_batches_run_on_several_threads_and_keep_the_texts_order(embedder: Any, model_dir: Path) -> None:
@@ -124,23 +125,30 @@ def test_a_shipped_conversion_this_processor_does_not_reproduce_is_not_used(
     assert "shipped with Hearth is not used" in caplog.text
 
 
-def test_self_test_tells_a_refused_shipped_copy_from_a_broken_build(
-        embedder: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The self-test accepts the PyTorch fallback only when the shipped int8 copy is there
-    and this processor does not reproduce its vectors (AVX2-only CPUs); a copy that passes
-    here, or none at all, leaves the fallback unexplained (a broken build)."""
-    from desktop import selftest
-    from desktop.core.library import onnx_embedder
-    from desktop.core.models import embedding_model_dir
-
-    if embedding_model_dir() != model_dir:
-        pytest.skip("the self-test's model folder is not the tests' one here")
+def test_copies_an_earlier_recipe_left_in_the_cache_are_removed(
+        embedder: Any, model_dir: Path, tmp_path: Path) -> None:
+    """An upgrade changes the recipe: the old copy (22 MB) goes, this recipe's stays, and
+    another model's copies are left alone."""
     made = cache_path(model_dir, embedder_cache_dir())
-    shipped = tmp_path / "embedders" / made.name
-    monkeypatch.setattr(onnx_embedder, "bundled_dir", lambda: shipped.parent)
-    assert selftest._onnx_refused_here() == ""  # nothing shipped
-    shutil.copytree(made, shipped)
-    assert selftest._onnx_refused_here() == ""  # shipped and usable here
-    reference = np.load(shipped / onnx_embedder.REFERENCE_FILE)
-    np.save(shipped / onnx_embedder.REFERENCE_FILE, np.roll(reference, 1, axis=0))
-    assert "on this processor" in selftest._onnx_refused_here()
+    cache = tmp_path / "cache"
+    shutil.copytree(made, cache / made.name)
+    old = cache / made.name.replace(RECIPE, "onnx-int8-v1")
+    other_model = cache / "another-model-0123456789ab-onnx-int8-v1"
+    for folder in (old, other_model):
+        folder.mkdir()
+        (folder / "model.onnx").write_bytes(b"old")
+    got = OnnxEmbedder(model_dir, cache, threads=1)
+    got.load()
+    assert got.folder == cache / made.name
+    assert not old.exists() and other_model.is_dir()
+
+
+def test_self_test_fails_when_the_library_did_not_get_the_int8_embedder(model_dir: Path) -> None:
+    """The int8 copy gives the same vectors on every processor, so the PyTorch embedder in
+    its place means a broken build (onnxruntime missing, no converted model)."""
+    from desktop import selftest
+
+    out = selftest._Output(None)
+    with pytest.raises(selftest.StepFailed, match="did not load"):
+        selftest._check_embedder(out, SentenceEmbedder(model_dir, threads=1), "onnx")
+    selftest._check_embedder(out, SentenceEmbedder(model_dir, threads=1), "torch")  # asked for
