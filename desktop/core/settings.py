@@ -113,7 +113,7 @@ class LibrarySettings:
     parse_timeout_s: float = _f(60.0, "Longest time reading one file may take before it is skipped, in seconds.")
     max_file_mb: float = _f(200.0, "Files larger than this (in MB) are skipped.")
     ocr_enabled: bool = _f(True, "Read scanned PDF pages and images (.png, .jpg, .tiff) by OCR, on this computer.")
-    embed_backend: str = _f("onnx", "How documents are embedded: onnx (the same model, int8 with ONNX Runtime, about twice as fast; made once from the PyTorch weights and checked against them) or torch (PyTorch). Both give the same vectors to within cosine 0.99, so changing it does not re-index.")
+    embed_backend: str = _f("onnx", "How documents are embedded: onnx (the same model, int8 with ONNX Runtime, about twice as fast; made once from the PyTorch weights and checked against them) or torch (PyTorch; only where the model's PyTorch weights are installed, which the installers leave out). Both give the same vectors to within cosine 0.99, so changing it does not re-index.")
     bm25_weight: float = _f(1.0, "Weight of keyword (BM25) ranking against meaning (vector) ranking when fusing them.")
     min_similarity: float = _f(
         0.3, "Passages less similar than this (cosine, 0 to 1) to the question are not given to the chat."
