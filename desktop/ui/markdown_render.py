@@ -13,6 +13,7 @@ may make a link that acts inside the app.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -121,6 +122,25 @@ def _make_parser(colors: HtmlColors) -> MarkdownIt:
 
 _parsers: dict[HtmlColors, MarkdownIt] = {}
 
+#: a line that is only a number and "." or ")": CommonMark reads it as an empty item of a
+#: list starting at that number, drawn as an empty reply ("2." answering "How many eggs?")
+_BARE_NUMBER = re.compile(r"^( {0,3})(\d{1,9})([.)])[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _keep_bare_numbers(text: str) -> str:
+    """Escape the "." or ")" of every line that is only a number (outside code fences), so
+    that it shows as written instead of as an empty list item."""
+    lines = text.split("\n")
+    fence = ""
+    for i, line in enumerate(lines):
+        opened = _FENCE.match(line)
+        if opened and (not fence or opened.group(1) == fence):
+            fence = "" if fence else opened.group(1)
+        elif not fence:
+            lines[i] = _BARE_NUMBER.sub(r"\1\2\\\3", line)
+    return "\n".join(lines)
+
 
 def render_markdown(text: str, colors: HtmlColors) -> Rendered:
     """Render an assistant's Markdown answer.
@@ -136,7 +156,7 @@ def render_markdown(text: str, colors: HtmlColors) -> Rendered:
     if md is None:
         md = _parsers[colors] = _make_parser(colors)
     env: dict[str, Any] = {"code_blocks": []}
-    body = md.render(text, env)
+    body = md.render(_keep_bare_numbers(text), env)
     return Rendered(f'<div style="color:{colors.text};">{body}</div>', list(env["code_blocks"]))
 
 

@@ -231,6 +231,22 @@ def test_markdown_code_block_has_a_working_copy_link(qtbot: Any, make_window: An
     assert QGuiApplication.clipboard().text() == code + "\n"
 
 
+def test_an_answer_that_is_only_a_number_is_shown(qtbot: Any, make_window: Any) -> None:
+    """"2." is an empty list item starting at 2 in Markdown: a new user saw an empty reply
+    to "How many eggs are in the banana bread?".  A fenced code line stays as it is."""
+    window = make_window(reply="2.")
+    send(qtbot, window, "How many eggs are in the banana bread?")
+    wait_idle(qtbot, window)
+    assert window.view.message_widgets()[-1].body.toPlainText().strip() == "2."
+    window.new_chat()
+    window.core.engine.reply = "```\n3)\n```\n2021."
+    send(qtbot, window, "When?")
+    wait_idle(qtbot, window)
+    widget = window.view.message_widgets()[-1]
+    assert widget.code_blocks == ["3)\n"]
+    assert widget.body.toPlainText().rstrip().endswith("2021.")
+
+
 def test_window_stays_responsive_and_rendering_is_coalesced(
     qtbot: Any, make_window: Any, monkeypatch: Any
 ) -> None:
