@@ -582,7 +582,10 @@ class AnswerPlan:
             evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
         if evidence and factual and coverage(question, evidence) < MIN_COVERAGE:
             evidence = []  # about the same topic, but not about this question
-        if evidence:  # documents speak first; of past talk only what the user stated is kept
+        if evidence or factual:
+            # of past talk only what the user stated is kept: for a fact, Hearth's own earlier
+            # answers are not evidence (a new user's wrong answer came back, cited as a source,
+            # under a later question; the model even echoed the quoted prompt)
             memories = [replace(m, text=m.extra["user_text"]) for m in memories
                         if m.extra.get("user_text") and not is_question(
                             m.extra["user_text"].removeprefix("You said:").strip())]

@@ -82,9 +82,17 @@ def test_hearth_s_own_earlier_answers_never_stand_beside_documents() -> None:
     prompt = plan.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
     assert "You said: The new Wi-Fi" in prompt and "You said: What is" not in prompt
     assert "Noted." not in prompt  # what the user stated is kept, a past question is not
+    # without documents either: an earlier answer is not a source for a fact
     alone = AnswerPlan.make("What is my Wi-Fi password?", [memory], searched=True)
+    assert alone.not_found and not alone.memories
     prompt = alone.prompt([{"role": "user", "content": "What is my Wi-Fi password?"}])[-1]["content"]
-    assert "Hearth said earlier: It is 11111." in prompt  # labelled, never as a document
+    assert "11111" not in prompt
+    told = AnswerPlan.make("What is my Wi-Fi password?", [memory, stated], searched=True)
+    assert not told.not_found and [m.text for m in told.memories] == [stated.extra["user_text"]]
+    # what was talked about (not a fact) may still recall the whole exchange, labelled
+    recap = AnswerPlan.make("Summarise what we discussed about the Wi-Fi", [memory], searched=True)
+    prompt = recap.prompt([{"role": "user", "content": "Summarise what we discussed about the Wi-Fi"}])[-1]["content"]
+    assert "Hearth said earlier: It is 11111." in prompt
 
 
 def test_the_supporting_sentence_is_marked() -> None:
