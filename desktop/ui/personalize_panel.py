@@ -286,6 +286,8 @@ class PersonalizePanel(QWidget):
                                    "should learn it" if item.sensitive else "")
             row = QTreeWidgetItem([item.path, str(item.tokens), note])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
+            row.setToolTip(0, item.path)
+            row.setToolTip(2, note)  # the column is narrower than the note
             if item.reason and item.reason != "excluded by you":
                 row.setDisabled(True)
             else:

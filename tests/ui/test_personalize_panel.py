@@ -58,6 +58,7 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert int(rows["notes/a.md"].text(1)) > 50
     assert "too short" in rows["notes/short.txt"].text(2)
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
+    assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it
     assert "1 seems to hold passwords" in panel.preview_label.text()
     from PySide6.QtCore import Qt
 
