@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.core.jobs import CancelToken
 from desktop.core.transfer import ImportReport, TransferError, export_to_file, import_file
+from desktop.ui.library_panel import start_folder
 from desktop.ui.workers import GeneratorWorker
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ def choose_export(window: MainWindow, current_only: bool) -> None:
     if current_only and window.conversation_id is not None:
         title = window.core.history.get_conversation(window.conversation_id).title
         name = re.sub(r"[^\w\- ]+", "", title).strip()[:60] or "conversation"
-    path, chosen = QFileDialog.getSaveFileName(window, "Export conversations", f"{name}.md", EXPORT_FILTERS)
+    path, chosen = QFileDialog.getSaveFileName(window, "Export conversations", str(Path(start_folder()) / f"{name}.md"),
+                                               EXPORT_FILTERS)
     if not path:
         return
     if not Path(path).suffix:
@@ -140,6 +142,6 @@ def _imported(window: MainWindow, report: ImportReport) -> None:
 
 
 def choose_import(window: MainWindow) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, "Import conversations", "", IMPORT_FILTERS)
+    path, _ = QFileDialog.getOpenFileName(window, "Import conversations", start_folder(), IMPORT_FILTERS)
     if path:
         import_from(window, path)

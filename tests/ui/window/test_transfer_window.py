@@ -134,3 +134,23 @@ def test_lan_switch_makes_a_token_and_requires_it(make_window: Any, monkeypatch:
         assert window._server.host == "127.0.0.1"
     finally:
         window.server_action.setChecked(False)
+
+
+def test_export_and_import_dialogs_open_in_the_users_documents(
+        make_window: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    """Not in the folder Hearth was started from (a new user's export dialog opened in the
+    install folder).  The dialogs are modal, so their arguments are recorded instead."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.ui import transfer_actions
+    from desktop.ui.library_panel import start_folder
+
+    window = make_window(load=False)
+    seen: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, where, _f: (seen.append(where), ("", ""))[1])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda _w, _t, where, _f: (seen.append(where), ("", ""))[1])
+    monkeypatch.chdir(tmp_path)
+    transfer_actions.choose_export(window, current_only=False)
+    transfer_actions.choose_import(window)
+    assert seen == [str(Path(start_folder()) / "hearth-conversations.md"), start_folder()]
+    assert str(tmp_path) not in seen[0]
