@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -98,6 +99,13 @@ ANSWER_TYPE_BONUS = 2.0
 #: shares the topic's words with every question about it and answers none: its score
 #: counts this much.
 HEADING_WEIGHT = 0.5
+#: A question's words that are in a passage's file name or headings (the "banana bread" of
+#: "How much flour goes in the banana bread?" in banana-bread.md) say which passage, not
+#: which of its sentences: inside it they count this much, and a sentence holding the kind
+#: of value asked for gets :data:`ANSWER_TYPE_BONUS` even if it has only those words
+#: ("Bake at 175 degrees Celsius" for "What oven temperature for the banana bread?",
+#: fourth new-user trial: the model had been given the ingredients instead).
+CONTEXT_WEIGHT = 0.25
 _HEADING = re.compile(r"^[^\w\d:]*(?:[^\W\d]+[^\w\d:]+){0,3}[^\W\d]+[^\w\d:]*$(?<![.!?:])")
 _STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
@@ -202,6 +210,9 @@ _DATE_VALUE = re.compile(
     rf"|{_MONTH}\b\.?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}){_CLOCK}"
     rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b)", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+#: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
+#: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
 _TEMPERATURE = re.compile(
     r"-?\d[\d.,]*\s*(?:°\s*[CF]?|degrees?(?:\s+(?:celsius|fahrenheit|centigrade|[CF]\b))?)",
     re.IGNORECASE)
@@ -216,8 +227,8 @@ _AMOUNT = re.compile(
 def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when"
     or "what date/day/month/time", "measure" for "how long/far/tall…", "temperature",
-    "percent", "number" for "how many/much/old", "frequency" for "how often", "name" for
-    "who"; None for other
+    "percent", "number" for "how many/much/old", "frequency" for "how often", "phone" for a
+    phone number, "name" for "who"; None for other
     questions (the classic answer-type classification of factoid question answering,
     e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     q = question.strip().lower()
@@ -228,10 +239,12 @@ def answer_type(question: str) -> str | None:
         return "date"
     if re.search(r"\bhow (?:long|far|tall|big|high|wide|deep)\b", q):
         return "measure"
-    if re.search(r"\b(?:what|which) temperature\b|\bhow (?:hot|cold|warm)\b", q):
+    if re.search(r"\b(?:what|which)\b(?:\W+\w+){0,2}?\W+temperature\b|\bhow (?:hot|cold|warm)\b", q):
         return "temperature"
     if re.search(r"\b(?:what|which) (?:percent|percentage|proportion|share)\b", q):
         return "percent"
+    if re.search(r"\b(?:phone|telephone|mobile|cell ?phone)(?: number)?\b", q) and not q.startswith("who"):
+        return "phone"
     if re.search(r"\bhow often\b", q):
         return "frequency"
     if re.search(r"\bhow (?:many|much|old)\b", q):
@@ -251,6 +264,7 @@ _TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "percent": (_PERCENT, _PERCENT),
     "number": (_NUMBER, _AMOUNT),
     "frequency": (_NUMBER, None),  # "every five years" is more than its number
+    "phone": (_PHONE, _PHONE),
     "name": (re.compile(r"(?<=\w )[A-Z][a-z]"), None),
 }
 
@@ -291,7 +305,8 @@ def select_evidence(question: str, sources: Sequence[Source],
     """The windows of ``sources`` most likely to answer ``question``, best first.
 
     Each sentence is scored by the summed inverse document frequency (over all candidate
-    sentences, BM25's idf) of the question's content words it contains, plus
+    sentences, BM25's idf) of the question's content words it contains (those naming the
+    passage's file or headings count :data:`CONTEXT_WEIGHT`), plus
     :data:`ANSWER_TYPE_BONUS` when it holds what the question asks for
     (:func:`answer_type_match`), plus a small prior for its passage's retrieval rank;
     each passage contributes its best sentence with :data:`WINDOW_BEFORE` /
@@ -316,7 +331,8 @@ def select_evidence(question: str, sources: Sequence[Source],
     for rank, (src, sents) in enumerate(zip(docs, per_source, strict=True)):
         if not sents:
             continue
-        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf), i)
+        context = _passage_context(src) & q_terms
+        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf, context), i)
                   for i, ((a, b), words) in enumerate(sents)]
         # a heading wins only where no other sentence matches at all ("Home Wi-Fi" holds
         # two of "What is my Wi-Fi password?"'s words, "Password: maple-Otter-4471" one)
@@ -340,9 +356,11 @@ def select_evidence(question: str, sources: Sequence[Source],
     return [picks[0]] + [e for e in picks[1:max_passages] if e.score >= SECOND_PASSAGE_RATIO * top]
 
 
-def _sentence_score(question: str, sentence: str, matched: set[str], idf: dict[str, float]) -> float:
-    typed = bool(matched) and answer_type_match(question, sentence)
-    score = sum(idf[t] for t in matched) + (ANSWER_TYPE_BONUS if typed else 0.0)
+def _sentence_score(question: str, sentence: str, matched: set[str], idf: dict[str, float],
+                    context: AbstractSet[str] = frozenset()) -> float:
+    typed = bool(matched or context) and answer_type_match(question, sentence)
+    score = sum(idf[t] * (CONTEXT_WEIGHT if t in context else 1.0) for t in matched)
+    score += ANSWER_TYPE_BONUS if typed else 0.0
     return score * HEADING_WEIGHT if _HEADING.match(sentence) else score
 
 
@@ -488,7 +506,8 @@ def typed_value(question: str, evidence: Evidence) -> str:
     when the question asks for a typed value (a year, date, duration or length,
     temperature, percentage or number: :func:`answer_type`) and that sentence holds
     exactly one such value not already in the question; else "".  Returned as a short
-    sentence ("35 minutes.", "14 April 2026 at 3:30 pm.").
+    sentence ("35 minutes.", "14 April 2026 at 3:30 pm."); a number with what it counts
+    when the question names it ("2 eggs.").
 
     The built-in 135M model, given "Bake at 180 degrees Celsius for 35 minutes.", wrote
     "350 degrees Celsius" (third new-user trial).  Measured on squad-a (200 answerable
@@ -508,11 +527,27 @@ def typed_value(question: str, evidence: Evidence) -> str:
         value = m.group(0).strip().rstrip(",.;:")
         if kind == "number" and _YEAR.fullmatch(value):
             continue  # "How much did Edison offer?" is not answered by "1885"
+        if kind == "phone" and (sum(c.isdigit() for c in value) < 7 or _DATE_VALUE.fullmatch(value)):
+            continue
+        if kind == "number":  # "2" -> "2 eggs", "250" -> "250 grams of flour"
+            value += _counted_noun(sentence[m.end():], question)
         if value and value.lower() not in asked and value not in values:
             values.append(value)
     if len(values) != 1:
         return ""
     return f"{values[0]}."
+
+
+def _counted_noun(after: str, question: str) -> str:
+    """The words after a number up to the first word of ``question`` among the next four
+    ("grams of flour" after "250" for "How much flour...?"), else ""."""
+    wanted = set(terms(question))
+    words = list(re.finditer(r"[^\W\d]+", after[:60]))
+    for w in words[:4]:
+        if set(terms(w.group(0))) & wanted:
+            gap = after[:w.end()]
+            return gap if not re.search(r"[.,;:!?()\n]", gap) else ""
+    return ""
 
 
 #: The opening of a reply when nothing in the user's files answers the question.

@@ -195,7 +195,7 @@ def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
     assert direct("When does my car insurance renew?", car) == "Renewal date: 9 September 2026."
     assert direct("What is my car insurance policy number?", car) == "Policy number: NBM-2291-77C."
     assert direct("When was the policy number issued?", car) == ""  # the line holds no date
-    assert direct("What is the plumber's phone number?", plumber) == ""  # "phone" is not its label
+    assert direct("What is the plumber's phone number?", plumber) == "07700 900123."  # the phone number, not the line
     assert direct("Summarise my car insurance", car) == ""  # not a factual question
     long_line = Source("document", "a.txt", "In general: there are three sectors of construction, buildings, "
                        "infrastructure and industrial, and each has its own firms and rules.")
@@ -221,7 +221,7 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     assert direct("How long do I bake the lemon cake?", recipe) == "35 minutes."
     assert direct("When is my dentist check-up?", dentist) == "14 April 2026 at 3:30 pm."
     assert direct("In what year was Ford appointed vice president?", history) == "1973."
-    assert direct("How many years did Ford serve in the House?", history) == "25."
+    assert direct("How many years did Ford serve in the House?", history) == "25 years."
     car = Source("document", "car.txt", "The car is a blue 2016 Skoda Octavia, bought for 9,500 euros.")
     assert direct("What year was my car made?", car) == "2016."  # "year" is what is asked, not a word to find
     assert direct("How much did I pay for the car?", car) == "9,500 euros."
@@ -230,3 +230,30 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     assert direct("How many eggs and lemons go in the lemon cake?", recipe) == ""  # 2 and 3
     assert direct("How much did Nixon pay Ford in 1973?", history) == ""  # a year is not an amount
     assert direct("How often does the dentist see me?", dentist) == ""  # "every six months" > a number
+
+
+def test_what_the_fourth_new_user_trial_got_wrong() -> None:
+    """A recipe's list and a contacts note: the model was given the ingredients for the oven
+    temperature, the first number of a list ("3" ripe bananas) for the flour, and both
+    phone lines for the plumber's number, and wrote the electrician's."""
+    bread = Source("document", "banana-bread.md", (
+        "# Grandma's banana bread\n\nIngredients:\n- 3 ripe bananas\n- 250 grams of flour\n- 2 eggs\n"
+        "- 80 grams of melted butter\n\nMix the wet ingredients, fold in the flour, pour into a loaf tin.\n"
+        "Bake at 175 degrees Celsius for 55 minutes. Let it cool for 15 minutes before slicing.\n"))
+    contacts = Source("document", "contacts.txt", (
+        "Useful contacts\n\nPlumber: Marek Novak, phone 0176 5523 8841 (call before 8 am).\n"
+        "Electrician: Sunita Rao, phone 0151 2290 4417.\nThe vet closes at 6 pm on Saturdays.\n"))
+
+    def direct(question: str, source: Source) -> str:
+        return AnswerPlan.make(question, [source], searched=True).direct
+
+    assert direct("What oven temperature for the banana bread?", bread) == "175 degrees Celsius."
+    assert direct("How much flour goes in the banana bread?", bread) == "250 grams of flour."
+    assert direct("How many eggs are in the banana bread?", bread) == "2 eggs."
+    assert direct("How long do I bake the banana bread?", bread) == "55 minutes."
+    assert direct("What is the plumber's phone number?", contacts) == "0176 5523 8841."
+    assert direct("What is the electrician's phone number?", contacts) == "0151 2290 4417."
+    # a date is not a phone number, and a line with two numbers is left to the model
+    assert direct("What is the phone number?", Source("document", "a.txt", "The phone number changed on 2021-05-03 to 0176 5523 8841.")) \
+        == "0176 5523 8841."
+    assert direct("What is the phone number?", Source("document", "b.txt", "Phone 0176 5523 8841 or 0151 2290 4417.")) == ""
