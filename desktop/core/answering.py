@@ -560,7 +560,10 @@ _PERSONAL = re.compile(
     # details only the user's own files can hold, whoever they belong to ("the plumber's
     # phone number"): a general answer there is an invented number
     r"phone|telephone|mobile|e-?mail|address|password|passcode|pin|code|account|iban|"
-    r"policy|appointment|booking|reservation|birthday|salary|invoice|receipt)\b", re.IGNORECASE)
+    r"policy|appointment|booking|reservation|birthday|salary|invoice|receipt|"
+    # and someone's health: the built-in model gave a patient of the user's scanned report
+    # an invented date of birth "from general knowledge" (fourth new-user trial)
+    r"birth|born|patient|diagnosis|prescription|prescribed|medication|dose|dosage)\b", re.IGNORECASE)
 #: What follows it: the model's own answer, marked as not coming from the files.
 GENERAL_KNOWLEDGE = "From general knowledge (not from your files):"
 _NOT_FOUND_PATTERN = re.compile(

@@ -180,6 +180,8 @@ def test_what_the_new_user_trial_got_wrong() -> None:
     plumber = AnswerPlan.make("What is the plumber's phone number?", [nothing], searched=True)
     assert plumber.not_found and not plumber.general
     assert AnswerPlan.make("Who wrote Hamlet?", [nothing], searched=True).general
+    born = AnswerPlan.make("What is the date of birth of Jonathan Michael Harrison?", [nothing], searched=True)
+    assert born.not_found and not born.general  # someone's details: never from general knowledge
 
 
 def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
