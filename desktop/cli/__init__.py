@@ -39,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.core.privacy import harden
 
     harden()
+    # a line at a time even into a pipe or a log file: a long command (personalize, index)
+    # shows each stage as it starts; the frozen app printed nothing for minutes otherwise
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -64,3 +64,30 @@ def test_conversations_only_when_opted_in(tmp_path: Path) -> None:
     history.close()
     with pytest.raises(ValueError, match="--docs"):
         list(gather_documents(None))
+
+
+def test_a_scheduled_run_says_when_it_starts_at_once_into_a_pipe(tmp_path: Path, default_model: Path) -> None:
+    """Into a pipe or a log file, each line comes out when it is printed (the frozen app's
+    `cli personalize` printed nothing for minutes: Python buffers a pipe's output unless
+    PYTHONUNBUFFERED is set, which a user's environment does not have)."""
+    import datetime as dt
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    (tmp_path / "note.md").write_text("The boiler is serviced every October. " * 20)
+    at = (dt.datetime.now() + dt.timedelta(hours=2)).strftime("%H:%M")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "personalize", "--at", at, "--docs", str(tmp_path)],
+                            cwd=Path(__file__).resolve().parents[2], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
+    reader.start()
+    try:
+        reader.join(120)  # the command then waits two hours for its start time
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert first and f"Personalization starts at {at}" in first[0], first
