@@ -342,7 +342,7 @@ def _library_with_hearth(out: _Output, folder: Path) -> str:
 
 def _check_embedder(out: _Output, embedder: Any, backend: str) -> None:
     """The library got the embedder its settings ask for: with ``embed_backend`` "onnx", the
-    int8 ONNX copy (a checkout's library falls back to PyTorch quietly, at a third of the
+    int8 ONNX copy (a checkout's library falls back to PyTorch quietly, at half the
     speed), and in a frozen app the copy shipped in the bundle (made when the installer was
     built)."""
     from desktop.core.library.onnx_embedder import bundled_dir

@@ -18,20 +18,21 @@ ARM (``sdot``/``udot``) never saturate, so with 7-bit weights all give the same 
 Two products stay fp32 (:data:`KEEP_FP32`): the feed-forward outputs of layers 0 and 2,
 whose GELU activations have outliers that per-tensor int8 loses.  Measured on this
 project's AVX2-only EPYC (``tools/int8_recipes.py``, 2026-12-04: worst probe cosine against
-PyTorch; texts per CPU-second on 120 SciFact abstracts, one thread, two rounds):
+PyTorch; texts per CPU-second on 120 SciFact abstracts, one thread, best of two rounds):
 
-=========================================  ===========  =============
-recipe                                     worst probe  texts/CPU-s
-=========================================  ===========  =============
-8-bit, layer 0 fp32 (v1, until 2026-12-04)  0.9891       19.0, 18.2
-7-bit, layer 0 fp32                          0.9900       19.6, 19.4
-7-bit, layers 0 and 2 fp32 (v2, this one)    0.9915       18.9, 16.9
-7-bit, layers 0-2 fp32                       0.9913       18.7, 18.5
-7-bit, all six fp32                          0.9914       17.0, 16.2
-=========================================  ===========  =============
+================================================  ===========  ===========
+recipe                                            worst probe  texts/CPU-s
+================================================  ===========  ===========
+8-bit, layer 0 fp32 (v1, until 2026-12-04)        0.98906      15.8
+7-bit, layer 0 fp32                               0.98999      15.4
+7-bit, layers 0 and 2 fp32 (v2, this one)         0.99145      16.8
+7-bit, layers 0-2 fp32                            0.99131      16.7
+7-bit, all six fp32                               0.99136      15.6
+================================================  ===========  ===========
 
 v1 reached 0.9917 on the AVX-512 VNNI machine that made it but 0.9891 on AVX2, under the
-check's threshold, so AVX2 users fell back to PyTorch at a third of the speed.  The result
+check's threshold, so AVX2 users fell back to PyTorch at half the speed (24 against 46
+chunks per second here, ``hearth-bench index``).  The result
 is checked against the PyTorch model on :data:`PROBE_TEXTS`: every probe's cosine
 similarity must reach :data:`MIN_COSINE` (0.99), else the conversion is refused and the
 caller keeps the PyTorch embedder.  The converted file is cached (keyed by the source
@@ -45,7 +46,7 @@ the exporter nor the quantizer), nor the PyTorch weights (embedder.weightless_co
 probes' PyTorch vectors travel with it (``reference.npy``), and the shipped copy is used
 only if the user's processor reproduces them (cosine >= :data:`MIN_COSINE` on every probe:
 0.99145 natively and under ``qemu-x86_64 -cpu Nehalem``, ``SandyBridge``, ``Haswell`` and
-``max``, the same to five digits), else :func:`convert` goes on as if nothing were
+``max``, the same to seven digits), else :func:`convert` goes on as if nothing were
 shipped, and in an installed app :func:`make_embedder` says the library cannot run.
 
 Why it is faster on a CPU: int8 matrix products (AVX2 ``vpmaddubsw``/AVX-512 VNNI) do
