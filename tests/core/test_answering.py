@@ -19,6 +19,11 @@ NOTE = ("Home network notes.\n\nThe router is in the hall cupboard. Wi-Fi name: 
         "Dentist: Next appointment: 14 March at 9:30. Bring the insurance card.")
 
 
+def direct(question: str, source: Source) -> str:
+    """The answer taken from ``source`` without the model ("" where the model answers)."""
+    return AnswerPlan.make(question, [source], searched=True).direct
+
+
 def test_questions_and_factual_questions() -> None:
     assert is_factual("When is the invoice due?")
     assert is_factual("what's my wifi password")
@@ -191,9 +196,6 @@ def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
                  "Renewal date: 9 September 2026\nAnnual premium: 612 euros")
     plumber = Source("document", "plumber.txt", "Plumber: Tomasz Wojcik, phone 07700 900123, comes on Fridays.")
 
-    def direct(question: str, source: Source) -> str:
-        return AnswerPlan.make(question, [source], searched=True).direct
-
     assert direct("When does my car insurance renew?", car) == "Renewal date: 9 September 2026."
     assert direct("What is my car insurance policy number?", car) == "Policy number: NBM-2291-77C."
     assert direct("When was the policy number issued?", car) == ""  # the line holds no date
@@ -215,9 +217,6 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     dentist = Source("document", "dentist.txt", "Dr Okafor moved my check-up to Tuesday 14 April 2026 at 3:30 pm.")
     history = Source("document", "ford.txt", "Ford was appointed vice president by Nixon in 1973, after "
                      "Agnew resigned. He had served in the House for 25 years.")
-
-    def direct(question: str, source: Source) -> str:
-        return AnswerPlan.make(question, [source], searched=True).direct
 
     assert direct("What temperature do I bake the lemon cake at?", recipe) == "180 degrees Celsius."
     assert direct("How long do I bake the lemon cake?", recipe) == "35 minutes."
@@ -245,9 +244,6 @@ def test_what_the_fourth_new_user_trial_got_wrong() -> None:
     contacts = Source("document", "contacts.txt", (
         "Useful contacts\n\nPlumber: Marek Novak, phone 0176 5523 8841 (call before 8 am).\n"
         "Electrician: Sunita Rao, phone 0151 2290 4417.\nThe vet closes at 6 pm on Saturdays.\n"))
-
-    def direct(question: str, source: Source) -> str:
-        return AnswerPlan.make(question, [source], searched=True).direct
 
     assert direct("What oven temperature for the banana bread?", bread) == "175 degrees Celsius."
     assert direct("How much flour goes in the banana bread?", bread) == "250 grams of flour."
