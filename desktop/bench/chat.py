@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     hearth = IsolatedBackend()
     hearth.load(model, EngineOptions(n_ctx=args.n_ctx, n_threads=threads))
+    from desktop.core.engine.backends import avoid_amx
+
+    avoid_amx()  # as the engine does: llama.cpp's AMX path crashes (backends' docstring)
     raw = Llama(model_path=model, n_ctx=args.n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
     portable = None
     if args.portable_engine:

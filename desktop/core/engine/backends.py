@@ -14,11 +14,20 @@ every variant there).
 
 A native build (``pip install`` on the user's own machine, ``make run``) links its one
 CPU backend and registers it at start-up; then nothing is loaded here.
+
+On a processor with Intel AMX (Sapphire Rapids and later Xeons) llama.cpp repacks
+quantized weights into its AMX buffer and multiplies there, and that path crashes
+(SIGSEGV/general protection fault in ``ggml_backend_amx_mul_mat`` on the first decode,
+llama.cpp issue #20824, closed unfixed; measured here with llama-cpp-python 0.3.36 on the
+built-in Q4_1 model, native build).  :func:`avoid_amx` loads models without llama.cpp's
+extra weight buffers on such processors (``use_extra_bufts`` off, which llama.cpp's own
+``--no-repack`` does): plain AVX-512 kernels, no crash.
 """
 
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -87,3 +96,59 @@ def ensure_backends() -> int:
         lib.ggml_backend_load_all_from_path(str(lib_dir).encode("utf-8"))
         _loaded = True
         return int(lib.ggml_backend_reg_count())
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the processor reports Intel AMX (the ``amx_tile``/``amx_int8`` flags of
+    ``cpuinfo``, Linux).  False where that file does not exist (Windows, macOS: Hearth's
+    installers there run on desktop processors, which have no AMX)."""
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.partition(":")[2].split())
+                    return bool(flags & {"amx_tile", "amx_int8"})
+    except OSError:
+        return False
+    return False
+
+
+_amx_avoided = False
+
+
+def avoid_amx() -> bool:
+    """On a processor with AMX (:func:`cpu_has_amx`), make every ``llama_cpp.Llama`` this
+    process creates load its weights without llama.cpp's extra buffer types (the AMX
+    buffer whose matrix multiply crashes, see the module's docstring).  llama-cpp-python
+    0.3 has no argument for ``use_extra_bufts``, so the default parameters it starts from
+    are wrapped.  Idempotent; returns whether models now load that way."""
+    global _amx_avoided
+    with _lock:
+        if _amx_avoided:
+            return True
+        if not cpu_has_amx():
+            return False
+        from llama_cpp import llama_cpp as bindings
+
+        defaults = bindings.llama_model_default_params
+
+        def without_extra_buffers() -> Any:
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        bindings.llama_model_default_params = without_extra_buffers
+        _amx_avoided = True
+        return True
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--run-module"]:
+    # python -m desktop.core.engine.backends --run-module MODULE ARGS...: run another
+    # program that loads llama.cpp (its own server, for the remote-engine test) with
+    # avoid_amx() applied
+    import runpy
+
+    avoid_amx()
+    module = sys.argv[2]
+    sys.argv = [module, *sys.argv[3:]]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -59,8 +59,9 @@ class LlamaBackend:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        from desktop.core.engine.backends import ensure_backends
+        from desktop.core.engine.backends import avoid_amx, ensure_backends
 
+        avoid_amx()  # llama.cpp's AMX path crashes on the first decode
         if ensure_backends() == 0:
             raise ModelError(
                 "The chat engine found no llama.cpp backend it can run on this processor "
