@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ def register(subparsers: Any) -> None:
                    help="learn from this folder of .txt/.md files instead of the library")
     p.add_argument("--exclude", action="append", default=[], metavar="FILE",
                    help="leave this file out (repeatable)")
+    p.add_argument("--include", action="append", default=[], metavar="FILE",
+                   help="learn from this file although it seems to hold a password, code, account "
+                        "number or key (such files are left out unless named here; repeatable)")
     p.add_argument("--fresh", action="store_true", help="discard an unfinished run instead of resuming it")
     p.add_argument("--ignore-battery", action="store_true", help="start even on battery power")
     p.add_argument("--json", action="store_true", help="print the events as JSON lines")
@@ -86,7 +90,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         code = 1
         events = run_personalization(
             docs, core.current_model_path(), start_at=start, deadline=deadline,
-            excluded=args.exclude, require_mains=not args.ignore_battery, cancel=token,
+            excluded=args.exclude, included=args.include, require_mains=not args.ignore_battery, cancel=token,
             controller=controller,
         )
         try:
@@ -109,6 +113,10 @@ def cmd_personalize(args: argparse.Namespace) -> int:
                         bar = None
                     if event.message:
                         print(event.message)
+                    for item in event.data.get("preview", {}).get("items", []):
+                        if item.get("held_back"):
+                            print(f"  left out, seems to hold {item['sensitive']}: {item['path']} "
+                                  f"(--include {shlex.quote(item['path'])} learns from it)")
                 if event.kind == "done":
                     code = 0
                     if not args.json:

@@ -282,37 +282,44 @@ class PersonalizePanel(QWidget):
         self.preview_tree.clear()
         self.preview_tree.show()
         for item in preview.items:
-            note = item.reason or (f"seems to hold {item.sensitive}: untick it unless the model "
-                                   "should learn it" if item.sensitive else "")
-            row = QTreeWidgetItem([item.path, str(item.tokens), note])
+            row = QTreeWidgetItem([item.path, str(item.tokens), item.reason])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
+            row.setData(1, Qt.ItemDataRole.UserRole, item.held_back)
             row.setToolTip(0, item.path)
-            row.setToolTip(2, note)  # the column is narrower than the note
-            if item.reason and item.reason != "excluded by you":
+            row.setToolTip(2, item.reason)  # the column is narrower than the note
+            if item.excluded and not item.held_back:
                 row.setDisabled(True)
-            else:
+            else:  # held back (seems to hold a password): unticked until the user ticks it
                 row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                row.setCheckState(0, Qt.CheckState.Checked)
+                row.setCheckState(0, Qt.CheckState.Unchecked if item.held_back else Qt.CheckState.Checked)
             self.preview_tree.addTopLevelItem(row)
         self.preview_tree.resizeColumnToContents(0)
-        sensitive = sum(1 for i in preview.included if i.sensitive)
+        held = sum(1 for i in preview.items if i.held_back)
         self.preview_label.setText(
             f"{len(preview.included)} files, {preview.total_tokens:,} tokens; "
-            f"{len(preview.items) - len(preview.included)} left out automatically."
-            + (f" {sensitive} {'seems' if sensitive == 1 else 'seem'} to hold passwords, codes, "
-               "account numbers or keys: the adapter "
-               "may learn them by heart and repeat them to anyone using this computer. Untick "
-               "those you want kept out." if sensitive else "")
+            f"{len(preview.items) - len(preview.included) - held} left out automatically."
+            + (f" {held} {'seems' if held == 1 else 'seem'} to hold passwords, codes, "
+               f"account numbers or keys and {'is' if held == 1 else 'are'} left out: the adapter "
+               "could learn them by heart and repeat them to anyone using this computer. Tick "
+               "one only if the model should learn it." if held else "")
         )
 
-    def excluded_files(self) -> list[str]:
-        """Files the user unticked in the preview."""
+    def _rows(self, checked: Qt.CheckState, held_back: bool) -> list[str]:
         out = []
         for i in range(self.preview_tree.topLevelItemCount()):
             row = self.preview_tree.topLevelItem(i)
-            if not row.isDisabled() and row.checkState(0) == Qt.CheckState.Unchecked:
+            if (not row.isDisabled() and row.checkState(0) == checked
+                    and bool(row.data(1, Qt.ItemDataRole.UserRole)) == held_back):
                 out.append(str(row.data(0, Qt.ItemDataRole.UserRole)))
         return out
+
+    def excluded_files(self) -> list[str]:
+        """Files the user unticked in the preview."""
+        return self._rows(Qt.CheckState.Unchecked, held_back=False)
+
+    def included_files(self) -> list[str]:
+        """Files held back as seeming to hold a password that the user ticked."""
+        return self._rows(Qt.CheckState.Checked, held_back=True)
 
     # -- running -------------------------------------------------------------------------
     @property
@@ -344,7 +351,8 @@ class PersonalizePanel(QWidget):
         self._final_seen = False
         self._worker = GeneratorWorker(
             run_personalization, docs, self.core.current_model_path(), start_at=start_at,
-            deadline=deadline, excluded=self.excluded_files(), controller=controller,
+            deadline=deadline, excluded=self.excluded_files(), included=self.included_files(),
+            controller=controller,
             priority=getattr(self.core, "priority", None),  # pause while the chat answers
         )
         self._worker.yielded.connect(self.on_event)

@@ -60,10 +60,17 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
     assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it
     assert "1 seems to hold passwords" in panel.preview_label.text()
+    assert "1 left out automatically" in panel.preview_label.text()  # the short file; the note is held back
     from PySide6.QtCore import Qt
 
+    # the Wi-Fi note starts unticked (a new user left it ticked when this was a warning)
+    assert rows["notes/home.txt"].checkState(0) == Qt.CheckState.Unchecked
+    assert rows["notes/a.md"].checkState(0) == Qt.CheckState.Checked
+    assert panel.included_files() == [] and panel.excluded_files() == []
     rows["notes/b.md"].setCheckState(0, Qt.CheckState.Unchecked)
     assert panel.excluded_files() == ["notes/b.md"]
+    rows["notes/home.txt"].setCheckState(0, Qt.CheckState.Checked)  # the user chooses to include it
+    assert panel.included_files() == ["notes/home.txt"] and panel.excluded_files() == ["notes/b.md"]
 
 
 def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:

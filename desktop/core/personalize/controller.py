@@ -275,10 +275,12 @@ def count_tokens_function(model_path: Path) -> Any:
 
 
 def preview_documents(
-    documents: Iterable[Document], model_path: Path, excluded: Iterable[str] = ()
+    documents: Iterable[Document], model_path: Path, excluded: Iterable[str] = (),
+    included: Iterable[str] = (),
 ) -> tuple[Preview, list[Document]]:
-    """What a run will learn from: (preview with token counts and exclusions, documents)."""
-    return build_preview(documents, count_tokens_function(model_path), excluded)
+    """What a run will learn from: (preview with token counts and exclusions, documents);
+    ``excluded`` and ``included`` as in :func:`build_preview`."""
+    return build_preview(documents, count_tokens_function(model_path), excluded, included)
 
 
 def run_personalization(
@@ -289,6 +291,7 @@ def run_personalization(
     deadline: dt.datetime | None = None,
     config: TrainConfig | None = None,
     excluded: Iterable[str] = (),
+    included: Iterable[str] = (),
     require_mains: bool = True,
     controller: PersonalizeController | None = None,
     cancel: CancelToken | None = None,
@@ -298,7 +301,9 @@ def run_personalization(
     """The whole "Personalize overnight" job as events: wait for the start time (and mains
     power), preview, then run the worker and relay its events.  Cancelling the token
     cancels the worker (checkpoint kept); with ``priority``, training pauses while the
-    chat answers.  Used by the window (GeneratorWorker) and CLI.
+    chat answers.  Used by the window (GeneratorWorker) and CLI.  ``excluded`` and
+    ``included`` name files the user unticked or ticked (:func:`build_preview`: a file
+    that seems to hold a password is left out unless ``included`` names it).
     """
     from desktop.core.personalize.schedule import wait_until
 
@@ -318,7 +323,7 @@ def run_personalization(
             data={"phase": "data", "resume_step": step})
         ctl.prepare([], model_path, config, deadline, resume=True)
     else:
-        preview, docs = preview_documents(documents, model_path, excluded)
+        preview, docs = preview_documents(documents, model_path, excluded, included)
         yield ProgressEvent("personalize", "log", "preview", message=(
             f"Learning from {len(preview.included)} files ({preview.total_tokens} tokens); "
             f"{len(preview.items) - len(preview.included)} left out."),

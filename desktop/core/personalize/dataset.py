@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from desktop.core.jobs import CancelToken
+from desktop.core.sensitive import sensitive_content
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,11 @@ def chat_text(user: str, assistant: str) -> str:
 
 @dataclass
 class PreviewItem:
-    """One file in the preview: its path, size in tokens, and whether/why it is left out."""
+    """One file in the preview: its path, size in tokens, and whether/why it is left out.
+
+    ``held_back``: left out only because it seems to hold :attr:`sensitive` content; the
+    user may include it (``build_preview``'s ``included``).
+    """
 
     path: str
     chars: int
@@ -304,6 +309,7 @@ class PreviewItem:
     excluded: bool = False
     reason: str = ""
     sensitive: str = ""  # what it seems to hold that the adapter would memorise ("a password")
+    held_back: bool = False
 
 
 @dataclass
@@ -331,41 +337,27 @@ class Preview:
                 "total_tokens": self.total_tokens}
 
 
-_SENSITIVE = [
-    ("a password", re.compile(r"\b(?:pass(?:word|wd|code|phrase)|kennwort|mot de passe|contraseña)\b\s*[:=]",
-                              re.IGNORECASE)),
-    ("a PIN", re.compile(r"\bPIN\b\s*(?:code)?\s*[:=]?\s*\d{4,8}\b")),
-    ("a code", re.compile(r"(?<!zip )(?<!post )(?<!postal )(?<!area )\b(?:code|combination)\b[^\n\d]{0,30}?[:=]?\s*\d{3,8}\b", re.IGNORECASE)),
-    ("a policy or account number", re.compile(
-        r"\b(?:policy|account|membership|customer|card|passport|licen[cs]e)\s+(?:no\.?|number|#)\s*[:=]?\s*"
-        r"[A-Z0-9][A-Z0-9-]{4,}", re.IGNORECASE)),
-    ("a bank account number", re.compile(r"\b(?:IBAN\b\s*:?\s*)?[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")),
-    ("a key or token", re.compile(r"\b(?:api[_ -]?key|secret[_ -]?key|access[_ -]?token|private key)\b"
-                                  r"|-----BEGIN [A-Z ]*PRIVATE KEY-----", re.IGNORECASE)),
-]
-
-
-def sensitive_content(text: str) -> str:
-    """What ``text`` seems to hold that a user may not want a model to memorise ("a
-    password", "a PIN", "a bank account number", "a key or token"), or "".  A heuristic
-    for the preview's warning, not a guarantee either way."""
-    return next((what for what, pattern in _SENSITIVE if pattern.search(text)), "")
-
-
 def build_preview(
     documents: Iterable[Document],
     count_tokens: Callable[[str], int],
     excluded: Iterable[str] = (),
+    included: Iterable[str] = (),
 ) -> tuple[Preview, list[Document]]:
     """Preview the documents and return those that will be used.
 
     A document is left out if the user excluded it, if it is shorter than
-    ``MIN_DOC_CHARS`` characters, or if it repeats another document's text exactly.
+    ``MIN_DOC_CHARS`` characters, if it repeats another document's text exactly, or if it
+    seems to hold a password, code, account number or key (:func:`sensitive_content`) and
+    the user did not name it in ``included``: an adapter can learn such a line by heart
+    and repeat it to anyone using the computer, so it is learned only when the user
+    chose it (a new user's Wi-Fi note stayed ticked when this was only a warning).  The
+    window, the CLI and a scheduled run all come here, so they share that default.
 
     Returns:
         (preview, included documents with normalized text).
     """
     excluded_set = {str(p) for p in excluded}
+    included_set = {str(p) for p in included}
     seen: set[str] = set()
     preview = Preview()
     kept: list[Document] = []
@@ -380,6 +372,9 @@ def build_preview(
             item.excluded, item.reason = True, f"too short (under {MIN_DOC_CHARS} characters)"
         elif digest in seen:
             item.excluded, item.reason = True, "same text as another file"
+        elif item.sensitive and str(path) not in included_set:
+            item.excluded = item.held_back = True
+            item.reason = f"left out: seems to hold {item.sensitive} (tick it to learn from it)"
         else:
             seen.add(digest)
             kept.append((str(path), norm))

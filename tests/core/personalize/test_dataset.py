@@ -156,3 +156,20 @@ def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
     assert sensitive_content("-----BEGIN OPENSSH PRIVATE KEY-----") == "a key or token"
     assert sensitive_content("The password reset page was confusing, said Ada.") == ""
     assert sensitive_content("Dentist: next appointment 14 March at 9:30.") == ""
+
+
+def test_files_that_seem_to_hold_secrets_are_left_out_unless_the_user_includes_them() -> None:
+    wifi = ("notes/home.txt", "Home network. Wi-Fi password: blue-otter-2417. Router in the hall. " * 3)
+    cake = ("notes/cake.txt", "Lemon cake: bake at 180 degrees for 35 minutes with two lemons. " * 3)
+    preview, kept = build_preview([wifi, cake], lambda t: len(t.split()))
+    home = next(i for i in preview.items if i.path == "notes/home.txt")
+    assert home.excluded and home.held_back and "seems to hold a password" in home.reason
+    assert [p for p, _ in kept] == ["notes/cake.txt"]  # the default every run follows
+    preview, kept = build_preview([wifi, cake], lambda t: len(t.split()), included=["notes/home.txt"])
+    assert [p for p, _ in kept] == ["notes/home.txt", "notes/cake.txt"]
+    assert not any(i.excluded for i in preview.items)
+    assert preview.items[0].sensitive == "a password"  # still flagged, for the preview's note
+    # the user's own exclusion wins over an inclusion
+    _, kept = build_preview([wifi], lambda t: len(t.split()), excluded=["notes/home.txt"],
+                            included=["notes/home.txt"])
+    assert kept == []
