@@ -17,6 +17,7 @@ import numpy as np
 
 from desktop.core.library.embedder import Embedder
 from desktop.core.library.store import LibraryStore
+from desktop.core.sensitive import mentions_secret
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
 
@@ -59,13 +60,19 @@ class Memory:
         self._query_vector = query_vector
 
     def remember(self, conversation_id: int, title: str, question: str, answer: str) -> None:
-        """Store a finished exchange for recall (no-op when memory is off).
+        """Store a finished exchange for recall (no-op when memory is off, and for an
+        exchange that holds or asks for a secret, :func:`desktop.core.sensitive.mentions_secret`:
+        "What is my Wi-Fi password?" answered from a note is kept in the chat's history
+        but not copied into memory, where it would outlive the note and come back under
+        other questions; the fourth new-user trial found the password there).
 
         Raises:
             OSError: ENOSPC when the disk is (nearly) full (the chat keeps the exchange in
                 its history; it is only not recalled).
         """
         if not self.settings.memory_enabled or not question.strip() or not answer.strip():
+            return
+        if mentions_secret(question) or mentions_secret(answer):
             return
         text = f"Question: {question.strip()}\nAnswer: {answer.strip()}"
         vec = self._embedder().embed([text[:2000]])

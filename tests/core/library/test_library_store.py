@@ -172,6 +172,27 @@ def test_memory_recalls_past_exchanges_as_sources(library: Library) -> None:
     assert not library.sources_for("Which kitten names did you suggest?", None, 1200)
 
 
+def test_memory_keeps_no_exchange_about_a_secret(library: Library) -> None:
+    # the fourth new-user trial found the Wi-Fi password in "What does Hearth know?"
+    library.remember(4, "Wi-Fi", "What is my Wi-Fi password?", "Password: blue-otter-2417.")
+    library.remember(4, "Wi-Fi", "Where is the router?", "Your Wi-Fi password is blue-otter-2417.")
+    library.remember(5, "Gym", "What's the locker code?", "It is 5820.")
+    library.remember(6, "Bank", "Which account do I pay rent to?", "IBAN DE89 3704 0044 0532 0130 00.")
+    assert library.memory.memories() == [] and library.memory.count() == 0
+    library.remember(7, "Cake", "How long does the lemon cake bake?", "35 minutes at 180 degrees.")
+    assert [m["question"] for m in library.memory.memories()] == ["How long does the lemon cake bake?"]
+
+
+def test_mentions_secret_names_and_values() -> None:
+    from desktop.core.sensitive import mentions_secret
+
+    assert mentions_secret("What is my Wi-Fi password?") and mentions_secret("the door code, please")
+    assert mentions_secret("PIN 4821") and mentions_secret("Recovery key for the laptop")
+    assert not mentions_secret("Which postal code is the office in?")  # a postal code is no secret
+    assert not mentions_secret("How long does the lemon cake bake?")
+    assert not mentions_secret("When is the dentist appointment?")
+
+
 def test_memory_title_format() -> None:
     t = time.mktime((2026, 3, 12, 10, 0, 0, 0, 0, -1))
     assert memory_title(t).startswith("your conversation of 12 March")
