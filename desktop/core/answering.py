@@ -168,8 +168,44 @@ def is_factual(text: str) -> bool:
     text = text.strip()
     if len(text.split()) > 40 or _OPEN_ENDED.search(text):
         return False
-    # "The church supports those who oppose what?": the question word need not come first
-    return bool(_FACTUAL_START.match(text) or (text.endswith("?") and _WH_WORD.search(text)))
+    # "The church supports those who oppose what?": the question word need not come first;
+    # a follow-up ends with the question before it in brackets (:func:`contextual_question`)
+    asks = text.endswith("?") or bool(_ASKED_BEFORE.search(text))
+    return bool(_FACTUAL_START.match(text) or (asks and _WH_WORD.search(text)))
+
+
+#: A follow-up leans on the question before it: it opens like a continuation ("And her
+#: address?", "What about Tuesday?") or points back ("When is it due?", "What is her phone
+#: number?"), and is short.
+FOLLOW_UP_MAX_WORDS = 10
+_CONTINUATION = re.compile(r"^\s*(?:and|also|so|then|what about|how about)\b", re.IGNORECASE)
+_ASKED_BEFORE = re.compile(r"\?\s*\([^()]*\?\)$")
+_BACK_REFERENCE = re.compile(
+    r"\b(?:he|she|it|they|him|her|his|hers|its|their|theirs|them|that|this|these|those|there)\b",
+    re.IGNORECASE)
+
+
+def contextual_question(user_messages: Sequence[str]) -> str:
+    """What to search the files for: the last of ``user_messages`` (a conversation's user
+    turns, oldest first), followed by the one before it in brackets when it is a follow-up
+    (:data:`FOLLOW_UP_MAX_WORDS` words at most, opening like a continuation, pointing back
+    with a pronoun, or with no content word of its own: "When?").
+
+    "Who is my dentist?" then "What is her phone number?" searched the files for a phone
+    number of no one in particular, found none, and the built-in model answered from the
+    chat alone with an invented name and no source (fourth new-user trial).  Joining the
+    earlier question is the simplest form of conversational query rewriting (the field
+    rewrites with a model; a 135M model cannot be trusted to).  The answer-type of the
+    result is still the last question's: it comes first.  "" for no messages."""
+    if not user_messages:
+        return ""
+    question = user_messages[-1].strip()
+    if len(user_messages) < 2 or len(question.split()) > FOLLOW_UP_MAX_WORDS:
+        return question
+    own = set(terms(_HOW_WORD.sub("", question)))
+    if _CONTINUATION.match(question) or _BACK_REFERENCE.search(question) or not own:
+        return f"{question} ({user_messages[-2].strip()})"
+    return question
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

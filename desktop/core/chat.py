@@ -220,7 +220,9 @@ class ChatService:
         conv = self.history.get_conversation(conversation_id)
         messages = self.prompt_messages(conversation_id)
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        plan = self._plan(conversation_id, conv, question)
+        # a follow-up ("What is her phone number?") is searched with the question before it
+        query = answering.contextual_question([m["content"] for m in messages if m["role"] == "user"])
+        plan = self._plan(conversation_id, conv, query)
         if params is None:
             params = self.params()
             if fresh and plan.factual and (plan.evidence or plan.memories or plan.not_found):
@@ -276,7 +278,7 @@ class ChatService:
             status, error = "error", str(exc) or type(exc).__name__
         meta = dict(reply.meta)
         if sources and status == "complete":
-            meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, question)]
+            meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]
         meta["stats"] = stats
         if error:
             meta["error"] = error

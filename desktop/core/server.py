@@ -500,9 +500,10 @@ class HearthApi:
             if missing:
                 raise ApiError(400, f"No collection named {', '.join(missing)}; the library has "
                                f"{', '.join(sorted(known)) or 'none'}.", "hearth.collections")
-        from desktop.core.answering import AnswerPlan
+        from desktop.core.answering import AnswerPlan, contextual_question
 
-        question = next(m["content"] for m in reversed(req.messages) if m["role"] == "user")
+        # a follow-up ("When is it due?") is searched with the question before it, as in the window
+        question = contextual_question([m["content"] for m in req.messages if m["role"] == "user"])
         from desktop.core.library.store import StoreUnreachable
 
         try:

@@ -255,3 +255,18 @@ def test_what_the_fourth_new_user_trial_got_wrong() -> None:
     assert direct("What is the phone number?", Source("document", "a.txt", "The phone number changed on 2021-05-03 to 0176 5523 8841.")) \
         == "0176 5523 8841."
     assert direct("What is the phone number?", Source("document", "b.txt", "Phone 0176 5523 8841 or 0151 2290 4417.")) == ""
+
+
+def test_a_follow_up_question_carries_the_question_before_it() -> None:
+    from desktop.core.answering import contextual_question
+
+    assert contextual_question([]) == ""
+    assert contextual_question(["Who is my dentist?"]) == "Who is my dentist?"
+    for follow_up in ("What is her phone number?", "And the address?", "When is it due?", "When?",
+                      "What about Tuesday?"):
+        assert contextual_question(["Who is my dentist?", follow_up]) == f"{follow_up} (Who is my dentist?)"
+    # a question with its own subject stands alone
+    assert contextual_question(["Who is my dentist?", "What is my Wi-Fi password?"]) == "What is my Wi-Fi password?"
+    long = "What is the name of the street where the clinic is that my dentist works at now?"
+    assert contextual_question(["Who is my dentist?", long]) == long
+    assert is_factual(contextual_question(["Who is my dentist?", "And her address?"]))

@@ -100,9 +100,11 @@ class _Provider:
         self.remembered: list[tuple[str, str]] = []
         self.forgotten: list[tuple[int, str, str]] = []
         self.excluded: list[int | None] = []
+        self.queries: list[str] = []
 
     def sources_for(self, query, collections, budget_tokens, exclude_conversation=None):
         self.excluded.append(exclude_conversation)
+        self.queries.append(query)
         return [Source(**s.to_dict()) for s in self.sources]
 
     def has_documents(self, collections):
@@ -255,3 +257,25 @@ def test_a_notes_labelled_line_is_the_answer_and_regenerate_asks_the_model(tmp_p
     assert reply.meta["sources"][0]["extra"]["evidence"]["text"] == "Gym locker code at FitLine: 5820"
     list(svc.regenerate(c.id))
     assert len(engine.prompts) == 1  # Regenerate: the model's own answer
+
+
+def test_a_follow_up_is_searched_with_the_question_before_it(tmp_path: Path) -> None:
+    # fourth new-user trial: "What is her phone number?" after "Who is my dentist?" got an
+    # invented name and no source
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("Dr. Anna Keller.")
+    provider = _Provider()
+    provider.sources = [Source("document", "dentist.txt", "Dentist: Dr. Anna Keller, Mill Street 4.\n"
+                               "Phone: 0176 5523 8841\nNext appointment: 14 March at 9:30.",
+                               path="/notes/dentist.txt")]
+    svc = ChatService(h, engine, ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "Who is my dentist?"))
+    list(svc.send(c.id, "What is her phone number?"))
+    assert provider.queries == ["Who is my dentist?", "What is her phone number? (Who is my dentist?)"]
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "0176 5523 8841." and reply.meta["sources"]  # the note's number, cited
+    assert provider.remembered[-1][0] == "What is her phone number?"  # the user's own words
+    list(svc.send(c.id, "What is the capital of France?"))  # a new question stands alone
+    assert provider.queries[-1] == "What is the capital of France?"
+    h.close()
