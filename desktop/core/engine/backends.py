@@ -99,18 +99,25 @@ def ensure_backends() -> int:
 
 
 def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the processor reports Intel AMX (the ``amx_tile``/``amx_int8`` flags of
-    ``cpuinfo``, Linux).  False where that file does not exist (Windows, macOS: Hearth's
-    installers there run on desktop processors, which have no AMX)."""
+    """Whether the processor has Intel AMX: the ``amx_tile``/``amx_int8`` flags of
+    ``cpuinfo`` (Linux); where that file does not exist (Windows, macOS), NumPy's run-time
+    CPU dispatch flag ``AVX512_SPR`` (the Sapphire Rapids feature group, AVX512-FP16:
+    every processor with AMX has it; ``numpy._core._multiarray_umath.__cpu_features__``),
+    False when NumPy does not say."""
     try:
         with cpuinfo.open(encoding="utf-8", errors="replace") as f:
             for line in f:
                 if line.startswith("flags"):
                     flags = set(line.partition(":")[2].split())
                     return bool(flags & {"amx_tile", "amx_int8"})
-    except OSError:
         return False
-    return False
+    except OSError:
+        pass
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        return False
+    return bool(__cpu_features__.get("AVX512_SPR", False))
 
 
 _amx_avoided = False
