@@ -9,7 +9,7 @@ from desktop.core.history import History
 from desktop.core.library import Library
 from desktop.core.settings import ChatSettings, LibrarySettings
 
-QUESTION = "What is my Wi-Fi password?"
+QUESTION = "Where is the router?"  # the trial asked for the Wi-Fi password: memory keeps no secrets now
 
 
 def test_the_wifi_loop_is_gone(tmp_path: Path, embedder) -> None:
@@ -18,9 +18,10 @@ def test_the_wifi_loop_is_gone(tmp_path: Path, embedder) -> None:
     (folder / "home.txt").write_text(
         "Home network. The router is in the hall cupboard. Wi-Fi password: blue-otter-2417. "
         "The guest network is called Hearth-guest.")
+    wrong, right = "garage", "hall cupboard"
     lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
     history = History(tmp_path / "h.db")
-    engine = ScriptedBackend("Your Wi-Fi password is 11111.")  # a wrong answer
+    engine = ScriptedBackend("The router is in the garage.")  # a wrong answer
     chat = ChatService(history, engine, ChatSettings(), context=lib)
     try:
         list(lib.index_paths([folder]))
@@ -31,25 +32,33 @@ def test_the_wifi_loop_is_gone(tmp_path: Path, embedder) -> None:
         # Regenerate: the replaced answer is forgotten and this conversation never recalled
         list(chat.regenerate(first.id))
         prompt = engine.prompts[-1][-1]["content"]
-        assert "11111" not in prompt and "blue-otter-2417" in prompt
+        assert wrong not in prompt and right in prompt
         shown = history.messages(first.id)[-1].meta["sources"]
         assert [s["kind"] for s in shown] == ["document"]
 
         # Edit: the edited-away turn is not recalled either
-        list(chat.edit_last_user_message(first.id, "Tell me my Wi-Fi password?"))
-        assert "11111" not in engine.prompts[-1][-1]["content"]
+        list(chat.edit_last_user_message(first.id, "Tell me where the router is?"))
+        assert wrong not in engine.prompts[-1][-1]["content"]
 
         # Another conversation: the document answers; Hearth's earlier reply stays out
         second = history.create_conversation()
-        engine.reply = "It is blue-otter-2417."
+        engine.reply = "It is in the hall cupboard."
         list(chat.send(second.id, QUESTION))
         prompt = engine.prompts[-1][-1]["content"]
-        assert "blue-otter-2417" in prompt and "11111" not in prompt
+        assert right in prompt and wrong not in prompt
         kinds = [s["kind"] for s in history.messages(second.id)[-1].meta["sources"]]
         assert kinds[0] == "document"
         assert lib.recall(QUESTION, exclude_conversation=first.id) != []  # the second's own
         assert all(s.extra["conversation_id"] != first.id
                    for s in lib.recall(QUESTION, exclude_conversation=first.id))
+
+        # the password itself is answered, but never kept in memory
+        third = history.create_conversation()
+        list(chat.send(third.id, "What is my Wi-Fi password?"))
+        assert "blue-otter-2417" in history.messages(third.id)[-1].content
+        assert lib.memory.memories()  # the router exchanges
+        assert not any("blue-otter" in m["answer"] or "password" in m["question"].lower()
+                       for m in lib.memory.memories())
     finally:
         history.close()
         lib.close()
