@@ -270,3 +270,19 @@ def test_a_follow_up_question_carries_the_question_before_it() -> None:
     long = "What is the name of the street where the clinic is that my dentist works at now?"
     assert contextual_question(["Who is my dentist?", long]) == long
     assert is_factual(contextual_question(["Who is my dentist?", "And her address?"]))
+
+
+def test_a_scanned_forms_run_together_line_answers_a_date_question() -> None:
+    # the scanned medical report as RapidOCR reads it: the model had answered "2024." for
+    # "When was the patient born?" (the year of the patient ID line)
+    from desktop.core.answering import answer_type
+
+    page = Source("document", "report.pdf", "PATIENTINFORMATION\n"
+                  "Patient Name: JonathanMichaelHarrison\n"
+                  "DateofBirth: March15,1978 PrimaryPhysician:Dr.ElizabethWarren,MD\n"
+                  "PatientID: PAT-3847-2024 Insurance: BlueCrossBlueShield\n", section="Page 1")
+    assert answer_type("What is the patient's date of birth?") == "date"
+    assert answer_type("When is the due date of the invoice?") == "date"
+    for question in ("When was the patient born?", "What is the patient's date of birth?"):
+        plan = AnswerPlan.make(question, [page], searched=True)
+        assert not plan.not_found and plan.direct == "March15,1978.", question

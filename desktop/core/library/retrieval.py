@@ -42,6 +42,7 @@ from desktop.core.library.embedder import Embedder
 from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
+from desktop.core.words import long_words, terms
 
 BM25_K1 = 0.9
 BM25_B = 0.4
@@ -296,8 +297,9 @@ class Retriever:
 
     def relevant(self, query: str, sources: list[Source]) -> list[Source]:
         """The chat's filter over :meth:`search`: drop passages whose cosine similarity
-        to the question is under ``settings.min_similarity`` (RRF always fills top-k,
-        so an unrelated question would otherwise get unrelated sources), and passages
+        to the question is under ``settings.min_similarity`` (fusion always fills top-k,
+        so an unrelated question would otherwise get unrelated sources) unless they hold
+        every content word of the question (:func:`holds_all_words`), and passages
         whose text repeats an earlier one (the same file in two collections).  The
         similarity is stored in each kept source's ``extra["similarity"]``."""
         if not sources:
@@ -318,9 +320,36 @@ class Retriever:
                 continue
             similarity = float(np.dot(np.asarray(vec, dtype=np.float32), qvec))
             key = hashlib.sha1(src.text.encode()).hexdigest()
-            if similarity < self.settings.min_similarity or key in seen:
+            if key in seen or (similarity < self.settings.min_similarity
+                               and not holds_all_words(query, src.text)):
                 continue
             seen.add(key)
             src.extra["similarity"] = round(similarity, 4)
             out.append(src)
         return out
+
+
+#: Fewest content words a question needs for :func:`holds_all_words` to vouch for a passage.
+MIN_WORDS_HELD = 2
+
+
+def holds_all_words(query: str, text: str) -> bool:
+    """Whether ``text`` holds every content word of ``query`` (:func:`desktop.core.words.terms`;
+    a word also counts inside a longer one of 8 letters or more, as OCR runs words
+    together: "DateofService"), for a query of at least :data:`MIN_WORDS_HELD` of them.
+
+    The embedding of a scanned page's OCR text, or of a form full of labels, can sit
+    under the similarity floor while the page says exactly what was asked: "What is the
+    date of service?" had cosine 0.23 (floor 0.3) with the scanned medical report's page
+    that reads "Date of Service: October28,2024", so Hearth said it could not find it
+    and the model invented a date "from general knowledge".  The answering step still
+    checks that the quoted sentences cover the question (``answering.coverage``)."""
+    wanted = set(terms(query))
+    if len(wanted) < MIN_WORDS_HELD:
+        return False
+    words = set(terms(text))
+    missing = wanted - words
+    if not missing:
+        return True
+    longer = long_words(text)
+    return all(any(t in w for w in longer) for t in missing)

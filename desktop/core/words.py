@@ -1,0 +1,67 @@
+"""Content words of a text, as the answering logic and the retrieval filter compare them:
+lower-cased, stop words dropped, Snowball-stemmed (PyStemmer, the stemmer BM25 uses).
+
+The stop words are English function words plus the words every question about a file
+has and no answer needs ("tell", "name", "note", "file", "document", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its
+itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom whose why will with would you your yours yourself
+yourselves tell know please name named called kind type many much one ones also
+say says said told note notes file files document documents mention mentions mentioned
+write wrote written
+don doesn didn isn aren wasn weren won shouldn couldn wouldn hasn haven hadn ll ve re
+""".split())
+
+
+@lru_cache(maxsize=1)
+def _stem() -> Any:
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english").stemWord
+    except ImportError:  # PyStemmer missing: exact words still match
+        return lambda word: word
+
+
+def terms(text: str) -> list[str]:
+    """Content words of ``text``: lower-cased, stop words dropped, Snowball-stemmed."""
+    stem = _stem()
+    return [stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text))
+            if w not in _STOP_WORDS and (len(w) > 1 or w.isdigit())]  # not the "s" of "Gandhi's"
+
+
+def long_words(text: str, min_length: int = 8) -> list[str]:
+    """``text``'s words of at least ``min_length`` characters, lower-cased: where OCR or a
+    compound may hold a shorter word ("paymentdue", "carpark")."""
+    return [w.lower() for w in _WORD.findall(text) if len(w) >= min_length]
+
+
+#: Word stems that name the same thing and that Snowball leaves apart (derivations, not
+#: inflections): a question asks "When was she born?" of a form that says "Date of
+#: birth".  Kept short on purpose: each pair is one a user's files were seen to need.
+_RELATED: dict[str, tuple[str, ...]] = {
+    "born": ("birth",), "birth": ("born",),
+    "die": ("death",), "death": ("die",),
+    "marri": ("marriag", "wed"), "marriag": ("marri", "wed"), "wed": ("marri", "marriag"),
+    "paid": ("pay", "payment"), "pay": ("payment", "paid"), "payment": ("pay", "paid"),
+}
+
+
+def related(term: str) -> tuple[str, ...]:
+    """Stems that name what ``term`` (a stem, :func:`terms`) names: ("birth",) for
+    "born"; () for most words."""
+    return _RELATED.get(term, ())
