@@ -232,11 +232,11 @@ _AMOUNT = re.compile(
 
 def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
-    "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"), "measure" for "how long/far/tall…", "temperature",
-    "percent", "number" for "how many/much/old", "frequency" for "how often", "phone" for a
-    phone number, "name" for "who"; None for other
-    questions (the classic answer-type classification of factoid question answering,
-    e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
+    "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
+    "measure" for "how long/far/tall…", "temperature", "percent", "number" for "how
+    many/much/old", "frequency" for "how often", "phone" for a phone number, "name" for
+    "who"; None for other questions (the classic answer-type classification of factoid
+    question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     q = question.strip().lower()
     opening = r"^(?:\W*\w+\W+){0,3}?"
     if re.match(opening + r"(?:what|which) year\b", q) or re.search(r"\bin what year\b", q):
