@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 _SENSITIVE = [
-    ("a password", re.compile(r"\b(?:pass(?:word|wd|code|phrase)|kennwort|mot de passe|contraseña)\b\s*[:=]",
-                              re.IGNORECASE)),
-    ("a PIN", re.compile(r"\bPIN\b\s*(?:code)?\s*[:=]?\s*\d{4,8}\b")),
+    # "Password: ...", and as people write it in a sentence: "The Wi-Fi password is ..."
+    ("a password", re.compile(r"\b(?:pass(?:word|wd|code|phrase)|kennwort|mot de passe|contraseña)\b"
+                              r"\s*(?:[:=]|is\b|ist\b|est\b|es\b)", re.IGNORECASE)),
+    ("a PIN", re.compile(r"\bPIN\b\s*(?:code)?\s*(?:[:=]|is\b)?\s*\d{4,8}\b")),
     ("a code", re.compile(r"(?<!zip )(?<!post )(?<!postal )(?<!area )\b(?:code|combination)\b[^\n\d]{0,30}?[:=]?\s*\d{3,8}\b", re.IGNORECASE)),
     ("a policy or account number", re.compile(
         r"\b(?:policy|account|membership|customer|card|passport|licen[cs]e)\s+(?:no\.?|number|#)\s*[:=]?\s*"

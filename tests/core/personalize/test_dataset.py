@@ -148,6 +148,8 @@ def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
     from desktop.core.personalize.dataset import sensitive_content
 
     assert sensitive_content("Wi-Fi password: blue-otter-2417") == "a password"
+    assert sensitive_content("The Wi-Fi password is blue-otter-2417.") == "a password"  # as written in a sentence
+    assert sensitive_content("My card PIN is 4821.") == "a PIN"
     assert sensitive_content("Gym locker code at FitLine: 5820") == "a code"  # the third trial's notes
     assert sensitive_content("Policy number: NBM-2291-77C") == "a policy or account number"
     assert sensitive_content("Zip code: 10115") == "" and sensitive_content("Locker number 112") == ""
