@@ -169,6 +169,11 @@ def _shoot_all(app: Any, window: Any, out: Path, sizes: list[tuple[int, int]],
 def _shoot(app: Any, window: Any, page: str, path: Path) -> None:
     if page in ("chat", "library", "personalize", "models"):
         window.show_mode(page)
+        if page == "personalize":  # with the preview: what it would learn from, secrets unticked
+            panel = window._panel("personalize")
+            if panel.preview_tree.topLevelItemCount() == 0:
+                panel.refresh_preview()
+                _wait(app, lambda: panel.preview_tree.topLevelItemCount() > 0, 120, "the preview")
         _settle(app)
         window.grab().save(str(path))
         return
