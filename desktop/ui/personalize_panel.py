@@ -295,9 +295,10 @@ class PersonalizePanel(QWidget):
             self.preview_tree.addTopLevelItem(row)
         self.preview_tree.resizeColumnToContents(0)
         held = sum(1 for i in preview.items if i.held_back)
+        auto = len(preview.items) - len(preview.included) - held
         self.preview_label.setText(
-            f"{len(preview.included)} files, {preview.total_tokens:,} tokens; "
-            f"{len(preview.items) - len(preview.included) - held} left out automatically."
+            f"{len(preview.included)} files, {preview.total_tokens:,} tokens"
+            + (f"; {auto} left out automatically." if auto else ".")
             + (f" {held} {'seems' if held == 1 else 'seem'} to hold passwords, codes, "
                f"account numbers or keys and {'is' if held == 1 else 'are'} left out: the adapter "
                "could learn them by heart and repeat them to anyone using this computer. Tick "
