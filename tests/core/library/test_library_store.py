@@ -188,6 +188,9 @@ def test_mentions_secret_names_and_values() -> None:
 
     assert mentions_secret("What is my Wi-Fi password?") and mentions_secret("the door code, please")
     assert mentions_secret("PIN 4821") and mentions_secret("Recovery key for the laptop")
+    assert mentions_secret("My email login is anna.k@example.com with pw Sunflower!88")  # fifth trial
+    assert mentions_secret("The garage opener number is 4402, keep that in mind.")
+    assert mentions_secret("What is my credit card number?")
     assert not mentions_secret("Which postal code is the office in?")  # a postal code is no secret
     assert not mentions_secret("How long does the lemon cake bake?")
     assert not mentions_secret("When is the dentist appointment?")

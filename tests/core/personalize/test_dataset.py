@@ -150,6 +150,18 @@ def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
     assert sensitive_content("Wi-Fi password: blue-otter-2417") == "a password"
     assert sensitive_content("The Wi-Fi password is blue-otter-2417.") == "a password"  # as written in a sentence
     assert sensitive_content("My card PIN is 4821.") == "a PIN"
+    # the fifth new-user trial's notes, which started ticked
+    assert sensitive_content("Gmail password is Sunflower!88") == "a password"
+    assert sensitive_content("Netflix: user anna, password Movie-Night-7") == "a password"
+    assert sensitive_content("My email login is anna.k@example.com with pw Sunflower!88") == "a password"
+    assert sensitive_content("PIN for the bank card is 8812") == "a PIN"
+    assert sensitive_content("Visa 4111 1111 1111 1111, expires 04/27") == "a card number"  # Luhn-valid
+    assert sensitive_content("Order 4111 1111 1111 1112 shipped") == ""  # fails the Luhn check
+    assert sensitive_content("CVV 123") == "a card's security code"
+    assert sensitive_content("SSN 078-05-1120") == "a social security number"
+    assert sensitive_content("wifi key: abcd-efgh") == "a key or token"
+    assert sensitive_content("Alarm: 5521") == sensitive_content("Garage door: 4402#") == "a code"
+    assert sensitive_content("The meeting is in room 4402 on floor 3.") == ""
     assert sensitive_content("Gym locker code at FitLine: 5820") == "a code"  # the third trial's notes
     assert sensitive_content("Policy number: NBM-2291-77C") == "a policy or account number"
     assert sensitive_content("Zip code: 10115") == "" and sensitive_content("Locker number 112") == ""
