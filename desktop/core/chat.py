@@ -9,6 +9,7 @@ engine starts; the reply is committed as it streams (at most every
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingP
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
 from desktop.core.priority import ChatPriority
+from desktop.core.sensitive import sensitive_content
 from desktop.core.settings import ChatSettings
 from desktop.core.sources import ContextProvider, Source
 
@@ -51,7 +53,12 @@ class ChatEvent:
 
 
 def title_from(text: str, words: int = 7) -> str:
-    """A conversation title from its first message."""
+    """A conversation title from its first message; in a message that holds a secret
+    (:func:`desktop.core.sensitive.sensitive_content`), words with a digit or symbol
+    become "•••" (the chat list is on screen whenever the window is: "Gmail password is
+    •••", not the password)."""
+    if sensitive_content(text):
+        text = re.sub(r"\S*[\d!@#$%^&*]\S*", "•••", text)
     parts = text.split()
     title = " ".join(parts[:words])
     return (title[:60] + ("…" if len(parts) > words or len(title) > 60 else "")) or "New chat"

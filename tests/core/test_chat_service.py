@@ -205,6 +205,12 @@ def test_fit_messages_drops_oldest_turns_keeps_system() -> None:
     assert dropped == 4 and len(kept) == 5 and kept[1]["role"] == "user"
 
 
+def test_a_title_never_shows_a_secret() -> None:
+    assert title_from("Gmail password is Sunflower!88") == "Gmail password is •••"
+    assert title_from("Bank card PIN is 8812, keep it") == "Bank card PIN is ••• keep it"
+    assert title_from("Meet Anna at 9:30 on Friday") == "Meet Anna at 9:30 on Friday"  # no secret
+
+
 def test_title_from() -> None:
     assert title_from("short") == "short"
     assert title_from("") == "New chat"
