@@ -29,7 +29,7 @@ from typing import Any
 
 from desktop.core.engine import ChatMessage
 from desktop.core.sources import Source, quote_untrusted, source_label
-from desktop.core.words import long_words, related, terms
+from desktop.core.words import RELATION_WORDS, long_words, related, terms
 
 #: Sentences quoted around the best sentence of a passage (before, after).  Quoting the
 #: best sentence's whole paragraph instead put the answer in the quoted text more often
@@ -417,6 +417,28 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
 
+_FIRST_PERSON = re.compile(r"\b(?:my|our|mine|ours)\b", re.IGNORECASE)
+
+
+def about_the_same_person(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The windows of ``evidence`` that name the person ``question`` asks about by their
+    relation to the user (:data:`desktop.core.words.RELATION_WORDS`: "my mother's phone
+    number" needs "mother", "mum" or "mom" in the window or its file name and headings);
+    all of them when the question names no one that way.  Only for the user's own people
+    ("my", "our"): in an article, "Who was Tesla's father?" may be answered by "the son
+    of Milutin" (on squad-a the rule without that limit lost two answerable questions).
+    """
+    wanted = {t for t in terms(question) if t in RELATION_WORDS}
+    if not wanted or not _FIRST_PERSON.search(question):
+        return list(evidence)
+
+    def names(ev: Evidence) -> bool:
+        words = set(terms(ev.text)) | _passage_context(ev.source)
+        return all(any(v in words for v in (t, *related(t))) for t in wanted)
+
+    return [ev for ev in evidence if names(ev)]
+
+
 #: words that name the kind of answer wanted, not something the passage must hold: the
 #: "long" of "how long", the "year" of "what year"
 _HOW_WORD = re.compile(r"\bhow\s+(?:long|far|old|often|tall|big|high|wide|deep)\b"
@@ -650,6 +672,8 @@ class AnswerPlan:
             evidence = select_evidence(question, docs)
         else:
             evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
+        if evidence and factual:
+            evidence = about_the_same_person(question, evidence)
         if evidence and factual and coverage(question, evidence) < MIN_COVERAGE:
             evidence = []  # about the same topic, but not about this question
         if evidence or factual:

@@ -58,7 +58,23 @@ _RELATED: dict[str, tuple[str, ...]] = {
     "die": ("death",), "death": ("die",),
     "marri": ("marriag", "wed"), "marriag": ("marri", "wed"), "wed": ("marri", "marriag"),
     "paid": ("pay", "payment"), "pay": ("payment", "paid"), "payment": ("pay", "paid"),
+    # family words people write either way ("Mum's birthday", "my mother's phone number")
+    "mother": ("mum", "mom", "mama"), "mum": ("mother", "mom"), "mom": ("mother", "mum"),
+    "father": ("dad", "papa"), "dad": ("father", "papa"),
+    "grandmoth": ("grandma", "granni", "nan"), "grandma": ("grandmoth", "granni", "nan"),
+    "grandfath": ("grandpa",), "grandpa": ("grandfath",),
 }
+
+#: Words (stems) that name who something belongs to by the user's relation to them: a
+#: question with one is about that person, and a passage without it is about someone else
+#: ("What is my mother's phone number?" is not answered by the dentist's "Her phone
+#: number is 555-0142", fifth new-user trial).
+RELATION_WORDS = frozenset({
+    "mother", "mum", "mom", "mama", "father", "dad", "papa", "parent", "wife", "husband",
+    "partner", "spous", "son", "daughter", "child", "children", "kid", "brother", "sister",
+    "sibl", "grandmoth", "grandma", "granni", "nan", "grandfath", "grandpa", "aunt", "uncl",
+    "cousin", "niec", "nephew", "friend", "boss", "manag", "colleagu", "neighbour", "neighbor",
+    "landlord", "landladi", "girlfriend", "boyfriend", "fianc", "fiancé", "fiance"})
 
 
 def related(term: str) -> tuple[str, ...]:

@@ -286,3 +286,16 @@ def test_a_scanned_forms_run_together_line_answers_a_date_question() -> None:
     for question in ("When was the patient born?", "What is the patient's date of birth?"):
         plan = AnswerPlan.make(question, [page], searched=True)
         assert not plan.not_found and plan.direct == "March15,1978.", question
+
+
+def test_a_question_about_my_mother_is_not_answered_from_the_dentists_note() -> None:
+    # fifth new-user trial: "What is my mother's phone number?" -> the dentist's number
+    dentist = Source("document", "dentist.md", "# Dentist\n\nDr. Anna Kowalczyk at Bright Smile Dental.\n"
+                     "Her phone number is 555-0142.\nNext appointment: 18 March at 9:30.")
+    family = Source("document", "family.md", "# Family\n\nMum's birthday: 3 February. Her phone: 555-0199.")
+    plan = AnswerPlan.make("What is my mother's phone number?", [dentist], searched=True)
+    assert plan.not_found and not plan.direct
+    plan = AnswerPlan.make("What is my mother's phone number?", [dentist, family], searched=True)
+    assert [e.source.title for e in plan.evidence] == ["family.md"] and plan.direct == "555-0199."
+    plan = AnswerPlan.make("What is my dentist's phone number?", [dentist, family], searched=True)
+    assert plan.direct == "555-0142."
