@@ -617,7 +617,10 @@ _PERSONAL = re.compile(
     r"policy|appointment|booking|reservation|birthday|salary|invoice|receipt|"
     # and someone's health: the built-in model gave a patient of the user's scanned report
     # an invented date of birth "from general knowledge" (fourth new-user trial)
-    r"birth|born|patient|diagnosis|prescription|prescribed|medication|dose|dosage)\b", re.IGNORECASE)
+    r"birth|born|patient|diagnosis|prescription|prescribed|medication|dose|dosage|"
+    # and what someone likes: "What is Tomasz's favourite music?" got "a song by the Polish
+    # band Tomasz" from general knowledge (fifth new-user trial)
+    r"favou?rite|likes?|dislikes?|loves?|hates?|hobby|hobbies|allerg(?:y|ies|ic))\b", re.IGNORECASE)
 #: What follows it: the model's own answer, marked as not coming from the files.
 GENERAL_KNOWLEDGE = "From general knowledge (not from your files):"
 _NOT_FOUND_PATTERN = re.compile(

@@ -167,6 +167,8 @@ def test_nothing_found_says_so_before_any_general_answer(tmp_path: Path) -> None
     assert reply.content.startswith("I couldn't find this in your files.")
     assert "general knowledge" not in reply.content and "add that file" in reply.content
     assert len(engine.prompts) == asked  # the model was not asked at all
+    list(svc.send(c.id, "What is Tomasz's favourite music?"))  # what a friend likes: not general knowledge
+    assert "general knowledge" not in h.messages(c.id)[-1].content and len(engine.prompts) == asked
     h.close()
 
 
