@@ -635,6 +635,37 @@ def is_not_found(reply: str) -> bool:
     return bool(_NOT_FOUND_PATTERN.search(first))
 
 
+#: Most statements of the conversation itself offered beside memory (:func:`said_earlier`).
+SAID_EARLIER_MAX = 2
+
+
+def said_earlier(question: str, earlier: Sequence[str], conversation_id: int | None = None) -> list[Source]:
+    """What the user stated earlier in this conversation (``earlier``: its user messages
+    before the question, oldest first) that shares a content word with ``question``, as
+    memory sources ("You said: ..."), latest first, at most :data:`SAID_EARLIER_MAX`.
+
+    Memory never recalls the conversation being answered (its replies may be wrong), and
+    a factual question is answered from the quotes alone, so "My cat is called Pixel"
+    followed two messages later by "What is my cat's name?" got "I couldn't find this"
+    (fifth new-user trial).  Only statements are offered, never questions, and never
+    Hearth's own replies."""
+    wanted = set(terms(question))
+    out: list[Source] = []
+    for text in reversed(earlier):
+        text = text.strip()
+        if not text or is_question(text) or not wanted & set(terms(text)):
+            continue
+        said = f"You said: {text}"
+        extra: dict[str, Any] = {"user_text": said}
+        if conversation_id is not None:  # a click on its card shows the conversation
+            extra["conversation_id"] = conversation_id
+        out.append(Source(kind="memory", title="earlier in this conversation", text=said,
+                          collection="conversation", extra=extra))
+        if len(out) >= SAID_EARLIER_MAX:
+            break
+    return out
+
+
 @dataclass
 class AnswerPlan:
     """How one reply is grounded.

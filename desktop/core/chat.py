@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,9 +166,11 @@ class ChatService:
                 except Exception:
                     log.exception("could not forget a replaced answer")
 
-    def _plan(self, conversation_id: int, conv: Any, question: str) -> AnswerPlan:
-        """Retrieve for ``question`` (never recalling this conversation itself) and plan
-        the reply; the library failing never stops the chat."""
+    def _plan(self, conversation_id: int, conv: Any, question: str,
+              earlier: Sequence[str] = ()) -> AnswerPlan:
+        """Retrieve for ``question`` (never recalling this conversation itself; what the
+        user stated ``earlier`` in it is offered instead, :func:`answering.said_earlier`)
+        and plan the reply; the library failing never stops the chat."""
         if self.context is None or not conv.use_library or not question:
             return AnswerPlan()
         collections = conv.collections or None
@@ -184,7 +186,7 @@ class ChatService:
                 return AnswerPlan(notice=f"I couldn't search your files: {exc}")
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan()
-        return AnswerPlan.make(question, sources, searched)
+        return AnswerPlan.make(question, sources + answering.said_earlier(question, earlier, conversation_id), searched)
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""
@@ -228,8 +230,9 @@ class ChatService:
         messages = self.prompt_messages(conversation_id)
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         # a follow-up ("What is her phone number?") is searched with the question before it
-        query = answering.contextual_question([m["content"] for m in messages if m["role"] == "user"])
-        plan = self._plan(conversation_id, conv, query)
+        said = [m["content"] for m in messages if m["role"] == "user"]
+        query = answering.contextual_question(said)
+        plan = self._plan(conversation_id, conv, query, said[:-1])
         if params is None:
             params = self.params()
             if fresh and plan.factual and (plan.evidence or plan.memories or plan.not_found):

@@ -500,10 +500,12 @@ class HearthApi:
             if missing:
                 raise ApiError(400, f"No collection named {', '.join(missing)}; the library has "
                                f"{', '.join(sorted(known)) or 'none'}.", "hearth.collections")
-        from desktop.core.answering import AnswerPlan, contextual_question
+        from desktop.core.answering import AnswerPlan, contextual_question, said_earlier
 
-        # a follow-up ("When is it due?") is searched with the question before it, as in the window
-        question = contextual_question([m["content"] for m in req.messages if m["role"] == "user"])
+        # as in the window: a follow-up ("When is it due?") is searched with the question
+        # before it, and what the user stated earlier in the conversation is offered
+        said = [m["content"] for m in req.messages if m["role"] == "user"]
+        question = contextual_question(said)
         from desktop.core.library.store import StoreUnreachable
 
         try:
@@ -513,7 +515,7 @@ class HearthApi:
             raise ApiError(503, str(exc), "hearth.library", type_="server_error",
                            code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
-        plan = AnswerPlan.make(question, sources, searched)
+        plan = AnswerPlan.make(question, sources + said_earlier(question, said[:-1]), searched)
         opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
         return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes
 

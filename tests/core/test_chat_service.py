@@ -287,3 +287,23 @@ def test_a_follow_up_is_searched_with_the_question_before_it(tmp_path: Path) -> 
     list(svc.send(c.id, "What is the capital of France?"))  # a new question stands alone
     assert provider.queries[-1] == "What is the capital of France?"
     h.close()
+
+
+def test_what_the_user_said_earlier_in_the_chat_answers_a_later_question(tmp_path: Path) -> None:
+    # fifth new-user trial: "My cat is called Pixel ..." then "What is my cat's name?" in the
+    # same chat got "I couldn't find this in your files"
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("Your cat is called Pixel.")
+    provider = _Provider(sources=[])  # nothing in the files
+    svc = ChatService(h, engine, ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "My cat is called Pixel and she is 4 years old."))
+    list(svc.send(c.id, "Is it going to rain tomorrow?"))
+    list(svc.send(c.id, "What is my cat's name?"))
+    reply = h.messages(c.id)[-1]
+    assert not reply.content.startswith("I couldn't find") and "Pixel" in reply.content
+    prompt = engine.prompts[-1][-1]["content"]
+    assert "You said: My cat is called Pixel" in prompt and "rain" not in prompt
+    (shown,) = reply.meta["sources"]
+    assert shown["kind"] == "memory" and shown["extra"]["conversation_id"] == c.id
+    h.close()
