@@ -457,6 +457,13 @@ def _passage_context(source: Source) -> set[str]:
     return set(terms(_SEPARATOR.sub(" ", label)))
 
 
+#: Where a reply to a grounded prompt ends: the built-in model sometimes goes on by copying
+#: the prompt's own frame (a quote's fence, "Question:", a file's "From ...:" label), and
+#: the user saw "<<<", Greek lines of another file and an invented "Question: ..." (fifth
+#: new-user trial).  Given to the engine as stop strings.
+ECHO_STOPS = ("<<<", ">>>", "\nQuestion:", "Quoted text from my files")
+
+
 def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Evidence],
                       memories: Sequence[Source] = (), factual: bool = True) -> list[ChatMessage]:
     """The conversation with the quoted evidence put into its last user message.

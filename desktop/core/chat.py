@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from desktop.core import answering
@@ -239,6 +239,8 @@ class ChatService:
                 params.temperature = 0.0
                 params.repeat_penalty = 1.0  # the answer copies words from the quote
                 params.max_tokens = min(params.max_tokens, answering.FACTUAL_MAX_TOKENS)
+        if plan.evidence or plan.memories:  # the reply ends where it starts copying the prompt's frame
+            params = replace(params, stop=[*params.stop, *answering.ECHO_STOPS])
         sources = plan.shown_sources()
         model_name = self.engine.model.name if self.engine.model else ""
         reply = self.history.add_message(

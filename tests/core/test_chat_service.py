@@ -307,3 +307,20 @@ def test_what_the_user_said_earlier_in_the_chat_answers_a_later_question(tmp_pat
     (shown,) = reply.meta["sources"]
     assert shown["kind"] == "memory" and shown["extra"]["conversation_id"] == c.id
     h.close()
+
+
+def test_a_reply_ends_where_the_model_starts_copying_the_prompts_frame(tmp_path: Path) -> None:
+    # fifth new-user trial: a reply went on with "<<<", another file's lines and an
+    # invented "Question: ..."
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("Call the plumber on Monday.\n<<<\nΑλλοίμονο!\n>>>\nQuestion: Zdrowie?")
+    svc = ChatService(h, engine, ChatSettings(), context=_Provider())
+    c = h.create_conversation()
+    list(svc.send(c.id, "Summarise my shopping note"))  # an open request: the model writes
+    assert h.messages(c.id)[-1].content == "Call the plumber on Monday.\n"
+    assert "<<<" in engine.params[-1].stop and "\nQuestion:" in engine.params[-1].stop
+    svc.context = None  # no files: nothing quoted, no stop strings of ours
+    d = h.create_conversation()
+    list(svc.send(d.id, "Write anything"))
+    assert engine.params[-1].stop == []
+    h.close()

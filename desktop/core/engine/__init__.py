@@ -29,7 +29,9 @@ class SamplingParams:
     """Sampling settings for one answer.
 
     temperature 0 means greedy decoding; seed -1 means random; repeat_penalty divides the
-    likelihood of tokens among the last 64 (llama.cpp's ``repeat_last_n``), 1.0 is none.
+    likelihood of tokens among the last 64 (llama.cpp's ``repeat_last_n``), 1.0 is none;
+    ``stop``: strings that end the answer where they would begin (beside the chat
+    template's own end; a remote server takes the first four, OpenAI's limit).
     """
 
     temperature: float = 0.7
@@ -37,6 +39,7 @@ class SamplingParams:
     max_tokens: int = 512
     seed: int = -1
     repeat_penalty: float = 1.0
+    stop: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,7 +35,10 @@ class ScriptedBackend:
     ) -> Iterator[GenerationEvent]:
         self.prompts.append(list(messages))
         self.params.append(params)
-        words = self.reply.split(" ")
+        reply = self.reply
+        for stop in params.stop:  # as llama.cpp does: the answer ends where a stop string begins
+            reply = reply.split(stop, 1)[0]
+        words = reply.split(" ")
         n = 0
         for i, word in enumerate(words):
             if cancel is not None and cancel.cancelled:

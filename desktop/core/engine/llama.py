@@ -138,7 +138,7 @@ class LlamaBackend:
             top_p=params.top_p,
             repeat_penalty=params.repeat_penalty,
             seed=seed,
-            stop=stop,
+            stop=stop + list(params.stop),
             stream=True,
         )
         try:

@@ -135,6 +135,8 @@ class RemoteBackend:
         }
         if params.seed >= 0:
             body["seed"] = params.seed
+        if params.stop:
+            body["stop"] = list(params.stop)[:4]  # OpenAI's API takes up to four
         with self._lock:
             start = time.perf_counter()
             first: float | None = None
