@@ -214,7 +214,10 @@ _CLOCK = r"(?:,?\s+at\s+\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?)?"
 _DATE_VALUE = re.compile(
     rf"\b(?:(?:{_DAY}\s+{_MONTH}\b\.?(?:,?\s+\d{{4}})?|{_MONTH}\.?\s*{_DAY}\b(?:,?\s*\d{{4}})?"
     rf"|{_MONTH}\b\.?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}){_CLOCK}"
-    rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b)", re.IGNORECASE)
+    rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
+    # a weekday alone is a date in a note ("Send the quarterly report by Friday")
+    rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    rf"(?:,?\s+(?:the\s+)?{_DAY}(?:\s+{_MONTH}\b)?)?{_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
@@ -247,7 +250,8 @@ def answer_type(question: str) -> str | None:
         return "date"
     if re.search(r"\bhow (?:long|far|tall|big|high|wide|deep)\b", q):
         return "measure"
-    if re.search(r"\b(?:what|which)\b(?:\W+\w+){0,2}?\W+temperature\b|\bhow (?:hot|cold|warm)\b", q):
+    # "What is the oven temperature for ...?": the model had answered "300°C" beside "175"
+    if re.search(r"\b(?:what|which)\b(?:\W+\w+){0,3}?\W+temperature\b|\bhow (?:hot|cold|warm)\b", q):
         return "temperature"
     if re.search(r"\b(?:what|which) (?:percent|percentage|proportion|share)\b", q):
         return "percent"

@@ -299,3 +299,14 @@ def test_a_question_about_my_mother_is_not_answered_from_the_dentists_note() -> 
     assert [e.source.title for e in plan.evidence] == ["family.md"] and plan.direct == "555-0199."
     plan = AnswerPlan.make("What is my dentist's phone number?", [dentist, family], searched=True)
     assert plan.direct == "555-0142."
+
+
+def test_the_fifth_trials_notes_give_their_own_values() -> None:
+    # the model had answered "Thursday, July 15" beside "by Friday", and "300°C" beside "175"
+    todo = Source("document", "work_todo.md", "# Work to-do\n\n- Send the quarterly report to finance by "
+                  "Friday.\n- Finish the Q3 slides for Helen.\n- Book the supplier meeting.")
+    bread = Source("document", "banana_bread.md", "# Banana bread\n\n3 ripe bananas, 250 g flour, 2 eggs.\n"
+                   "Bake at 175 degrees Celsius for 60 minutes.")
+    assert AnswerPlan.make("What is the quarterly report deadline?", [todo], True).direct == "Friday."
+    assert AnswerPlan.make("What is the oven temperature for the banana bread?", [bread],
+                           True).direct == "175 degrees Celsius."
