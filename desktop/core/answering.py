@@ -215,9 +215,10 @@ _DATE_VALUE = re.compile(
     rf"\b(?:(?:{_DAY}\s+{_MONTH}\b\.?(?:,?\s+\d{{4}})?|{_MONTH}\.?\s*{_DAY}\b(?:,?\s*\d{{4}})?"
     rf"|{_MONTH}\b\.?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}){_CLOCK}"
     rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
-    # a weekday alone is a date in a note ("Send the quarterly report by Friday")
+    # a weekday alone is a date in a note ("Send the quarterly report by Friday"); before a
+    # date ("Tuesday 14 April 2026") the date is the value
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
-    rf"(?:,?\s+(?:the\s+)?{_DAY}(?:\s+{_MONTH}\b)?)?{_CLOCK})", re.IGNORECASE)
+    rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
