@@ -22,7 +22,7 @@ themselves then there these they this those through to too under until up very w
 what when where which while who whom whose why will with would you your yours yourself
 yourselves tell know please name named called kind type many much one ones also
 say says said told note notes file files document documents mention mentions mentioned
-write wrote written
+write wrote written need needs needed
 don doesn didn isn aren wasn weren won shouldn couldn wouldn hasn haven hadn ll ve re
 """.split())
 

@@ -65,3 +65,5 @@ def test_holds_all_words_counts_words_run_together() -> None:
     assert holds_all_words("What is the patient's date of birth?", OCR_PAGE)  # "DateofBirth"
     assert not holds_all_words("What is the patient's blood type?", OCR_PAGE)
     assert not holds_all_words("Who is the patient?", OCR_PAGE)  # one word vouches for nothing
+    # "need" says nothing of what is needed (fifth new-user trial: "couldn't find")
+    assert holds_all_words("What do I need to finish for Helen?", "- Finish the Q3 slides for Helen.")
