@@ -40,6 +40,11 @@ from desktop.ui.workers import GeneratorWorker
 log = logging.getLogger(__name__)
 
 
+#: The notice for Enter pressed while an answer is written; hidden when that answer ends.
+BUSY_NOTICE = ("Hearth is still answering. Your message stays in the box: send it when the "
+               "answer ends, or press Esc to stop it.")
+
+
 class NoticeBar(QFrame):
     """A dismissible line above the conversation for errors and notices (never modal,
     so nothing blocks an answer being written)."""
@@ -411,8 +416,7 @@ class ChatPage(QWidget):
         if not text:
             return
         if self.busy:  # Enter while an answer is written: say why nothing happens
-            self.notice.show_notice("Hearth is still answering. Your message stays in the box: "
-                                    "send it when the answer ends, or press Esc to stop it.", "info")
+            self.notice.show_notice(BUSY_NOTICE, "info")
             return
         if self.is_loading():
             self.notice.show_notice("The model is loading; your message stays in the box.", "info")
@@ -547,6 +551,8 @@ class ChatPage(QWidget):
                 self.view.add_message(message)
             self.view.finish_stream(message)
         self._live = None
+        if self.notice.isVisible() and self.notice.label.text() == BUSY_NOTICE:
+            self.notice.hide()  # the answer it spoke of has ended (fifth new-user trial: it stayed)
         error = data.get("error")
         if message.status == "error" or error:
             self.notice.show_notice(str(error or message.meta.get("error") or "The answer failed."), "error")

@@ -408,3 +408,4 @@ def test_enter_while_an_answer_is_written_says_why_and_keeps_the_message(qtbot: 
     assert window.input.toPlainText() == "and the next question"
     window.chat_page.stop()
     wait_idle(qtbot, window)
+    assert not window.chat_page.notice.isVisible()  # the answer ended: the notice goes with it
