@@ -1,6 +1,7 @@
 """``hearth personalize`` and ``hearth adapters``: personalization from a terminal.
 
     hearth personalize [--now | --at HH:MM] [--budget MINUTES] [--docs PATH]
+    hearth personalize --preview [--docs PATH] [--exclude FILE] [--include FILE]
     hearth adapters list | use NAME | off | rollback
 """
 
@@ -33,6 +34,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--include", action="append", default=[], metavar="FILE",
                    help="learn from this file although it seems to hold a password, code, account "
                         "number or key (such files are left out unless named here; repeatable)")
+    when.add_argument("--preview", action="store_true",
+                      help="list what it would learn from (and what it leaves out, and why), then stop")
     p.add_argument("--fresh", action="store_true", help="discard an unfinished run instead of resuming it")
     p.add_argument("--ignore-battery", action="store_true", help="start even on battery power")
     p.add_argument("--json", action="store_true", help="print the events as JSON lines")
@@ -49,6 +52,31 @@ def register(subparsers: Any) -> None:
     rep = asub.add_parser("report", help="show an adapter's morning report")
     rep.add_argument("name", nargs="?")
     rep.set_defaults(func=cmd_adapters_report)
+
+
+def _preview(core: Any, args: argparse.Namespace) -> int:
+    """Print what a run would learn from, as the window's preview shows it: each file with
+    its tokens, then those left out with the reason."""
+    from desktop.core.personalize import gather_documents
+    from desktop.core.personalize.controller import preview_documents
+
+    try:
+        docs = list(gather_documents(core, args.docs))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"hearth personalize: {exc}", file=sys.stderr)
+        return 2
+    preview, _ = preview_documents(docs, core.current_model_path(), args.exclude, args.include)
+    n = len(preview.included)
+    print(f"It would learn from {n} file{'' if n == 1 else 's'} ({preview.total_tokens:,} tokens):")
+    for item in preview.included:
+        print(f"  {item.tokens:>8,}  {item.path}")
+    left = [i for i in preview.items if i.excluded]
+    if left:
+        print(f"Left out ({len(left)}):")
+        for item in left:
+            hint = f" (--include {shlex.quote(item.path)} learns from it)" if item.held_back else ""
+            print(f"  {item.path}: {item.reason}{hint}")
+    return 0
 
 
 def _times(args: argparse.Namespace, settings: Any) -> tuple[dt.datetime | None, dt.datetime]:
@@ -69,6 +97,8 @@ def cmd_personalize(args: argparse.Namespace) -> int:
 
     core = HearthCore(with_library=args.docs is None)
     try:
+        if args.preview:
+            return _preview(core, args)
         try:
             start, deadline = _times(args, core.settings)
         except ValueError as exc:

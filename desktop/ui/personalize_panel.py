@@ -282,11 +282,12 @@ class PersonalizePanel(QWidget):
         self.preview_tree.clear()
         self.preview_tree.show()
         for item in preview.items:
-            row = QTreeWidgetItem([item.path, str(item.tokens), item.reason])
+            note = f"left out: {item.reason} (tick it to learn from it)" if item.held_back else item.reason
+            row = QTreeWidgetItem([item.path, str(item.tokens), note])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
             row.setData(1, Qt.ItemDataRole.UserRole, item.held_back)
             row.setToolTip(0, item.path)
-            row.setToolTip(2, item.reason)  # the column is narrower than the note
+            row.setToolTip(2, note)  # the column is narrower than the note
             if item.excluded and not item.held_back:
                 row.setDisabled(True)
             else:  # held back (seems to hold a password): unticked until the user ticks it

@@ -91,3 +91,16 @@ def test_a_scheduled_run_says_when_it_starts_at_once_into_a_pipe(tmp_path: Path,
         proc.kill()
         proc.wait(30)
     assert first and f"Personalization starts at {at}" in first[0], first
+
+
+def test_preview_lists_what_it_would_learn_and_what_it_leaves_out(
+        tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # fifth new-user trial: a terminal user could not see what would be learned
+    (tmp_path / "cake.md").write_text("Lemon cake: bake at 180 degrees for 35 minutes with two lemons. " * 3)
+    (tmp_path / "wifi.txt").write_text("Home network. The Wi-Fi password is blue-otter-2417. Router in the hall. " * 3)
+    assert main(["personalize", "--preview", "--docs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "It would learn from 1 file (" in out and "cake.md" in out
+    assert f"{tmp_path / 'wifi.txt'}: seems to hold a password (--include" in out
+    assert main(["personalize", "--preview", "--docs", str(tmp_path), "--include", str(tmp_path / "wifi.txt")]) == 0
+    assert "It would learn from 2 files" in capsys.readouterr().out

@@ -374,7 +374,7 @@ def build_preview(
             item.excluded, item.reason = True, "same text as another file"
         elif item.sensitive and str(path) not in included_set:
             item.excluded = item.held_back = True
-            item.reason = f"left out: seems to hold {item.sensitive} (tick it to learn from it)"
+            item.reason = f"seems to hold {item.sensitive}"
         else:
             seen.add(digest)
             kept.append((str(path), norm))
