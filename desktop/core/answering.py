@@ -616,6 +616,26 @@ def _counted_noun(after: str, question: str) -> str:
     return ""
 
 
+#: A piece of text this long (in characters) said three times in a row at the end of a
+#: reply is a loop (:func:`repetition_start`).
+LOOP_MIN_CHARS, LOOP_MAX_CHARS = 6, 80
+
+
+def repetition_start(text: str) -> int | None:
+    """Where the second of three identical pieces ending ``text`` begins (each piece
+    :data:`LOOP_MIN_CHARS` to :data:`LOOP_MAX_CHARS` characters), so that ``text[:i]``
+    keeps one; None when ``text`` does not end in such a loop.
+
+    Greedy decoding without a repeat penalty (the factual answers) lets the built-in
+    model loop: "Super_Bowl_50.com: Super_Bowl_50.com: ..." until the length limit
+    (fifth new-user trial)."""
+    n = len(text)
+    for p in range(LOOP_MIN_CHARS, min(LOOP_MAX_CHARS, n // 3) + 1):
+        if text[n - p:] == text[n - 2 * p:n - p] == text[n - 3 * p:n - 2 * p] and text[n - p:].strip():
+            return n - 2 * p
+    return None
+
+
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
 #: What follows it for a question about the user: where the answer could come from.

@@ -263,6 +263,11 @@ class ChatService:
             for ev in events:
                 if ev.kind == "token":
                     text += ev.text
+                    loop = answering.repetition_start(text)
+                    if loop is not None:  # the same words over and over: keep them once, stop
+                        text = text[:loop].rstrip()
+                        getattr(events, "close", lambda: None)()  # the engine stops the answer
+                        break
                     yield ChatEvent("token", text=ev.text)
                     now = time.monotonic()
                     if now - last_commit >= self.commit_interval:

@@ -324,3 +324,15 @@ def test_a_reply_ends_where_the_model_starts_copying_the_prompts_frame(tmp_path:
     list(svc.send(d.id, "Write anything"))
     assert engine.params[-1].stop == []
     h.close()
+
+
+def test_a_reply_that_loops_is_cut_to_one_round(tmp_path: Path) -> None:
+    # fifth new-user trial: "Super_Bowl_50.com: Super_Bowl_50.com: ..." to the length limit
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("Denver won. " + "Super_Bowl_50.com: " * 30)
+    svc = ChatService(h, engine, ChatSettings())
+    c = h.create_conversation()
+    list(svc.send(c.id, "Who won Super Bowl 50?"))
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "Denver won. Super_Bowl_50.com:" and reply.status == "complete"
+    h.close()
