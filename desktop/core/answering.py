@@ -29,7 +29,7 @@ from typing import Any
 
 from desktop.core.engine import ChatMessage
 from desktop.core.sources import Source, quote_untrusted, source_label
-from desktop.core.words import RELATION_WORDS, long_words, related, terms
+from desktop.core.words import _STOP_WORDS, RELATION_WORDS, long_words, related, terms
 
 #: Sentences quoted around the best sentence of a passage (before, after).  Quoting the
 #: best sentence's whole paragraph instead put the answer in the quoted text more often
@@ -223,6 +223,16 @@ _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
+#: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
+_SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|"
+                           r"(?:door|gate|alarm|locker|safe|lock|garage|entry|wi-?fi) code)\b")
+#: a secret's value after its word ("password Movie-Night-7", "The door code is 4242"):
+#: the built-in model gave the Gmail password for "What is my Netflix password?" from a
+#: window holding both (fifth new-user trial)
+_SECRET_VALUE = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin|code|combination)\b"
+                           r"(?:\s+(?:is|was))?\s*[:=]?\s*(?P<value>[^\s,;]+)", re.IGNORECASE)
+#: what a password or code looks like: a digit, a symbol or a hyphen in it
+_SECRET_LIKE = re.compile(r"[\d!@#$%^&*_\-]")
 _TEMPERATURE = re.compile(
     r"-?\d[\d.,]*\s*(?:°\s*[CF]?|degrees?(?:\s+(?:celsius|fahrenheit|centigrade|[CF]\b))?)",
     re.IGNORECASE)
@@ -256,6 +266,8 @@ def answer_type(question: str) -> str | None:
         return "temperature"
     if re.search(r"\b(?:what|which) (?:percent|percentage|proportion|share)\b", q):
         return "percent"
+    if _SECRET_ASKED.search(q):
+        return "secret"
     if re.search(r"\b(?:phone|telephone|mobile|cell ?phone)(?: number)?\b", q) and not q.startswith("who"):
         return "phone"
     if re.search(r"\bhow often\b", q):
@@ -278,6 +290,7 @@ _TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "number": (_NUMBER, _AMOUNT),
     "frequency": (_NUMBER, None),  # "every five years" is more than its number
     "phone": (_PHONE, _PHONE),
+    "secret": (_SECRET_VALUE, _SECRET_VALUE),
     "name": (re.compile(r"(?<=\w )[A-Z][a-z]"), None),
 }
 
@@ -562,7 +575,8 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     in_label = set(terms(label))
     if not wanted or not (wanted & in_label) or not wanted <= in_label | _passage_context(evidence.source):
         return ""
-    if answer_type(question) is not None and not answer_type_match(question, " " + value):
+    kind = answer_type(question)
+    if kind not in (None, "secret") and not answer_type_match(question, " " + value):
         return ""  # a typed question ("when"...) whose value is not of that type
     return f"{label}: {value}."
 
@@ -590,7 +604,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
     asked = question.lower()
     values = []
     for m in value_pattern.finditer(sentence):
-        value = m.group(0).strip().rstrip(",.;:")
+        value = (m.group("value") if kind == "secret" else m.group(0)).strip().rstrip(",.;:")
+        if kind == "secret" and (value.lower() in _STOP_WORDS or not _SECRET_LIKE.search(value)):
+            continue  # "Gym locker code at FitLine: 5820": "at" is no code (the line answers)
         if kind == "number" and _YEAR.fullmatch(value):
             continue  # "How much did Edison offer?" is not answered by "1885"
         if kind == "phone" and (sum(c.isdigit() for c in value) < 7 or _DATE_VALUE.fullmatch(value)):

@@ -310,3 +310,13 @@ def test_the_fifth_trials_notes_give_their_own_values() -> None:
     assert AnswerPlan.make("What is the quarterly report deadline?", [todo], True).direct == "Friday."
     assert AnswerPlan.make("What is the oven temperature for the banana bread?", [bread],
                            True).direct == "175 degrees Celsius."
+
+
+def test_the_password_asked_for_is_the_one_after_its_own_name() -> None:
+    # fifth new-user trial: "What is my Netflix password?" got the Gmail password
+    accounts = Source("document", "accounts.txt", "Accounts\n\nGmail password is Sunflower!88\n"
+                      "Netflix: user anna, password Movie-Night-7\n")
+    gym = Source("document", "gym.txt", "Gym locker code at FitLine: 5820\nLocker number 112.")
+    assert AnswerPlan.make("What is my Netflix password?", [accounts], True).direct == "Movie-Night-7."
+    assert AnswerPlan.make("What is my Gmail password?", [accounts], True).direct == "Sunflower!88."
+    assert AnswerPlan.make("What is my gym locker code?", [gym], True).direct == "Gym locker code at FitLine: 5820."

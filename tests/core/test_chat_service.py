@@ -123,7 +123,9 @@ def test_a_question_is_answered_from_the_sentences_that_match_it(tmp_path: Path)
     provider = _Provider()
     svc = ChatService(h, engine, ChatSettings(), context=provider)
     c = h.create_conversation()
-    events = list(svc.send(c.id, "What is the door code?"))
+    # (not "What is the door code?": the one code in the best sentence is then the answer,
+    # without the model, see test_answering)
+    events = list(svc.send(c.id, "Which code opens the door?"))
     assert any(e.kind == "sources" for e in events)
     prompt = engine.prompts[-1]
     question = prompt[-1]["content"]
@@ -141,7 +143,7 @@ def test_a_question_is_answered_from_the_sentences_that_match_it(tmp_path: Path)
     assert evidence["text"] == "The door code is 4242."
     assert shown["text"][evidence["start"]:evidence["end"]] == evidence["text"]
     assert evidence["doc_start"] == 100 + shown["text"].find("The door") + (shown["start"] - 100)
-    assert provider.remembered == [("What is the door code?", "The door code is 4242.")]
+    assert provider.remembered == [("Which code opens the door?", "The door code is 4242.")]
     assert provider.excluded == [c.id]  # never recalls the conversation being answered
     h.close()
 
@@ -188,9 +190,9 @@ def test_regenerate_and_edit_forget_the_replaced_answer(tmp_path: Path) -> None:
     provider = _Provider()
     svc = ChatService(h, engine, ChatSettings(), context=provider)
     c = h.create_conversation()
-    list(svc.send(c.id, "What is the door code?"))
+    list(svc.send(c.id, "Which code opens the door?"))
     list(svc.regenerate(c.id))
-    assert provider.forgotten == [(c.id, "What is the door code?", "The door code is 1111.")]
+    assert provider.forgotten == [(c.id, "Which code opens the door?", "The door code is 1111.")]
     assert engine.params[-1].temperature == ChatSettings().temperature  # regenerate samples
     assert engine.params[-1].repeat_penalty == ChatSettings().repeat_penalty > 1.0  # no loops
     list(svc.edit_last_user_message(c.id, "What is the code of the door?"))
