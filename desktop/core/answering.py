@@ -29,7 +29,7 @@ from typing import Any
 
 from desktop.core.engine import ChatMessage
 from desktop.core.sources import Source, quote_untrusted, source_label
-from desktop.core.words import _STOP_WORDS, RELATION_WORDS, long_words, related, terms
+from desktop.core.words import RELATION_WORDS, STOP_WORDS, long_words, related, terms
 
 #: Sentences quoted around the best sentence of a passage (before, after).  Quoting the
 #: best sentence's whole paragraph instead put the answer in the quoted text more often
@@ -605,7 +605,7 @@ def typed_value(question: str, evidence: Evidence) -> str:
     values = []
     for m in value_pattern.finditer(sentence):
         value = (m.group("value") if kind == "secret" else m.group(0)).strip().rstrip(",.;:")
-        if kind == "secret" and (value.lower() in _STOP_WORDS or not _SECRET_LIKE.search(value)):
+        if kind == "secret" and (value.lower() in STOP_WORDS or not _SECRET_LIKE.search(value)):
             continue  # "Gym locker code at FitLine: 5820": "at" is no code (the line answers)
         if kind == "number" and _YEAR.fullmatch(value):
             continue  # "How much did Edison offer?" is not answered by "1885"

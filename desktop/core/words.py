@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is it its
@@ -41,7 +41,7 @@ def terms(text: str) -> list[str]:
     """Content words of ``text``: lower-cased, stop words dropped, Snowball-stemmed."""
     stem = _stem()
     return [stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text))
-            if w not in _STOP_WORDS and (len(w) > 1 or w.isdigit())]  # not the "s" of "Gandhi's"
+            if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]  # not the "s" of "Gandhi's"
 
 
 def long_words(text: str, min_length: int = 8) -> list[str]:
