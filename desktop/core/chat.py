@@ -186,7 +186,8 @@ class ChatService:
                 return AnswerPlan(notice=f"I couldn't search your files: {exc}")
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan()
-        return AnswerPlan.make(question, sources + answering.said_earlier(question, earlier, conversation_id), searched)
+        stated = answering.said_earlier(question, earlier, conversation_id)
+        return AnswerPlan.make(question, sources + stated, searched)
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""
