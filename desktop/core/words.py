@@ -52,7 +52,8 @@ def long_words(text: str, min_length: int = 8) -> list[str]:
 
 #: Word stems that name the same thing and that Snowball leaves apart (derivations, not
 #: inflections): a question asks "When was she born?" of a form that says "Date of
-#: birth".  Kept short on purpose: each pair is one a user's files were seen to need.
+#: birth".  Kept short on purpose: the events of personal records (birth, death,
+#: marriage, payment) and family words.
 _RELATED: dict[str, tuple[str, ...]] = {
     "born": ("birth",), "birth": ("born",),
     "die": ("death",), "death": ("die",),
