@@ -637,17 +637,22 @@ def _counted_noun(after: str, question: str) -> str:
 LOOP_MIN_CHARS, LOOP_MAX_CHARS = 6, 80
 
 
+#: a piece with words in it: a table's "| --- " or a line of "=" repeats on purpose
+_WORDY = re.compile(r"(?:[^\W\d_].*){3}", re.DOTALL)
+
+
 def repetition_start(text: str) -> int | None:
     """Where the second of three identical pieces ending ``text`` begins (each piece
-    :data:`LOOP_MIN_CHARS` to :data:`LOOP_MAX_CHARS` characters), so that ``text[:i]``
-    keeps one; None when ``text`` does not end in such a loop.
+    :data:`LOOP_MIN_CHARS` to :data:`LOOP_MAX_CHARS` characters with three letters or
+    more), so that ``text[:i]`` keeps one; None when ``text`` does not end in such a loop.
 
     Greedy decoding without a repeat penalty (the factual answers) lets the built-in
     model loop: "Super_Bowl_50.com: Super_Bowl_50.com: ..." until the length limit
     (fifth new-user trial)."""
     n = len(text)
     for p in range(LOOP_MIN_CHARS, min(LOOP_MAX_CHARS, n // 3) + 1):
-        if text[n - p:] == text[n - 2 * p:n - p] == text[n - 3 * p:n - 2 * p] and text[n - p:].strip():
+        piece = text[n - p:]
+        if piece == text[n - 2 * p:n - p] == text[n - 3 * p:n - 2 * p] and _WORDY.search(piece):
             return n - 2 * p
     return None
 

@@ -242,6 +242,9 @@ class ChatService:
                 params.max_tokens = min(params.max_tokens, answering.FACTUAL_MAX_TOKENS)
         if plan.evidence or plan.memories:  # the reply ends where it starts copying the prompt's frame
             params = replace(params, stop=[*params.stop, *answering.ECHO_STOPS])
+        # greedy decoding without a repeat penalty is what loops; a sampled poem may repeat
+        # its refrain on purpose
+        greedy = params.temperature == 0.0 and params.repeat_penalty <= 1.0
         sources = plan.shown_sources()
         model_name = self.engine.model.name if self.engine.model else ""
         reply = self.history.add_message(
@@ -264,7 +267,7 @@ class ChatService:
             for ev in events:
                 if ev.kind == "token":
                     text += ev.text
-                    loop = answering.repetition_start(text)
+                    loop = answering.repetition_start(text) if greedy else None
                     if loop is not None:  # the same words over and over: keep them once, stop
                         text = text[:loop].rstrip()
                         getattr(events, "close", lambda: None)()  # the engine stops the answer

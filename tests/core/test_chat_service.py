@@ -332,9 +332,18 @@ def test_a_reply_that_loops_is_cut_to_one_round(tmp_path: Path) -> None:
     # fifth new-user trial: "Super_Bowl_50.com: Super_Bowl_50.com: ..." to the length limit
     h = History(tmp_path / "h.db")
     engine = ScriptedBackend("Denver won. " + "Super_Bowl_50.com: " * 30)
-    svc = ChatService(h, engine, ChatSettings())
+    provider = _Provider(sources=[Source("document", "Super_Bowl_50.txt",
+                                         "The Denver Broncos won Super Bowl 50 against the Carolina Panthers.")])
+    svc = ChatService(h, engine, ChatSettings(), context=provider)
     c = h.create_conversation()
-    list(svc.send(c.id, "Who won Super Bowl 50?"))
+    list(svc.send(c.id, "Who won Super Bowl 50?"))  # a factual answer: greedy, no repeat penalty
     reply = h.messages(c.id)[-1]
     assert reply.content == "Denver won. Super_Bowl_50.com:" and reply.status == "complete"
+    svc.context = None  # a sampled reply (a poem's refrain) is left as written
+    d = h.create_conversation()
+    list(svc.send(d.id, "Write a song"))
+    assert h.messages(d.id)[-1].content.count("Super_Bowl_50.com:") == 30
+    from desktop.core.answering import repetition_start
+
+    assert repetition_start("| a | b | c |\n| --- | --- | --- | --- |") is None  # a table's rule
     h.close()

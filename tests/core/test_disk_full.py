@@ -21,7 +21,7 @@ def small_disk(mount_small_disk: Any) -> Path:
 
 def test_chat_on_a_full_disk(small_disk: Path, fill_disk: Any) -> None:
     h = History(small_disk / "history.sqlite3")
-    svc = ChatService(h, ScriptedBackend("word " * 20000), ChatSettings(), commit_interval=0.0)
+    svc = ChatService(h, ScriptedBackend(" ".join(f"word{i}" for i in range(20000))), ChatSettings(), commit_interval=0.0)
     c = h.create_conversation()
     h.add_message(c.id, "user", "an earlier question")
     h.add_message(c.id, "assistant", "an earlier answer")

@@ -78,7 +78,8 @@ def test_kill_9_mid_reply_keeps_history(tmp_path: Path) -> None:
         from desktop.core.history import History
         from desktop.core.settings import ChatSettings
         h = History(Path({str(tmp_path / 'h.db')!r}))
-        svc = ChatService(h, ScriptedBackend(" ".join(["word"] * 10000), delay=0.005),
+        # distinct words: a reply repeating itself is cut by the chat (answering.repetition_start)
+        svc = ChatService(h, ScriptedBackend(" ".join(f"word{{i}}" for i in range(10000)), delay=0.005),
                           ChatSettings(), commit_interval=0.05)
         c = h.create_conversation()
         for ev in svc.send(c.id, "first question"):
@@ -105,5 +106,5 @@ def test_kill_9_mid_reply_keeps_history(tmp_path: Path) -> None:
         assert msgs[1].status == "complete" and msgs[1].content.count("word") == 10000
         assert msgs[2].content == "second question"
         assert msgs[3].status == "interrupted"
-        assert msgs[3].content.startswith("word word") and msgs[3].content.count("word") >= 50
+        assert msgs[3].content.startswith("word0 word1") and msgs[3].content.count("word") >= 50
         assert h._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -399,9 +399,9 @@ def test_the_message_box_lines_up_with_the_conversation(
 
 
 def test_enter_while_an_answer_is_written_says_why_and_keeps_the_message(qtbot: Any, make_window: Any) -> None:
-    window = make_window(reply=" ".join(["more"] * 200), delay=0.03)
+    window = make_window(reply=" ".join(f"more{i}" for i in range(200)), delay=0.03)
     send(qtbot, window, "talk")
-    qtbot.waitUntil(lambda: "more more" in window.view.plain_text())
+    qtbot.waitUntil(lambda: "more1 more2" in window.view.plain_text())
     window.input.setPlainText("and the next question")
     window.chat_page.send()  # what Enter does
     assert "still answering" in window.notice.text

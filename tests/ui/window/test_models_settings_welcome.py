@@ -206,13 +206,13 @@ def test_a_saved_model_that_is_gone_falls_back_to_the_built_in_one(
 
 
 def test_closing_mid_answer_keeps_it_marked_stopped(qtbot: Any, make_window: Any) -> None:
-    window = make_window(reply=" ".join(["more"] * 200), delay=0.03)
+    window = make_window(reply=" ".join(f"more{i}" for i in range(200)), delay=0.03)
     send(qtbot, window, "talk")
-    qtbot.waitUntil(lambda: "more more" in window.view.plain_text())
+    qtbot.waitUntil(lambda: "more1 more2" in window.view.plain_text())
     cid = window.conversation_id
     window.close()
     last = window.core.history.messages(cid)[-1]
-    assert last.status == "stopped" and last.content.startswith("more more")
+    assert last.status == "stopped" and last.content.startswith("more0 more1")
 
 
 def test_window_geometry_is_kept_in_hearths_config_folder(qtbot: Any, make_window: Any, hearth_home: Path) -> None:
