@@ -229,9 +229,9 @@ class ChatService:
         cancel = cancel or CancelToken()
         conv = self.history.get_conversation(conversation_id)
         messages = self.prompt_messages(conversation_id)
-        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        # a follow-up ("What is her phone number?") is searched with the question before it
         said = [m["content"] for m in messages if m["role"] == "user"]
+        question = said[-1] if said else ""
+        # a follow-up ("What is her phone number?") is searched with the question before it
         query = answering.contextual_question(said)
         plan = self._plan(conversation_id, conv, query, said[:-1])
         if params is None:
