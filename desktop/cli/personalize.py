@@ -54,6 +54,11 @@ def register(subparsers: Any) -> None:
     rep.set_defaults(func=cmd_adapters_report)
 
 
+def _held_back(path: str, reason: str) -> str:
+    """The line for a file left out as seeming to hold a secret, with the option that adds it."""
+    return f"  {path}: {reason} (--include {shlex.quote(path)} learns from it)"
+
+
 def _preview(core: Any, args: argparse.Namespace) -> int:
     """Print what a run would learn from, as the window's preview shows it: each file with
     its tokens, then those left out with the reason."""
@@ -74,8 +79,7 @@ def _preview(core: Any, args: argparse.Namespace) -> int:
     if left:
         print(f"Left out ({len(left)}):")
         for item in left:
-            hint = f" (--include {shlex.quote(item.path)} learns from it)" if item.held_back else ""
-            print(f"  {item.path}: {item.reason}{hint}")
+            print(_held_back(item.path, item.reason) if item.held_back else f"  {item.path}: {item.reason}")
     return 0
 
 
@@ -145,8 +149,7 @@ def cmd_personalize(args: argparse.Namespace) -> int:
                         print(event.message)
                     for item in event.data.get("preview", {}).get("items", []):
                         if item.get("held_back"):
-                            print(f"  left out, seems to hold {item['sensitive']}: {item['path']} "
-                                  f"(--include {shlex.quote(item['path'])} learns from it)")
+                            print(_held_back(item["path"], item["reason"]))
                 if event.kind == "done":
                     code = 0
                     if not args.json:
