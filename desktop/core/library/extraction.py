@@ -19,6 +19,7 @@ from desktop.core.library.formats import (
     MARKDOWN_EXTENSIONS,
     OFFICE_EXTENSIONS,
     TEXT_EXTENSIONS,
+    DamagedPdf,
     Extracted,
     Unreadable,
     decode_utf16_guess,
@@ -54,7 +55,7 @@ def _extract_once(path: Path, ocr: bool) -> Extracted:
     ext = path.suffix.lower()
     try:
         if ext == ".pdf":
-            result = extract_pdf(path)
+            result = _pdf(path)
             if not result.text.strip() or _empty_pages(result):
                 result = _pdf_ocr(path, result, ocr)
         elif ext in IMAGE_EXTENSIONS:
@@ -108,6 +109,32 @@ def _extract_once(path: Path, ocr: bool) -> Extracted:
     if not result.extractor:
         result.extractor = _DEFAULT_EXTRACTOR.get(ext, "text")
     return result
+
+
+#: what a user can do with a PDF that no reader here can open
+DAMAGED_PDF_HINT = ("damaged PDF: Hearth could not read it. Open it in a PDF viewer and save it "
+                    "again (or print it to a new PDF), then add that copy")
+
+
+def _pdf(path: Path) -> Extracted:
+    """pypdf's text; where pypdf cannot parse the file's structure, PDFium's (it repairs
+    more: ``pdf_hang-risk_circular-xobjects_issue-1113.pdf`` in ``../shared/data/docs``,
+    "startxref not found" for pypdf, opens there), with a warning naming pypdf's error.
+
+    Raises:
+        Unreadable: password-protected, or neither reader can open it
+            (:data:`DAMAGED_PDF_HINT`, pypdf's words in brackets).
+    """
+    try:
+        return extract_pdf(path)
+    except DamagedPdf as exc:
+        try:
+            result = extract_pdf_pdfium(path)
+        except Unreadable:
+            raise Unreadable(f"{DAMAGED_PDF_HINT} ({exc})") from exc
+        result.extractor = "pypdfium2"
+        result.warnings.append(f"pypdf could not read its structure ({exc}); read with pypdfium2")
+        return result
 
 
 _DEFAULT_EXTRACTOR = {".pdf": "pypdf", ".docx": "python-docx", ".odt": "odfpy", ".epub": "ebooklib",

@@ -52,6 +52,11 @@ class Unreadable(Exception):
     """The file cannot be indexed; ``str(exc)`` is the reason shown to the user."""
 
 
+class DamagedPdf(Unreadable):
+    """pypdf cannot parse the PDF's structure; ``str(exc)`` is pypdf's own words (another
+    reader may still open it)."""
+
+
 @dataclass
 class Extracted:
     """A document's text and where its parts are.
@@ -210,7 +215,7 @@ def extract_pdf(path: Path) -> Extracted:
     except FileNotDecryptedError as exc:
         raise Unreadable("password-protected PDF (it needs a password to open)") from exc
     except PdfReadError as exc:
-        raise Unreadable(f"damaged PDF ({exc})") from exc
+        raise DamagedPdf(str(exc)) from exc
     return Extracted("\n\n".join(parts), "text", pages=pages, title=title)
 
 

@@ -79,13 +79,19 @@ def test_pdf_identity_cmap_polish_text(docs: Path) -> None:
     assert [p for _, p in doc.pages] == [1, 2]
 
 
-def test_pdf_with_circular_xobjects_fails_cleanly(docs: Path) -> None:
-    # In-process this must end (with text or a reason); the hang guard is the parser
-    # process's time limit, tested in test_library_parsing.py.
-    try:
-        extract(docs / "pdf_hang-risk_circular-xobjects_issue-1113.pdf")
-    except Unreadable as exc:
-        assert "PDF" in str(exc)
+def test_a_pdf_pypdf_cannot_parse_is_read_by_pdfium(docs: Path) -> None:
+    # pypdf: "startxref not found"; the hang guard is the parser process's time limit,
+    # tested in test_library_parsing.py
+    doc = extract(docs / "pdf_hang-risk_circular-xobjects_issue-1113.pdf")
+    assert doc.text.startswith("Hello world") and doc.extractor == "pypdfium2"
+    assert doc.warnings == ["pypdf could not read its structure (startxref not found); read with pypdfium2"]
+
+
+def test_a_pdf_no_reader_opens_is_skipped_with_what_to_do(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage\n")
+    with pytest.raises(Unreadable, match=r"^damaged PDF: Hearth could not read it\. Open it in a PDF viewer"):
+        extract(bad)
 
 
 def test_pdf_with_broken_xref_is_read_leniently(docs: Path) -> None:

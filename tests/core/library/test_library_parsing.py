@@ -22,7 +22,7 @@ def parser(model_dir: Path):  # type: ignore[no-untyped-def]
 
 def test_circular_xobject_pdf_never_hangs_and_run_goes_on(parser: ParserProcess, docs: Path) -> None:
     bad = parser.parse(docs / "pdf_hang-risk_circular-xobjects_issue-1113.pdf")
-    assert not bad.ok and bad.reason
+    assert bad.ok and "pypdfium2" in bad.extractor  # pypdf cannot parse it; PDFium can
     good = parser.parse(docs / "pdf_text_simple_crazyones.pdf")
     assert good.ok and good.text.startswith("The Crazy Ones")
     assert good.chunks[0].page == 1
