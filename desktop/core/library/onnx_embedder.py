@@ -234,7 +234,9 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
     try:
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights" in `hearth index`'s first run
         # eager attention exports as plain MatMul/Softmax, which the BERT optimizer fuses
         st = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
                                  model_kwargs={"attn_implementation": "eager"})
