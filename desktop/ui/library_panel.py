@@ -122,6 +122,15 @@ class _WatchBridge(QObject):
     event = Signal(object)
 
 
+def file_filter() -> str:
+    """The Add files dialog's filter: every type the library reads (a hand-written list
+    left out subtitles, spreadsheets, slides, e-mail and images), then all files."""
+    from desktop.core.library import SUPPORTED_EXTENSIONS
+
+    patterns = " ".join(f"*{ext}" for ext in sorted(SUPPORTED_EXTENSIONS))
+    return f"Files Hearth can read ({patterns});;All files (*)"
+
+
 class LibraryPanel(QWidget):
     """The Library panel.
 
@@ -525,10 +534,7 @@ class LibraryPanel(QWidget):
             self.add_paths([Path(folder)])
 
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Add files to the library", start_folder(),
-            "Documents (*.txt *.md *.rst *.pdf *.docx *.odt *.epub *.html *.htm *.rtf *.csv *.py *.js *.ts *.java *.c *.cpp *.go *.rs);;All files (*)",
-        )
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files to the library", start_folder(), file_filter())
         if files:
             self.add_paths([Path(f) for f in files])
 

@@ -165,3 +165,11 @@ def test_the_sentence_an_answer_rests_on_is_in_bold(qtbot: Any) -> None:
     assert "The router is in the hall." in html and "Guests use Hearth-guest." in html
     bad = dict(source, extra={"evidence": {"text": "x", "start": 5, "end": 500}})
     assert "<b>" not in sources_view.quoted_html(bad)  # offsets that do not fit: plain snippet
+
+
+def test_add_files_offers_every_type_the_library_reads() -> None:
+    from desktop.ui.library_panel import file_filter
+
+    offered = file_filter().split(";;")[0]
+    for pattern in ("*.srt", "*.vtt", "*.xlsx", "*.pptx", "*.eml", "*.png", "*.pdf", "*.md"):
+        assert pattern in offered.split("(")[1].rstrip(")").split()

@@ -3,6 +3,7 @@
 See :class:`desktop.core.library.library.Library`.
 """
 
+from desktop.core.library.formats import SUPPORTED_EXTENSIONS
 from desktop.core.library.library import (
     DEFAULT_COLLECTION,
     CollectionInfo,
@@ -19,5 +20,5 @@ from desktop.core.library.store import (
     parse_chroma_address,
 )
 
-__all__ = ["DEFAULT_COLLECTION", "CollectionInfo", "FileStatus", "Library", "LibraryBusy", "LibraryError", "SkippedFile",
+__all__ = ["DEFAULT_COLLECTION", "SUPPORTED_EXTENSIONS", "CollectionInfo", "FileStatus", "Library", "LibraryBusy", "LibraryError", "SkippedFile",
            "StoreUnreachable", "check_chroma_server", "chroma_address", "parse_chroma_address"]
