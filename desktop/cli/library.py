@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from desktop.core.sources import source_label
+from desktop.core.sources import readable, source_label
 
 
 def register(sub: Any) -> None:
@@ -217,7 +217,8 @@ def format_sources(sources: list[Any]) -> str:
         lines.append(f"[{i}] {source_label(src, full_path=True)}")
         evidence = (src.extra or {}).get("evidence")
         if evidence:  # the sentence the answer rests on
-            lines.append(textwrap.indent(textwrap.fill(f"» {evidence['text']}", 90), "    "))
+            said = " ".join(readable(evidence["text"], src.path or src.title).split())
+            lines.append(textwrap.indent(textwrap.fill(f"» {said}", 90), "    "))
         else:
             lines.append(textwrap.indent(textwrap.fill(src.snippet(240), 90), "    "))
     return "\n".join(lines)

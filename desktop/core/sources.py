@@ -50,7 +50,8 @@ class Source:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def snippet(self, length: int = 200) -> str:
-        text = " ".join(self.text.split())
+        """The passage as read (:func:`readable`), on one line, cut at ``length`` characters."""
+        text = " ".join(readable(self.text, self.path or self.title).split())
         return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +61,38 @@ class Source:
     def from_dict(cls, raw: dict[str, Any]) -> Source:
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         return cls(**known)
+
+
+#: Files read as Markdown (``desktop.core.library.formats.MARKDOWN_EXTENSIONS``).
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".rst"})
+#: Formats whose extracted text marks headings Markdown's way ("# Title"), as the
+#: extractors of ``desktop.core.library.formats`` and ``.office`` write them.
+HEADED_SUFFIXES = frozenset({".docx", ".odt", ".epub", ".html", ".htm", ".xhtml", ".rtf", ".eml", ".mbox"})
+_HEADING_MARK = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+
+
+def readable(text: str, name: str) -> str:
+    """``text`` as a reader sees it, for a passage quoted under an answer (a new-user
+    trial saw "# Dentist" on a source card).  A Markdown file (``name``'s suffix in
+    :data:`MARKDOWN_SUFFIXES`) loses its markup ("# Dentist" -> "Dentist", "**due**
+    Friday" -> "due Friday"; parsed by markdown-it-py, CommonMark) and keeps its lines;
+    text extracted from a document (:data:`HEADED_SUFFIXES`) loses the "#" marks of its
+    headings; any other text is unchanged (a "#" line of code or a log stays)."""
+    suffix = Path(name).suffix.lower()
+    if suffix in HEADED_SUFFIXES:
+        return _HEADING_MARK.sub("", text)
+    if suffix not in MARKDOWN_SUFFIXES or not text:
+        return text
+    from markdown_it import MarkdownIt
+
+    blocks = []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type == "inline":
+            blocks.append("".join("\n" if c.type in ("softbreak", "hardbreak") else c.content
+                                  for c in token.children or ()))
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip("\n"))
+    return "\n".join(b for b in blocks if b.strip())
 
 
 def source_label(source: Source | Mapping[str, Any], full_path: bool = False, section: bool = True) -> str:

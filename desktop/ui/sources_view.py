@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from desktop.core.sources import source_label
+from desktop.core.sources import readable, source_label
 
 SCHEME = "hearth-source"
 
@@ -25,10 +25,14 @@ def describe(source: dict[str, Any]) -> str:
     return source_label(source)
 
 
+def _name(source: dict[str, Any]) -> str:
+    return str(source.get("path") or source.get("title") or "")
+
+
 def snippet(source: dict[str, Any], length: int = 180) -> str:
     """The passage's first sentences, whole, up to ``length`` characters (cut with an
     ellipsis only when a single sentence is longer)."""
-    text = " ".join(str(source.get("text") or "").split())
+    text = " ".join(readable(str(source.get("text") or ""), _name(source)).split())
     if len(text) <= length:
         return text
     cut = text[:length]
@@ -47,11 +51,12 @@ def quoted_html(source: dict[str, Any], context: int = 90) -> str:
     if not evidence or not (0 <= evidence.get("start", -1) < evidence.get("end", -1) <= len(text)):
         return html.escape(snippet(source))
     a, b = evidence["start"], evidence["end"]
-    before = " ".join(text[:a].split())
-    after = " ".join(text[b:].split())
+    name = _name(source)  # a Markdown note is shown without its markup
+    before = " ".join(readable(text[:a], name).split())
+    after = " ".join(readable(text[b:], name).split())
     before = ("…" + before[-context:].lstrip()) if len(before) > context else before
     after = (after[:context].rstrip() + "…") if len(after) > context else after
-    return (f"{html.escape(before)} <b>{html.escape(' '.join(text[a:b].split()))}</b> "
+    return (f"{html.escape(before)} <b>{html.escape(' '.join(readable(text[a:b], name).split()))}</b> "
             f"{html.escape(after)}").strip()
 
 

@@ -167,6 +167,16 @@ def test_the_sentence_an_answer_rests_on_is_in_bold(qtbot: Any) -> None:
     assert "<b>" not in sources_view.quoted_html(bad)  # offsets that do not fit: plain snippet
 
 
+def test_a_markdown_note_is_quoted_without_its_markup() -> None:
+    text = "# Dentist\n\nDr. Anna **Nowak**\nNext appointment: 14 March at 9:30"
+    start = text.index("Next")
+    source = {"kind": "document", "title": "dentist.md", "path": "/notes/dentist.md", "text": text,
+              "extra": {"evidence": {"text": text[start:], "start": start, "end": len(text)}}}
+    quoted = sources_view.quoted_html(source)
+    assert quoted == "Dentist Dr. Anna Nowak <b>Next appointment: 14 March at 9:30</b>"
+    assert "#" not in sources_view.snippet(source) and "**" not in sources_view.snippet(source)
+
+
 def test_add_files_offers_every_type_the_library_reads() -> None:
     from desktop.ui.library_panel import file_filter
 
