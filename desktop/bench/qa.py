@@ -147,10 +147,12 @@ def sample(questions: Sequence[Question], limit: int, seed: int,
 # -- asking ------------------------------------------------------------------------------
 
 class OracleContext:
-    """A context provider that gives the chat one passage: the gold paragraph."""
+    """A context provider that gives the chat one passage: the gold paragraph; sentence
+    similarity comes from ``library`` (the same path as the library modes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, library: Any) -> None:
         self.passage: Any = None
+        self.library = library
 
     def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int,
                     exclude_conversation: int | None = None) -> list[Any]:
@@ -158,6 +160,9 @@ class OracleContext:
 
     def has_documents(self, collections: Sequence[str] | None) -> bool:
         return True
+
+    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
+        return self.library.similarity(query, texts)
 
     def remember(self, conversation_id: int, title: str, question: str, answer: str) -> None:
         return None
@@ -250,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"indexed {len(indexed)} articles ({core.library.chunk_count('default')} chunks) "
               f"in {index_s:.0f} s; {len(chosen)} questions"
               + (f", {len(unanswerable)} about {len(left_out)} left-out articles" if unanswerable else ""))
-        oracle = OracleContext()
+        oracle = OracleContext(core.library)
         oracle_chat = ChatService(core.history, core.engine, core.settings.chat, context=oracle)
         adapter_path = ""
         if "library+adapter" in modes:

@@ -187,7 +187,7 @@ class ChatService:
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan()
         stated = answering.said_earlier(question, earlier, conversation_id)
-        return AnswerPlan.make(question, sources + stated, searched)
+        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity)
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""

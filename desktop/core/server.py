@@ -515,7 +515,8 @@ class HearthApi:
             raise ApiError(503, str(exc), "hearth.library", type_="server_error",
                            code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
-        plan = AnswerPlan.make(question, sources + said_earlier(question, said[:-1]), searched)
+        plan = await asyncio.to_thread(AnswerPlan.make, question, sources + said_earlier(question, said[:-1]),
+                                       searched, library.similarity)
         opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
         return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes
 

@@ -132,6 +132,10 @@ class ContextProvider(Protocol):
         """Whether the collections (None: all) hold any indexed passage."""
         ...
 
+    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity (-1 to 1) of ``query`` to each of ``texts``, in order."""
+        ...
+
     def forget(self, conversation_id: int, question: str, answer: str) -> None:
         """Drop one stored exchange from memory (its reply was replaced or edited away)."""
         ...

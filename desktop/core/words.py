@@ -1,5 +1,6 @@
 """Content words of a text, as the answering logic and the retrieval filter compare them:
-lower-cased, stop words dropped, Snowball-stemmed (PyStemmer, the stemmer BM25 uses).
+lower-cased, stop words dropped, Snowball-stemmed (PyStemmer, the stemmer BM25 uses); and
+a text's sentences (:func:`sentence_spans`).
 
 The stop words are English function words plus the words every question about a file
 has and no answer needs ("tell", "name", "note", "file", "document", ...).
@@ -82,3 +83,43 @@ def related(term: str) -> tuple[str, ...]:
     """Stems that name what ``term`` (a stem, :func:`terms`) names: ("birth",) for
     "born"; () for most words."""
     return _RELATED.get(term, ())
+
+
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?…])[\"'”’)\]]*[ \t]+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"  # . ! ? before a capital
+    r"|[ \t]*\n\s*(?![a-z])"  # a line break, unless the next line goes on in lower case
+)
+_LAST_WORD = re.compile(r"(\w+)\.?[\"'”’)\]]*$")
+_ABBREVIATIONS = frozenset(
+    "dr mr mrs ms prof st mt no vs etc e.g eg i.e ie fig jr sr inc ltd co corp dept approx "
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s us".split())
+#: one letter before a full stop is an initial ("U.S. 205", "J. R. R. Tolkien", "Wisconsin
+#: v. Yoder"), not a sentence's end (Punkt's initial rule, Kiss & Strunk 2006)
+_INITIAL = re.compile(r"[^\W\d_]")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of ``text``'s sentences, in order, without surrounding white space.
+
+    Sentences end at . ! ? … before a capital or digit (not after a common abbreviation
+    such as "Dr." or "e.g.", nor after an initial such as the "S." of "U.S."), at blank lines, and at line breaks unless the next line goes
+    on in lower case (a wrapped line): notes are often one fact per line.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if "\n" not in m.group(0):  # an end at punctuation, not at a line break
+            word = _LAST_WORD.search(text, max(0, m.start() - 12), m.start())
+            if word and (word.group(1).lower() in _ABBREVIATIONS or _INITIAL.fullmatch(word.group(1))):
+                continue
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if trail > lead:
+            out.append((a + lead, a + trail))
+    return out

@@ -468,6 +468,11 @@ class Library:
         return self.retriever.search(query, list(collections or self.collection_names()),
                                      top_k or self.settings.top_k)
 
+    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity of ``query`` to each of ``texts``; see
+        :meth:`.retrieval.Retriever.similarity`."""
+        return self.retriever.similarity(query, texts)
+
     def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int,
                     exclude_conversation: int | None = None) -> list[Source]:
         """Documents, then past exchanges (when memory is on; never those of conversation

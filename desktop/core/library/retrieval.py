@@ -42,7 +42,7 @@ from desktop.core.library.embedder import Embedder
 from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
-from desktop.core.words import long_words, terms
+from desktop.core.words import long_words, sentence_spans, terms
 
 BM25_K1 = 0.9
 BM25_B = 0.4
@@ -233,6 +233,30 @@ class Retriever:
                 self._query_vectors.pop(next(iter(self._query_vectors)))
         return vec
 
+    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity (-1 to 1) of ``query`` to each of ``texts``, in order, from
+        the library's embedder (its vectors are L2-normalised); [] for no texts.  The
+        answering step uses it to choose a passage's sentences
+        (:func:`desktop.core.answering.select_evidence`)."""
+        if not texts:
+            return []
+        embedder = self._embedder()
+        embed = getattr(embedder, "embed_query", embedder.embed)  # at answer time: never queued
+        vectors = np.asarray(embed(list(texts)), dtype=np.float32)
+        return [float(v) for v in vectors @ self.query_vector(query)]
+
+    def _has_answering_sentence(self, query: str, text: str) -> bool:
+        """For a question with one content word ("Where do I work?"), which
+        :func:`holds_all_words` does not vouch for: whether ``text`` holds that word and
+        one of its sentences has cosine similarity at least :data:`SENTENCE_FLOOR` to
+        the question.  A note of many facts ("Car: ...", "Favourite band: ...", "I ...
+        work as a nurse") embeds far from each one (cosine 0.22 to "Where do I work?",
+        0.45 for its sentence)."""
+        if len(set(terms(query))) != 1 or not holds_all_words(query, text, min_words=1):
+            return False
+        sentences = [text[a:b] for a, b in sentence_spans(text)]
+        return max(self.similarity(query, sentences), default=-1.0) >= SENTENCE_FLOOR
+
     def bm25_ranking(self, collection: str, query: str, depth: int = CANDIDATE_DEPTH) -> list[str]:
         """Chunk ids of ``collection`` by BM25 score for ``query``, best first, at most
         ``depth``."""
@@ -299,7 +323,8 @@ class Retriever:
         """The chat's filter over :meth:`search`: drop passages whose cosine similarity
         to the question is under ``settings.min_similarity`` (fusion always fills top-k,
         so an unrelated question would otherwise get unrelated sources) unless they hold
-        every content word of the question (:func:`holds_all_words`), and passages
+        every content word of the question (:func:`holds_all_words`) or a sentence that
+        answers a one-word question (:meth:`_has_answering_sentence`), and passages
         whose text repeats an earlier one (the same file in two collections).  The
         similarity is stored in each kept source's ``extra["similarity"]``."""
         if not sources:
@@ -321,7 +346,8 @@ class Retriever:
             similarity = float(np.dot(np.asarray(vec, dtype=np.float32), qvec))
             key = hashlib.sha1(src.text.encode()).hexdigest()
             if key in seen or (similarity < self.settings.min_similarity
-                               and not holds_all_words(query, src.text)):
+                               and not holds_all_words(query, src.text)
+                               and not self._has_answering_sentence(query, src.text)):
                 continue
             seen.add(key)
             src.extra["similarity"] = round(similarity, 4)
@@ -331,12 +357,18 @@ class Retriever:
 
 #: Fewest content words a question needs for :func:`holds_all_words` to vouch for a passage.
 MIN_WORDS_HELD = 2
+#: Cosine similarity to a one-word question that a sentence of a passage under the
+#: chunk-level floor needs for the passage to be kept (:meth:`Retriever._has_answering_sentence`).
+#: Planning probe (squad-a, ``hearth-bench qa``'s split, 300 answerable + 200 left-out
+#: questions): no change at 0.40, where keeping any passage with such a sentence, for
+#: questions of any length, lowered "not found" for left-out articles 0.800 -> 0.775.
+SENTENCE_FLOOR = 0.4
 
 
-def holds_all_words(query: str, text: str) -> bool:
+def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> bool:
     """Whether ``text`` holds every content word of ``query`` (:func:`desktop.core.words.terms`;
     a word also counts inside a longer one of 8 letters or more, as OCR runs words
-    together: "DateofService"), for a query of at least :data:`MIN_WORDS_HELD` of them.
+    together: "DateofService"), for a query of at least ``min_words`` of them.
 
     The embedding of a scanned page's OCR text, or of a form full of labels, can sit
     under the similarity floor while the page says exactly what was asked: "What is the
@@ -345,7 +377,7 @@ def holds_all_words(query: str, text: str) -> bool:
     and the model invented a date "from general knowledge".  The answering step still
     checks that the quoted sentences cover the question (``answering.coverage``)."""
     wanted = set(terms(query))
-    if len(wanted) < MIN_WORDS_HELD:
+    if len(wanted) < min_words:
         return False
     words = set(terms(text))
     missing = wanted - words

@@ -67,3 +67,34 @@ def test_holds_all_words_counts_words_run_together() -> None:
     assert not holds_all_words("Who is the patient?", OCR_PAGE)  # one word vouches for nothing
     # "need" says nothing of what is needed (fifth new-user trial: "couldn't find")
     assert holds_all_words("What do I need to finish for Helen?", "- Finish the Q3 slides for Helen.")
+
+
+OXYGEN = ("Oxygen was isolated independently by Carl Wilhelm Scheele and by Joseph Priestley in the 1770s. "
+          "Scheele's account of oxygen appeared late, in 1777. "
+          "The name oxygen was coined that year by Antoine Lavoisier, whose experiments discredited the "
+          "phlogiston theory. Oxygen makes up almost half of the Earth's crust by mass.\n\n"
+          "Liquid oxygen is pale blue and is used as a rocket propellant.")
+
+
+def test_the_sentence_quoted_for_a_fact_is_chosen_by_meaning_too(tmp_path: Path, embedder) -> None:
+    # a paraphrased question shares one word with the sentence that answers it: by words
+    # alone the first "oxygen" sentence was quoted, or the question judged not found
+    from desktop.core.answering import AnswerPlan
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "oxygen.txt").write_text(OXYGEN)
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        for question in ("Who gave oxygen its name?", "Which researcher first used the word oxygen?"):
+            sources = lib.sources_for(question, None, 1200)
+            by_words = AnswerPlan.make(question, sources, searched=True)
+            assert by_words.not_found or "Lavoisier" not in by_words.evidence[0].text
+            plan = AnswerPlan.make(question, sources, searched=True, similarity=lib.similarity)
+            assert not plan.not_found
+            best = plan.evidence[0]
+            assert "Lavoisier" in best.source.text[best.best[0]:best.best[1]]
+        assert lib.similarity("Who named oxygen?", []) == []
+    finally:
+        lib.close()
