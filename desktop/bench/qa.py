@@ -22,7 +22,9 @@ answers and replies are lower-cased, stripped of punctuation and of the articles
 and whitespace-collapsed; exact match and token F1 take the best gold answer.  Also the
 share of replies that contain a gold answer (normalised), seconds per answer, and for the
 library modes answer recall@k (a gold answer is in one of the passages given to the model)
-and the share of "not in your files" replies.
+and the share of "not in your files" replies; for every mode with sources, the share of
+replies shown as not resting on them (``ungrounded``, :func:`desktop.core.answering.grounded`)
+and those replies' F1.
 """
 
 from __future__ import annotations
@@ -179,6 +181,8 @@ class ModeResult:
     seconds: list[float] = field(default_factory=list)
     recall: list[float] = field(default_factory=list)
     not_found: list[float] = field(default_factory=list)
+    ungrounded: list[float] = field(default_factory=list)
+    ungrounded_f1: list[float] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
 
     @staticmethod
@@ -186,19 +190,21 @@ class ModeResult:
         return sum(values) / len(values) if values else float("nan")
 
 
-def ask(chat: Any, history: Any, q: Question, use_library: bool) -> tuple[str, list[Any], float]:
-    """Ask ``q`` in a new conversation through ``chat``: (reply, sources given, seconds)."""
+def ask(chat: Any, history: Any, q: Question, use_library: bool) -> tuple[str, list[Any], float, bool]:
+    """Ask ``q`` in a new conversation through ``chat``: (reply, sources given, seconds,
+    whether the reply was shown as not resting on its sources)."""
     conv = history.create_conversation(title=f"qa {q.id}")
     if not use_library:
         history.update_conversation(conv.id, use_library=False)
     t0 = time.perf_counter()
-    reply, sources = "", []
+    reply, sources, ungrounded = "", [], False
     for ev in chat.send(conv.id, q.question):
         if ev.kind == "sources":
             sources = ev.sources
         elif ev.kind == "finished" and ev.message is not None:
             reply = ev.message.content
-    return reply, sources, time.perf_counter() - t0
+            ungrounded = bool(ev.message.meta.get("ungrounded"))
+    return reply, sources, time.perf_counter() - t0, ungrounded
 
 
 def run(args: argparse.Namespace) -> int:
@@ -271,10 +277,10 @@ def run(args: argparse.Namespace) -> int:
                 if mode == "oracle":
                     oracle.passage = Source(kind="document", title=f"{q.article}.txt", text=q.paragraph,
                                             path=str(corpus / f"{q.article}.txt"))
-                    reply, sources, secs = ask(oracle_chat, core.history, q, True)
+                    reply, sources, secs, ungrounded = ask(oracle_chat, core.history, q, True)
                 else:
-                    reply, sources, secs = ask(core.chat, core.history, q, mode != "closed")
-                measure(res, mode, q, reply, sources, secs)
+                    reply, sources, secs, ungrounded = ask(core.chat, core.history, q, mode != "closed")
+                measure(res, mode, q, reply, sources, secs, ungrounded)
                 if args.verbose:
                     print(f"[{mode} {n}/{len(qs)}] {q.question} -> {reply!r} (gold {q.answers[0]!r})",
                           flush=True)
@@ -289,15 +295,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def measure(res: ModeResult, mode: str, q: Question, reply: str, sources: Sequence[Any],
-            secs: float) -> None:
+            secs: float, ungrounded: bool = False) -> None:
     from desktop.core.answering import is_not_found
 
     not_found = is_not_found(reply)
+    if mode != "closed":
+        res.ungrounded.append(float(ungrounded))
     if mode == "unanswerable":
         res.not_found.append(float(not_found))
         res.seconds.append(secs)
         return
     f1, em = score(reply, q.answers)
+    if ungrounded:
+        res.ungrounded_f1.append(f1)
     res.f1.append(f1)
     res.em.append(em)
     res.contains.append(float(contains_answer(reply, q.answers)))
@@ -316,14 +326,19 @@ def report(results: dict[str, ModeResult], n: int, args: argparse.Namespace) -> 
     rows = []
     for mode, r in results.items():
         rows.append([mode, len(r.seconds), mean(r.f1), mean(r.em), mean(r.contains), mean(r.seconds),
-                     mean(r.recall) if r.recall else "", mean(r.not_found) if r.not_found else ""])
-    print_table(["mode", "n", "F1", "EM", "contains gold", "s/answer", "recall@k", "not found"], rows)
+                     mean(r.recall) if r.recall else "", mean(r.not_found) if r.not_found else "",
+                     mean(r.ungrounded) if r.ungrounded else "",
+                     mean(r.ungrounded_f1) if r.ungrounded_f1 else ""])
+    print_table(["mode", "n", "F1", "EM", "contains gold", "s/answer", "recall@k", "not found",
+                 "ungrounded", "F1 ungrounded"], rows)
     for mode, r in results.items():
         for ex in r.examples[:2]:
             print(f"  {mode}: {ex['question']} -> {ex['reply'][:160]!r} (gold: {ex['gold']!r})")
     figures: dict[str, Any] = {"bench": "qa", "data": str(args.data), "n": n, "seed": args.seed}
     for mode, r in results.items():
         key = mode.replace("+", "_")
+        if r.ungrounded:
+            figures[f"{key}_ungrounded"] = round(mean(r.ungrounded), 4)
         if mode == "unanswerable":
             figures["unanswerable_not_found"] = round(mean(r.not_found), 4)
             figures["unanswerable_n"] = len(r.not_found)

@@ -258,6 +258,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                                 seed=args.seed)
         sources: list[Any] = []
         error = None
+        ungrounded = False
         try:
             for ev in core.chat.send(conv.id, args.question, params=params):
                 if ev.kind == "sources":
@@ -269,6 +270,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     error = ev.data.get("error")
                     if ev.message is not None and ev.message.meta.get("sources"):
                         sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
+                        ungrounded = bool(ev.message.meta.get("ungrounded"))
         finally:
             if not args.keep:
                 core.delete_conversation(conv.id)
@@ -277,7 +279,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         if sources:
-            print("\nSources:")
+            print("\nSources:" if not ungrounded else
+                  "\nSources (the answer is not taken from them: it may come from the model's "
+                  "general knowledge, or be wrong):")
             print(format_sources(sources))
         else:
             print("\n(No sources: nothing in your library matched.)")

@@ -568,6 +568,27 @@ def supporting_sentence(answer: str, question: str, evidence: Sequence[Evidence]
     return Evidence(ev.source, ev.start, ev.end, span, best[0])
 
 
+_YES_NO = frozenset(terms("yes no true false correct"))
+
+
+def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether ``answer`` rests on the quoted ``evidence``: one of its own content words
+    (those not in ``question``, nor related to one of them, nor yes/no) is in a window,
+    or inside a longer word there.  True for an answer with no such word ("Yes.", a
+    restated question) and when nothing was quoted.  "The capital of France is Paris." under a
+    Warsaw passage that names a capital and France is not (a new-user trial saw that
+    passage cited under it)."""
+    if not evidence:
+        return True
+    asked = {v for t in terms(question) for v in (t, *related(t))}
+    own = set(terms(answer)) - asked - _YES_NO
+    if not own:
+        return True
+    text = " ".join(ev.text for ev in evidence)
+    words, longer = set(terms(text)), long_words(text)
+    return any(t in words or (len(t) >= 3 and any(t in w for w in longer)) for t in own)
+
+
 def _as_shown(ev: Evidence) -> Source:
     """The passage as given to the model: the window's text, with offsets in the document."""
     src = ev.source
@@ -828,6 +849,11 @@ class AnswerPlan:
     def prompt(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         """The messages the engine gets (a copy)."""
         return grounded_messages(messages, self.evidence, self.memories, self.factual)
+
+    def grounded(self, answer: str, question: str) -> bool:
+        """Whether the reply rests on what was quoted (:func:`grounded`); True when nothing
+        was or the model did not write it (a note's own line, "not found")."""
+        return self.direct != "" or grounded(answer, question, self.evidence)
 
     def mark_evidence(self, answer: str, question: str) -> list[Source]:
         """:meth:`shown_sources`, with the sentence the answer rests on recorded in its

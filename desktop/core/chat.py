@@ -299,14 +299,19 @@ class ChatService:
             status, error = "error", str(exc) or type(exc).__name__
         meta = dict(reply.meta)
         if sources and status == "complete":
-            meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]
+            if plan.grounded(text, query):  # the sentence it rests on is highlighted
+                meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]
+            else:  # the sources are shown as not what it says
+                meta["ungrounded"] = True
         meta["stats"] = stats
         if error:
             meta["error"] = error
         self.history.update_message(reply.id, content=text, status=status, meta=meta)
         final = self.history.get_message(reply.id)
+        # an answer that does not rest on the passages quoted for it is not kept either: a
+        # wrong answer recalled later would come back cited as something the user was told
         if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
-                and not plan.notice):
+                and not plan.notice and not meta.get("ungrounded")):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:

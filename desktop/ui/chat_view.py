@@ -53,6 +53,10 @@ RENDER_INTERVAL_MS = 50
 BATCH = 40
 SOURCE_SCHEME = "hearth-source"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
+#: shown above the sources of an answer that does not rest on them (``meta["ungrounded"]``,
+#: set by the chat: :func:`desktop.core.answering.grounded`)
+UNGROUNDED_NOTE = ("This answer is not taken from the passages below: it may come from the "
+                   "model's general knowledge, or be wrong. Check it.")
 
 
 @lru_cache(maxsize=1)
@@ -200,6 +204,8 @@ class MessageWidget(QFrame):
             parts.append(f'<span style="color:{c.error};">⚠ {html.escape(str(error))}</span>')
         elif status in STATUS_LABELS:
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
+        if self.sources and not streaming and self.message.meta.get("ungrounded"):
+            parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(UNGROUNDED_NOTE)}</span>')
         if self.sources:
             module = _sources_module()
             if module is not None:

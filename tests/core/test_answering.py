@@ -5,6 +5,7 @@ from desktop.core.answering import (
     AnswerPlan,
     answer_type_match,
     coverage,
+    grounded,
     is_factual,
     is_not_found,
     is_question,
@@ -320,3 +321,14 @@ def test_the_password_asked_for_is_the_one_after_its_own_name() -> None:
     assert AnswerPlan.make("What is my Netflix password?", [accounts], True).direct == "Movie-Night-7."
     assert AnswerPlan.make("What is my Gmail password?", [accounts], True).direct == "Sunflower!88."
     assert AnswerPlan.make("What is my gym locker code?", [gym], True).direct == "Gym locker code at FitLine: 5820."
+
+
+def test_an_answer_rests_on_its_quotes_when_it_says_something_they_hold() -> None:
+    src = Source("document", "warsaw.txt", "In 1807 Napoleon created the Duchy of Warsaw, a French "
+                 "client state, and the city was for a time the capital of a state allied with France.")
+    quoted = select_evidence("When was the Duchy of Warsaw created?", [src])
+    assert grounded("1807.", "When was the Duchy of Warsaw created?", quoted)
+    assert grounded("Napoleon's Duchy.", "Who created the Duchy of Warsaw?", quoted)
+    assert not grounded("The capital of France is Paris.", "What is the capital of France?", quoted)
+    assert grounded("Yes, France.", "Was the capital allied with France?", quoted)  # nothing of its own but yes
+    assert grounded("Paris.", "What is the capital of France?", [])  # nothing was quoted

@@ -350,3 +350,30 @@ def test_a_reply_that_loops_is_cut_to_one_round(tmp_path: Path) -> None:
 
     assert repetition_start("| a | b | c |\n| --- | --- | --- | --- |") is None  # a table's rule
     h.close()
+
+
+WARSAW = Source("document", "warsaw.txt",
+                "Warsaw is the capital and largest city of Poland. In 1807 Napoleon created the Duchy "
+                "of Warsaw, a French client state, and the city was for a time the capital of a state "
+                "allied with France.", path="/tmp/warsaw.txt")
+
+
+@pytest.mark.parametrize(("reply", "ungrounded"), [
+    ("The capital of France is Paris.", True),  # not in the passage cited under it
+    ("He created the Duchy of Warsaw, a French client state.", False),
+])
+def test_an_answer_that_does_not_rest_on_its_sources_is_shown_so_and_not_remembered(
+        tmp_path: Path, reply: str, ungrounded: bool) -> None:
+    h = History(tmp_path / "h.db")
+    provider = _Provider(sources=[WARSAW])
+    svc = ChatService(h, ScriptedBackend(reply), ChatSettings(), context=provider)
+    c = h.create_conversation()
+    question = "What is the capital of France?" if ungrounded else "What did Napoleon create in 1807?"
+    list(svc.send(c.id, question))
+    answer = h.messages(c.id)[-1]
+    assert answer.content == reply
+    assert bool(answer.meta.get("ungrounded")) is ungrounded
+    (shown,) = answer.meta["sources"]  # still listed: they are what the library held
+    assert ("evidence" in shown["extra"]) is not ungrounded  # no sentence shown as its basis
+    assert provider.remembered == ([] if ungrounded else [(question, reply)])
+    h.close()

@@ -340,6 +340,12 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     with qtbot.waitSignal(window.view.source_activated, timeout=2000) as blocker:
         widget.footer.linkActivated.emit("hearth-source:1")
     assert blocker.args[0]["title"] == "report.pdf"
+    assert "not taken from the passages" not in widget.footer.text()
+    history.add_message(conv.id, "user", "What is the capital of France?")
+    history.add_message(conv.id, "assistant", "Paris.", meta={"sources": [source], "ungrounded": True})
+    window.open_conversation(conv.id)
+    footer = window.view.message_widgets()[-1].footer.text()
+    assert "not taken from the passages" in footer and "report.pdf" in footer
 
 
 def test_a_100_kb_pasted_message_is_sent_and_shown(qtbot: Any, make_window: Any) -> None:
