@@ -24,7 +24,7 @@ share of replies that contain a gold answer (normalised), seconds per answer, an
 library modes answer recall@k (a gold answer is in one of the passages given to the model)
 and the share of "not in your files" replies; for every mode with sources, the share of
 replies shown as not resting on them (``ungrounded``, :func:`desktop.core.answering.grounded`)
-and those replies' F1.
+and those replies' F1.  ``--replies FILE`` keeps every reply, one JSON line each.
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         (corpus / f"{a}.txt").write_bytes((docs_dir / f"{a}.txt").read_bytes())
     core = HearthCore()
     results: dict[str, ModeResult] = {}
+    replies = open(args.replies, "w", encoding="utf-8") if args.replies else None
     try:
         if args.threads:
             core.settings.chat.n_threads = args.threads
@@ -281,12 +282,19 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     reply, sources, secs, ungrounded = ask(core.chat, core.history, q, mode != "closed")
                 measure(res, mode, q, reply, sources, secs, ungrounded)
+                if replies is not None:
+                    replies.write(json.dumps({
+                        "mode": mode, "id": q.id, "question": q.question, "answers": q.answers,
+                        "reply": reply, "f1": round(score(reply, q.answers)[0], 4),
+                        "ungrounded": ungrounded, "sources": [s.text for s in sources]}) + "\n")
                 if args.verbose:
                     print(f"[{mode} {n}/{len(qs)}] {q.question} -> {reply!r} (gold {q.answers[0]!r})",
                           flush=True)
         if "library+adapter" in modes:
             core.engine.set_adapters([])
     finally:
+        if replies is not None:
+            replies.close()
         core.close()
         if tmp is not None:
             tmp.cleanup()
@@ -398,4 +406,7 @@ def register(sub: Any) -> None:
     p.add_argument("--work", type=Path, default=None,
                    help="keep the library (and Hearth's data) here and reuse it on the next run")
     p.add_argument("--verbose", action="store_true", help="print every question and reply")
+    p.add_argument("--replies", type=Path, default=None,
+                   help="write every reply as a JSON line (mode, id, question, answers, reply, f1, "
+                        "ungrounded, sources) to this file")
     p.set_defaults(func=run)
