@@ -7,8 +7,9 @@ Endpoints (shapes as in the OpenAI API reference, platform.openai.com/docs/api-r
   max_completion_tokens), seed, stop, stream; usage counts.  Streaming sends
   server-sent events (``data: {chunk}`` lines, then ``data: [DONE]``).  The extension
   field ``"hearth": {"library": true, "collections": [...]}`` answers from the user's
-  library; the response then carries ``"hearth": {"sources": [...]}`` (in the first
-  chunk when streaming).  The active personal adapter applies, as in the window,
+  library; the response then carries ``"hearth": {"sources": [...], "grounded": ...}``
+  (streaming: the sources in the first chunk, ``grounded`` in the last); ``grounded`` is
+  false when the reply says nothing its sources hold (the window then warns).  The active personal adapter applies, as in the window,
   because the server drives the same engine; a request without a system message gets the
   user's default system prompt, as a new conversation in the window does.  A greedy
   request (temperature 0) gets no repeat penalty unless it sends ``repeat_penalty``
@@ -484,13 +485,17 @@ class HearthApi:
         return JSONResponse({"object": "list", "data": data, "model": str(library.embedding_model),
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]], str, bool]:
+    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]], str, bool,
+                                                       Callable[[str], bool]]:
+        """The messages for the engine, the sources (as dictionaries), how the reply opens,
+        whether the model writes after that, and whether a finished reply rests on the
+        sources (:meth:`desktop.core.answering.AnswerPlan.grounded`)."""
         system = str(getattr(self.core.chat.settings, "system_prompt", "") or "")
         if system and not any(m["role"] == "system" for m in req.messages):
             # as in the window: the user's default system prompt when the client sends none
             req.messages = [{"role": "system", "content": system}, *req.messages]
         if not req.library:
-            return req.messages, [], "", True
+            return req.messages, [], "", True, lambda text: True
         library = getattr(self.core, "library", None)
         if library is None:
             raise ApiError(400, "This server was started without the library.", "hearth.library")
@@ -518,7 +523,8 @@ class HearthApi:
         plan = await asyncio.to_thread(AnswerPlan.make, question, sources + said_earlier(question, said[:-1]),
                                        searched, library.similarity)
         opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
-        return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes
+        return (plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes,
+                lambda text: plan.grounded(text, question))
 
     def _generate(self, request: Request, messages: list[ChatMessage],
                   params: SamplingParams, cancel: CancelToken) -> _Generation:
@@ -596,7 +602,7 @@ class HearthApi:
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         async with self._gate():
-            messages, sources, opening, model_writes = await self._sources(req)
+            messages, sources, opening, model_writes, grounded = await self._sources(req)
             scanner = StopScanner(req.stop)
             text, stats = "", {}
             if model_writes:
@@ -620,8 +626,8 @@ class HearthApi:
                          "logprobs": None, "finish_reason": _finish(stats, scanner.stopped)}],
             "usage": _usage(stats),
         }
-        if req.library:
-            result["hearth"] = {"sources": sources}
+        if req.library:  # "grounded": false where the reply says nothing its sources hold
+            result["hearth"] = {"sources": sources, "grounded": grounded(text)}
         return JSONResponse(result)
 
     async def _stream(self, request: Request, req: ChatRequest, model_id: str, completion_id: str,
@@ -642,9 +648,10 @@ class HearthApi:
 
         try:
             async with self._gate():
-                messages, sources, opening, model_writes = await self._sources(req)
+                messages, sources, opening, model_writes, grounded = await self._sources(req)
                 scanner = StopScanner(req.stop)
                 stats: dict[str, Any] = {}
+                said = opening
                 cancel = CancelToken()
                 # the engine starts reading the prompt now, while the first chunk goes out
                 events = self._generate(request, messages, req.params, cancel) if model_writes else _no_events()
@@ -659,6 +666,7 @@ class HearthApi:
                             if ev.kind == "token" and not scanner.stopped:
                                 piece = scanner.feed(ev.text)
                                 if piece:
+                                    said += piece
                                     out.append(content(piece))
                                 if scanner.stopped:
                                     cancel.cancel()
@@ -671,7 +679,8 @@ class HearthApi:
                 rest = "" if scanner.stopped else scanner.flush()
                 if rest:
                     yield chunk({"content": rest})
-                yield chunk({}, _finish(stats, scanner.stopped))
+                last: dict[str, Any] = {"hearth": {"grounded": grounded(said + rest)}} if req.library else {}
+                yield chunk({}, _finish(stats, scanner.stopped), **last)
                 if req.include_usage:
                     obj = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                            "model": model_id, "choices": [], "usage": _usage(stats)}

@@ -4,6 +4,7 @@ in tests/e2e/test_server_e2e.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,6 +316,42 @@ def test_library_answers_begin_as_the_windows_do(tmp_path: Path) -> None:
             assert ask("What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
         assert backend.params == []  # the model wrote none of these
         assert ask("Tell me about the lemon cake", False).endswith("model text")
+    finally:
+        if server is not None:
+            server.stop()
+        core.close()
+
+
+def test_library_answers_say_whether_they_rest_on_their_sources(tmp_path: Path) -> None:
+    """As the window warns above the sources: ``hearth.grounded`` is false when the reply
+    says nothing the sources hold, in the response (or the stream's last chunk)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "warsaw.txt").write_text(
+        "Warsaw is the capital and largest city of Poland. In 1807 Napoleon created the Duchy of "
+        "Warsaw, a French client state, and the city was for a time the capital of a state allied "
+        "with France.\n")
+    core = HearthCore(settings=Settings(), engine=WatchedBackend("The capital of France is Paris."))
+    core.engine.load("scripted.gguf", EngineOptions())
+    server = None
+    try:
+        assert core.library is not None
+        assert list(core.library.index_paths([notes]))[-1].kind == "done"
+        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
+        body = {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}],
+                "hearth": {"library": True}}
+        with httpx.Client(base_url=server.base_url, timeout=60) as http:
+            done = http.post("/chat/completions", json=body).json()
+            streamed = http.post("/chat/completions", json={**body, "stream": True}).text
+        assert done["choices"][0]["message"]["content"] == "The capital of France is Paris."
+        assert done["hearth"]["sources"] and done["hearth"]["grounded"] is False
+        chunks = [json.loads(line[6:]) for line in streamed.splitlines()
+                  if line.startswith("data: ") and line != "data: [DONE]"]
+        assert chunks[0]["hearth"]["sources"] and chunks[-1]["hearth"] == {"grounded": False}
+        # asked about Warsaw, the same words (a capital, France) are what its passage holds
+        body["messages"] = [{"role": "user", "content": "Tell me about Warsaw"}]
+        with httpx.Client(base_url=server.base_url, timeout=60) as http:
+            assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is True
     finally:
         if server is not None:
             server.stop()

@@ -71,6 +71,7 @@ def test_openai_client_and_curl_against_hearth_serve(tmp_path: Path, default_mod
         )
         sources = (grounded.model_extra or {})["hearth"]["sources"]
         assert sources and sources[0]["path"] == str(recipe)
+        assert (grounded.model_extra or {})["hearth"]["grounded"] is True
 
         emb = client.embeddings.create(model=ids[1], input=["a cat sat on the mat", "a kitten on a rug",
                                                              "quarterly tax filing deadline"])
