@@ -64,6 +64,16 @@ def title_from(text: str, words: int = 7) -> str:
     return (title[:60] + ("…" if len(parts) > words or len(title) > 60 else "")) or "New chat"
 
 
+def _shown(said: str, cut: int | None) -> str:
+    """The part of the model's text ``said`` that is shown, from ``cut`` on (None: none
+    yet), with a capital first letter where a preamble was cut ("The answer is: the
+    Broncos" -> "The Broncos")."""
+    if cut is None:
+        return ""
+    shown = said[cut:]
+    return shown[:1].upper() + shown[1:] if cut else shown
+
+
 class ChatService:
     """Answers in a conversation, keeping the history durable.
 
@@ -260,19 +270,34 @@ class ChatService:
         try:
             # "not found", a note's own line, or the one value asked for: no model needed;
             # no general answer to a question about the user, it could only be invented
-            text, model_writes = plan.opening(fresh)  # Regenerate asks the model
+            opening, model_writes = plan.opening(fresh)  # Regenerate asks the model
+            text = opening
             if text:
                 yield ChatEvent("token", text=text)
+            # a fact's answer is held back until it is known not to begin with a preamble
+            # ("The answer to the question is:") or the question itself, which are left out
+            held = model_writes and plan.factual and bool(plan.evidence)
+            written, cut = "", None if held else 0  # the model's text; where what is shown starts
             events = self.engine.generate(plan.prompt(messages), params, cancel) if model_writes else iter(())
             for ev in events:
                 if ev.kind == "token":
-                    text += ev.text
-                    loop = answering.repetition_start(text) if greedy else None
+                    written += ev.text
+                    loop = answering.repetition_start(written) if greedy else None
                     if loop is not None:  # the same words over and over: keep them once, stop
-                        text = text[:loop].rstrip()
+                        written = written[:loop].rstrip()
+                        text = opening + _shown(written, cut)
                         getattr(events, "close", lambda: None)()  # the engine stops the answer
                         break
-                    yield ChatEvent("token", text=ev.text)
+                    if cut is None:
+                        cut = answering.preamble_length(written, query)
+                        if cut is None:
+                            continue
+                        piece = _shown(written, cut)
+                    else:
+                        piece = ev.text
+                    text = opening + _shown(written, cut)
+                    if piece:
+                        yield ChatEvent("token", text=piece)
                     now = time.monotonic()
                     if now - last_commit >= self.commit_interval:
                         try:
@@ -297,6 +322,13 @@ class ChatService:
         except Exception as exc:  # any other failure is recorded too, never left "streaming"
             log.exception("the answer failed")
             status, error = "error", str(exc) or type(exc).__name__
+        if held and status == "complete" and (cut is None or answering.empty_answer(_shown(written, cut), query)):
+            # nothing written but a preamble, the question or the prompt's frame: the sentence
+            # the answer would rest on says it instead (six in 300 squad-a answers were empty)
+            quote = plan.quoted_sentence()
+            if not text.endswith(quote):
+                yield ChatEvent("token", text=quote)
+            text = opening + quote
         meta = dict(reply.meta)
         if sources and status == "complete":
             if plan.grounded(text, query):  # the sentence it rests on is highlighted

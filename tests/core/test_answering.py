@@ -9,6 +9,7 @@ from desktop.core.answering import (
     is_factual,
     is_not_found,
     is_question,
+    preamble_length,
     select_evidence,
     sentence_spans,
     supporting_sentence,
@@ -332,3 +333,15 @@ def test_an_answer_rests_on_its_quotes_when_it_says_something_they_hold() -> Non
     assert not grounded("The capital of France is Paris.", "What is the capital of France?", quoted)
     assert grounded("Yes, France.", "Was the capital allied with France?", quoted)  # nothing of its own but yes
     assert grounded("Paris.", "What is the capital of France?", [])  # nothing was quoted
+
+
+def test_where_a_facts_answer_begins() -> None:
+    q = "Who was appointed second in command in 1756?"
+    assert preamble_length("The answer to the", q) is None  # not known yet
+    assert preamble_length("The answer to the question is: Major General Abercrombie", q) == 31
+    assert preamble_length("Answers vary between sources.", q) == 0
+    assert preamble_length("Who was appointed", q) is None
+    assert preamble_length("Who was appointed second in command in 1756? Abercrombie.", q) == 45
+    assert preamble_length("From notes", q) is None
+    assert preamble_length("From 1910 to 1920.", q) == 0
+    assert preamble_length("Major General Abercrombie.", q) == 0

@@ -377,3 +377,23 @@ def test_an_answer_that_does_not_rest_on_its_sources_is_shown_so_and_not_remembe
     assert ("evidence" in shown["extra"]) is not ungrounded  # no sentence shown as its basis
     assert provider.remembered == ([] if ungrounded else [(question, reply)])
     h.close()
+
+
+@pytest.mark.parametrize(("reply", "shown"), [
+    ("The answer to the question is: the door code is 4242.", "The door code is 4242."),
+    ('The requested answer is: "4242"', '4242"'),
+    ("Which code opens the door? 4242.", "4242."),  # the question echoed, then the answer
+    ("Which code opens the door?", "The door code is 4242."),  # only the question: the quote
+    ("", "The door code is 4242."),  # nothing: the sentence it would rest on
+    ("The answer is:", "The door code is 4242."),  # a preamble alone
+    ("From notes.txt:", "The door code is 4242."),  # the prompt's frame copied
+    ("4242, next to the door.", "4242, next to the door."),
+])
+def test_a_facts_answer_starts_with_the_fact(tmp_path: Path, reply: str, shown: str) -> None:
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend(reply), ChatSettings(), context=_Provider())
+    c = h.create_conversation()
+    events = list(svc.send(c.id, "Which code opens the door?"))
+    assert "".join(e.text for e in events if e.kind == "token") == shown  # as streamed
+    assert h.messages(c.id)[-1].content == shown  # as stored
+    h.close()

@@ -98,3 +98,22 @@ def test_the_sentence_quoted_for_a_fact_is_chosen_by_meaning_too(tmp_path: Path,
         assert lib.similarity("Who named oxygen?", []) == []
     finally:
         lib.close()
+
+
+def test_a_note_of_many_facts_answers_a_one_word_question(tmp_path: Path, embedder) -> None:
+    # the note embeds far from each of its facts (cosine 0.22 to "Where do I work?"); its
+    # sentence does not (0.45)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "me.md").write_text("# About me\n\nCar: Toyota Corolla, 2016, silver\nFavourite band: Radiohead\n"
+                                  "I live in Kraków and work as a nurse at the University Hospital.\n")
+    (folder / "pets.txt").write_text("Our cat is called Marmalade. She sleeps on the piano.")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        cited = lib.sources_for("Where do I work?", None, 1200)
+        assert [Path(s.path or "").name for s in cited] == ["me.md"]
+        assert cited[0].extra["similarity"] < LibrarySettings().min_similarity  # kept for its sentence
+        assert lib.sources_for("Where do I swim?", None, 1200) == []  # the word is not there
+    finally:
+        lib.close()
