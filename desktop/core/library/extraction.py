@@ -133,7 +133,8 @@ def _pdf(path: Path) -> Extracted:
         except Unreadable:
             raise Unreadable(f"{DAMAGED_PDF_HINT} ({exc})") from exc
         result.extractor = "pypdfium2"
-        result.warnings.append(f"pypdf could not read its structure ({exc}); read with pypdfium2")
+        result.warnings.append("the PDF is damaged; Hearth read its text another way (PDFium). "
+                               f"Check answers from it against the file ({exc})")
         return result
 
 
