@@ -23,8 +23,9 @@ and whitespace-collapsed; exact match and token F1 take the best gold answer.  A
 share of replies that contain a gold answer (normalised), seconds per answer, and for the
 library modes answer recall@k (a gold answer is in one of the passages given to the model)
 and the share of "not in your files" replies; for every mode with sources, the share of
-replies shown as not resting on them (``ungrounded``, :func:`desktop.core.answering.grounded`)
-and those replies' F1.  ``--replies FILE`` keeps every reply, one JSON line each.
+replies shown with a warning that they do not rest on them (``ungrounded``:
+:func:`desktop.core.answering.grounded`, or numbers or names they do not hold,
+:func:`desktop.core.answering.unsupported_values`) and those replies' F1.  ``--replies FILE`` keeps every reply, one JSON line each.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ class ModeResult:
 
 def ask(chat: Any, history: Any, q: Question, use_library: bool) -> tuple[str, list[Any], float, bool]:
     """Ask ``q`` in a new conversation through ``chat``: (reply, sources given, seconds,
-    whether the reply was shown as not resting on its sources)."""
+    whether the reply was shown with a warning that its sources do not hold it)."""
     conv = history.create_conversation(title=f"qa {q.id}")
     if not use_library:
         history.update_conversation(conv.id, use_library=False)
@@ -203,7 +204,7 @@ def ask(chat: Any, history: Any, q: Question, use_library: bool) -> tuple[str, l
             sources = ev.sources
         elif ev.kind == "finished" and ev.message is not None:
             reply = ev.message.content
-            ungrounded = bool(ev.message.meta.get("ungrounded"))
+            ungrounded = bool(ev.message.meta.get("ungrounded") or ev.message.meta.get("unsupported"))
     return reply, sources, time.perf_counter() - t0, ungrounded
 
 

@@ -258,7 +258,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                                 seed=args.seed)
         sources: list[Any] = []
         error = None
-        ungrounded = False
+        ungrounded, unsupported = False, []
         try:
             for ev in core.chat.send(conv.id, args.question, params=params):
                 if ev.kind == "sources":
@@ -271,6 +271,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     if ev.message is not None and ev.message.meta.get("sources"):
                         sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
                         ungrounded = bool(ev.message.meta.get("ungrounded"))
+                        unsupported = list(ev.message.meta.get("unsupported") or [])
         finally:
             if not args.keep:
                 core.delete_conversation(conv.id)
@@ -279,9 +280,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         if sources:
-            print("\nSources:" if not ungrounded else
-                  "\nSources (the answer is not taken from them: it may come from the model's "
-                  "general knowledge, or be wrong):")
+            if ungrounded:
+                print("\nSources (the answer is not taken from them: it may come from the model's "
+                      "general knowledge, or be wrong):")
+            elif unsupported:
+                named = ", ".join(f"“{v}”" for v in unsupported[:4])
+                print(f"\nSources (check the answer: {named} {'is' if len(unsupported) == 1 else 'are'} "
+                      "not in them):")
+            else:
+                print("\nSources:")
             print(format_sources(sources))
         else:
             print("\n(No sources: nothing in your library matched.)")

@@ -71,7 +71,11 @@ def _shown(said: str, cut: int | None) -> str:
     if cut is None:
         return ""
     shown = said[cut:]
-    return shown[:1].upper() + shown[1:] if cut else shown
+    if not cut:
+        return shown
+    if said[cut - 1] in "\"“":  # 'is "2290 1184 5521".': the quote's end goes too (once stored)
+        shown = re.sub(r"[\"”](?=\W*$)", "", shown, count=1)
+    return shown[:1].upper() + shown[1:]
 
 
 class ChatService:
@@ -333,6 +337,9 @@ class ChatService:
         if sources and status == "complete":
             if plan.grounded(text, query):  # the sentence it rests on is highlighted
                 meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]
+                missing = plan.unsupported(text, query)
+                if missing:  # "Tesla" where the note says "TSI": named in a warning
+                    meta["unsupported"] = missing
             else:  # the sources are shown as not what it says
                 meta["ungrounded"] = True
         meta["stats"] = stats
@@ -343,7 +350,7 @@ class ChatService:
         # an answer that does not rest on the passages quoted for it is not kept either: a
         # wrong answer recalled later would come back cited as something the user was told
         if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
-                and not plan.notice and not meta.get("ungrounded")):
+                and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:

@@ -9,7 +9,8 @@ Endpoints (shapes as in the OpenAI API reference, platform.openai.com/docs/api-r
   field ``"hearth": {"library": true, "collections": [...]}`` answers from the user's
   library; the response then carries ``"hearth": {"sources": [...], "grounded": ...}``
   (streaming: the sources in the first chunk, ``grounded`` in the last); ``grounded`` is
-  false when the reply says nothing its sources hold (the window then warns).  The active personal adapter applies, as in the window,
+  false when the reply says nothing its sources hold, or a number or name they do not
+  (the window then warns).  The active personal adapter applies, as in the window,
   because the server drives the same engine; a request without a system message gets the
   user's default system prompt, as a new conversation in the window does.  A greedy
   request (temperature 0) gets no repeat penalty unless it sends ``repeat_penalty``
@@ -524,7 +525,7 @@ class HearthApi:
                                        searched, library.similarity)
         opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
         return (plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes,
-                lambda text: plan.grounded(text, question))
+                lambda text: plan.grounded(text, question) and not plan.unsupported(text, question))
 
     def _generate(self, request: Request, messages: list[ChatMessage],
                   params: SamplingParams, cancel: CancelToken) -> _Generation:

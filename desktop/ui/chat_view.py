@@ -55,6 +55,14 @@ SOURCE_SCHEME = "hearth-source"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
 #: shown above the sources of an answer that does not rest on them (``meta["ungrounded"]``,
 #: set by the chat: :func:`desktop.core.answering.grounded`)
+def unsupported_note(values: list[str]) -> str:
+    """The warning above the sources of an answer with numbers or names they do not hold
+    (``meta["unsupported"]``, :func:`desktop.core.answering.unsupported_values`)."""
+    named = ", ".join(f"“{v}”" for v in values[:4])
+    verb = "is" if len(values) == 1 else "are"
+    return f"Check this answer: {named} {verb} not in the passages below."
+
+
 UNGROUNDED_NOTE = ("This answer is not taken from the passages below: it may come from the "
                    "model's general knowledge, or be wrong. Check it.")
 
@@ -206,6 +214,9 @@ class MessageWidget(QFrame):
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
         if self.sources and not streaming and self.message.meta.get("ungrounded"):
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(UNGROUNDED_NOTE)}</span>')
+        elif self.sources and not streaming and self.message.meta.get("unsupported"):
+            note = unsupported_note(self.message.meta["unsupported"])
+            parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(note)}</span>')
         if self.sources:
             module = _sources_module()
             if module is not None:

@@ -13,6 +13,7 @@ from desktop.core.answering import (
     select_evidence,
     sentence_spans,
     supporting_sentence,
+    unsupported_values,
 )
 from desktop.core.sources import Source
 
@@ -345,3 +346,32 @@ def test_where_a_facts_answer_begins() -> None:
     assert preamble_length("From notes", q) is None
     assert preamble_length("From 1910 to 1920.", q) == 0
     assert preamble_length("Major General Abercrombie.", q) == 0
+
+
+def test_numbers_and_names_an_answer_adds_to_its_quotes() -> None:
+    # sixth new-user trial: "TSI" came back as "Tesla", 190 degrees as "450°C"
+    car = select_evidence("Which car do I drive?", [Source("document", "car.md",
+                          "# Car\n\nCar: 2019 Skoda Octavia Estate 1.5 TSI\nNext service: 12 May 2026")])
+    assert unsupported_values("2019 Skoda Octavia Estate 1.5 Tesla", "Which car do I drive?", car) == ["Tesla"]
+    assert unsupported_values("It is a 2019 Skoda Octavia Estate.", "Which car do I drive?", car) == []
+    oven = select_evidence("How hot should the oven be?", [Source("document", "lasagne.md",
+                           "Bake at 190°C for 40 minutes.")])
+    assert unsupported_values("450°C (932°F).", "How hot should the oven be?", oven) == ["450", "932"]
+    assert unsupported_values("Bake it at 190 degrees Celsius.", "How hot should the oven be?", oven) == []
+    scan = select_evidence("When was the patient born?", [Source("document", "scan.pdf",
+                           "DateofBirth: March15,1978. The fire destroyed 2,000 buildings.")])
+    assert unsupported_values("On March 15, 1978; 2000 buildings.", "When was the patient born?", scan) == []
+    assert unsupported_values("Paris.", "What is the capital?", []) == []  # nothing was quoted
+
+
+def test_the_sixth_trials_notes() -> None:
+    lasagne = Source("document", "lasagne.md", "# Nonna's lasagne\n\n- 12 lasagne sheets\n"
+                     "Brown mince with onion, simmer 40 min.\nBake at 190 degrees Celsius for 45 minutes.")
+    # "how hot" asks for a fact (it was taken for a request to explain, and the model rambled)
+    assert is_factual("How hot should the oven be for the lasagne?")
+    assert direct("How hot should the oven be for the lasagne?", lasagne) == "190 degrees Celsius."
+    misc = Source("document", "misc.md", "# Random stuff\n\nBike lock code: 3917\n"
+                  "Library card number 2290 1184 5521")
+    # "number" names the kind of answer: a note holding some other number does not answer
+    assert AnswerPlan.make("What is my passport number?", [misc], searched=True).not_found
+    assert not AnswerPlan.make("What is my library card number?", [misc], searched=True).not_found

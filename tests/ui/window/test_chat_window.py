@@ -346,6 +346,11 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     window.open_conversation(conv.id)
     footer = window.view.message_widgets()[-1].footer.text()
     assert "not taken from the passages" in footer and "report.pdf" in footer
+    history.add_message(conv.id, "user", "What was the growth?")
+    history.add_message(conv.id, "assistant", "Growth was 7%.", meta={"sources": [source], "unsupported": ["7"]})
+    window.open_conversation(conv.id)
+    footer = window.view.message_widgets()[-1].footer.text()
+    assert "Check this answer: “7” is not in the passages below." in footer
 
 
 def test_a_100_kb_pasted_message_is_sent_and_shown(qtbot: Any, make_window: Any) -> None:
