@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1280x800,1920x1080")
     parser.add_argument("--themes", default="light,dark")
     parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--ask", action="append", default=None, metavar="QUESTION",
+                        help=f"a question to ask before the screenshots, in one chat (repeatable; "
+                             f"default: {QUESTION!r})")
     args = parser.parse_args(argv)
     sizes = _parse_sizes(args.sizes)
     themes = [t.strip() for t in args.themes.split(",")]
@@ -140,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         window.answer_finished.connect(finished.append)
         window.load_current_model()
         _wait(app, lambda: window.model_ready and not window.loading, 180, "the model")
-        window.input.setPlainText(QUESTION)
-        window.send()
-        _wait(app, lambda: finished and not window.busy, 300, "the answer")
+        for n, question in enumerate(args.ask or [QUESTION], 1):
+            window.input.setPlainText(question)
+            window.send()
+            _wait(app, lambda n=n: len(finished) >= n and not window.busy, 300, "the answer")
         _shoot_all(app, window, args.out, sizes, themes, pages)
         window.close()
     finally:
