@@ -244,7 +244,9 @@ def answer_type(question: str) -> str | None:
     many/much/old", "frequency" for "how often", "phone" for a phone number, "name" for
     "who"; None for other questions (the classic answer-type classification of factoid
     question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
-    q = question.strip().lower()
+    # a follow-up asks for its own kind of value, not that of the question in brackets after
+    # it ("And her phone number? (When is Chloe's birthday?)" got the birthday again)
+    q = _ASKED_BEFORE.sub("?", question.strip()).lower()
     opening = r"^(?:\W*\w+\W+){0,3}?"
     if re.match(opening + r"(?:what|which) year\b", q) or re.search(r"\bin what year\b", q):
         return "year"
@@ -674,6 +676,19 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     return f"{label}: {value}."
 
 
+def _line_asked_about(sentence: str, question: str) -> str:
+    """The one line of a ``sentence`` spread over lines that holds the question's words
+    (its others not), else the whole sentence: a note's next line that begins in lower
+    case joins the sentence ("Grandma Rose - 14 June - landline ...\nnephew Oscar turns 6
+    on 30 April"), and "When is Grandma Rose's birthday?" then had two dates to choose from."""
+    lines = [line for line in sentence.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return sentence
+    wanted = set(terms(question))
+    named = [line for line in lines if wanted & set(terms(line))]
+    return named[0] if len(named) == 1 else sentence
+
+
 def typed_value(question: str, evidence: Evidence) -> str:
     """The value ``question`` asks for, taken out of the best sentence of ``evidence``,
     when the question asks for a typed value (a year, date, duration or length,
@@ -693,7 +708,7 @@ def typed_value(question: str, evidence: Evidence) -> str:
     if value_pattern is None:
         return ""
     a, b = evidence.best
-    sentence = evidence.source.text[a:b]
+    sentence = _line_asked_about(evidence.source.text[a:b], question)
     asked = question.lower()
     values = []
     for m in value_pattern.finditer(sentence):

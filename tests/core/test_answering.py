@@ -375,3 +375,15 @@ def test_the_sixth_trials_notes() -> None:
     # "number" names the kind of answer: a note holding some other number does not answer
     assert AnswerPlan.make("What is my passport number?", [misc], searched=True).not_found
     assert not AnswerPlan.make("What is my library card number?", [misc], searched=True).not_found
+
+
+def test_a_follow_up_asks_for_its_own_kind_of_value_from_its_own_line() -> None:
+    from desktop.core.answering import contextual_question
+
+    family = Source("document", "birthdays.txt", "Family birthdays & numbers\n\n"
+                    "Sister Chloe - 9 November - 07700 900233\n"
+                    "Grandma Rose - 14 June - landline 01632 960718\nnephew Oscar turns 6 on 30 April\n")
+    phone = contextual_question(["When is Chloe's birthday?", "And her phone number?"])
+    assert AnswerPlan.make(phone, [family], searched=True).direct == "07700 900233."  # was "9 November."
+    birthday = contextual_question(["What is Grandma Rose's phone number?", "And when is her birthday?"])
+    assert AnswerPlan.make(birthday, [family], searched=True).direct == "14 June."  # the model said 30 April
