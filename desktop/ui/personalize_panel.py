@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTime, Signal
@@ -114,7 +115,8 @@ class PersonalizePanel(QWidget):
         # -- preview -------------------------------------------------------------------
         self.preview_tree = QTreeWidget()
         self.preview_tree.setHeaderLabels(["File", "Length", "Note"])
-        self.preview_tree.headerItem().setToolTip(1, "In tokens: a token is about three quarters of a word")
+        self.preview_tree.headerItem().setToolTip(1, "Counted from tokens, the model's word pieces: a word "
+                                                     "is about 1.3 tokens")
         self.preview_tree.setRootIsDecorated(False)
         self.preview_tree.hide()  # an empty table with headers until the preview is asked for
         self.preview_button = QPushButton("Show what it will learn from")
@@ -283,7 +285,9 @@ class PersonalizePanel(QWidget):
         self.preview_tree.show()
         for item in preview.items:
             note = f"left out: {item.reason} (tick it to learn from it)" if item.held_back else item.reason
-            row = QTreeWidgetItem([item.path, str(item.tokens), note])
+            # the file's name (its path in the tooltip) and its length in words, so that the
+            # note is not cut off and no one has to know what a token is (sixth new-user trial)
+            row = QTreeWidgetItem([Path(item.path).name, f"about {max(1, round(item.tokens * 0.75)):,} words", note])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
             row.setData(1, Qt.ItemDataRole.UserRole, item.held_back)
             row.setToolTip(0, item.path)

@@ -65,7 +65,7 @@ def test_short_notes_are_not_left_out(qtbot: Any, core: Any) -> None:
     qtbot.addWidget(panel)
     panel.refresh_preview()
     qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 3, timeout=20_000)
-    rows = {panel.preview_tree.topLevelItem(i).text(0): panel.preview_tree.topLevelItem(i) for i in range(3)}
+    rows = {panel.preview_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole): panel.preview_tree.topLevelItem(i) for i in range(3)}
     assert rows["notes/dentist.txt"].text(2) == "" and not rows["notes/dentist.txt"].isDisabled()
     assert rows["notes/car.txt"].text(2) == ""
     assert "too short" in rows["notes/empty.txt"].text(2)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
@@ -54,15 +55,15 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert "No personal adapter yet" in panel.adapter_status.text()
     panel.refresh_preview()
     qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 4, timeout=20_000)
-    rows = {panel.preview_tree.topLevelItem(i).text(0): panel.preview_tree.topLevelItem(i) for i in range(4)}
-    assert int(rows["notes/a.md"].text(1)) > 50
+    rows = {panel.preview_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole): panel.preview_tree.topLevelItem(i) for i in range(4)}
+    assert rows["notes/a.md"].text(0) == "a.md" and rows["notes/a.md"].toolTip(0) == "notes/a.md"
+    assert rows["notes/a.md"].text(1).startswith("about ") and rows["notes/a.md"].text(1).endswith(" words")
+    assert int(rows["notes/a.md"].text(1).split()[1]) > 50
     assert "too short" in rows["notes/short.txt"].text(2)
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
     assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it
     assert "1 seems to hold passwords" in panel.preview_label.text()
     assert "1 left out automatically" in panel.preview_label.text()  # the short file; the note is held back
-    from PySide6.QtCore import Qt
-
     # the Wi-Fi note starts unticked (a new user left it ticked when this was a warning)
     assert rows["notes/home.txt"].checkState(0) == Qt.CheckState.Unchecked
     assert rows["notes/a.md"].checkState(0) == Qt.CheckState.Checked
