@@ -322,14 +322,14 @@ class Evidence:
 
 
 def select_evidence(question: str, sources: Sequence[Source], max_passages: int = MAX_PASSAGES,
-                    similarity: Mapping[str, float] | None = None) -> list[Evidence]:
+                    cosine: Mapping[str, float] | None = None) -> list[Evidence]:
     """The windows of ``sources`` most likely to answer ``question``, best first: the best
     of :func:`candidate_windows` (:func:`best_windows`)."""
-    return best_windows(candidate_windows(question, sources, similarity), max_passages)
+    return best_windows(candidate_windows(question, sources, cosine), max_passages)
 
 
 def candidate_windows(question: str, sources: Sequence[Source],
-                      similarity: Mapping[str, float] | None = None) -> list[Evidence]:
+                      cosine: Mapping[str, float] | None = None) -> list[Evidence]:
     """One window per passage of ``sources``, best first.
 
     Each sentence is scored by the summed inverse document frequency (over all candidate
@@ -337,7 +337,7 @@ def candidate_windows(question: str, sources: Sequence[Source],
     passage's file or headings count :data:`CONTEXT_WEIGHT`), plus
     :data:`ANSWER_TYPE_BONUS` when it holds what the question asks for
     (:func:`answer_type_match`), plus :data:`SIMILARITY_WEIGHT` times its cosine
-    similarity to the question where ``similarity`` (sentence text -> cosine, see
+    similarity to the question where ``cosine`` (sentence text -> cosine, see
     :func:`sentence_similarity`) has it, plus a small prior for its passage's retrieval rank;
     each passage contributes its best sentence with :data:`WINDOW_BEFORE` /
     :data:`WINDOW_AFTER` neighbours.  Memory sources are left out (see
@@ -357,7 +357,7 @@ def candidate_windows(question: str, sources: Sequence[Source],
             df.update(t & q_terms)
     n = sum(len(s) for s in per_source) or 1
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in q_terms}
-    similar = similarity or {}
+    similar = cosine or {}
     picks: list[Evidence] = []
     for rank, (src, sents) in enumerate(zip(docs, per_source, strict=True)):
         if not sents:
@@ -456,16 +456,16 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
 
 
 def answers_question(question: str, evidence: Sequence[Evidence],
-                     similarity: Mapping[str, float] | None = None) -> bool:
+                     cosine: Mapping[str, float] | None = None) -> bool:
     """Whether the quoted windows answer ``question`` rather than only share its topic:
     their :func:`coverage` of the question's words is at least :data:`MIN_COVERAGE`, or
     at least :data:`MIN_SIMILAR_COVERAGE` with a best sentence whose cosine similarity to
-    the question (``similarity``: sentence text -> cosine) is at least
+    the question (``cosine``: sentence text -> cosine) is at least
     :data:`SIMILAR_SENTENCE`."""
     share = coverage(question, evidence)
     if share >= MIN_COVERAGE:
         return True
-    best = max(((similarity or {}).get(ev.source.text[ev.best[0]:ev.best[1]], 0.0) for ev in evidence),
+    best = max(((cosine or {}).get(ev.source.text[ev.best[0]:ev.best[1]], 0.0) for ev in evidence),
                default=0.0)
     return share >= MIN_SIMILAR_COVERAGE and best >= SIMILAR_SENTENCE
 
