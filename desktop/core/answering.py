@@ -960,8 +960,9 @@ class AnswerPlan:
         return grounded_messages(messages, self.evidence, self.memories, self.factual)
 
     def quoted_sentence(self) -> str:
-        """The sentence of the best window that matched the question best ("" with no
-        evidence): the answer when the model's says nothing (:func:`empty_answer`)."""
+        """The sentence of the best window that matched the question best, or the first
+        passage for a request that is not factual ("" with no evidence): the answer when
+        the model's says nothing (:func:`empty_answer`)."""
         if not self.evidence:
             return ""
         ev = self.evidence[0]

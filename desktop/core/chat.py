@@ -326,9 +326,11 @@ class ChatService:
         except Exception as exc:  # any other failure is recorded too, never left "streaming"
             log.exception("the answer failed")
             status, error = "error", str(exc) or type(exc).__name__
-        if held and status == "complete" and (cut is None or answering.empty_answer(_shown(written, cut), query)):
+        if model_writes and plan.evidence and status == "complete" and (
+                cut is None or answering.empty_answer(_shown(written, cut), query)):
             # nothing written but a preamble, the question or the prompt's frame: the sentence
-            # the answer would rest on says it instead (six in 300 squad-a answers were empty)
+            # the answer would rest on says it instead (six in 300 squad-a answers were empty;
+            # a request to explain got "From 1973_oil_crisis.txt:")
             quote = plan.quoted_sentence()
             if not text.endswith(quote):
                 yield ChatEvent("token", text=quote)

@@ -414,3 +414,12 @@ def test_a_number_or_name_the_sources_do_not_hold_is_named_in_a_warning(tmp_path
     assert "TSI" in shown["extra"]["evidence"]["text"]  # the line it should have said, in bold
     assert provider.remembered == []  # not kept to be recalled later
     h.close()
+
+
+def test_a_request_answered_with_the_prompts_frame_gets_the_passage(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("From notes.txt:\n"), ChatSettings(), context=_Provider())
+    c = h.create_conversation()
+    list(svc.send(c.id, "Explain my notes"))
+    assert h.messages(c.id)[-1].content == _Provider().sources[0].text  # not "From notes.txt:"
+    h.close()
