@@ -348,10 +348,11 @@ def test_library_answers_say_whether_they_rest_on_their_sources(tmp_path: Path) 
         chunks = [json.loads(line[6:]) for line in streamed.splitlines()
                   if line.startswith("data: ") and line != "data: [DONE]"]
         assert chunks[0]["hearth"]["sources"] and chunks[-1]["hearth"] == {"grounded": False}
-        # asked about Warsaw, the same words (a capital, France) are what its passage holds
+        # asked about Warsaw, its passage holds the answer's words (a capital, France) but
+        # not the name it adds: "Paris"
         body["messages"] = [{"role": "user", "content": "Tell me about Warsaw"}]
         with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is True
+            assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is False
     finally:
         if server is not None:
             server.stop()

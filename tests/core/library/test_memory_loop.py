@@ -18,10 +18,12 @@ def test_the_wifi_loop_is_gone(tmp_path: Path, embedder) -> None:
     (folder / "home.txt").write_text(
         "Home network. The router is in the hall cupboard. Wi-Fi password: blue-otter-2417. "
         "The guest network is called Hearth-guest.")
-    wrong, right = "garage", "hall cupboard"
+    # a wrong answer made of the passage's own words: one that is not ("in the garage") is
+    # now shown as not resting on the passages and never stored at all
+    wrong, right = "in the home network", "hall cupboard"
     lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
     history = History(tmp_path / "h.db")
-    engine = ScriptedBackend("The router is in the garage.")  # a wrong answer
+    engine = ScriptedBackend("The router is in the home network.")  # a wrong answer
     chat = ChatService(history, engine, ChatSettings(), context=lib)
     try:
         list(lib.index_paths([folder]))
