@@ -597,7 +597,7 @@ def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
 
 _NUMBER_VALUE = re.compile(r"\d(?:[\d,.:/-]*\d)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z]{2,}")
+_NAME_VALUE = re.compile(r"\b[^\W\d_]{3,}")  # a word; a name where it is capitalised (any script)
 #: capitalised words an answer may add to a quoted value without inventing anything
 _RESTATED = frozenset(
     "january february march april may june july august september october november december "
@@ -625,6 +625,8 @@ def unsupported_values(answer: str, question: str, evidence: Sequence[Evidence])
         if not re.search(r"(?<!\d)" + re.escape(_THOUSANDS.sub("", value)) + r"(?!\d)", digits):
             missing.append(value)
     for m in _NAME_VALUE.finditer(answer):
+        if not m.group(0)[0].isupper():
+            continue
         before = answer[:m.start()].rstrip()
         if not before or before[-1] in ".!?:\"“(\n" or m.group(0).lower() in _RESTATED:
             continue  # a sentence's first word

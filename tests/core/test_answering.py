@@ -362,6 +362,9 @@ def test_numbers_and_names_an_answer_adds_to_its_quotes() -> None:
                            "DateofBirth: March15,1978. The fire destroyed 2,000 buildings.")])
     assert unsupported_values("On March 15, 1978; 2000 buildings.", "When was the patient born?", scan) == []
     assert unsupported_values("Paris.", "What is the capital?", []) == []  # nothing was quoted
+    city = select_evidence("Where does Ania live?", [Source("document", "ania.md", "Ania lives in Kraków.")])
+    assert unsupported_values("Ania lives in Łódź.", "Where does Ania live?", city) == ["Łódź"]
+    assert unsupported_values("Ania lives in Kraków.", "Where does Ania live?", city) == []
 
 
 def test_the_sixth_trials_notes() -> None:
