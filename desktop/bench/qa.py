@@ -167,6 +167,9 @@ class OracleContext:
     def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
         return self.library.similarity(query, texts)
 
+    def correct_spelling(self, query: str, collections: Sequence[str] | None) -> str:
+        return self.library.correct_spelling(query, collections)
+
     def remember(self, conversation_id: int, title: str, question: str, answer: str) -> None:
         return None
 

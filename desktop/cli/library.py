@@ -258,7 +258,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                                 seed=args.seed)
         sources: list[Any] = []
         error = None
-        ungrounded, unsupported = False, []
+        ungrounded, unsupported, read_as = False, [], []
         try:
             for ev in core.chat.send(conv.id, args.question, params=params):
                 if ev.kind == "sources":
@@ -268,6 +268,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     sys.stdout.flush()
                 elif ev.kind == "finished":
                     error = ev.data.get("error")
+                    read_as = list(ev.message.meta.get("read_as") or []) if ev.message is not None else []
                     if ev.message is not None and ev.message.meta.get("sources"):
                         sources = [Source.from_dict(s) for s in ev.message.meta["sources"]]
                         ungrounded = bool(ev.message.meta.get("ungrounded"))
@@ -279,6 +280,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        if read_as:
+            from desktop.core.answering import read_as_note
+
+            print(f"\n({read_as_note(read_as)})")
         if sources:
             if ungrounded:
                 print("\nSources (the answer is not taken from them: it may come from the model's "

@@ -32,6 +32,7 @@ from desktop.core.sources import Source, quote_untrusted, source_label
 from desktop.core.words import (
     RELATION_WORDS,
     STOP_WORDS,
+    holds_term,
     long_words,
     related,
     sentence_spans,
@@ -189,13 +190,54 @@ def contextual_question(user_messages: Sequence[str]) -> str:
     result is still the last question's: it comes first.  "" for no messages."""
     if not user_messages:
         return ""
-    question = user_messages[-1].strip()
+    question = asked(user_messages[-1])
     if len(user_messages) < 2 or len(question.split()) > FOLLOW_UP_MAX_WORDS:
         return question
     own = set(terms(_HOW_WORD.sub("", question)))
     if _CONTINUATION.match(question) or _BACK_REFERENCE.search(question) or not own:
-        return f"{question} ({user_messages[-2].strip()})"
+        return f"{question} ({asked(user_messages[-2])})"
     return question
+
+
+#: A message longer than this (characters) that holds questions is searched with its last
+#: :data:`LONG_MESSAGE_QUESTIONS` of them, not as a whole.
+LONG_MESSAGE_CHARS = 300
+LONG_MESSAGE_QUESTIONS = 2
+#: "whats", "whens", "wheres", "whos", "hows": typed without the apostrophe
+_SHORT_FORM = re.compile(r"\b(what|when|where|who|how)s\b", re.IGNORECASE)
+
+
+def respelled(question: str, corrected: str) -> list[tuple[str, str]]:
+    """(word as typed, word read) for each word of ``question`` that ``corrected`` (the
+    same question after spelling correction, :meth:`.sources.ContextProvider.correct_spelling`)
+    replaced, in order; [] when none was."""
+    typed, read = _WORD.findall(question), _WORD.findall(corrected)
+    if len(typed) != len(read):
+        return []
+    return [(a, b) for a, b in zip(typed, read, strict=True) if a.lower() != b.lower()]
+
+
+def read_as_note(pairs: Sequence[Sequence[str]]) -> str:
+    """The line under an answer that says which words of the question were read as which
+    words of the user's files (``pairs``: :func:`respelled`, as the message's
+    ``meta["read_as"]`` keeps them)."""
+    return "Searched your files reading " + ", ".join(f"“{a}” as “{b}”" for a, b in pairs) + "."
+
+
+def asked(message: str) -> str:
+    """What a user ``message`` asks, to search the files for and to answer: the message
+    with "whats" read as "what is" (and "whens", "wheres", "whos", "hows"); for a message
+    of more than :data:`LONG_MESSAGE_CHARS` characters with question marks, only its last
+    :data:`LONG_MESSAGE_QUESTIONS` questions.
+
+    A 2,800-character message that ended with its question was searched as a whole and
+    matched the passages its preamble talked about (sixth new-user trial); "whats the gust
+    wifi pasword" was not taken for a question."""
+    text = _SHORT_FORM.sub(r"\1 is", message.strip())
+    if len(text) <= LONG_MESSAGE_CHARS:
+        return text
+    questions = [text[a:b] for a, b in sentence_spans(text) if text[a:b].endswith("?")]
+    return " ".join(questions[-LONG_MESSAGE_QUESTIONS:]) or text
 
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -449,8 +491,7 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
         text = ev.text
         words = set(terms(text)) | _passage_context(ev.source)
         longer = long_words(text)
-        return sum(1 for t in wanted if any(
-            v in words or (len(v) >= 3 and any(v in w for w in longer)) for v in (t, *related(t))))
+        return sum(1 for t in wanted if any(holds_term(v, words, longer) for v in (t, *related(t))))
 
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
@@ -592,7 +633,7 @@ def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
         return True
     text = " ".join(ev.text for ev in evidence)
     words, longer = set(terms(text)), long_words(text)
-    return any(t in words or (len(t) >= 3 and any(t in w for w in longer)) for t in own)
+    return any(holds_term(t, words, longer) for t in own)
 
 
 _NUMBER_VALUE = re.compile(r"\d(?:[\d,.:/-]*\d)?")

@@ -181,14 +181,16 @@ class ChatService:
                     log.exception("could not forget a replaced answer")
 
     def _plan(self, conversation_id: int, conv: Any, question: str,
-              earlier: Sequence[str] = ()) -> AnswerPlan:
-        """Retrieve for ``question`` (never recalling this conversation itself; what the
-        user stated ``earlier`` in it is offered instead, :func:`answering.said_earlier`)
-        and plan the reply; the library failing never stops the chat."""
+              earlier: Sequence[str] = ()) -> tuple[AnswerPlan, str]:
+        """Retrieve for ``question`` (its misspelt words corrected to the files' words;
+        never recalling this conversation itself; what the user stated ``earlier`` in it is
+        offered instead, :func:`answering.said_earlier`) and plan the reply; the library
+        failing never stops the chat.  Returns the plan and the question it answers."""
         if self.context is None or not conv.use_library or not question:
-            return AnswerPlan()
+            return AnswerPlan(), question
         collections = conv.collections or None
         try:
+            question = self.context.correct_spelling(question, collections)
             sources = self.context.sources_for(question, collections, budget_tokens=1200,
                                                exclude_conversation=conversation_id)
             searched = self.context.has_documents(collections)
@@ -197,11 +199,11 @@ class ChatService:
 
             if isinstance(exc, StoreUnreachable):  # the user must know the files were not read
                 log.warning("retrieval failed: %s", exc)
-                return AnswerPlan(notice=f"I couldn't search your files: {exc}")
+                return AnswerPlan(notice=f"I couldn't search your files: {exc}"), question
             log.exception("retrieval failed; answering without sources")
-            return AnswerPlan()
+            return AnswerPlan(), question
         stated = answering.said_earlier(question, earlier, conversation_id)
-        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity)
+        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity), question
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""
@@ -246,8 +248,8 @@ class ChatService:
         said = [m["content"] for m in messages if m["role"] == "user"]
         question = said[-1] if said else ""
         # a follow-up ("What is her phone number?") is searched with the question before it
-        query = answering.contextual_question(said)
-        plan = self._plan(conversation_id, conv, query, said[:-1])
+        typed = answering.contextual_question(said)
+        plan, query = self._plan(conversation_id, conv, typed, said[:-1])  # misspellings corrected
         if params is None:
             params = self.params()
             if fresh and plan.factual and (plan.evidence or plan.memories or plan.not_found):
@@ -336,6 +338,9 @@ class ChatService:
                 yield ChatEvent("token", text=quote)
             text = opening + quote
         meta = dict(reply.meta)
+        read_as = answering.respelled(typed, query)
+        if read_as:  # shown, so that a word read wrongly is seen ("gust" read as "guest")
+            meta["read_as"] = read_as
         if sources and status == "complete":
             if plan.grounded(text, query):  # the sentence it rests on is highlighted
                 meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]

@@ -509,12 +509,13 @@ class HearthApi:
         from desktop.core.answering import AnswerPlan, contextual_question, said_earlier
 
         # as in the window: a follow-up ("When is it due?") is searched with the question
-        # before it, and what the user stated earlier in the conversation is offered
+        # before it, misspelt words are corrected to the files' words, and what the user stated earlier in the conversation is offered
         said = [m["content"] for m in req.messages if m["role"] == "user"]
         question = contextual_question(said)
         from desktop.core.library.store import StoreUnreachable
 
         try:
+            question = await asyncio.to_thread(library.correct_spelling, question, req.collections)
             sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
             searched = await asyncio.to_thread(library.has_documents, req.collections)
         except StoreUnreachable as exc:  # the library's Chroma server is down: say so

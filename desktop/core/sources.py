@@ -136,6 +136,11 @@ class ContextProvider(Protocol):
         """Cosine similarity (-1 to 1) of ``query`` to each of ``texts``, in order."""
         ...
 
+    def correct_spelling(self, query: str, collections: Sequence[str] | None) -> str:
+        """``query`` with words the collections' passages lack, where one edit away is a
+        word they hold ("gust wifi pasword" -> "guest wifi password"), replaced by it."""
+        ...
+
     def forget(self, conversation_id: int, question: str, answer: str) -> None:
         """Drop one stored exchange from memory (its reply was replaced or edited away)."""
         ...

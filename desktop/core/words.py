@@ -51,6 +51,13 @@ def long_words(text: str, min_length: int = 8) -> list[str]:
     return [w.lower() for w in _WORD.findall(text) if len(w) >= min_length]
 
 
+def holds_term(term: str, words: set[str] | frozenset[str], longer: list[str]) -> bool:
+    """Whether ``term`` (a stem, :func:`terms`) is one of a text's ``words`` (its
+    :func:`terms`) or, at 3 letters or more, inside one of its ``longer`` words
+    (:func:`long_words`: "paymentdue" holds "due")."""
+    return term in words or (len(term) >= 3 and any(term in w for w in longer))
+
+
 #: Word stems that name the same thing and that Snowball leaves apart (derivations, not
 #: inflections): a question asks "When was she born?" of a form that says "Date of
 #: birth".  Kept short on purpose: the events of personal records (birth, death,
@@ -77,6 +84,22 @@ RELATION_WORDS = frozenset({
     "sibl", "grandmoth", "grandma", "granni", "nan", "grandfath", "grandpa", "aunt", "uncl",
     "cousin", "niec", "nephew", "friend", "boss", "manag", "colleagu", "neighbour", "neighbor",
     "landlord", "landladi", "girlfriend", "boyfriend", "fianc", "fiancé", "fiance"})
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def edits1(word: str) -> set[str]:
+    """Every string one edit from ``word`` (lower-case a-z letters): a letter left out,
+    two neighbours swapped, one replaced or one added (Damerau's four kinds of typing
+    error, which he found behind about 80 % of misspellings; the candidate generator of
+    Norvig's "How to Write a Spelling Corrector", 2007).  About 54n + 25 strings for n
+    letters; looked up in a set, they are cheaper than a fuzzy search over a vocabulary."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS}) - {word}
 
 
 def related(term: str) -> tuple[str, ...]:

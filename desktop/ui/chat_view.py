@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import answering
 from desktop.core.history import Message
 from desktop.core.sources import source_label
 from desktop.ui.markdown_render import COPY_SCHEME, render_markdown, render_plain
@@ -212,6 +213,9 @@ class MessageWidget(QFrame):
             parts.append(f'<span style="color:{c.error};">⚠ {html.escape(str(error))}</span>')
         elif status in STATUS_LABELS:
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
+        if not streaming and self.message.meta.get("read_as"):
+            note = answering.read_as_note(self.message.meta["read_as"])
+            parts.append(f'<span style="color:{c.muted};">{html.escape(note)}</span>')
         if self.sources and not streaming and self.message.meta.get("ungrounded"):
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(UNGROUNDED_NOTE)}</span>')
         elif self.sources and not streaming and self.message.meta.get("unsupported"):

@@ -390,3 +390,19 @@ def test_a_follow_up_asks_for_its_own_kind_of_value_from_its_own_line() -> None:
     assert AnswerPlan.make(phone, [family], searched=True).direct == "07700 900233."  # was "9 November."
     birthday = contextual_question(["What is Grandma Rose's phone number?", "And when is her birthday?"])
     assert AnswerPlan.make(birthday, [family], searched=True).direct == "14 June."  # the model said 30 April
+
+
+def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_whole() -> None:
+    from desktop.core.answering import asked, contextual_question, read_as_note, respelled
+
+    preamble = "I'm planning the next few weeks before the Lisbon trip and keep forgetting things. " * 6
+    message = preamble + "Anyway. When is my dentist appointment? And what is their phone number? Thanks!"
+    assert asked(message) == "When is my dentist appointment? And what is their phone number?"
+    assert asked(preamble) == preamble.strip()  # no question: the whole message
+    assert asked("whats the guest wifi password") == "what is the guest wifi password"
+    assert asked("Whens the MOT due? Whose car is it?") == "When is the MOT due? Whose car is it?"
+    assert is_factual(contextual_question(["whos my dentist"]))
+    assert respelled("whats the gust wifi pasword", "whats the guest wifi password") == [
+        ("gust", "guest"), ("pasword", "password")]
+    assert respelled("What is the guest password?", "What is the guest password?") == []
+    assert read_as_note([("gust", "guest")]) == "Searched your files reading “gust” as “guest”."

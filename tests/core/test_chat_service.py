@@ -113,6 +113,9 @@ class _Provider:
     def similarity(self, query, texts):
         return [0.0] * len(texts)  # sentences are chosen by their words alone here
 
+    def correct_spelling(self, query, collections):
+        return query.replace("dore", "door")  # the library's spelling, as far as this stand-in knows
+
     def remember(self, conversation_id, title, question, answer):
         self.remembered.append((question, answer))
 
@@ -422,4 +425,21 @@ def test_a_request_answered_with_the_prompts_frame_gets_the_passage(tmp_path: Pa
     c = h.create_conversation()
     list(svc.send(c.id, "Explain my notes"))
     assert h.messages(c.id)[-1].content == _Provider().sources[0].text  # not "From notes.txt:"
+    h.close()
+
+
+def test_a_misspelt_question_is_searched_and_answered_as_the_files_spell_it(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("The door code is 4242.")
+    provider = _Provider()
+    svc = ChatService(h, engine, ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "whats the dore code"))  # no apostrophe, no question mark
+    assert provider.queries == ["what is the door code"]
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "4242."  # a factual question: the one code of the best sentence
+    assert reply.meta["read_as"] == [["dore", "door"]]  # shown under the answer
+    d = h.create_conversation()
+    list(svc.send(d.id, "What is the door code?"))
+    assert "read_as" not in h.messages(d.id)[-1].meta
     h.close()

@@ -473,6 +473,11 @@ class Library:
         :meth:`.retrieval.Retriever.similarity`."""
         return self.retriever.similarity(query, texts)
 
+    def correct_spelling(self, query: str, collections: Sequence[str] | None = None) -> str:
+        """``query`` with its misspelt words replaced by the words of ``collections`` (None:
+        all) meant; see :meth:`.retrieval.Retriever.correct_spelling`."""
+        return self.retriever.correct_spelling(query, list(collections or self.collection_names()))
+
     def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int,
                     exclude_conversation: int | None = None) -> list[Source]:
         """Documents, then past exchanges (when memory is on; never those of conversation

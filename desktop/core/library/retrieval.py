@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ from desktop.core.library.embedder import Embedder
 from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
-from desktop.core.words import long_words, sentence_spans, terms
+from desktop.core.words import STOP_WORDS, edits1, holds_term, long_words, sentence_spans, terms
 
 BM25_K1 = 0.9
 BM25_B = 0.4
@@ -50,6 +51,13 @@ BM25_B = 0.4
 CANDIDATE_DEPTH = 100
 #: BM25's share of the fused score at ``bm25_weight`` 1 (see the module's docstring).
 BM25_SHARE = 0.4
+#: The shortest word a question may have misspelt: shorter ones have too many neighbours
+#: one edit away ("cat": bat, cab, cart, ...).
+MIN_CORRECTED_LENGTH = 4
+_QUERY_WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+#: Sentence vectors kept (:meth:`Retriever.similarity`: the relevance filter and the answer's
+#: sentence choice embed the same sentences of a question's passages).
+TEXT_CACHE = 512
 #: Question vectors kept (a question is embedded once for search, the relevance filter
 #: and recall).
 QUERY_CACHE = 8
@@ -101,6 +109,47 @@ class BM25Index:
                 return []
             docs, scores = self._retriever.retrieve(q, k=k, show_progress=False, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def corrections(self, query: str) -> dict[str, str]:
+        """Misspelt words of ``query`` -> the indexed word meant: for each word (lower-case,
+        :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word) that no
+        passage holds, the indexed word one edit away (:func:`desktop.core.words.edits1`)
+        found in the most passages that hold all the question's other indexed words; {} when there is nothing to check it against (no other word is indexed).
+
+        "whats the gust wifi pasword" found the router's line: neither "gust" nor "pasword"
+        is in the notes, and "Guest password: rainyporch77" shares no other word with the
+        question (sixth new-user trial).  The passage shared with all the other words keeps a word the files lack
+        from becoming a neighbour that means something else: "flight" is not read as
+        "light" unless a passage holds "light" with "time" in "What time is my flight?"."""
+        if self._retriever is None:
+            return {}
+        vocabulary, stem_ids = self._tokenizer.word_to_stem, self._tokenizer.stem_to_sid
+        stem = self._stem.stemWord if self._stem else (lambda w: w)
+
+        def indexed(word: str) -> bool:
+            return word in vocabulary or stem(word) in stem_ids
+
+        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _QUERY_WORD.finditer(query))
+                 if w not in STOP_WORDS]
+        known = [w for w in words if indexed(w)]
+        unknown = [w for w in words if not indexed(w) and len(w) >= MIN_CORRECTED_LENGTH
+                   and w.isalpha() and w.isascii()]
+        if not known or not unknown:
+            return {}
+        out: dict[str, str] = {}
+        with self._lock:
+            def holding(word: str) -> np.ndarray:
+                sid = stem_ids[vocabulary[word]] if word in vocabulary else stem_ids[stem(word)]
+                return np.asarray(self._retriever.get_scores([sid])) > 0
+
+            together = np.logical_and.reduce([holding(w) for w in known])  # passages with all
+            for word in unknown:
+                shared = {c: int(np.count_nonzero(together & holding(c)))
+                          for c in sorted(edits1(word)) if c in vocabulary}
+                best = max(shared, key=lambda c: shared[c], default=None)
+                if best is not None and shared[best]:
+                    out[word] = best
+        return out
 
 
 def convex_fusion(
@@ -160,6 +209,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._building: set[str] = set()
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._text_vectors: dict[str, np.ndarray] = {}
 
     # -- BM25 cache ----------------------------------------------------------------------
 
@@ -237,13 +287,42 @@ class Retriever:
         """Cosine similarity (-1 to 1) of ``query`` to each of ``texts``, in order, from
         the library's embedder (its vectors are L2-normalised); [] for no texts.  The
         answering step uses it to choose a passage's sentences
-        (:func:`desktop.core.answering.select_evidence`)."""
+        (:func:`desktop.core.answering.select_evidence`); the last :data:`TEXT_CACHE`
+        texts' vectors are kept, as the relevance filter embeds the same sentences."""
         if not texts:
             return []
-        embedder = self._embedder()
-        embed = getattr(embedder, "embed_query", embedder.embed)  # at answer time: never queued
-        vectors = np.asarray(embed(list(texts)), dtype=np.float32)
-        return [float(v) for v in vectors @ self.query_vector(query)]
+        with self._lock:
+            found = {t: self._text_vectors[t] for t in texts if t in self._text_vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            embedder = self._embedder()
+            embed = getattr(embedder, "embed_query", embedder.embed)  # at answer time: never queued
+            found.update(zip(missing, np.asarray(embed(missing), dtype=np.float32), strict=True))
+            with self._lock:
+                self._text_vectors.update((t, found[t]) for t in missing)
+                while len(self._text_vectors) > TEXT_CACHE:
+                    self._text_vectors.pop(next(iter(self._text_vectors)))
+        qvec = self.query_vector(query)
+        return [float(found[t] @ qvec) for t in texts]
+
+    def correct_spelling(self, query: str, collections: Sequence[str]) -> str:
+        """``query`` with each word that no passage of ``collections`` holds replaced by
+        the indexed word meant (:meth:`BM25Index.corrections`; the first collection that
+        has one decides); ``query`` itself when nothing is misspelt."""
+        fixes: dict[str, str] = {}
+        for name in collections:
+            if self.store.manifest.collection(name):
+                for word, fix in self.bm25(name).corrections(query).items():
+                    fixes.setdefault(word, fix)
+        if not fixes:
+            return query
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, fixes)) + r")\b", re.IGNORECASE)
+
+        def respelt(m: re.Match[str]) -> str:  # in the case it was typed in: "Groner" -> "Groener"
+            typed, fix = m.group(0), fixes[m.group(0).lower()]
+            return fix.upper() if typed.isupper() and len(typed) > 1 else fix.capitalize() if typed[0].isupper() else fix
+
+        return pattern.sub(respelt, query)
 
     def _has_answering_sentence(self, query: str, text: str) -> bool:
         """For a question with one content word ("Where do I work?"), which
@@ -380,8 +459,7 @@ def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> b
     if len(wanted) < min_words:
         return False
     words = set(terms(text))
-    missing = wanted - words
-    if not missing:
+    if wanted <= words:
         return True
     longer = long_words(text)
-    return all(any(t in w for w in longer) for t in missing)
+    return all(holds_term(t, words, longer) for t in wanted)

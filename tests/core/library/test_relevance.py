@@ -117,3 +117,30 @@ def test_a_note_of_many_facts_answers_a_one_word_question(tmp_path: Path, embedd
         assert lib.sources_for("Where do I swim?", None, 1200) == []  # the word is not there
     finally:
         lib.close()
+
+
+WIFI_NOTE = ("home wifi stuff\n\nNetwork: Birchwood-5G\nPassword: tangerine-Falcon-8812\n\n"
+             "guest network (for visitors, give them this one not the main one)\n"
+             "Guest network: Birchwood-Guest\nGuest password: rainyporch77\n\n"
+             "router admin is at 192.168.0.1, admin login on the sticker under the router\n")
+
+
+def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path, embedder) -> None:
+    # "whats the gust wifi pasword" quoted the router's line (sixth new-user trial)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "wifi.txt").write_text(WIFI_NOTE)
+    (folder / "packing.txt").write_text("packing list\n\nlight rain jacket\nsunglasses, suncream\n")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        assert lib.correct_spelling("whats the gust wifi pasword") == "whats the guest wifi password"
+        assert lib.correct_spelling("Guest WIFI Pasword?") == "Guest WIFI Password?"  # as typed
+        assert lib.correct_spelling("GUEST WIFI PASWORD") == "GUEST WIFI PASSWORD"
+        # a word of the files is never changed, nor one with no passage to check it by
+        assert lib.correct_spelling("What is the guest password?") == "What is the guest password?"
+        assert lib.correct_spelling("pasword?") == "pasword?"
+        # no passage holds "light" (one edit from "flight") with "time"
+        assert lib.correct_spelling("What time is my flight?") == "What time is my flight?"
+    finally:
+        lib.close()

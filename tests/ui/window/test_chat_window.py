@@ -351,6 +351,12 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     window.open_conversation(conv.id)
     footer = window.view.message_widgets()[-1].footer.text()
     assert "Check this answer: “7” is not in the passages below." in footer
+    history.add_message(conv.id, "user", "What was the grwoth?")
+    history.add_message(conv.id, "assistant", "Growth was 3%.",
+                        meta={"sources": [source], "read_as": [["grwoth", "growth"]]})
+    window.open_conversation(conv.id)
+    footer = window.view.message_widgets()[-1].footer.text()
+    assert "Searched your files reading “grwoth” as “growth”." in footer and "report.pdf" in footer
 
 
 def test_a_100_kb_pasted_message_is_sent_and_shown(qtbot: Any, make_window: Any) -> None:
