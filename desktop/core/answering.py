@@ -999,7 +999,11 @@ class AnswerPlan:
         return [_as_shown(ev) for ev in self.evidence] + list(self.memories)
 
     def prompt(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
-        """The messages the engine gets (a copy)."""
+        """The messages the engine gets (a copy).  After :data:`NOT_FOUND`, the question
+        alone (and the system prompt): the answer is labelled general knowledge, and the
+        built-in model had filled it from earlier turns of the chat (sixth new-user trial)."""
+        if self.not_found and messages and messages[-1]["role"] == "user":
+            return [m for m in messages[:-1] if m["role"] == "system"] + [messages[-1]]
         return grounded_messages(messages, self.evidence, self.memories, self.factual)
 
     def quoted_sentence(self) -> str:

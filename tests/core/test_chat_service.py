@@ -177,6 +177,11 @@ def test_nothing_found_says_so_before_any_general_answer(tmp_path: Path) -> None
     assert len(engine.prompts) == asked  # the model was not asked at all
     list(svc.send(c.id, "What is Tomasz's favourite music?"))  # what a friend likes: not general knowledge
     assert "general knowledge" not in h.messages(c.id)[-1].content and len(engine.prompts) == asked
+    # a general answer is asked for with the question alone: the earlier turns (the haiku,
+    # the story, answers from the files) are not what it may draw on
+    list(svc.send(c.id, "What is the tallest mountain in Europe?"))
+    assert [m["role"] for m in engine.prompts[-1]] == ["system", "user"]
+    assert engine.prompts[-1][-1]["content"] == "What is the tallest mountain in Europe?"
     h.close()
 
 
