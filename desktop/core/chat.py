@@ -64,20 +64,6 @@ def title_from(text: str, words: int = 7) -> str:
     return (title[:60] + ("…" if len(parts) > words or len(title) > 60 else "")) or "New chat"
 
 
-def _shown(said: str, cut: int | None) -> str:
-    """The part of the model's text ``said`` that is shown, from ``cut`` on (None: none
-    yet), with a capital first letter where a preamble was cut ("The answer is: the
-    Broncos" -> "The Broncos")."""
-    if cut is None:
-        return ""
-    shown = said[cut:]
-    if not cut:
-        return shown
-    if said[cut - 1] in "\"“":  # 'is "2290 1184 5521".': the quote's end goes too (once stored)
-        shown = re.sub(r"[\"”](?=\W*$)", "", shown, count=1)
-    return shown[:1].upper() + shown[1:]
-
-
 class ChatService:
     """Answers in a conversation, keeping the history durable.
 
@@ -282,26 +268,15 @@ class ChatService:
                 yield ChatEvent("token", text=text)
             # a fact's answer is held back until it is known not to begin with a preamble
             # ("The answer to the question is:") or the question itself, which are left out
-            held = model_writes and plan.factual and bool(plan.evidence)
-            written, cut = "", None if held else 0  # the model's text; where what is shown starts
+            stream = answering.ReplyStream(plan, query, greedy)
             events = self.engine.generate(plan.prompt(messages), params, cancel) if model_writes else iter(())
             for ev in events:
                 if ev.kind == "token":
-                    written += ev.text
-                    loop = answering.repetition_start(written) if greedy else None
-                    if loop is not None:  # the same words over and over: keep them once, stop
-                        written = written[:loop].rstrip()
-                        text = opening + _shown(written, cut)
+                    piece = stream.feed(ev.text)
+                    text = opening + stream.shown
+                    if stream.looped:  # the same words over and over: kept once, stopped
                         getattr(events, "close", lambda: None)()  # the engine stops the answer
                         break
-                    if cut is None:
-                        cut = answering.preamble_length(written, query)
-                        if cut is None:
-                            continue
-                        piece = _shown(written, cut)
-                    else:
-                        piece = ev.text
-                    text = opening + _shown(written, cut)
                     if piece:
                         yield ChatEvent("token", text=piece)
                     now = time.monotonic()
@@ -328,12 +303,8 @@ class ChatService:
         except Exception as exc:  # any other failure is recorded too, never left "streaming"
             log.exception("the answer failed")
             status, error = "error", str(exc) or type(exc).__name__
-        if model_writes and plan.evidence and status == "complete" and (
-                cut is None or answering.empty_answer(_shown(written, cut), query)):
-            # nothing written but a preamble, the question or the prompt's frame: the sentence
-            # the answer would rest on says it instead (six in 300 squad-a answers were empty;
-            # a request to explain got "From 1973_oil_crisis.txt:")
-            quote = plan.quoted_sentence()
+        quote = stream.ending() if status == "complete" and model_writes else ""
+        if quote:  # nothing written but a preamble, the question or the prompt's frame
             if not text.endswith(quote):
                 yield ChatEvent("token", text=quote)
             text = opening + quote

@@ -56,6 +56,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from desktop.core.answering import AnswerPlan, ReplyStream
 from desktop.core.engine import ChatMessage, GenerationEvent, SamplingParams
 from desktop.core.jobs import CancelToken
 from desktop.core.privacy import record_incoming
@@ -486,17 +487,16 @@ class HearthApi:
         return JSONResponse({"object": "list", "data": data, "model": str(library.embedding_model),
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]], str, bool,
-                                                       Callable[[str], bool]]:
-        """The messages for the engine, the sources (as dictionaries), how the reply opens,
-        whether the model writes after that, and whether a finished reply rests on the
-        sources (:meth:`desktop.core.answering.AnswerPlan.grounded`)."""
+    async def _sources(self, req: ChatRequest) -> tuple[list[ChatMessage], list[dict[str, Any]], AnswerPlan, str]:
+        """The messages for the engine, the sources (as dictionaries), the reply's plan
+        (:class:`desktop.core.answering.AnswerPlan`: how it opens, what is shown of the
+        model's text, whether it rests on the sources) and the question it answers."""
         system = str(getattr(self.core.chat.settings, "system_prompt", "") or "")
         if system and not any(m["role"] == "system" for m in req.messages):
             # as in the window: the user's default system prompt when the client sends none
             req.messages = [{"role": "system", "content": system}, *req.messages]
         if not req.library:
-            return req.messages, [], "", True, lambda text: True
+            return req.messages, [], AnswerPlan(), ""
         library = getattr(self.core, "library", None)
         if library is None:
             raise ApiError(400, "This server was started without the library.", "hearth.library")
@@ -506,7 +506,7 @@ class HearthApi:
             if missing:
                 raise ApiError(400, f"No collection named {', '.join(missing)}; the library has "
                                f"{', '.join(sorted(known)) or 'none'}.", "hearth.collections")
-        from desktop.core.answering import AnswerPlan, contextual_question, said_earlier
+        from desktop.core.answering import contextual_question, said_earlier
 
         # as in the window: a follow-up ("When is it due?") is searched with the question
         # before it, misspelt words are corrected to the files' words, and what the user stated earlier in the conversation is offered
@@ -524,9 +524,7 @@ class HearthApi:
         # grounded as the window's chat grounds it: the sentences that match, fact first
         plan = await asyncio.to_thread(AnswerPlan.make, question, sources + said_earlier(question, said[:-1]),
                                        searched, library.similarity)
-        opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
-        return (plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], opening, model_writes,
-                lambda text: plan.grounded(text, question) and not plan.unsupported(text, question))
+        return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], plan, question
 
     def _generate(self, request: Request, messages: list[ChatMessage],
                   params: SamplingParams, cancel: CancelToken) -> _Generation:
@@ -604,9 +602,10 @@ class HearthApi:
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         async with self._gate():
-            messages, sources, opening, model_writes, grounded = await self._sources(req)
-            scanner = StopScanner(req.stop)
-            text, stats = "", {}
+            messages, sources, plan, question = await self._sources(req)
+            opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
+            scanner, shaped = StopScanner(req.stop), ReplyStream(plan, question)
+            stats: dict[str, Any] = {}
             if model_writes:
                 cancel = CancelToken()
                 events = self._generate(request, messages, req.params, cancel)
@@ -614,14 +613,15 @@ class HearthApi:
                     async for batch in events:
                         for ev in batch:
                             if ev.kind == "token" and not scanner.stopped:
-                                text += scanner.feed(ev.text)
+                                shaped.feed(scanner.feed(ev.text))
                                 if scanner.stopped:
                                     cancel.cancel()
                             elif ev.kind == "done":
                                 stats = ev.data
                 finally:
                     await events.aclose()
-            text = opening + text + ("" if scanner.stopped else scanner.flush())
+                shaped.feed("" if scanner.stopped else scanner.flush())
+            text = opening + ((shaped.ending() or shaped.shown) if model_writes else "")
         result: dict[str, Any] = {
             "id": completion_id, "object": "chat.completion", "created": created, "model": model_id,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -629,7 +629,7 @@ class HearthApi:
             "usage": _usage(stats),
         }
         if req.library:  # "grounded": false where the reply says nothing its sources hold
-            result["hearth"] = {"sources": sources, "grounded": grounded(text)}
+            result["hearth"] = {"sources": sources, "grounded": _grounded(plan, text, question)}
         return JSONResponse(result)
 
     async def _stream(self, request: Request, req: ChatRequest, model_id: str, completion_id: str,
@@ -650,10 +650,10 @@ class HearthApi:
 
         try:
             async with self._gate():
-                messages, sources, opening, model_writes, grounded = await self._sources(req)
-                scanner = StopScanner(req.stop)
+                messages, sources, plan, question = await self._sources(req)
+                opening, model_writes = plan.opening()  # "not found", a note's line, the value asked for
+                scanner, shaped = StopScanner(req.stop), ReplyStream(plan, question)
                 stats: dict[str, Any] = {}
-                said = opening
                 cancel = CancelToken()
                 # the engine starts reading the prompt now, while the first chunk goes out
                 events = self._generate(request, messages, req.params, cancel) if model_writes else _no_events()
@@ -666,9 +666,8 @@ class HearthApi:
                         out = []
                         for ev in batch:
                             if ev.kind == "token" and not scanner.stopped:
-                                piece = scanner.feed(ev.text)
+                                piece = shaped.feed(scanner.feed(ev.text))
                                 if piece:
-                                    said += piece
                                     out.append(content(piece))
                                 if scanner.stopped:
                                     cancel.cancel()
@@ -678,10 +677,15 @@ class HearthApi:
                             yield "".join(out)
                 finally:
                     await events.aclose()
-                rest = "" if scanner.stopped else scanner.flush()
+                rest = shaped.feed("" if scanner.stopped else scanner.flush()) if model_writes else ""
+                # what was held back as it might be a preamble, or the quoted sentence where
+                # the model said nothing (already-sent text cannot be taken back: it is added)
+                ending = shaped.ending() if model_writes else ""
+                rest += ("\n\n" if ending and shaped.shown.strip() else "") + ending
                 if rest:
                     yield chunk({"content": rest})
-                last: dict[str, Any] = {"hearth": {"grounded": grounded(said + rest)}} if req.library else {}
+                said = opening + ((ending or shaped.shown) if model_writes else "")
+                last: dict[str, Any] = {"hearth": {"grounded": _grounded(plan, said, question)}} if req.library else {}
                 yield chunk({}, _finish(stats, scanner.stopped), **last)
                 if req.include_usage:
                     obj = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
@@ -699,6 +703,12 @@ async def _no_events() -> AsyncGenerator[list[GenerationEvent], None]:
     """The events of a reply the model does not write (see :meth:`AnswerPlan.opening`)."""
     return
     yield
+
+
+def _grounded(plan: AnswerPlan, text: str, question: str) -> bool:
+    """Whether a finished reply rests on its sources and holds no number or name they lack
+    (:meth:`AnswerPlan.grounded`, :meth:`AnswerPlan.unsupported`)."""
+    return plan.grounded(text, question) and not plan.unsupported(text, question)
 
 
 def _finish(stats: dict[str, Any], stopped: bool) -> str:

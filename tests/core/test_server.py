@@ -357,3 +357,40 @@ def test_library_answers_say_whether_they_rest_on_their_sources(tmp_path: Path) 
         if server is not None:
             server.stop()
         core.close()
+
+
+def test_library_answers_leave_out_the_models_preamble_as_the_window_does(tmp_path: Path) -> None:
+    """A fact's answer is held back until it is known not to open with "The answer to the
+    question is:", which is left out, streamed or not; an answer that says nothing becomes
+    the sentence it would rest on (the server used to pass both through)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "cakes.txt").write_text("Lemon cake\nThe lemon cake is baked by Aunt Maria every Sunday.\n")
+    backend = WatchedBackend("The answer to the question is: Aunt Maria.")
+    core = HearthCore(settings=Settings(), engine=backend)
+    core.engine.load("scripted.gguf", EngineOptions())
+    server = None
+    try:
+        assert core.library is not None
+        assert list(core.library.index_paths([notes]))[-1].kind == "done"
+        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
+        c = client(server)
+
+        def ask(stream: bool) -> str:
+            kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": "Who bakes the lemon cake?"}],
+                           "extra_body": {"hearth": {"library": True}}}
+            if stream:
+                return "".join(ch.choices[0].delta.content or "" for ch in
+                               c.chat.completions.create(stream=True, **kwargs) if ch.choices)
+            return c.chat.completions.create(**kwargs).choices[0].message.content or ""
+
+        for stream in (False, True):
+            assert ask(stream) == "Aunt Maria."
+        backend.reply = "The answer to the question is:"
+        for stream in (False, True):
+            assert ask(stream) == "The lemon cake is baked by Aunt Maria every Sunday."
+        assert backend.params  # the model wrote these (no direct answer)
+    finally:
+        if server is not None:
+            server.stop()
+        core.close()
