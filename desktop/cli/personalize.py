@@ -55,7 +55,8 @@ def register(subparsers: Any) -> None:
 
 
 def _held_back(path: str, reason: str) -> str:
-    """The line for a file left out as seeming to hold a secret, with the option that adds it."""
+    """The line for a file left out as seeming to hold a secret, health details or phone
+    numbers, with the option that adds it."""
     return f"  {path}: {reason} (--include {shlex.quote(path)} learns from it)"
 
 

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.app import HearthCore
 from desktop.core.jobs import ProgressEvent
+from desktop.core.sensitive import HEALTH, PHONES
 from desktop.ui.time_field import TimeField
 from desktop.ui.workers import GeneratorWorker, run_in_background
 
@@ -55,6 +56,19 @@ def _fmt_eta(seconds: float | None) -> str:
         return "?"
     minutes = int(seconds // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def held_kinds(sensitive: Iterable[str]) -> str:
+    """What held-back files seem to hold (their ``PreviewItem.sensitive``: "a password",
+    "health details"...), in plain words for the preview's summary: "passwords, codes,
+    account numbers or keys", "health details", "phone numbers", or "private details
+    (passwords or codes, health details, phone numbers)" for a mix."""
+    kinds = {s if s in (HEALTH, PHONES) else "secret" for s in sensitive}
+    if len(kinds) == 1:
+        (kind,) = kinds
+        return "passwords, codes, account numbers or keys" if kind == "secret" else kind
+    short = [k for k in ("secret", HEALTH, PHONES) if k in kinds]
+    return "private details (" + ", ".join("passwords or codes" if k == "secret" else k for k in short) + ")"
 
 
 class PersonalizePanel(QWidget):
@@ -294,20 +308,20 @@ class PersonalizePanel(QWidget):
             row.setToolTip(2, note)  # the column is narrower than the note
             if item.excluded and not item.held_back:
                 row.setDisabled(True)
-            else:  # held back (seems to hold a password): unticked until the user ticks it
+            else:  # held back (seems to hold a password, health details...): unticked until ticked
                 row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 row.setCheckState(0, Qt.CheckState.Unchecked if item.held_back else Qt.CheckState.Checked)
             self.preview_tree.addTopLevelItem(row)
         self.preview_tree.resizeColumnToContents(0)
-        held = sum(1 for i in preview.items if i.held_back)
-        auto = len(preview.items) - len(preview.included) - held
+        held = [i for i in preview.items if i.held_back]
+        auto = len(preview.items) - len(preview.included) - len(held)
         self.preview_label.setText(
             f"{len(preview.included)} files, {preview.total_tokens:,} tokens"
             + (f"; {auto} left out automatically." if auto else ".")
-            + (f" {held} {'seems' if held == 1 else 'seem'} to hold passwords, codes, "
-               f"account numbers or keys and {'is' if held == 1 else 'are'} left out: the adapter "
-               "could learn them by heart and repeat them to anyone using this computer. Tick "
-               "one only if the model should learn it." if held else "")
+            + (f" {len(held)} {'seems' if len(held) == 1 else 'seem'} to hold {held_kinds(i.sensitive for i in held)} and "
+               f"{'is' if len(held) == 1 else 'are'} left out: your personal adapter could learn "
+               "them by heart and repeat them to anyone using this computer. Tick one only if "
+               "you want it learned." if held else "")
         )
 
     def _rows(self, checked: Qt.CheckState, held_back: bool) -> list[str]:
@@ -324,7 +338,8 @@ class PersonalizePanel(QWidget):
         return self._rows(Qt.CheckState.Unchecked, held_back=False)
 
     def included_files(self) -> list[str]:
-        """Files held back as seeming to hold a password that the user ticked."""
+        """Files held back as seeming to hold a password, health details or phone numbers
+        that the user ticked."""
         return self._rows(Qt.CheckState.Checked, held_back=True)
 
     # -- running -------------------------------------------------------------------------

@@ -74,6 +74,40 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert panel.included_files() == ["notes/home.txt"] and panel.excluded_files() == ["notes/b.md"]
 
 
+def test_preview_holds_back_health_details_and_phone_numbers(qtbot, core) -> None:
+    # a new-user trial's dentist note and family birthdays list were ticked for training
+    docs = [("notes/dentist.txt", "Dentist - Parkside Dental\nAppointment Thursday 14 March, 9:40am with "
+                                  "Dr. Shah\ncleaning + check the cracked molar (lower left)\nPhone: 0161 555 0193\n"),
+            ("notes/birthdays.txt", "Family birthdays\nMum (Helen) - 3 February - 07700 900412\n"
+                                    "Dad (Graham) - 21 June - 07700 900587\nKatie - 9 September - 07700 900236\n"),
+            ("notes/car.txt", "Car: blue Ford Focus. Next service due 12 May 2026. MOT due 3 June.")]
+    panel = PersonalizePanel(core, documents=lambda: docs)
+    qtbot.addWidget(panel)
+    panel.refresh_preview()
+    qtbot.waitUntil(lambda: panel.preview_tree.topLevelItemCount() == 3, timeout=20_000)
+    rows = {panel.preview_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole): panel.preview_tree.topLevelItem(i)
+            for i in range(3)}
+    assert rows["notes/dentist.txt"].text(2) == "left out: seems to hold health details (tick it to learn from it)"
+    assert rows["notes/birthdays.txt"].text(2) == "left out: seems to hold phone numbers (tick it to learn from it)"
+    assert rows["notes/dentist.txt"].checkState(0) == rows["notes/birthdays.txt"].checkState(0) == Qt.CheckState.Unchecked
+    assert rows["notes/car.txt"].checkState(0) == Qt.CheckState.Checked and not rows["notes/car.txt"].text(2)
+    label = panel.preview_label.text()
+    assert "2 seem to hold private details (health details, phone numbers) and are left out" in label
+    assert "passwords" not in label and "left out automatically" not in label
+    rows["notes/dentist.txt"].setCheckState(0, Qt.CheckState.Checked)  # the user chooses to include it
+    assert panel.included_files() == ["notes/dentist.txt"] and panel.excluded_files() == []
+
+
+def test_held_back_summary_names_what_the_files_hold() -> None:
+    from desktop.ui.personalize_panel import held_kinds
+
+    assert held_kinds(["a password", "a PIN"]) == "passwords, codes, account numbers or keys"
+    assert held_kinds(["health details"]) == "health details"
+    assert held_kinds(["phone numbers", "phone numbers"]) == "phone numbers"
+    assert held_kinds(["phone numbers", "a code", "health details"]) == \
+        "private details (passwords or codes, health details, phone numbers)"
+
+
 def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:
     add_adapter(tmp_path, default_model, "2026-01-01_0700")
     add_adapter(tmp_path, default_model, "2026-01-02_0700")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from desktop.core.jobs import CancelToken
-from desktop.core.sensitive import sensitive_content
+from desktop.core.sensitive import personal_details, sensitive_content
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class PreviewItem:
     tokens: int
     excluded: bool = False
     reason: str = ""
-    sensitive: str = ""  # what it seems to hold that the adapter would memorise ("a password")
+    sensitive: str = ""  # what it seems to hold that the adapter would memorise ("a password", "health details")
     held_back: bool = False
 
 
@@ -347,10 +347,12 @@ def build_preview(
 
     A document is left out if the user excluded it, if it is shorter than
     ``MIN_DOC_CHARS`` characters, if it repeats another document's text exactly, or if it
-    seems to hold a password, code, account number or key (:func:`sensitive_content`) and
-    the user did not name it in ``included``: an adapter can learn such a line by heart
-    and repeat it to anyone using the computer, so it is learned only when the user
-    chose it (a new user's Wi-Fi note stayed ticked when this was only a warning).  The
+    seems to hold a password, code, account number or key (:func:`sensitive_content`),
+    health details or personal phone numbers (:func:`personal_details`) and the user did
+    not name it in ``included``: an adapter can learn such a line by heart and repeat it
+    to anyone using the computer, so it is learned only when the user chose it (a new
+    user's Wi-Fi note stayed ticked when this was only a warning; a later trial's dentist
+    note and family birthdays list with mobile numbers were ticked too).  The
     window, the CLI and a scheduled run all come here, so they share that default.
 
     Returns:
@@ -365,7 +367,7 @@ def build_preview(
         norm = normalize_text(text)
         digest = hashlib.sha256(norm.encode()).hexdigest()
         item = PreviewItem(path=str(path), chars=len(norm), tokens=count_tokens(norm) if norm else 0,
-                           sensitive=sensitive_content(norm))
+                           sensitive=sensitive_content(norm) or personal_details(norm))
         if str(path) in excluded_set:
             item.excluded, item.reason = True, "excluded by you"
         elif len(norm) < MIN_DOC_CHARS:

@@ -188,3 +188,104 @@ def test_files_that_seem_to_hold_secrets_are_left_out_unless_the_user_includes_t
     _, kept = build_preview([wifi], lambda t: len(t.split()), excluded=["notes/home.txt"],
                             included=["notes/home.txt"])
     assert kept == []
+
+
+# A new-user trial's notes: both were ticked for training (an adapter that learned them
+# would tell anyone at the computer about the molar, or Mum's mobile number).
+DENTIST_NOTE = """Dentist - Parkside Dental
+Appointment Thursday 14 March, 9:40am with Dr. Shah
+cleaning + check the cracked molar (lower left)
+Phone: 0161 555 0193
+"""
+BIRTHDAYS = """Family birthdays
+Mum (Helen) - 3 February - 07700 900412
+Dad (Graham) - 21 June - 07700 900587
+Katie - 9 September - 07700 900236
+Grandad - 30 November - 0161 496 0771
+"""
+DENTISTRY_ARTICLE = """Dentistry
+
+Dentistry is the branch of medicine that focuses on the teeth, gums and mouth. It covers
+the study, diagnosis, prevention and treatment of diseases of the oral cavity, most
+commonly tooth decay and gum disease. Dentists recommend a check-up and a cleaning by a
+hygienist every six to twelve months; a cavity is treated with a filling, a badly
+damaged tooth with a crown or a root canal, and an abscess with antibiotics. Pierre
+Fauchard, a French surgeon of the 18th century, is called the father of modern dentistry.
+"""
+MEDICINE_ARTICLE = """Medicine
+
+Medicine is the science and practice of caring for patients: the diagnosis, prognosis,
+prevention and treatment of disease. Doctors take a history, examine the patient and may
+order blood tests, X-rays or an MRI scan. Common chronic conditions include diabetes,
+asthma, hypertension and depression; cancer is treated with surgery, chemotherapy or
+radiotherapy. For adults a typical dose of paracetamol is 500 mg to 1 g every four to six
+hours, and a doctor may prescribe antibiotics for a bacterial infection. In 1928 Alexander
+Fleming discovered penicillin at St Mary's Hospital in London.
+"""
+RECIPE = """Lemon drizzle cake
+Bake at 180C for 40 minutes. 225g butter, 225g caster sugar, 4 eggs, 225g self-raising
+flour, 2 lemons. Mix, pour into the tin, and drizzle the lemon syrup over while warm.
+"""
+CAR_NOTE = """Car: blue Ford Focus
+Next service due 12 May 2026. Tyres 2.4 bar front and back.
+MOT due 3 June, at Halls Motors on Mill Lane.
+"""
+INSURANCE_NOTE = """Home insurance with Northway, renewal 1 September.
+Excess £250. Claims line: 0800 555 0147
+"""
+PACKING_LIST = """Packing list for Spain
+passport
+sunscreen
+phone charger
+meds: antihistamines
+swimsuit
+"""
+
+
+def test_files_that_seem_to_hold_health_details_or_phone_numbers_are_flagged() -> None:
+    from desktop.core.sensitive import HEALTH, PHONES, personal_details
+
+    assert personal_details(DENTIST_NOTE) == HEALTH == "health details"
+    assert personal_details("Appointment 14 March 9:40 - cleaning + check the cracked molar (lower left)") == HEALTH
+    assert personal_details(BIRTHDAYS) == PHONES == "phone numbers"
+    assert personal_details("I was diagnosed with asthma in 2019; the inhaler is in the blue bag.") == HEALTH
+    assert personal_details("Sertraline 50mg - one every morning") == HEALTH  # a medicine list
+    assert personal_details("My blood test results came back fine.") == HEALTH
+    assert personal_details("GP Tuesday 10:30 - review meds") == HEALTH
+    assert personal_details("Repeat prescription due 1 April") == HEALTH
+    assert personal_details("Mum's mobile: 07700 900412") == PHONES  # one number, named as someone's
+    assert personal_details("Helen's phone: 0161 496 0734") == PHONES
+    # not held back: a note with no health detail, general articles, a recipe, a car note,
+    # a single business number, an item on a packing list
+    assert personal_details("Dentist: next appointment 14 March at 9:30.") == ""
+    assert personal_details("Dentist: Dr. Okafor, 12 May 14:30") == ""
+    for text in (DENTISTRY_ARTICLE, MEDICINE_ARTICLE, RECIPE, CAR_NOTE, INSURANCE_NOTE, PACKING_LIST):
+        assert personal_details(text) == "", text
+    assert personal_details("Remember to brush teeth and take the bins out.") == ""
+    assert personal_details("Garage: Halls Motors, 0161 496 0022") == ""  # one number, a business's
+    assert personal_details("Office: 0161 496 0000\nFax: 0161 496 0001") == ""  # labelled as a business's
+    assert personal_details("My thesis is on the Great Depression and the Depression-era banks.") == ""
+    assert personal_details("Order 4111 1111 1111 1112 shipped; ISBN 0-306-40615-2") == ""
+    assert personal_details("Call 0161 496 0734, or from abroad +44 161 496 0734.") == ""  # one number, twice
+    # the secret checks and memory's are unchanged: these are the user's own to ask about
+    from desktop.core.sensitive import mentions_secret, sensitive_content
+
+    assert sensitive_content(DENTIST_NOTE) == sensitive_content(BIRTHDAYS) == ""
+    assert not mentions_secret("When is my dentist appointment? What is Mum's mobile number?")
+
+
+def test_health_details_and_phone_numbers_are_held_back_unless_the_user_includes_them() -> None:
+    docs = [("notes/dentist.txt", DENTIST_NOTE), ("notes/birthdays.txt", BIRTHDAYS),
+            ("wiki/dentistry.txt", DENTISTRY_ARTICLE), ("wiki/medicine.txt", MEDICINE_ARTICLE),
+            ("notes/cake.txt", RECIPE), ("notes/car.txt", CAR_NOTE), ("notes/insurance.txt", INSURANCE_NOTE),
+            ("notes/packing.txt", PACKING_LIST)]
+    preview, kept = build_preview(docs, lambda t: len(t.split()))
+    items = {i.path: i for i in preview.items}
+    assert items["notes/dentist.txt"].held_back and items["notes/dentist.txt"].reason == "seems to hold health details"
+    assert items["notes/birthdays.txt"].held_back
+    assert items["notes/birthdays.txt"].reason == "seems to hold phone numbers"
+    assert [p for p, _ in kept] == [p for p, _ in docs[2:]]
+    assert not any(items[p].sensitive for p, _ in docs[2:])
+    # ticked by the user, they are learned from, as a ticked password note is
+    _, kept = build_preview(docs, lambda t: len(t.split()), included=["notes/dentist.txt", "notes/birthdays.txt"])
+    assert [p for p, _ in kept] == [p for p, _ in docs]
