@@ -71,6 +71,11 @@ def held_kinds(sensitive: Iterable[str]) -> str:
     return "private details (" + ", ".join("passwords or codes" if k == "secret" else k for k in short) + ")"
 
 
+def _about_words(tokens: int) -> str:
+    """A token count as a user reads it: "about 1,200 words" (a word is about 1.3 tokens)."""
+    return f"about {max(1, round(tokens * 0.75)):,} words"
+
+
 class PersonalizePanel(QWidget):
     """Personalization for a non-programmer: one button, a preview, progress, a report.
 
@@ -301,7 +306,7 @@ class PersonalizePanel(QWidget):
             note = f"left out: {item.reason} (tick it to learn from it)" if item.held_back else item.reason
             # the file's name (its path in the tooltip) and its length in words, so that the
             # note is not cut off and no one has to know what a token is (sixth new-user trial)
-            row = QTreeWidgetItem([Path(item.path).name, f"about {max(1, round(item.tokens * 0.75)):,} words", note])
+            row = QTreeWidgetItem([Path(item.path).name, _about_words(item.tokens), note])
             row.setData(0, Qt.ItemDataRole.UserRole, item.path)
             row.setData(1, Qt.ItemDataRole.UserRole, item.held_back)
             row.setToolTip(0, item.path)
@@ -316,7 +321,7 @@ class PersonalizePanel(QWidget):
         held = [i for i in preview.items if i.held_back]
         auto = len(preview.items) - len(preview.included) - len(held)
         self.preview_label.setText(
-            f"{len(preview.included)} files, {preview.total_tokens:,} tokens"
+            f"{len(preview.included)} files, {_about_words(preview.total_tokens)}"
             + (f"; {auto} left out automatically." if auto else ".")
             + (f" {len(held)} {'seems' if len(held) == 1 else 'seem'} to hold {held_kinds(i.sensitive for i in held)} and "
                f"{'is' if len(held) == 1 else 'are'} left out: your personal adapter could learn "

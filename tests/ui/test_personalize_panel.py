@@ -63,6 +63,7 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
     assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it
     assert "1 seems to hold passwords" in panel.preview_label.text()
+    assert panel.preview_label.text().startswith("2 files, about ") and "tokens" not in panel.preview_label.text()
     assert "1 left out automatically" in panel.preview_label.text()  # the short file; the note is held back
     # the Wi-Fi note starts unticked (a new user left it ticked when this was a warning)
     assert rows["notes/home.txt"].checkState(0) == Qt.CheckState.Unchecked
