@@ -90,27 +90,61 @@ def print_skipped(skipped: list[dict[str, str]], out: Any = None) -> None:
         print(f"  {item['file']}: {item['reason']}", file=out)
 
 
+#: The indexing line while there is no count to show (looking for documents, loading the
+#: model, nothing new to read): its words alone, no bar, no "0file [00:00, ?file/s]".
+PHASE_FORMAT = "{desc}"
+#: The line once the files to read are counted: "Indexing:  40%|████      | 2 of 5 files,
+#: 12 chunks, about 5 s left".
+FILES_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt} of {total_fmt} {unit}{postfix}"
+
+
+def progress_bar(file: Any = None) -> Any:
+    """The terminal's indexing line (tqdm, to ``file``, default stderr), for :func:`_follow`."""
+    from tqdm import tqdm
+
+    return tqdm(total=None, desc="Indexing", unit="files", bar_format=PHASE_FORMAT,
+                dynamic_ncols=True, file=file or sys.stderr)
+
+
+def _time_left(seconds: float) -> str:
+    """'about 5 s left', 'about 3 min left', 'about 1.5 h left' (as the window says it)."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
 def _follow(events: Any, bar: Any) -> Any:
-    """Show an indexing job's events on ``bar`` (tqdm) and return its final event (None
-    if it ended without one)."""
+    """Show an indexing job's events on ``bar`` (:func:`progress_bar`) and return its final
+    event (None if it ended without one)."""
     final: Any = None
     for ev in events:
         if ev.kind == "progress" and ev.what == "files":
-            d = ev.data
-            if bar.total != ev.total:
-                bar.total = int(ev.total or 0)
-                bar.set_description("Indexing")
-                bar.reset(total=bar.total)
-            bar.n = int(ev.done)
-            post = {"chunks": d.get("chunks_done", 0)}
+            total, done, d = int(ev.total or 0), int(ev.done), ev.data
+            if not total:  # nothing new or changed: words, no bar
+                bar.bar_format = PHASE_FORMAT
+                bar.set_description_str("Indexing: no new or changed files to read")
+                continue
+            if bar.total != total:
+                bar.reset(total=total)
+                bar.bar_format = FILES_FORMAT
+                bar.unit = "file" if total == 1 else "files"
+                bar.set_description_str("Indexing", refresh=False)
+            bar.n = done
+            post = [f"{d.get('chunks_done', 0)} chunks"]
             if d.get("chunks_per_s"):
-                post["chunks/s"] = f"{d['chunks_per_s']:.1f}"
-            if d.get("eta_s") is not None:
-                post["eta"] = f"{d['eta_s']:.0f}s"
-            bar.set_postfix(post, refresh=False)
+                post.append(f"{d['chunks_per_s']:.1f} chunks/s")
+            if d.get("eta_s") is not None and done < total:
+                post.append(_time_left(d["eta_s"]))
+            if d.get("paused"):
+                post.append("paused")
+            bar.set_postfix_str(", ".join(post), refresh=False)
             bar.refresh()
-        elif ev.kind == "progress":
-            bar.set_description(ev.message)
+        elif ev.kind == "progress":  # "Looking for documents…", "Loading the embedding model…"
+            bar.bar_format = PHASE_FORMAT
+            bar.total = None
+            bar.set_description_str(ev.message)
         elif ev.kind == "log":
             bar.write(ev.message)
         elif ev.kind in ("done", "cancelled", "error"):
@@ -131,8 +165,6 @@ def _report(final: Any, unwatched: list[Path]) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from desktop.core.jobs import CancelToken
     from desktop.core.library import LibraryBusy
 
@@ -147,7 +179,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     library = core.library
     cancel = CancelToken()
     final: Any = None
-    bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
+    bar = progress_bar()
     try:
         if args.watch:
             for path in args.paths:
@@ -171,8 +203,6 @@ def _index_in_window(args: argparse.Namespace, busy: Any) -> int:
     """Hand the paths to the Hearth window that holds the library, and follow its progress
     (see :mod:`desktop.core.library.handoff`).  When no window answers (another command
     holds the library, or a window was killed), the refusal ``busy`` is raised again."""
-    from tqdm import tqdm
-
     from desktop.core.library.handoff import (
         ADDRESS_FILE,
         HandoffRefused,
@@ -197,7 +227,7 @@ def _index_in_window(args: argparse.Namespace, busy: Any) -> int:
         print(f"The Hearth window has your library open, so it is indexing {names} now "
               "(its Library page shows them; folders are also watched, as its Add folder does).",
               file=sys.stderr)
-        bar = tqdm(total=0, unit="file", dynamic_ncols=True, file=sys.stderr)
+        bar = progress_bar()
         try:
             final = _follow(job, bar)
         finally:

@@ -67,3 +67,56 @@ def test_bad_paths_and_collections_are_errors(tmp_path: Path, capsys: Any, defau
     assert "no collection named nosuch" in capsys.readouterr().err
     assert main(["ask", "   "]) == 2  # an empty question: one clear line, no traceback
     assert "the question is empty" in capsys.readouterr().err
+
+
+def _lines(err: str) -> list[str]:
+    """The states a tqdm line went through on a terminal (each redraw starts with \\r)."""
+    return [s.strip() for s in err.replace("\r", "\n").splitlines() if s.strip()]
+
+
+def test_indexing_nothing_shows_words_not_an_empty_counter(tmp_path: Path, capsys: Any) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["index", str(empty)]) == 0
+    states = _lines(capsys.readouterr().err)
+    assert states[-1] == "Indexing: no new or changed files to read"
+    for state in states:  # never "0file [00:00, ?file/s]" nor "Looking for documents…: : "
+        assert "?" not in state and "file/s" not in state and ": :" not in state and "|" not in state
+
+
+def test_the_indexing_line_counts_files_in_words() -> None:
+    import io
+
+    from desktop.cli.library import _follow, progress_bar
+    from desktop.core.jobs import ProgressEvent
+
+    events = [
+        ProgressEvent("index", "progress", "scanning", message="Looking for documents…"),
+        ProgressEvent("index", "progress", "files", 0, 5, "files", data={"chunks_done": 0}),
+        ProgressEvent("index", "progress", "files", 2, 5, "files",
+                      data={"chunks_done": 12, "chunks_per_s": 3.44, "eta_s": 5.2}),
+        ProgressEvent("index", "progress", "files", 5, 5, "files", data={"chunks_done": 30, "eta_s": 0.0}),
+        ProgressEvent("index", "done", "files", 5, 5, "files", message="Indexed 5 file(s) (30 chunks)."),
+    ]
+    out = io.StringIO()
+    bar = progress_bar(out)
+    shown: list[str] = []
+
+    def watched() -> Any:
+        for ev in events:
+            yield ev
+            shown.append(str(bar))
+
+    final = _follow(watched(), bar)
+    bar.close()
+    assert final is events[-1]
+    assert shown[0] == "Looking for documents…"
+    assert shown[1].startswith("Indexing:   0%|") and shown[1].endswith("| 0 of 5 files, 0 chunks")
+    assert shown[2].startswith("Indexing:  40%|")
+    assert shown[2].endswith("| 2 of 5 files, 12 chunks, 3.4 chunks/s, about 5 s left")
+    assert shown[3].endswith("| 5 of 5 files, 30 chunks")  # no time left once all are read
+
+    bar = progress_bar(io.StringIO())
+    _follow([ProgressEvent("index", "progress", "files", 0, 1, "files", data={"chunks_done": 0})], bar)
+    assert str(bar).endswith("| 0 of 1 file, 0 chunks")
+    bar.close()
