@@ -68,6 +68,35 @@ def serve() -> Iterator[Any]:
         core.close()
 
 
+@pytest.fixture
+def serve_library(tmp_path: Path) -> Iterator[Any]:
+    """serve_library(files, reply) -> (server, backend): a server over a core whose library
+    has ``files`` (name -> text, in one folder) indexed and whose scripted engine says
+    ``reply``."""
+    made: list[tuple[ServerThread | None, HearthCore]] = []
+
+    def start(files: dict[str, str], reply: str) -> tuple[ServerThread, WatchedBackend]:
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        for name, text in files.items():
+            (notes / name).write_text(text)
+        backend = WatchedBackend(reply)
+        core = HearthCore(settings=Settings(), engine=backend)
+        made.append((None, core))
+        core.engine.load("scripted.gguf", EngineOptions())
+        assert core.library is not None
+        assert list(core.library.index_paths([notes]))[-1].kind == "done"
+        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
+        made[-1] = (server, core)
+        return server, backend
+
+    yield start
+    for server, core in made:
+        if server is not None:
+            server.stop()
+        core.close()
+
+
 def client(server: ServerThread, key: str = "none") -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=30)
 
@@ -284,113 +313,74 @@ def test_streamed_chunks_are_the_same_json_batched_or_not(serve: Any) -> None:
         assert ch["object"] == "chat.completion.chunk" and ch["id"] == chunks[0]["id"]
 
 
-def test_library_answers_begin_as_the_windows_do(tmp_path: Path) -> None:
+def test_library_answers_begin_as_the_windows_do(serve_library: Any) -> None:
     """"Not found" and the one value asked for come from the plan, without the model,
     streamed or not, as in the window (the server used to hand every question to the
     model, and never said "not found")."""
     from desktop.core.answering import NOT_FOUND
 
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "lemon-cake.txt").write_text("Lemon cake\nBake at 180 degrees Celsius for 35 minutes.\n")
-    backend = WatchedBackend("model text")
-    core = HearthCore(settings=Settings(), engine=backend)
-    core.engine.load("scripted.gguf", EngineOptions())
-    server = None
-    try:
-        assert core.library is not None
-        assert list(core.library.index_paths([notes]))[-1].kind == "done"
-        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
-        c = client(server)
+    server, backend = serve_library(
+        {"lemon-cake.txt": "Lemon cake\nBake at 180 degrees Celsius for 35 minutes.\n"}, "model text")
+    c = client(server)
 
-        def ask(question: str, stream: bool) -> str:
-            kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": question}],
-                           "extra_body": {"hearth": {"library": True}}}
-            if stream:
-                return "".join(ch.choices[0].delta.content or "" for ch in
-                               c.chat.completions.create(stream=True, **kwargs) if ch.choices)
-            return c.chat.completions.create(**kwargs).choices[0].message.content or ""
+    def ask(question: str, stream: bool) -> str:
+        kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": question}],
+                       "extra_body": {"hearth": {"library": True}}}
+        if stream:
+            return "".join(ch.choices[0].delta.content or "" for ch in
+                           c.chat.completions.create(stream=True, **kwargs) if ch.choices)
+        return c.chat.completions.create(**kwargs).choices[0].message.content or ""
 
-        for stream in (False, True):
-            assert ask("What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
-            assert ask("What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
-        assert backend.params == []  # the model wrote none of these
-        assert ask("Tell me about the lemon cake", False).endswith("model text")
-    finally:
-        if server is not None:
-            server.stop()
-        core.close()
+    for stream in (False, True):
+        assert ask("What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
+        assert ask("What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
+    assert backend.params == []  # the model wrote none of these
+    assert ask("Tell me about the lemon cake", False).endswith("model text")
 
 
-def test_library_answers_say_whether_they_rest_on_their_sources(tmp_path: Path) -> None:
+def test_library_answers_say_whether_they_rest_on_their_sources(serve_library: Any) -> None:
     """As the window warns above the sources: ``hearth.grounded`` is false when the reply
     says nothing the sources hold, in the response (or the stream's last chunk)."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "warsaw.txt").write_text(
+    server, _ = serve_library({"warsaw.txt": (
         "Warsaw is the capital and largest city of Poland. In 1807 Napoleon created the Duchy of "
         "Warsaw, a French client state, and the city was for a time the capital of a state allied "
-        "with France.\n")
-    core = HearthCore(settings=Settings(), engine=WatchedBackend("The capital of France is Paris."))
-    core.engine.load("scripted.gguf", EngineOptions())
-    server = None
-    try:
-        assert core.library is not None
-        assert list(core.library.index_paths([notes]))[-1].kind == "done"
-        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
-        body = {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}],
-                "hearth": {"library": True}}
-        with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            done = http.post("/chat/completions", json=body).json()
-            streamed = http.post("/chat/completions", json={**body, "stream": True}).text
-        assert done["choices"][0]["message"]["content"] == "The capital of France is Paris."
-        assert done["hearth"]["sources"] and done["hearth"]["grounded"] is False
-        chunks = [json.loads(line[6:]) for line in streamed.splitlines()
-                  if line.startswith("data: ") and line != "data: [DONE]"]
-        assert chunks[0]["hearth"]["sources"] and chunks[-1]["hearth"] == {"grounded": False}
-        # asked about Warsaw, its passage holds the answer's words (a capital, France) but
-        # not the name it adds: "Paris"
-        body["messages"] = [{"role": "user", "content": "Tell me about Warsaw"}]
-        with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is False
-    finally:
-        if server is not None:
-            server.stop()
-        core.close()
+        "with France.\n")}, "The capital of France is Paris.")
+    body = {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}],
+            "hearth": {"library": True}}
+    with httpx.Client(base_url=server.base_url, timeout=60) as http:
+        done = http.post("/chat/completions", json=body).json()
+        streamed = http.post("/chat/completions", json={**body, "stream": True}).text
+    assert done["choices"][0]["message"]["content"] == "The capital of France is Paris."
+    assert done["hearth"]["sources"] and done["hearth"]["grounded"] is False
+    chunks = [json.loads(line[6:]) for line in streamed.splitlines()
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    assert chunks[0]["hearth"]["sources"] and chunks[-1]["hearth"] == {"grounded": False}
+    # asked about Warsaw, its passage holds the answer's words (a capital, France) but
+    # not the name it adds: "Paris"
+    body["messages"] = [{"role": "user", "content": "Tell me about Warsaw"}]
+    with httpx.Client(base_url=server.base_url, timeout=60) as http:
+        assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is False
 
 
-def test_library_answers_leave_out_the_models_preamble_as_the_window_does(tmp_path: Path) -> None:
+def test_library_answers_leave_out_the_models_preamble_as_the_window_does(serve_library: Any) -> None:
     """A fact's answer is held back until it is known not to open with "The answer to the
     question is:", which is left out, streamed or not; an answer that says nothing becomes
     the sentence it would rest on (the server used to pass both through)."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "cakes.txt").write_text("Lemon cake\nThe lemon cake is baked by Aunt Maria every Sunday.\n")
-    backend = WatchedBackend("The answer to the question is: Aunt Maria.")
-    core = HearthCore(settings=Settings(), engine=backend)
-    core.engine.load("scripted.gguf", EngineOptions())
-    server = None
-    try:
-        assert core.library is not None
-        assert list(core.library.index_paths([notes]))[-1].kind == "done"
-        server = ServerThread(HearthApi(core, "", None), "127.0.0.1", 0).start()
-        c = client(server)
+    server, backend = serve_library({"cakes.txt": "Lemon cake\nThe lemon cake is baked by Aunt Maria every Sunday.\n"},
+                                    "The answer to the question is: Aunt Maria.")
+    c = client(server)
 
-        def ask(stream: bool) -> str:
-            kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": "Who bakes the lemon cake?"}],
-                           "extra_body": {"hearth": {"library": True}}}
-            if stream:
-                return "".join(ch.choices[0].delta.content or "" for ch in
-                               c.chat.completions.create(stream=True, **kwargs) if ch.choices)
-            return c.chat.completions.create(**kwargs).choices[0].message.content or ""
+    def ask(stream: bool) -> str:
+        kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": "Who bakes the lemon cake?"}],
+                       "extra_body": {"hearth": {"library": True}}}
+        if stream:
+            return "".join(ch.choices[0].delta.content or "" for ch in
+                           c.chat.completions.create(stream=True, **kwargs) if ch.choices)
+        return c.chat.completions.create(**kwargs).choices[0].message.content or ""
 
-        for stream in (False, True):
-            assert ask(stream) == "Aunt Maria."
-        backend.reply = "The answer to the question is:"
-        for stream in (False, True):
-            assert ask(stream) == "The lemon cake is baked by Aunt Maria every Sunday."
-        assert backend.params  # the model wrote these (no direct answer)
-    finally:
-        if server is not None:
-            server.stop()
-        core.close()
+    for stream in (False, True):
+        assert ask(stream) == "Aunt Maria."
+    backend.reply = "The answer to the question is:"
+    for stream in (False, True):
+        assert ask(stream) == "The lemon cake is baked by Aunt Maria every Sunday."
+    assert backend.params  # the model wrote these (no direct answer)
