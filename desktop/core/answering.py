@@ -860,6 +860,78 @@ def empty_answer(text: str, question: str) -> bool:
     return not plain or plain == _plain(question) or bool(_FRAME_ECHO.match(text.strip()))
 
 
+#: Double quotation marks: “ opens, ” closes, and " closes an open " (else it opens one).
+_DOUBLE_QUOTE = re.compile(r"[\"“”]")
+#: A quotation mark followed by nothing but punctuation and spaces: the end of 'is "4242".'
+#: that the next piece of a streamed answer may still pair or leave alone (with an
+#: apostrophe: after an opening ' left out, see :func:`balance_quotes`).
+_QUOTE_AT_END = re.compile(r"[\"“”]\W*$")
+_QUOTE_OR_APOSTROPHE_AT_END = re.compile(r"[\"“”'’]\W*$")
+#: Closing quotation marks right after a sentence's end (:func:`sentence_spans` leaves them
+#: out of both sentences: '“The code is 4242.” Then').
+_CLOSING_QUOTES = re.compile(r"[\"”]+")
+
+
+def _unmatched_quotes(text: str, opened: str = "") -> tuple[list[int], int | None]:
+    """The offsets of the double quotation marks in ``text`` that pair with none, and the
+    offset of the one that closes ``opened`` (a mark just before ``text``, such as the
+    opening quote of a preamble 'The answer is: "' left out; None when none closes it)."""
+    stack: list[tuple[str, int]] = [(opened, -1)] if opened in ('"', "“") else []
+    unmatched: list[int] = []
+    closer = None
+    for m in _DOUBLE_QUOTE.finditer(text):
+        mark, i = m.group(), m.start()
+        if mark == "“" or (mark == '"' and (not stack or stack[-1][0] != '"')):
+            stack.append((mark, i))
+        elif stack:
+            if stack.pop()[1] < 0:
+                closer = i
+        else:
+            unmatched.append(i)
+    unmatched += [i for _, i in stack if i >= 0]
+    return sorted(unmatched), closer
+
+
+def balance_quotes(text: str, opened: str = "") -> str:
+    """``text`` without a quotation mark that pairs with none at either end: 'The password
+    is X."' and '"The password is X.' become 'The password is X.'; a matched pair stays
+    ('"The password is X."', 'It is "X".'), and so does a lone mark inside the text.
+
+    ``opened``: the character just before ``text`` when that was cut off (a preamble
+    'The answer is: "' left out); the mark that closes that quote goes too, wherever it is
+    ('4242".' -> '4242.').  After an opening ' the last ' or ’ with only punctuation after it
+    goes (apostrophes are not paired otherwise: "Bob's", "the Joneses'")."""
+    drop: set[int] = set()
+    if opened and opened in "'‘":
+        single = re.search(r"['’](?=\W*$)", text)
+        if single:
+            drop.add(single.start())
+    unmatched, closer = _unmatched_quotes(text, opened)
+    if closer is not None:
+        drop.add(closer)
+    if unmatched and unmatched[0] == len(text) - len(text.lstrip()):
+        drop.add(unmatched[0])
+    if unmatched and not re.search(r"\w", text[unmatched[-1] + 1:]):
+        drop.add(unmatched[-1])
+    for i in sorted(drop, reverse=True):
+        text = text[:i] + text[i + 1:]
+    return text
+
+
+def quotes_settled(text: str, opened: str = "") -> int:
+    """How many leading characters of a streamed answer ``text`` are shown by
+    :func:`balance_quotes` (with ``opened``) as they will be whatever follows: all but a
+    trailing quotation mark (an apostrophe too after an opening ') with only punctuation
+    after it, and none while a quotation mark that opens the text is not closed (either
+    may yet be left out)."""
+    tail = (_QUOTE_OR_APOSTROPHE_AT_END if opened and opened in "'‘" else _QUOTE_AT_END).search(text)
+    end = tail.start() if tail else len(text)
+    unmatched, _ = _unmatched_quotes(text[:end], opened)
+    if unmatched and unmatched[0] == len(text) - len(text.lstrip()):
+        return 0
+    return end
+
+
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
 #: What follows it for a question about the user: where the answer could come from.
@@ -1009,11 +1081,17 @@ class AnswerPlan:
     def quoted_sentence(self) -> str:
         """The sentence of the best window that matched the question best, or the first
         passage for a request that is not factual ("" with no evidence): the answer when
-        the model's says nothing (:func:`empty_answer`)."""
+        the model's says nothing (:func:`empty_answer`).  Its quotation marks pair
+        (:func:`balance_quotes`; a quote closed after its full stop is kept)."""
         if not self.evidence:
             return ""
         ev = self.evidence[0]
-        return " ".join(ev.source.text[ev.best[0]:ev.best[1]].split()) or " ".join(ev.text.split())
+        start, end = ev.best
+        sentence = ev.source.text[start:end]
+        closing = _CLOSING_QUOTES.match(ev.source.text, end)
+        if closing and len(_unmatched_quotes(sentence + closing.group())[0]) < len(_unmatched_quotes(sentence)[0]):
+            sentence += closing.group()  # '“The code is 4242.”': the quote it opened ends too
+        return balance_quotes(" ".join(sentence.split()) or " ".join(ev.text.split()))
 
     def grounded(self, answer: str, question: str) -> bool:
         """Whether the reply rests on what was quoted (:func:`grounded`); True when nothing
@@ -1050,10 +1128,13 @@ class ReplyStream:
 
     A factual answer from the files (``plan.factual`` with evidence) is held back until
     :func:`preamble_length` knows how it begins, and a preamble ("The answer to the
-    question is:") or the question repeated is left out; the rest is shown as written.
-    With ``greedy`` decoding, a loop (:func:`repetition_start`) ends the text where it
-    began (:attr:`looped`: the caller stops the engine).  :meth:`ending` gives the quoted
-    sentence when the model said nothing.
+    question is:") or the question repeated is left out; a quotation mark without its pair
+    at either end goes (:func:`balance_quotes`), and one that may yet be left out is held
+    back until that is known (:func:`quotes_settled`), so that what was streamed is what is
+    stored (`hearth ask` had printed '4242".' for a stored '4242.').  With ``greedy``
+    decoding, a loop (:func:`repetition_start`) ends the text where it began
+    (:attr:`looped`: the caller stops the engine).  When the model is done, :meth:`flush`
+    gives what was held back, :meth:`ending` the quoted sentence if it said nothing.
 
     Attributes:
         written: everything the model wrote so far.
@@ -1066,19 +1147,24 @@ class ReplyStream:
         self.written = ""
         self.cut: int | None = None if plan.factual and plan.evidence else 0
         self.looped = False
+        self._sent = 0  # characters of :attr:`shown` streamed
+        self._quoted = False  # a quotation mark is in the shown text: stream what is settled
+
+    def _opened(self) -> str:
+        """The character before the shown text where a preamble was cut ("" for none)."""
+        return self.written[self.cut - 1] if self.cut else ""
+
+    def _shown(self, end: int) -> str:
+        """The shown form of ``written[cut:end]``."""
+        assert self.cut is not None
+        shown = balance_quotes(self.written[self.cut:end], self._opened())
+        return shown[:1].upper() + shown[1:] if self.cut else shown
 
     @property
     def shown(self) -> str:
         """The model's text as shown ("" while held back), with a capital first letter
         where a preamble was cut ("The answer is: the Broncos" -> "The Broncos")."""
-        if self.cut is None:
-            return ""
-        shown = self.written[self.cut:]
-        if not self.cut:
-            return shown
-        if self.written[self.cut - 1] in "\"“":  # 'is "2290 1184 5521".': its closing quote goes too
-            shown = re.sub(r"[\"”](?=\W*$)", "", shown, count=1)
-        return shown[:1].upper() + shown[1:]
+        return "" if self.cut is None else self._shown(len(self.written))
 
     def feed(self, piece: str) -> str:
         """Take the model's next ``piece``; return what to show now ("" while held back,
@@ -1094,8 +1180,25 @@ class ReplyStream:
                 return ""
         if self.cut is None:
             self.cut = preamble_length(self.written, self.question)
-            return self.shown
-        return piece
+            if self.cut is None:
+                return ""
+            piece = self.written[self.cut:]
+        self._quoted = self._quoted or self._opened() in ('"', "“", "'", "‘") or bool(_DOUBLE_QUOTE.search(piece))
+        if not self._quoted:  # as written (in linear time): only the first piece changes
+            ready = self._shown(len(self.written)) if not self._sent else ""
+            out = ready or piece
+        else:
+            out = self._shown(self.cut + quotes_settled(self.written[self.cut:], self._opened()))[self._sent:]
+        self._sent += len(out)
+        return out
+
+    def flush(self) -> str:
+        """What of the finished text was held back and not yet shown ("" when what was
+        streamed is no longer its beginning: a loop cut back to one round)."""
+        shown = self.shown
+        out = shown[self._sent:] if len(shown) > self._sent else ""
+        self._sent += len(out)
+        return out
 
     def ending(self) -> str:
         """What replaces the reply when the model is done and said nothing (blank, only a

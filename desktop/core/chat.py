@@ -293,6 +293,10 @@ class ChatService:
                     stats = dict(ev.data)
                     if stats.get("finish_reason") == "cancelled":
                         status = "stopped"
+            rest = stream.flush()  # a quotation mark held back until its pair was known
+            if rest:
+                yield ChatEvent("token", text=rest)
+                text = opening + stream.shown
         except EngineError as exc:
             status, error = "error", str(exc)
         except GeneratorExit:

@@ -677,7 +677,7 @@ class HearthApi:
                             yield "".join(out)
                 finally:
                     await events.aclose()
-                rest = shaped.feed("" if scanner.stopped else scanner.flush()) if model_writes else ""
+                rest = shaped.feed("" if scanner.stopped else scanner.flush()) + shaped.flush() if model_writes else ""
                 # what was held back as it might be a preamble, or the quoted sentence where
                 # the model said nothing (already-sent text cannot be taken back: it is added)
                 ending = shaped.ending() if model_writes else ""

@@ -1,15 +1,19 @@
 """Which sentences a small model reads, how it is asked, and what an answer rests on."""
 
+import pytest
+
 from desktop.core.answering import (
     NOT_FOUND,
     AnswerPlan,
     answer_type_match,
+    balance_quotes,
     coverage,
     grounded,
     is_factual,
     is_not_found,
     is_question,
     preamble_length,
+    quotes_settled,
     select_evidence,
     sentence_spans,
     supporting_sentence,
@@ -406,3 +410,32 @@ def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_
         ("gust", "guest"), ("pasword", "password")]
     assert respelled("What is the guest password?", "What is the guest password?") == []
     assert read_as_note([("gust", "guest")]) == "Searched your files reading “gust” as “guest”."
+
+
+@pytest.mark.parametrize(("answer", "opened", "shown"), [
+    ('The password is X."', "", "The password is X."),  # a closing quote that opened nothing
+    ('"The password is X.', "", "The password is X."),  # an opening quote never closed
+    ("“The door code is 4242.", "", "The door code is 4242."),
+    ("The door code is 4242”.", "", "The door code is 4242."),
+    ('"The password is X."', "", '"The password is X."'),  # a pair stays
+    ("“The password is X.”", "", "“The password is X.”"),
+    ('It is "X".', "", 'It is "X".'),
+    ('Bob wrote "hi and left.', "", 'Bob wrote "hi and left.'),  # inside the text: not at an end
+    ('4242".', '"', "4242."),  # after 'The answer is: "' (left out), its pair goes too
+    ("4242” for the door.", "“", "4242 for the door."),
+    ("4242'.", "'", "4242."),
+    ("Bob's car.", "", "Bob's car."),  # apostrophes are not quotes
+    ("", "", ""),
+])
+def test_a_quotation_mark_without_its_pair_at_an_end_is_left_out(answer: str, opened: str, shown: str) -> None:
+    assert balance_quotes(answer, opened) == shown
+
+
+def test_a_streamed_answer_shows_a_quotation_mark_once_its_pair_is_known() -> None:
+    assert quotes_settled("The code is 42") == len("The code is 42")
+    assert quotes_settled('The code is "') == len("The code is ")  # may yet end the answer
+    assert quotes_settled('The code is "42') == len('The code is "42')  # inside: it stays either way
+    assert quotes_settled('The code is "42" now') == len('The code is "42" now')
+    assert quotes_settled('"The code') == 0  # it is left out unless something closes it
+    assert quotes_settled('"The code" is') == len('"The code" is')
+    assert quotes_settled('4242".', '"') == 4
