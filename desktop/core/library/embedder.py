@@ -27,6 +27,7 @@ import hashlib
 import json
 import shutil
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -125,6 +126,21 @@ def weightless_copy(model_dir: Path, target: Path) -> Path:
             "why": "a smaller download; the int8 ONNX copy embeds (desktop.core.library.embedder.weightless_copy)"}
     (target / SOURCE_NOTE).write_text(json.dumps(note, indent=1) + "\n", encoding="utf-8")
     return target
+
+
+@lru_cache(maxsize=4)
+def whole_words(model_dir: Path | None) -> frozenset[str]:
+    """The whole words (letters only, not "##" continuations) of the word-piece vocabulary
+    in ``model_dir``'s tokenizer.json: 22,501 for all-MiniLM-L6-v2, a list of common English
+    words that the question's spelling correction leaves alone.  Empty when there is no
+    folder or no readable vocabulary."""
+    if model_dir is None:
+        return frozenset()
+    try:
+        vocab = json.loads((Path(model_dir) / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    except (TypeError, OSError, ValueError, KeyError):
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and not w.startswith("##"))
 
 
 def _mean_pooling_folder(model_dir: Path) -> bool:

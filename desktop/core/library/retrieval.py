@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.library.embedder import Embedder
+from desktop.core.library.embedder import Embedder, whole_words
 from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
@@ -110,10 +110,10 @@ class BM25Index:
             docs, scores = self._retriever.retrieve(q, k=k, show_progress=False, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def corrections(self, query: str) -> dict[str, str]:
+    def corrections(self, query: str, dictionary: frozenset[str] = frozenset()) -> dict[str, str]:
         """Misspelt words of ``query`` -> the indexed word meant: for each word (lower-case,
-        :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word) that no
-        passage holds, the indexed word one edit away (:func:`desktop.core.words.edits1`)
+        :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word, not in
+        ``dictionary``: words known to be spelt right) that no passage holds, the indexed word one edit away (:func:`desktop.core.words.edits1`)
         found in the most passages that hold all the question's other indexed words; {} when there is nothing to check it against (no other word is indexed).
 
         "whats the gust wifi pasword" found the router's line: neither "gust" nor "pasword"
@@ -133,7 +133,7 @@ class BM25Index:
                  if w not in STOP_WORDS]
         known = [w for w in words if indexed(w)]
         unknown = [w for w in words if not indexed(w) and len(w) >= MIN_CORRECTED_LENGTH
-                   and w.isalpha() and w.isascii()]
+                   and w.isalpha() and w.isascii() and w not in dictionary]
         if not known or not unknown:
             return {}
         out: dict[str, str] = {}
@@ -306,13 +306,21 @@ class Retriever:
         return [float(found[t] @ qvec) for t in texts]
 
     def correct_spelling(self, query: str, collections: Sequence[str]) -> str:
-        """``query`` with each word that no passage of ``collections`` holds replaced by
-        the indexed word meant (:meth:`BM25Index.corrections`; the first collection that
-        has one decides); ``query`` itself when nothing is misspelt."""
+        """``query`` with each word that no passage of ``collections`` holds and that is no
+        whole word of the embedding model's vocabulary (:func:`.embedder.whole_words`,
+        22,501 English words for all-MiniLM-L6-v2) replaced by the indexed word meant
+        (:meth:`BM25Index.corrections`; the first collection that has one decides); ``query``
+        itself when nothing is misspelt.  Correcting only non-words is the conservative half
+        of spelling correction (Kukich, "Techniques for automatically correcting words in
+        text", ACM Computing Surveys 1992): "pasword" and "dentst" are corrected, "gust" is
+        not."""
         fixes: dict[str, str] = {}
+        # a real word is not corrected ("born" had become the "bon" of a French passage):
+        # only words the embedding model's vocabulary lacks are
+        dictionary = whole_words(getattr(self._embedder(), "model_dir", None))
         for name in collections:
             if self.store.manifest.collection(name):
-                for word, fix in self.bm25(name).corrections(query).items():
+                for word, fix in self.bm25(name).corrections(query, dictionary).items():
                     fixes.setdefault(word, fix)
         if not fixes:
             return query

@@ -126,17 +126,24 @@ WIFI_NOTE = ("home wifi stuff\n\nNetwork: Birchwood-5G\nPassword: tangerine-Falc
 
 
 def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path, embedder) -> None:
-    # "whats the gust wifi pasword" quoted the router's line (sixth new-user trial)
+    # "whats the gust wifi pasword" quoted the router's line (sixth new-user trial); the
+    # seventh read "born" as "bon"
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "wifi.txt").write_text(WIFI_NOTE)
     (folder / "packing.txt").write_text("packing list\n\nlight rain jacket\nsunglasses, suncream\n")
+    (folder / "theatre.txt").write_text("Le Tartuffe de Molière est très bon.\n")
     lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
     try:
         list(lib.index_paths([folder]))
-        assert lib.correct_spelling("whats the gust wifi pasword") == "whats the guest wifi password"
+        assert lib.correct_spelling("whats the guest wifi pasword") == "whats the guest wifi password"
         assert lib.correct_spelling("Guest WIFI Pasword?") == "Guest WIFI Password?"  # as typed
         assert lib.correct_spelling("GUEST WIFI PASWORD") == "GUEST WIFI PASSWORD"
+        assert lib.correct_spelling("whats the guest wifii pasword") == "whats the guest wifi password"
+        # a real word is never "corrected" to a neighbour in the files: "gust" (not "guest"),
+        # "born" (not the French "bon" beside "Molière")
+        assert lib.correct_spelling("whats the gust wifi pasword") == "whats the gust wifi password"
+        assert lib.correct_spelling("When was Molière born?") == "When was Molière born?"
         # a word of the files is never changed, nor one with no passage to check it by
         assert lib.correct_spelling("What is the guest password?") == "What is the guest password?"
         assert lib.correct_spelling("pasword?") == "pasword?"
