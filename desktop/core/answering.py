@@ -30,8 +30,10 @@ from typing import Any
 from desktop.core.engine import ChatMessage
 from desktop.core.sources import Source, quote_untrusted, source_label
 from desktop.core.words import (
+    HOW_MEASURE,
     RELATION_WORDS,
     STOP_WORDS,
+    asked_terms,
     holds_term,
     long_words,
     related,
@@ -127,15 +129,14 @@ CONTEXT_WEIGHT = 0.25
 _HEADING = re.compile(r"^[^\w\d:]*(?:[^\W\d]+[^\w\d:]+){0,3}[^\W\d]+[^\w\d:]*$(?<![.!?:])")
 #: "how ..." asking for an amount or a measure ("How hot should the oven be?" was taken
 #: for a request to explain, sixth new-user trial)
-_HOW_MEASURE = "many|much|long|far|old|big|often|tall|hot|cold|warm|high|wide|deep|heavy|large|early|late|fast|soon"
 _FACTUAL_START = re.compile(
     r"^\s*(?:(?:and|so|but|then|ok(?:ay)?|hey|hi|please|hearth)[, ]+)*"
-    r"(?:who|whom|whose|what|when|where|which|how\s+(?:" + _HOW_MEASURE + ")|"
+    r"(?:who|whom|whose|what|when|where|which|how\s+(?:" + HOW_MEASURE + ")|"
     r"in\s+(?:what|which)|on\s+(?:what|which)|at\s+(?:what|which)|for\s+(?:what|which)|"
     r"is|are|was|were|did|does|do|can|has|have|name|give\s+me|tell\s+me)\b",
     re.IGNORECASE,
 )
-_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|when|where|which|how (?:" + _HOW_MEASURE + r"))\b",
+_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|when|where|which|how (?:" + HOW_MEASURE + r"))\b",
                       re.IGNORECASE)
 _OPEN_ENDED = re.compile(
     r"\b(?:summar\w*|explain|describe|why|list|compare|outline|overview|write|draft|"
@@ -193,7 +194,7 @@ def contextual_question(user_messages: Sequence[str]) -> str:
     question = asked(user_messages[-1])
     if len(user_messages) < 2 or len(question.split()) > FOLLOW_UP_MAX_WORDS:
         return question
-    own = set(terms(_HOW_WORD.sub("", question)))
+    own = set(asked_terms(question))
     if _CONTINUATION.match(question) or _BACK_REFERENCE.search(question) or not own:
         return f"{question} ({asked(user_messages[-2])})"
     return question
@@ -483,7 +484,7 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     it is in the passage's file name, section or headings (:func:`_passage_context`),
     or a related word is (:func:`desktop.core.words.related`: "birth" for "born").
     The "long" of "how long" is the kind of answer wanted, not a word to find."""
-    wanted = set(terms(_HOW_WORD.sub("", question)))
+    wanted = set(asked_terms(question))
     if not wanted:
         return 1.0
 
@@ -533,12 +534,6 @@ def about_the_same_person(question: str, evidence: Sequence[Evidence]) -> list[E
     return [ev for ev in evidence if names(ev)]
 
 
-#: words that name the kind of answer wanted, not something the passage must hold: the
-#: "long" of "how long", the "year" of "what year"
-_HOW_WORD = re.compile(r"\bhow\s+(?:" + _HOW_MEASURE + r")\b"
-                       r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?)\b"
-                       r"|(?<=\w )number\b",
-                       re.IGNORECASE)
 _SEPARATOR = re.compile(r"[_\-.]+")
 
 
@@ -709,7 +704,7 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     label, value = m.group("label").strip(), m.group("value").strip()
     if not value or len(label.split()) > 8 or len(value.split()) > 12:
         return ""
-    wanted = set(terms(_HOW_WORD.sub("", question)))
+    wanted = set(asked_terms(question))
     in_label = set(terms(label))
     if not wanted or not (wanted & in_label) or not wanted <= in_label | _passage_context(evidence.source):
         return ""

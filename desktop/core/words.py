@@ -45,6 +45,23 @@ def terms(text: str) -> list[str]:
             if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]  # not the "s" of "Gandhi's"
 
 
+#: "how ..." asking for an amount or a measure ("How hot should the oven be?")
+HOW_MEASURE = "many|much|long|far|old|big|often|tall|hot|cold|warm|high|wide|deep|heavy|large|early|late|fast|soon"
+#: words that name the kind of answer wanted, not something the passage must hold: the
+#: "long" of "how long", the "year" of "what year", the "number" of "phone number"
+KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
+                        r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?)\b"
+                        r"|(?<=\w )number\b",
+                        re.IGNORECASE)
+
+
+def asked_terms(question: str) -> list[str]:
+    """The content words (:func:`terms`) of ``question`` that a passage answering it should
+    hold: without the words that name the kind of answer (:data:`KIND_WORDS`): "oscar",
+    "turn" of "How old is Oscar turning?"."""
+    return terms(KIND_WORDS.sub("", question))
+
+
 def long_words(text: str, min_length: int = 8) -> list[str]:
     """``text``'s words of at least ``min_length`` characters, lower-cased: where OCR or a
     compound may hold a shorter word ("paymentdue", "carpark")."""

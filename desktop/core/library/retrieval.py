@@ -43,7 +43,15 @@ from desktop.core.library.embedder import Embedder, whole_words
 from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
-from desktop.core.words import STOP_WORDS, edits1, holds_term, long_words, sentence_spans, terms
+from desktop.core.words import (
+    STOP_WORDS,
+    asked_terms,
+    edits1,
+    holds_term,
+    long_words,
+    sentence_spans,
+    terms,
+)
 
 BM25_K1 = 0.9
 BM25_B = 0.4
@@ -123,11 +131,15 @@ class BM25Index:
         "light" unless a passage holds "light" with "time" in "What time is my flight?"."""
         if self._retriever is None:
             return {}
+        # word_to_stem also caches the words of past queries: a word is indexed when its stem is
         vocabulary, stem_ids = self._tokenizer.word_to_stem, self._tokenizer.stem_to_sid
         stem = self._stem.stemWord if self._stem else (lambda w: w)
 
+        def sid(word: str) -> int | None:
+            return stem_ids.get(vocabulary.get(word) or stem(word))
+
         def indexed(word: str) -> bool:
-            return word in vocabulary or stem(word) in stem_ids
+            return sid(word) is not None
 
         words = [w for w in dict.fromkeys(m.group(0).lower() for m in _QUERY_WORD.finditer(query))
                  if w not in STOP_WORDS]
@@ -139,13 +151,12 @@ class BM25Index:
         out: dict[str, str] = {}
         with self._lock:
             def holding(word: str) -> np.ndarray:
-                sid = stem_ids[vocabulary[word]] if word in vocabulary else stem_ids[stem(word)]
-                return np.asarray(self._retriever.get_scores([sid])) > 0
+                return np.asarray(self._retriever.get_scores([sid(word)])) > 0
 
             together = np.logical_and.reduce([holding(w) for w in known])  # passages with all
             for word in unknown:
                 shared = {c: int(np.count_nonzero(together & holding(c)))
-                          for c in sorted(edits1(word)) if c in vocabulary}
+                          for c in sorted(edits1(word)) if c in vocabulary and indexed(c)}
                 best = max(shared, key=lambda c: shared[c], default=None)
                 if best is not None and shared[best]:
                     out[word] = best
@@ -463,7 +474,7 @@ def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> b
     that reads "Date of Service: October28,2024", so Hearth said it could not find it
     and the model invented a date "from general knowledge".  The answering step still
     checks that the quoted sentences cover the question (``answering.coverage``)."""
-    wanted = set(terms(query))
+    wanted = set(asked_terms(query))
     if len(wanted) < min_words:
         return False
     words = set(terms(text))

@@ -136,6 +136,7 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path,
     lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
     try:
         list(lib.index_paths([folder]))
+        lib.search("whats the wifii pasword")  # BM25's tokenizer keeps a query's words: not indexed ones
         assert lib.correct_spelling("whats the guest wifi pasword") == "whats the guest wifi password"
         assert lib.correct_spelling("Guest WIFI Pasword?") == "Guest WIFI Password?"  # as typed
         assert lib.correct_spelling("GUEST WIFI PASWORD") == "GUEST WIFI PASSWORD"
@@ -149,5 +150,25 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path,
         assert lib.correct_spelling("pasword?") == "pasword?"
         # no passage holds "light" (one edit from "flight") with "time"
         assert lib.correct_spelling("What time is my flight?") == "What time is my flight?"
+    finally:
+        lib.close()
+
+
+def test_the_kind_of_answer_asked_for_is_not_a_word_the_passage_must_hold(tmp_path: Path, embedder) -> None:
+    # "how old is oscar turning" got "not found" and an invented age: the list of
+    # birthdays sits under the similarity floor, and it holds "Oscar" and "turns", not "old"
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "birthdays.txt").write_text(
+        "Family birthdays & numbers\n\nMum (Helen) - 3 February - 07700 900412\n"
+        "Dad (Graham) - 22 August - 07700 900587\nSister Chloe - 9 November - 07700 900233\n"
+        "Grandma Rose - 14 June - landline 01632 960718\nnephew Oscar turns 6 on 30 April\n")
+    (folder / "pets.txt").write_text("Our cat is called Marmalade. She sleeps on the piano.")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        cited = lib.sources_for("how old is oscar turning", None, 1200)
+        assert [Path(s.path or "").name for s in cited] == ["birthdays.txt"]
+        assert cited[0].extra["similarity"] < LibrarySettings().min_similarity  # kept for its words
     finally:
         lib.close()
