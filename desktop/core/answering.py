@@ -166,6 +166,28 @@ def is_factual(text: str) -> bool:
     return bool(_FACTUAL_START.match(text) or (asks and _WH_WORD.search(text)))
 
 
+#: Most words of a message typed as into a search box ("bike lock code", "dentist phone
+#: number pls"): :func:`is_lookup`.
+LOOKUP_MAX_WORDS = 6
+_CHAT_OPENING = re.compile(
+    r"^\s*(?:hi|hello|hey|thanks|thank you|cheers|ok(?:ay)?|yes|yeah|no|nope|good|great|cool|nice|bye|"
+    r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
+
+
+def is_lookup(text: str) -> bool:
+    """Whether ``text`` looks up something the way a search box is typed into, without a
+    question word: "bike lock code", "insurance claims phone number", "dentist phone number
+    pls" (:data:`LOOKUP_MAX_WORDS` words at most, no full stop or exclamation mark at the
+    end, not a request to write or explain, not a greeting or thanks).  The chat answers it
+    as a factual question when a quoted window of the files covers it, and as any other
+    message when none does (so "good book ideas" never gets "I couldn't find this").
+    Seventh new-user trial: "bike lock code" was answered with an invented e-mail address
+    above the note that says "Bike lock code: 3917"."""
+    text = text.strip()
+    return (0 < len(text.split()) <= LOOKUP_MAX_WORDS and not text.endswith((".", "!"))
+            and not _OPEN_ENDED.search(text) and not _CHAT_OPENING.match(text) and bool(terms(text)))
+
+
 #: A follow-up leans on the question before it: it opens like a continuation ("And her
 #: address?", "What about Tuesday?") or points back ("When is it due?", "What is her phone
 #: number?"), and is short.
@@ -260,6 +282,8 @@ _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
 #: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
+#: an e-mail address (the common shape, not all of RFC 5322)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|"
                            r"(?:door|gate|alarm|locker|safe|lock|garage|entry|wi-?fi) code)\b")
 #: a secret's value after its word ("password Movie-Night-7", "The door code is 4242"):
@@ -284,8 +308,8 @@ def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
     "measure" for "how long/far/tall…", "temperature", "percent", "number" for "how
-    many/much/old", "frequency" for "how often", "phone" for a phone number, "name" for
-    "who"; None for other questions (the classic answer-type classification of factoid
+    many/much/old", "frequency" for "how often", "phone" for a phone number, "email" for an
+    e-mail address, "name" for "who"; None for other questions (the classic answer-type classification of factoid
     question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     # a follow-up asks for its own kind of value, not that of the question in brackets after
     # it ("And her phone number? (When is Chloe's birthday?)" got the birthday again)
@@ -308,6 +332,9 @@ def answer_type(question: str) -> str | None:
         return "secret"
     if re.search(r"\b(?:phone|telephone|mobile|cell ?phone)(?: number)?\b", q) and not q.startswith("who"):
         return "phone"
+    # "What is his email?": the model had answered "The email is Mr. Dennis Okafor."
+    if re.search(r"\be-?mail(?: address)?\b", q) and not q.startswith("who"):
+        return "email"
     if re.search(r"\bhow often\b", q):
         return "frequency"
     if re.search(r"\bhow (?:many|much|old)\b", q):
@@ -328,6 +355,7 @@ _TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "number": (_NUMBER, _AMOUNT),
     "frequency": (_NUMBER, None),  # "every five years" is more than its number
     "phone": (_PHONE, _PHONE),
+    "email": (_EMAIL, _EMAIL),
     "secret": (_SECRET_VALUE, _SECRET_VALUE),
     "name": (re.compile(r"(?<=\w )[A-Z][a-z]"), None),
 }
@@ -763,7 +791,7 @@ def typed_value(question: str, evidence: Evidence) -> str:
             values.append(value)
     if len(values) != 1:
         return ""
-    return f"{values[0]}."
+    return values[0] if kind == "email" else f"{values[0]}."  # a full stop would be copied with it
 
 
 def _counted_noun(after: str, question: str) -> str:
@@ -1026,15 +1054,19 @@ class AnswerPlan:
         ``similarity`` (question, texts -> one cosine per text; the library's) also
         chooses a fact's sentences by meaning, not by shared words alone."""
         factual = is_factual(question)
+        lookup = not factual and is_lookup(question)  # "bike lock code": a fact if the files hold it
         docs = [s for s in sources if s.kind == "document"]
         memories = [s for s in sources if s.kind == "memory"]
-        similar = sentence_similarity(question, docs, similarity) if factual and similarity else {}
-        if factual:  # the best windows of those not about someone else
+        open_evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
+        similar = sentence_similarity(question, docs, similarity) if (factual or lookup) and similarity else {}
+        if factual or lookup:  # the best windows of those not about someone else
             evidence = best_windows(about_the_same_person(question, candidate_windows(question, docs, similar)))
         else:
-            evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
-        if evidence and factual and not answers_question(question, evidence, similar):
+            evidence = open_evidence
+        if evidence and (factual or lookup) and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
+        if lookup:  # answered as a fact where a window answers it, else as a chat message
+            factual, evidence = (True, evidence) if evidence else (False, open_evidence)
         if evidence or factual:
             # of past talk only what the user stated is kept: for a fact, Hearth's own earlier
             # answers are not evidence (a new user's wrong answer came back, cited as a source,

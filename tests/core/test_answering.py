@@ -396,6 +396,29 @@ def test_a_follow_up_asks_for_its_own_kind_of_value_from_its_own_line() -> None:
     assert AnswerPlan.make(birthday, [family], searched=True).direct == "14 June."  # the model said 30 April
 
 
+def test_a_lookup_typed_as_into_a_search_box_is_answered_as_a_question_when_the_files_hold_it() -> None:
+    from desktop.core.answering import contextual_question, is_lookup
+
+    misc = Source("document", "misc.md", "# Random stuff\n\nBike lock code: 3917\n"
+                  "Cat (Pepper) vet is Greenfields Vets, booster jab due October.\n")
+    landlord = Source("document", "landlord.txt", "Landlord: Mr. Dennis Okafor\nemail dennis.okafor@example.com\n"
+                      "mobile 07700 900861\nRent £1,150 due on the 1st of each month, standing order.\n")
+    plan = AnswerPlan.make("bike lock code", [misc], searched=True)
+    assert plan.factual and plan.direct == "Bike lock code: 3917."  # the model had invented an e-mail address
+    assert AnswerPlan.make("dentist phone number pls", [landlord], searched=True).not_found is False
+    # not held by the files: a message like any other, not "not found"
+    chat = AnswerPlan.make("good book ideas", [misc], searched=True)
+    assert not chat.factual and not chat.not_found and chat.evidence
+    assert not AnswerPlan.make("good book ideas", [], searched=True).not_found
+    for message in ("hello there", "thanks!", "Write a poem about cats", "Summarise my notes",
+                    "I went to the shops today and bought some bread."):
+        assert not is_lookup(message)
+    # an e-mail address is a kind of value, without a full stop to copy with it
+    email = contextual_question(["Who is my landlord?", "What is his email?"])
+    assert AnswerPlan.make(email, [landlord], searched=True).direct == "dennis.okafor@example.com"
+    assert AnswerPlan.make("landlord email", [landlord], searched=True).direct == "dennis.okafor@example.com"
+
+
 def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_whole() -> None:
     from desktop.core.answering import asked, contextual_question, read_as_note, respelled
 
