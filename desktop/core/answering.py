@@ -641,6 +641,13 @@ def supporting_sentence(answer: str, question: str, evidence: Sequence[Evidence]
 _YES_NO = frozenset(terms("yes no true false correct"))
 
 
+def own_terms(answer: str, question: str) -> set[str]:
+    """The content words of ``answer`` (:func:`desktop.core.words.terms`) that are not in
+    ``question``, nor related to one of its words, nor yes or no: what the answer adds."""
+    asked = {v for t in terms(question) for v in (t, *related(t))}
+    return set(terms(answer)) - asked - _YES_NO
+
+
 def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether ``answer`` rests on the quoted ``evidence``: one of its own content words
     (those not in ``question``, nor related to one of them, nor yes/no) is in a window,
@@ -650,8 +657,7 @@ def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
     passage cited under it)."""
     if not evidence:
         return True
-    asked = {v for t in terms(question) for v in (t, *related(t))}
-    own = set(terms(answer)) - asked - _YES_NO
+    own = own_terms(answer, question)
     if not own:
         return True
     text = " ".join(ev.text for ev in evidence)
@@ -877,10 +883,13 @@ def preamble_length(text: str, question: str) -> int | None:
 
 
 def empty_answer(text: str, question: str) -> bool:
-    """Whether a factual answer says nothing: blank, the question repeated, or only a
-    copy of the prompt's frame ("From Martin_Luther.txt:")."""
+    """Whether a factual answer says nothing: blank, the question repeated (in other words
+    too: content words, all of them the question's: "What is the tyre pressure for the
+    front tyres?" for "what tyre pressure for the front tyres", seventh new-user trial), or
+    only a copy of the prompt's frame ("From Martin_Luther.txt:").  "Yes." says something."""
     plain = _plain(text)
-    return not plain or plain == _plain(question) or bool(_FRAME_ECHO.match(text.strip()))
+    return (not plain or plain == _plain(question) or bool(_FRAME_ECHO.match(text.strip()))
+            or bool(set(terms(text)) - _YES_NO) and not own_terms(text, question))
 
 
 #: Double quotation marks: “ opens, ” closes, and " closes an open " (else it opens one).

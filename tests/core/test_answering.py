@@ -396,6 +396,17 @@ def test_a_follow_up_asks_for_its_own_kind_of_value_from_its_own_line() -> None:
     assert AnswerPlan.make(birthday, [family], searched=True).direct == "14 June."  # the model said 30 April
 
 
+def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
+    from desktop.core.answering import empty_answer
+
+    question = "what tyre pressure for the front tyres"
+    assert empty_answer("What is the tyre pressure for the front tyres?", question)  # seventh trial
+    assert empty_answer("", question) and empty_answer("From car.md:", question)
+    assert not empty_answer("36 psi.", question)
+    assert not empty_answer("Yes.", "Is the MOT due in September?")
+    assert not empty_answer("The front tyres take 36 psi.", question)
+
+
 def test_a_lookup_typed_as_into_a_search_box_is_answered_as_a_question_when_the_files_hold_it() -> None:
     from desktop.core.answering import contextual_question, is_lookup
 
