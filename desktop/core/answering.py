@@ -259,8 +259,24 @@ def asked(message: str) -> str:
     text = _SHORT_FORM.sub(r"\1 is", message.strip())
     if len(text) <= LONG_MESSAGE_CHARS:
         return text
-    questions = [text[a:b] for a, b in sentence_spans(text) if text[a:b].endswith("?")]
+    questions = [_from_question_word(text[a:b]) for a, b in sentence_spans(text) if text[a:b].endswith("?")]
     return " ".join(questions[-LONG_MESSAGE_QUESTIONS:]) or text
+
+
+#: A question of more words than this is asked from its first question word on.
+LONG_QUESTION_WORDS = 20
+_QUESTION_WORD = re.compile(r"\b(?:what|when|where|who|whom|whose|which|how)\b", re.IGNORECASE)
+
+
+def _from_question_word(question: str) -> str:
+    """A long question (over :data:`LONG_QUESTION_WORDS` words) from its first question
+    word on: "... the boiler is knocking again and I think it counts as a repair, so what
+    is the landlord's mobile number so I can text him?" is asked as "what is the landlord's
+    mobile number so I can text him?" (seventh new-user trial: "not found")."""
+    m = _QUESTION_WORD.search(question)
+    if len(question.split()) <= LONG_QUESTION_WORDS or m is None or len(question[m.start():].split()) < 3:
+        return question
+    return question[m.start():]
 
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"

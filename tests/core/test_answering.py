@@ -437,6 +437,10 @@ def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_
     message = preamble + "Anyway. When is my dentist appointment? And what is their phone number? Thanks!"
     assert asked(message) == "When is my dentist appointment? And what is their phone number?"
     assert asked(preamble) == preamble.strip()  # no question: the whole message
+    rambling = preamble + ("Okay so here is the actual question, sorry for all the rambling: the boiler is "
+                           "knocking again and I think it counts as a repair, so what is the landlord's mobile "
+                           "number so I can text him?")
+    assert asked(rambling) == "what is the landlord's mobile number so I can text him?"
     assert asked("whats the guest wifi password") == "what is the guest wifi password"
     assert asked("Whens the MOT due? Whose car is it?") == "When is the MOT due? Whose car is it?"
     assert is_factual(contextual_question(["whos my dentist"]))
