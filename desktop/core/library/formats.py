@@ -81,6 +81,11 @@ class Extracted:
     ocr_pages: list[int] = field(default_factory=list)
 
 
+#: Why a locked PDF is skipped, and what to do about it.
+PASSWORD_PDF_REASON = ("password-protected PDF: open it with its password, save or print an "
+                       "unlocked copy as PDF, and add that copy")
+
+
 def is_supported(path: Path) -> bool:
     """True if Hearth reads this file type (by extension, or a conventional text name)."""
     return path.suffix.lower() in SUPPORTED_EXTENSIONS or path.name.lower() in TEXT_NAMES
@@ -195,9 +200,9 @@ def extract_pdf(path: Path) -> Extracted:
             try:
                 ok = reader.decrypt("")
             except (FileNotDecryptedError, NotImplementedError) as exc:
-                raise Unreadable(f"password-protected PDF (cannot decrypt: {exc})") from exc
+                raise Unreadable(f"{PASSWORD_PDF_REASON} ({exc})") from exc
             if not ok:
-                raise Unreadable("password-protected PDF (it needs a password to open)")
+                raise Unreadable(PASSWORD_PDF_REASON)
         parts: list[str] = []
         pages: list[tuple[int, int]] = []
         offset = 0
@@ -213,7 +218,7 @@ def extract_pdf(path: Path) -> Extracted:
         except Exception:
             pass
     except FileNotDecryptedError as exc:
-        raise Unreadable("password-protected PDF (it needs a password to open)") from exc
+        raise Unreadable(PASSWORD_PDF_REASON) from exc
     except PdfReadError as exc:
         raise DamagedPdf(str(exc)) from exc
     return Extracted("\n\n".join(parts), "text", pages=pages, title=title)

@@ -65,7 +65,7 @@ def test_shared_documents_index_with_reasons_for_the_bad_ones(library: Library, 
     (folder / "loop-b.txt").symlink_to(folder / "loop-a.txt")
     final, events = run(library.index_paths([folder]))
     reasons = {Path(s["file"]).name: s["reason"] for s in final.data["skipped"]}
-    assert "password-protected" in reasons[PASSWORD_PDF]
+    assert "password-protected" in reasons[PASSWORD_PDF] and "unlocked copy" in reasons[PASSWORD_PDF]
     assert "needs OCR" in reasons["pdf_scanned_image-only_medical-report.pdf"]
     assert "pdf_hang-risk_circular-xobjects_issue-1113.pdf" not in reasons  # read by PDFium
     assert "turn on OCR" in reasons["photo.png"]  # an image, and OCR is off
