@@ -798,7 +798,7 @@ def typed_value(question: str, evidence: Evidence) -> str:
     a, b = evidence.best
     sentence = _line_asked_about(evidence.source.text[a:b], question)
     asked = question.lower()
-    values = []
+    values, named = [], []  # named: numbers followed by what the question counts
     for m in value_pattern.finditer(sentence):
         value = (m.group("value") if kind == "secret" else m.group(0)).strip().rstrip(",.;:")
         if kind == "secret" and (value.lower() in STOP_WORDS or not _SECRET_LIKE.search(value)):
@@ -807,23 +807,31 @@ def typed_value(question: str, evidence: Evidence) -> str:
             continue  # "How much did Edison offer?" is not answered by "1885"
         if kind == "phone" and (sum(c.isdigit() for c in value) < 7 or _DATE_VALUE.fullmatch(value)):
             continue
+        counted = ""
         if kind == "number":  # "2" -> "2 eggs", "250" -> "250 grams of flour"
-            value += _counted_noun(sentence[m.end():], question)
+            counted = _counted_noun(sentence[m.end():], question)
+            value += counted
         if value and value.lower() not in asked and value not in values:
             values.append(value)
+            named += [value] if counted else []
+    if kind == "number" and len(values) > 1 and len(named) == 1:
+        values = named  # "150 g parmesan, 1 mozzarella": the amount of what was asked about
     if len(values) != 1:
         return ""
     return values[0] if kind == "email" else f"{values[0]}."  # a full stop would be copied with it
 
 
 def _counted_noun(after: str, question: str) -> str:
-    """The words after a number up to the first word of ``question`` among the next four
-    ("grams of flour" after "250" for "How much flour...?"), else ""."""
+    """The words after a number up to the first word of ``question`` among the next four,
+    and those of the question right after it ("grams of flour" after "250" for "How much
+    flour...?", "garlic cloves" after "2" for "How many garlic cloves?"), else ""."""
     wanted = set(terms(question))
     words = list(re.finditer(r"[^\W\d]+", after[:60]))
-    for w in words[:4]:
+    for i, w in enumerate(words[:4]):
         if set(terms(w.group(0))) & wanted:
-            gap = after[:w.end()]
+            while i + 1 < len(words) and set(terms(words[i + 1].group(0))) & wanted:
+                i += 1  # "2 garlic cloves" for "How many garlic cloves?"
+            gap = after[:words[i].end()]
             return gap if not re.search(r"[.,;:!?()\n]", gap) else ""
     return ""
 

@@ -396,6 +396,18 @@ def test_a_follow_up_asks_for_its_own_kind_of_value_from_its_own_line() -> None:
     assert AnswerPlan.make(birthday, [family], searched=True).direct == "14 June."  # the model said 30 April
 
 
+def test_an_amount_is_taken_from_a_line_of_several_by_what_it_counts() -> None:
+    recipe = Source("document", "lasagne.md", "# Nonna's lasagne\n\n- 500 g beef mince, 1 onion, 2 garlic cloves\n"
+                    "- béchamel: 50 g butter, 50 g flour, 600 ml milk, nutmeg\n- 150 g parmesan, 1 mozzarella\n")
+
+    def direct(question: str) -> str:
+        return AnswerPlan.make(question, [recipe], searched=True).direct
+
+    assert direct("How much parmesan for the lasagne?") == "150 g parmesan."  # seventh trial: "150."
+    assert direct("How much milk goes in the béchamel?") == "600 ml milk."  # the model said 150 ml
+    assert direct("How many garlic cloves?") == "2 garlic cloves."
+
+
 def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     from desktop.core.answering import empty_answer
 
