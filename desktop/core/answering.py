@@ -829,7 +829,8 @@ def _counted_noun(after: str, question: str) -> str:
     words = list(re.finditer(r"[^\W\d]+", after[:60]))
     for i, w in enumerate(words[:4]):
         if set(terms(w.group(0))) & wanted:
-            while i + 1 < len(words) and set(terms(words[i + 1].group(0))) & wanted:
+            while (i + 1 < len(words) and not after[words[i].end():words[i + 1].start()].strip()
+                   and set(terms(words[i + 1].group(0))) & wanted):
                 i += 1  # "2 garlic cloves" for "How many garlic cloves?"
             gap = after[:words[i].end()]
             return gap if not re.search(r"[.,;:!?()\n]", gap) else ""
