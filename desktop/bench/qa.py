@@ -1,7 +1,8 @@
 """``hearth-bench qa --data DIR``: are Hearth's answers about the user's documents right?
 
-``DIR`` is in the layout of ``../shared/data/qa/squad-a``: ``docs/*.txt`` (a title line,
-then paragraphs separated by blank lines) and ``questions.jsonl`` (``id``, ``article``,
+``DIR`` is in the layout of ``../shared/data/qa/squad-a``: ``docs/*.txt`` or ``.md`` (a
+title line, then paragraphs separated by blank lines; ``desktop/bench/notes_qa`` holds
+personal notes in this layout) and ``questions.jsonl`` (``id``, ``article``,
 ``question``, ``answers``).  The documents are indexed into a fresh library (a temporary
 ``HEARTH_HOME``) by the product's own indexing, and every sampled question is asked
 through :class:`desktop.core.chat.ChatService` -- the path the window's chat takes -- each
@@ -48,6 +49,9 @@ MODES = ("closed", "oracle", "library", "library+adapter", "unanswerable")
 
 
 # -- scoring (SQuAD v1.1) ----------------------------------------------------------------
+
+#: the documents of ``DIR/docs`` that are read (an article is a file name without it)
+DOC_SUFFIXES = (".txt", ".md")
 
 def normalize_answer(text: str) -> str:
     """SQuAD v1.1's normalisation: lower case, no punctuation, no articles, single spaces."""
@@ -223,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
     if "library+adapter" in modes and not (args.adapter or args.train_minutes):
         modes.remove("library+adapter")
         print("library+adapter skipped: give --adapter FILE.gguf or --train-minutes N")
-    articles = sorted(p.stem for p in docs_dir.glob("*.txt"))
+    files = {p.stem: p for p in sorted(docs_dir.iterdir()) if p.suffix in DOC_SUFFIXES}
+    articles = sorted(files)
     rng = random.Random(args.seed)
     left_out = sorted(rng.sample(articles, args.leave_out)) if args.leave_out else []
     indexed = [a for a in articles if a not in left_out]
@@ -231,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = sample(questions, args.limit, args.seed, indexed)
     unanswerable = sample(questions, args.limit_unanswerable or args.limit, args.seed, left_out) \
         if left_out and "unanswerable" in modes else []
-    paras = {a: paragraphs(docs_dir / f"{a}.txt") for a in articles}
+    paras = {a: paragraphs(files[a]) for a in articles}
     for q in chosen:
         q.paragraph = oracle_paragraph(q, paras[q.article])
 
@@ -248,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = home / "documents"
     corpus.mkdir(exist_ok=True)
     for a in indexed:  # the library sees only the articles not left out
-        (corpus / f"{a}.txt").write_bytes((docs_dir / f"{a}.txt").read_bytes())
+        (corpus / files[a].name).write_bytes(files[a].read_bytes())
     core = HearthCore()
     results: dict[str, ModeResult] = {}
     replies = open(args.replies, "w", encoding="utf-8") if args.replies else None
@@ -280,8 +285,8 @@ def run(args: argparse.Namespace) -> int:
             qs = unanswerable if mode == "unanswerable" else chosen
             for n, q in enumerate(qs, 1):
                 if mode == "oracle":
-                    oracle.passage = Source(kind="document", title=f"{q.article}.txt", text=q.paragraph,
-                                            path=str(corpus / f"{q.article}.txt"))
+                    oracle.passage = Source(kind="document", title=files[q.article].name, text=q.paragraph,
+                                            path=str(corpus / files[q.article].name))
                     reply, sources, secs, ungrounded = ask(oracle_chat, core.history, q, True)
                 else:
                     reply, sources, secs, ungrounded = ask(core.chat, core.history, q, mode != "closed")
@@ -393,7 +398,7 @@ def train_adapter(core: Any, corpus: Path, minutes: float) -> str:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("qa", help="answer correctness on documents with gold answers (SQuAD layout)")
-    p.add_argument("--data", type=Path, required=True, help="folder with docs/*.txt and questions.jsonl")
+    p.add_argument("--data", type=Path, required=True, help="folder with docs/*.txt (or .md) and questions.jsonl")
     p.add_argument("--limit", type=int, default=300, help="questions, spread evenly over articles (0: all)")
     p.add_argument("--seed", type=int, default=13, help="seed of the question sample")
     p.add_argument("--model", default=None, help="GGUF chat model (default: the built-in model)")

@@ -78,7 +78,7 @@ def holds_term(term: str, words: set[str] | frozenset[str], longer: list[str]) -
 #: Word stems that name the same thing and that Snowball leaves apart (derivations, not
 #: inflections): a question asks "When was she born?" of a form that says "Date of
 #: birth".  Kept short on purpose: the events of personal records (birth, death,
-#: marriage, payment) and family words.
+#: marriage, payment), family words, and what notes abbreviate.
 _RELATED: dict[str, tuple[str, ...]] = {
     "born": ("birth",), "birth": ("born",),
     "die": ("death",), "death": ("die",),
@@ -89,6 +89,11 @@ _RELATED: dict[str, tuple[str, ...]] = {
     "father": ("dad", "papa"), "dad": ("father", "papa"),
     "grandmoth": ("grandma", "granni", "nan"), "grandma": ("grandmoth", "granni", "nan"),
     "grandfath": ("grandpa",), "grandpa": ("grandfath",),
+    # what notes abbreviate ("Reg: KM19 XYT", "meds: antihistamines", "Tel 0161 ...")
+    "registr": ("reg",), "reg": ("registr",),
+    "medicin": ("med", "medic"), "medic": ("med", "medicin"), "med": ("medicin", "medic"),
+    "appoint": ("appt",), "appt": ("appoint",),
+    "telephon": ("tel", "phone"), "phone": ("tel", "telephon"), "tel": ("telephon", "phone"),
 }
 
 #: Words (stems) that name who something belongs to by the user's relation to them: a
@@ -127,8 +132,13 @@ def related(term: str) -> tuple[str, ...]:
 
 _SENTENCE_END = re.compile(
     r"(?<=[.!?…])[\"'”’)\]]*[ \t]+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"  # . ! ? before a capital
-    r"|[ \t]*\n\s*(?![a-z])"  # a line break, unless the next line goes on in lower case
+    r"|[ \t]*\n\s*"  # a line break (unless a wrapped line goes on: see sentence_spans)
 )
+#: A line at least this long (characters) that the next line goes on from in lower case
+#: was wrapped: its sentence goes on.  A shorter one is an item of a list or note
+#: ("meds: antihistamines" under "light rain jacket" was one sentence with the whole
+#: packing list, seventh new-user trial).
+WRAPPED_LINE = 60
 _LAST_WORD = re.compile(r"(\w+)\.?[\"'”’)\]]*$")
 _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st mt no vs etc e.g eg i.e ie fig jr sr inc ltd co corp dept approx "
@@ -142,13 +152,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of ``text``'s sentences, in order, without surrounding white space.
 
     Sentences end at . ! ? … before a capital or digit (not after a common abbreviation
-    such as "Dr." or "e.g.", nor after an initial such as the "S." of "U.S."), at blank lines, and at line breaks unless the next line goes
-    on in lower case (a wrapped line): notes are often one fact per line.
+    such as "Dr." or "e.g.", nor after an initial such as the "S." of "U.S."), at blank
+    lines, and at line breaks unless the next line goes on in lower case from a line of
+    :data:`WRAPPED_LINE` characters or more (a wrapped line): notes are often one fact per
+    line.
     """
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        if "\n" not in m.group(0):  # an end at punctuation, not at a line break
+        if "\n" in m.group(0):
+            line = m.start() - (text.rfind("\n", 0, m.start()) + 1)
+            if m.group(0).count("\n") == 1 and text[m.end():m.end() + 1].islower() and line >= WRAPPED_LINE:
+                continue  # a wrapped line: the sentence goes on
+        else:  # an end at punctuation, not at a line break
             word = _LAST_WORD.search(text, max(0, m.start() - 12), m.start())
             if word and (word.group(1).lower() in _ABBREVIATIONS or _INITIAL.fullmatch(word.group(1))):
                 continue

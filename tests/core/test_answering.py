@@ -408,6 +408,31 @@ def test_an_amount_is_taken_from_a_line_of_several_by_what_it_counts() -> None:
     assert direct("How many garlic cloves?") == "2 garlic cloves."
 
 
+def test_a_notes_lines_are_its_sentences_and_its_abbreviations_answer() -> None:
+    from desktop.core.words import sentence_spans
+
+    packing = ("packing list - Lisbon trip 24-29 April\n\npassports!!\nlight rain jacket\n"
+               "meds: antihistamines\nprinted hotel booking (Hotel Alfama Rosa)\n")
+    lines = [packing[a:b] for a, b in sentence_spans(packing)]
+    assert "meds: antihistamines" in lines and "light rain jacket" in lines  # was one "sentence"
+    wrapped = ("The committee met on Tuesday and agreed that the new rules would apply from\n"
+               "the first of May, after a vote.")
+    assert len(sentence_spans(wrapped)) == 1  # a wrapped line goes on
+    trip = Source("document", "packing-lisbon.txt", packing)
+    car = Source("document", "car.md", "# Car\n\n2019 Skoda Octavia Estate 1.5 TSI, dark grey\n"
+                 "Reg: KM19 XYT\nBought used in 2022 from Arnold Clark.\n")
+    assert AnswerPlan.make("When is the Lisbon trip?", [trip], searched=True).direct == "24-29 April."
+    assert AnswerPlan.make("What is my car's registration?", [car], searched=True).direct == "Reg: KM19 XYT."
+    family = Source("document", "birthdays.txt", "Sister Chloe - 9 November - 07700 900233\n"
+                    "Grandma Rose - 14 June - landline 01632 960718\n")
+    assert AnswerPlan.make("What is Grandma Rose's landline?", [family], searched=True).direct == "01632 960718."
+    # the model reads a note's line and the one after it, not the fact above it
+    wifi = Source("document", "wifi.txt", "Guest network: Birchwood-Guest\nGuest password: rainyporch77\n\n"
+                  "router admin is at 192.168.0.1, admin login on the sticker under the router\n")
+    (window,) = AnswerPlan.make("what is the router admin address", [wifi], searched=True).evidence
+    assert window.text.startswith("router admin is at 192.168.0.1") and "rainyporch77" not in window.text
+
+
 def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     from desktop.core.answering import empty_answer
 

@@ -49,6 +49,7 @@ from desktop.core.words import (
     edits1,
     holds_term,
     long_words,
+    related,
     sentence_spans,
     terms,
 )
@@ -466,7 +467,8 @@ SENTENCE_FLOOR = 0.4
 def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> bool:
     """Whether ``text`` holds every content word of ``query`` (:func:`desktop.core.words.terms`;
     a word also counts inside a longer one of 8 letters or more, as OCR runs words
-    together: "DateofService"), for a query of at least ``min_words`` of them.
+    together: "DateofService", and as a related word: "Reg" for "registration",
+    :func:`desktop.core.words.related`), for a query of at least ``min_words`` of them.
 
     The embedding of a scanned page's OCR text, or of a form full of labels, can sit
     under the similarity floor while the page says exactly what was asked: "What is the
@@ -481,4 +483,4 @@ def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> b
     if wanted <= words:
         return True
     longer = long_words(text)
-    return all(holds_term(t, words, longer) for t in wanted)
+    return all(any(holds_term(v, words, longer) for v in (t, *related(t))) for t in wanted)
