@@ -48,9 +48,11 @@ def terms(text: str) -> list[str]:
 #: "how ..." asking for an amount or a measure ("How hot should the oven be?")
 HOW_MEASURE = "many|much|long|far|old|big|often|tall|hot|cold|warm|high|wide|deep|heavy|large|early|late|fast|soon"
 #: words that name the kind of answer wanted, not something the passage must hold: the
-#: "long" of "how long", the "year" of "what year", the "number" of "phone number"
+#: "long" of "how long", the "year" of "what year", the "make" of "what make", the "number"
+#: of "phone number"
 KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
-                        r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?)\b"
+                        r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?|"
+                        r"make|model|brand|colou?r|size)\b"
                         r"|(?<=\w )number\b",
                         re.IGNORECASE)
 

@@ -426,6 +426,11 @@ def test_a_notes_lines_are_its_sentences_and_its_abbreviations_answer() -> None:
     family = Source("document", "birthdays.txt", "Sister Chloe - 9 November - 07700 900233\n"
                     "Grandma Rose - 14 June - landline 01632 960718\n")
     assert AnswerPlan.make("What is Grandma Rose's landline?", [family], searched=True).direct == "01632 960718."
+    # "make" names the kind of answer, as "year" does: the line labelled "Boiler" answers
+    boiler = Source("document", "boiler.txt", "Boiler: Worcester Bosch Greenstar 30i, installed 2021.\n"
+                    "Annual boiler service booked for 8 October 2026 with HeatRight (0161 555 0172).\n")
+    assert AnswerPlan.make("What make is my boiler?", [boiler], searched=True).direct == (
+        "Boiler: Worcester Bosch Greenstar 30i, installed 2021.")
     # the model reads a note's line and the one after it, not the fact above it
     wifi = Source("document", "wifi.txt", "Guest network: Birchwood-Guest\nGuest password: rainyporch77\n\n"
                   "router admin is at 192.168.0.1, admin login on the sticker under the router\n")

@@ -351,7 +351,7 @@ class Retriever:
         the question.  A note of many facts ("Car: ...", "Favourite band: ...", "I ...
         work as a nurse") embeds far from each one (cosine 0.22 to "Where do I work?",
         0.45 for its sentence)."""
-        if len(set(terms(query))) != 1 or not holds_all_words(query, text, min_words=1):
+        if len(set(asked_terms(query))) != 1 or not holds_all_words(query, text, min_words=1):
             return False
         sentences = [text[a:b] for a, b in sentence_spans(text)]
         return max(self.similarity(query, sentences), default=-1.0) >= SENTENCE_FLOOR
