@@ -313,6 +313,16 @@ def test_streamed_chunks_are_the_same_json_batched_or_not(serve: Any) -> None:
         assert ch["object"] == "chat.completion.chunk" and ch["id"] == chunks[0]["id"]
 
 
+def ask_library(c: Any, question: str, stream: bool) -> str:
+    """The reply to ``question`` from the library, streamed or not, through the OpenAI client ``c``."""
+    kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": question}],
+                   "extra_body": {"hearth": {"library": True}}}
+    if stream:
+        return "".join(ch.choices[0].delta.content or "" for ch in
+                       c.chat.completions.create(stream=True, **kwargs) if ch.choices)
+    return c.chat.completions.create(**kwargs).choices[0].message.content or ""
+
+
 def test_library_answers_begin_as_the_windows_do(serve_library: Any) -> None:
     """"Not found" and the one value asked for come from the plan, without the model,
     streamed or not, as in the window (the server used to hand every question to the
@@ -322,20 +332,11 @@ def test_library_answers_begin_as_the_windows_do(serve_library: Any) -> None:
     server, backend = serve_library(
         {"lemon-cake.txt": "Lemon cake\nBake at 180 degrees Celsius for 35 minutes.\n"}, "model text")
     c = client(server)
-
-    def ask(question: str, stream: bool) -> str:
-        kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": question}],
-                       "extra_body": {"hearth": {"library": True}}}
-        if stream:
-            return "".join(ch.choices[0].delta.content or "" for ch in
-                           c.chat.completions.create(stream=True, **kwargs) if ch.choices)
-        return c.chat.completions.create(**kwargs).choices[0].message.content or ""
-
     for stream in (False, True):
-        assert ask("What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
-        assert ask("What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
+        assert ask_library(c, "What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
+        assert ask_library(c, "What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
     assert backend.params == []  # the model wrote none of these
-    assert ask("Tell me about the lemon cake", False).endswith("model text")
+    assert ask_library(c, "Tell me about the lemon cake", False).endswith("model text")
 
 
 def test_library_answers_say_whether_they_rest_on_their_sources(serve_library: Any) -> None:
@@ -369,18 +370,9 @@ def test_library_answers_leave_out_the_models_preamble_as_the_window_does(serve_
     server, backend = serve_library({"cakes.txt": "Lemon cake\nThe lemon cake is baked by Aunt Maria every Sunday.\n"},
                                     "The answer to the question is: Aunt Maria.")
     c = client(server)
-
-    def ask(stream: bool) -> str:
-        kwargs: Any = {"model": "m", "messages": [{"role": "user", "content": "Who bakes the lemon cake?"}],
-                       "extra_body": {"hearth": {"library": True}}}
-        if stream:
-            return "".join(ch.choices[0].delta.content or "" for ch in
-                           c.chat.completions.create(stream=True, **kwargs) if ch.choices)
-        return c.chat.completions.create(**kwargs).choices[0].message.content or ""
-
     for stream in (False, True):
-        assert ask(stream) == "Aunt Maria."
+        assert ask_library(c, "Who bakes the lemon cake?", stream) == "Aunt Maria."
     backend.reply = "The answer to the question is:"
     for stream in (False, True):
-        assert ask(stream) == "The lemon cake is baked by Aunt Maria every Sunday."
+        assert ask_library(c, "Who bakes the lemon cake?", stream) == "The lemon cake is baked by Aunt Maria every Sunday."
     assert backend.params  # the model wrote these (no direct answer)
