@@ -227,7 +227,10 @@ def contextual_question(user_messages: Sequence[str]) -> str:
         return question
     own = set(asked_terms(question))
     if _CONTINUATION.match(question) or _BACK_REFERENCE.search(question) or not own:
-        return f"{question} ({asked(user_messages[-2])})"
+        before = asked(user_messages[-2])
+        if is_question(before):  # both asked as questions, typed with "?" or not
+            question, before = question.rstrip("?") + "?", before.rstrip("?") + "?"
+        return f"{question} ({before})"
     return question
 
 

@@ -277,6 +277,12 @@ def test_a_follow_up_question_carries_the_question_before_it() -> None:
     long = "What is the name of the street where the clinic is that my dentist works at now?"
     assert contextual_question(["Who is my dentist?", long]) == long
     assert is_factual(contextual_question(["Who is my dentist?", "And her address?"]))
+    # typed without question marks, the follow-up is still a question (seventh trial: "and the
+    # password for it" after "whats the guest wifi called" got the network's name again)
+    follow_up = contextual_question(["whats the guest wifi called", "and the password for it"])
+    assert follow_up == "and the password for it? (what is the guest wifi called?)" and is_factual(follow_up)
+    wifi = Source("document", "wifi.txt", "Guest network: Birchwood-Guest\nGuest password: rainyporch77\n")
+    assert AnswerPlan.make(follow_up, [wifi], searched=True).direct == "Guest password: rainyporch77."
 
 
 def test_a_scanned_forms_run_together_line_answers_a_date_question() -> None:
