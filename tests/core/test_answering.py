@@ -375,6 +375,12 @@ def test_numbers_and_names_an_answer_adds_to_its_quotes() -> None:
     city = select_evidence("Where does Ania live?", [Source("document", "ania.md", "Ania lives in Kraków.")])
     assert unsupported_values("Ania lives in Łódź.", "Where does Ania live?", city) == ["Łódź"]
     assert unsupported_values("Ania lives in Kraków.", "Where does Ania live?", city) == []
+    # a weekday is a value (eighth trial: an invented day had no warning)
+    gym = select_evidence("When is my spin class?", [Source("document", "gym.txt",
+                          "Classes: spin Tuesday 18:30, yoga Saturday 9:00")])
+    assert unsupported_values("The spin class is only available on Wednesday at 9:00 AM.",
+                              "When is my spin class?", gym) == ["Wednesday"]
+    assert unsupported_values("The spin class is on Tuesday at 18:30.", "When is my spin class?", gym) == []
 
 
 def test_the_sixth_trials_notes() -> None:

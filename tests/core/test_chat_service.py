@@ -500,3 +500,18 @@ def test_a_misspelt_question_is_searched_and_answered_as_the_files_spell_it(tmp_
     list(svc.send(d.id, "What is the door code?"))
     assert "read_as" not in h.messages(d.id)[-1].meta
     h.close()
+
+
+def test_a_restated_question_gives_way_to_its_sentence_on_a_line_of_its_own(tmp_path: Path) -> None:
+    # eighth trial: "The car registration is a car.Car: 2019 Skoda..." printed glued together
+    car = Source(kind="document", title="car.md", path="/tmp/car.md",
+                 text="2019 Skoda Octavia Estate\nTyre pressure front 36 psi, rear 34 psi.")
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("What is the tyre pressure for the front tyres?"), ChatSettings(),
+                      context=_Provider(sources=[car]))
+    c = h.create_conversation()
+    events = list(svc.send(c.id, "what tyre pressure for the front tyres"))
+    assert h.messages(c.id)[-1].content == "Tyre pressure front 36 psi, rear 34 psi."
+    printed = "".join(e.text for e in events if e.kind == "token")
+    assert printed.endswith("?\n\nTyre pressure front 36 psi, rear 34 psi.")
+    h.close()

@@ -122,14 +122,14 @@ class BM25Index:
     def corrections(self, query: str, dictionary: frozenset[str] = frozenset()) -> dict[str, str]:
         """Misspelt words of ``query`` -> the indexed word meant: for each word (lower-case,
         :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word, not in
-        ``dictionary``: words known to be spelt right) that no passage holds, the indexed word one edit away (:func:`desktop.core.words.edits1`)
-        found in the most passages that hold all the question's other indexed words; {} when there is nothing to check it against (no other word is indexed).
+        ``dictionary``: words known to be spelt right) that no passage holds, the indexed
+        word one edit away (:func:`desktop.core.words.edits1`) found in the most passages
+        that hold all the question's other indexed words, or in the most passages where it
+        has none ("what am i alergic to", eighth new-user trial).
 
-        "whats the gust wifi pasword" found the router's line: neither "gust" nor "pasword"
-        is in the notes, and "Guest password: rainyporch77" shares no other word with the
-        question (sixth new-user trial).  The passage shared with all the other words keeps a word the files lack
-        from becoming a neighbour that means something else: "flight" is not read as
-        "light" unless a passage holds "light" with "time" in "What time is my flight?"."""
+        "whats the gust wifi pasword" found the router's line: "pasword" is not in the notes
+        (sixth new-user trial).  The passage shared with the other words picks the neighbour
+        meant where there are several ("pasword" beside "wifi": "password", not "passport")."""
         if self._retriever is None:
             return {}
         # word_to_stem also caches the words of past queries: a word is indexed when its stem is
@@ -147,14 +147,15 @@ class BM25Index:
         known = [w for w in words if indexed(w)]
         unknown = [w for w in words if not indexed(w) and len(w) >= MIN_CORRECTED_LENGTH
                    and w.isalpha() and w.isascii() and w not in dictionary]
-        if not known or not unknown:
+        if not unknown:
             return {}
         out: dict[str, str] = {}
         with self._lock:
             def holding(word: str) -> np.ndarray:
                 return np.asarray(self._retriever.get_scores([sid(word)])) > 0
 
-            together = np.logical_and.reduce([holding(w) for w in known])  # passages with all
+            # passages with all the other words (with none: any passage)
+            together = np.logical_and.reduce([holding(w) for w in known]) if known else np.True_
             for word in unknown:
                 shared = {c: int(np.count_nonzero(together & holding(c)))
                           for c in sorted(edits1(word)) if c in vocabulary and indexed(c)}
