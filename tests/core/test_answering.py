@@ -450,6 +450,15 @@ def test_a_notes_lines_are_its_sentences_and_its_abbreviations_answer() -> None:
     assert window.text.startswith("router admin is at 192.168.0.1") and "rainyporch77" not in window.text
 
 
+def test_check_out_is_not_check_in() -> None:
+    # eighth trial: three ways of asking for check-out all got the check-in line ("out" was a
+    # stop word, so both lines held only "check")
+    villa = Source("document", "villa-booking.txt", "Booking confirmation - Villa Limonaia, Sorrento\n"
+                   "Check-in: Saturday 14 August 2027 from 16:00\nCheck-out: Saturday 21 August 2027, by 10:00\n")
+    for question in ("What time can we check out of the villa?", "When is check-out?"):
+        assert AnswerPlan.make(question, [villa], searched=True).direct == "Check-out: Saturday 21 August 2027, by 10:00."
+
+
 def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     from desktop.core.answering import empty_answer
 
