@@ -53,7 +53,9 @@ HOW_MEASURE = "many|much|long|far|old|big|often|tall|hot|cold|warm|high|wide|dee
 KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
                         r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?|"
                         r"make|model|brand|colou?r|size)\b"
-                        r"|(?<=\w )number\b",
+                        r"|(?<=\w )number\b"
+                        # "electrician phone", "his phone number": the kind, not the topic ("phone bill")
+                        r"|(?<=\w )(?:tele)?phone(?=(?: number)?\W*$)",
                         re.IGNORECASE)
 
 

@@ -450,6 +450,16 @@ def test_a_notes_lines_are_its_sentences_and_its_abbreviations_answer() -> None:
     assert window.text.startswith("router admin is at 192.168.0.1") and "rainyporch77" not in window.text
 
 
+def test_the_words_that_name_the_kind_of_answer_are_not_words_to_find() -> None:
+    from desktop.core.words import asked_terms
+
+    assert asked_terms("how old is oscar turning") == ["oscar", "turn"]
+    assert asked_terms("What make is my boiler?") == ["boiler"]
+    # eighth trial: "electrician phone" found nothing in "Electrician: Sparks & Sons, 0161 555 0128"
+    assert asked_terms("electrician phone") == asked_terms("What is the electrician's phone number?") == ["electrician"]
+    assert asked_terms("How much is the phone bill?") == ["phone", "bill"]  # there the phone is the topic
+
+
 def test_check_out_is_not_check_in() -> None:
     # eighth trial: three ways of asking for check-out all got the check-in line ("out" was a
     # stop word, so both lines held only "check")
