@@ -1124,8 +1124,11 @@ class AnswerPlan:
                         if m.extra.get("user_text") and not is_question(
                             m.extra["user_text"].removeprefix("You said:").strip())]
         not_found = searched and not evidence and not memories and factual
-        direct = (labelled_value(question, evidence[0]) or typed_value(question, evidence[0])
-                  if factual and evidence else "")
+        direct = ""
+        if factual and evidence:  # a number or address asked for is the value, not its whole line
+            first, second = (typed_value, labelled_value) if answer_type(question) in ("phone", "email") \
+                else (labelled_value, typed_value)
+            direct = first(question, evidence[0]) or second(question, evidence[0])
         return cls(factual, evidence, memories, not_found,
                    general=not_found and not _PERSONAL.search(question), direct=direct)
 

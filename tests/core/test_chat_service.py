@@ -296,7 +296,7 @@ def test_a_follow_up_is_searched_with_the_question_before_it(tmp_path: Path) -> 
     list(svc.send(c.id, "What is her phone number?"))
     assert provider.queries == ["Who is my dentist?", "What is her phone number? (Who is my dentist?)"]
     reply = h.messages(c.id)[-1]
-    assert reply.content == "Phone: 0176 5523 8841." and reply.meta["sources"]  # the note's number, cited
+    assert reply.content == "0176 5523 8841." and reply.meta["sources"]  # the note's number, cited
     assert provider.remembered[-1][0] == "What is her phone number?"  # the user's own words
     list(svc.send(c.id, "What is the capital of France?"))  # a new question stands alone
     assert provider.queries[-1] == "What is the capital of France?"
