@@ -119,6 +119,16 @@ class BM25Index:
             docs, scores = self._retriever.retrieve(q, k=k, show_progress=False, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
+    def _stem_id(self, word: str) -> int | None:
+        """The index's id of ``word``'s stem (lower-case ``word``); None when no passage holds it."""
+        # word_to_stem also caches the words of past queries: a word is indexed when its stem is
+        stem = self._tokenizer.word_to_stem.get(word) or (self._stem.stemWord(word) if self._stem else word)
+        return self._tokenizer.stem_to_sid.get(stem)
+
+    def holds(self, word: str) -> bool:
+        """Whether a passage holds ``word`` (lower-case), or a word of its stem."""
+        return self._retriever is not None and self._stem_id(word) is not None
+
     def corrections(self, query: str, dictionary: frozenset[str] = frozenset()) -> dict[str, str]:
         """Misspelt words of ``query`` -> the indexed word meant: for each word (lower-case,
         :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word, not in
@@ -132,16 +142,7 @@ class BM25Index:
         meant where there are several ("pasword" beside "wifi": "password", not "passport")."""
         if self._retriever is None:
             return {}
-        # word_to_stem also caches the words of past queries: a word is indexed when its stem is
-        vocabulary, stem_ids = self._tokenizer.word_to_stem, self._tokenizer.stem_to_sid
-        stem = self._stem.stemWord if self._stem else (lambda w: w)
-
-        def sid(word: str) -> int | None:
-            return stem_ids.get(vocabulary.get(word) or stem(word))
-
-        def indexed(word: str) -> bool:
-            return sid(word) is not None
-
+        vocabulary, sid, indexed = self._tokenizer.word_to_stem, self._stem_id, self.holds
         words = [w for w in dict.fromkeys(m.group(0).lower() for m in _QUERY_WORD.finditer(query))
                  if w not in STOP_WORDS]
         known = [w for w in words if indexed(w)]
@@ -331,9 +332,10 @@ class Retriever:
         # a real word is not corrected ("born" had become the "bon" of a French passage):
         # only words the embedding model's vocabulary lacks are
         dictionary = whole_words(getattr(self._embedder(), "model_dir", None))
-        for name in collections:
-            if self.store.manifest.collection(name):
-                for word, fix in self.bm25(name).corrections(query, dictionary).items():
+        indexes = [self.bm25(name) for name in collections if self.store.manifest.collection(name)]
+        for index in indexes:
+            for word, fix in index.corrections(query, dictionary).items():
+                if not any(other.holds(word) for other in indexes):  # another collection's word
                     fixes.setdefault(word, fix)
         if not fixes:
             return query

@@ -150,6 +150,13 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path,
         # with no other word to go by, the neighbour in the most passages ("what am i alergic
         # to", eighth trial)
         assert lib.correct_spelling("pasword?") == "password?"
+        # a word one collection holds as typed is not corrected from another's words
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "typo.txt").write_text("The pasword reset link has expired.")
+        list(lib.index_paths([other], collection="second"))
+        assert lib.correct_spelling("guest wifi pasword") == "guest wifi pasword"
+        assert lib.correct_spelling("guest wifi pasword", ["default"]) == "guest wifi password"
         # no passage holds "light" (one edit from "flight") with "time"
         assert lib.correct_spelling("What time is my flight?") == "What time is my flight?"
     finally:
