@@ -319,9 +319,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print("\nSources (the answer is not taken from them: it may come from the model's "
                       "general knowledge, or be wrong):")
             elif unsupported:
-                named = ", ".join(f"“{v}”" for v in unsupported[:4])
-                print(f"\nSources (check the answer: {named} {'is' if len(unsupported) == 1 else 'are'} "
-                      "not in them):")
+                from desktop.core.answering import not_held_note
+
+                print(f"\nSources (check the answer: {not_held_note(unsupported, 'them')}):")
             else:
                 print("\nSources:")
             print(format_sources(sources))

@@ -34,11 +34,12 @@ from desktop.core.words import (
     RELATION_WORDS,
     STOP_WORDS,
     asked_terms,
+    holds_related,
     holds_term,
     long_words,
-    related,
     sentence_spans,
     terms,
+    with_related,
 )
 
 #: Sentences quoted around the best sentence of a passage (before, after).  Quoting the
@@ -259,6 +260,14 @@ def read_as_note(pairs: Sequence[Sequence[str]]) -> str:
     return "Searched your files reading " + ", ".join(f"“{a}” as “{b}”" for a, b in pairs) + "."
 
 
+def not_held_note(values: Sequence[str], where: str) -> str:
+    """"“X” is not in WHERE" (or "“X”, “Y” are ..."; four values at most): the warning for
+    an answer with numbers or names its sources do not hold (``meta["unsupported"]``,
+    :func:`unsupported_values`), as the window and `hearth ask` word it."""
+    named = ", ".join(f"“{v}”" for v in values[:4])
+    return f"{named} {'is' if len(values) == 1 else 'are'} not in {where}"
+
+
 def asked(message: str) -> str:
     """What a user ``message`` asks, to search the files for and to answer: the message
     with "whats" read as "what is" (and "whens", "wheres", "whos", "hows"); for a message
@@ -309,9 +318,9 @@ _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
-#: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
 #: an e-mail address (the common shape, not all of RFC 5322)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
 _SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|"
                            r"(?:door|gate|alarm|locker|safe|lock|garage|entry|wi-?fi) code)\b")
 #: a secret's value after its word ("password Movie-Night-7", "The door code is 4242"):
@@ -445,8 +454,7 @@ def candidate_windows(question: str, sources: Sequence[Source],
     docs = [s for s in sources if s.kind == "document" and s.text.strip()]
     if not docs:
         return []
-    q_terms = set(terms(question))
-    q_terms |= {r for t in q_terms for r in related(t)}  # "born" finds "Date of birth"
+    q_terms = with_related(terms(question))  # "born" finds "Date of birth"
     per_source: list[list[tuple[tuple[int, int], set[str]]]] = []
     df: Counter[str] = Counter()
     for src in docs:
@@ -549,7 +557,7 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
         text = ev.text
         words = set(terms(text)) | _passage_context(ev.source)
         longer = long_words(text)
-        return sum(1 for t in wanted if any(holds_term(v, words, longer) for v in (t, *related(t))))
+        return sum(1 for t in wanted if holds_related(t, words, longer))
 
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
@@ -586,7 +594,7 @@ def about_the_same_person(question: str, evidence: Sequence[Evidence]) -> list[E
 
     def names(ev: Evidence) -> bool:
         words = set(terms(ev.text)) | _passage_context(ev.source)
-        return all(any(v in words for v in (t, *related(t))) for t in wanted)
+        return all(with_related([t]) & words for t in wanted)
 
     return [ev for ev in evidence if names(ev)]
 
@@ -673,8 +681,7 @@ _YES_NO = frozenset(terms("yes no true false correct"))
 def own_terms(answer: str, question: str) -> set[str]:
     """The content words of ``answer`` (:func:`desktop.core.words.terms`) that are not in
     ``question``, nor related to one of its words, nor yes or no: what the answer adds."""
-    asked = {v for t in terms(question) for v in (t, *related(t))}
-    return set(terms(answer)) - asked - _YES_NO
+    return set(terms(answer)) - with_related(terms(question)) - _YES_NO
 
 
 def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
@@ -770,7 +777,7 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     if not value or len(label.split()) > 8 or len(value.split()) > 12:
         return ""
     wanted = set(asked_terms(question))
-    in_label = {v for t in terms(label) for v in (t, *related(t))}  # "Reg" for "registration"
+    in_label = with_related(terms(label))  # "Reg" for "registration"
     if not wanted or not (wanted & in_label) or not wanted <= in_label | _passage_context(evidence.source):
         return ""
     kind = answer_type(question)
@@ -1107,12 +1114,13 @@ class AnswerPlan:
         docs = [s for s in sources if s.kind == "document"]
         memories = [s for s in sources if s.kind == "memory"]
         open_evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
-        similar = sentence_similarity(question, docs, similarity) if (factual or lookup) and similarity else {}
-        if factual or lookup:  # the best windows of those not about someone else
+        asks = factual or lookup
+        similar = sentence_similarity(question, docs, similarity) if asks and similarity else {}
+        if asks:  # the best windows of those not about someone else
             evidence = best_windows(about_the_same_person(question, candidate_windows(question, docs, similar)))
         else:
             evidence = open_evidence
-        if evidence and (factual or lookup) and not answers_question(question, evidence, similar):
+        if evidence and asks and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
         if lookup:  # answered as a fact where a window answers it, else as a chat message
             factual, evidence = (True, evidence) if evidence else (False, open_evidence)
@@ -1278,6 +1286,14 @@ class ReplyStream:
         out = shown[self._sent:] if len(shown) > self._sent else ""
         self._sent += len(out)
         return out
+
+    def ending_piece(self, ending: str) -> str:
+        """What to stream for ``ending`` (:meth:`ending`) after what was shown: nothing
+        when that already ends with it, else ``ending`` on a line of its own below any
+        text shown (streamed text cannot be taken back)."""
+        if not ending or self.shown.endswith(ending):
+            return ""
+        return ("\n\n" if self.shown.strip() else "") + ending
 
     def ending(self) -> str:
         """What replaces the reply when the model is done and said nothing (blank, only a

@@ -309,8 +309,9 @@ class ChatService:
             status, error = "error", str(exc) or type(exc).__name__
         quote = stream.ending() if status == "complete" and model_writes else ""
         if quote:  # nothing written but a preamble, the question or the prompt's frame
-            if not text.endswith(quote):  # after what was shown, on a line of its own
-                yield ChatEvent("token", text=("\n\n" if stream.shown.strip() else "") + quote)
+            piece = stream.ending_piece(quote)
+            if piece:
+                yield ChatEvent("token", text=piece)
             text = opening + quote
         meta = dict(reply.meta)
         read_as = answering.respelled(typed, query)

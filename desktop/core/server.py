@@ -681,7 +681,7 @@ class HearthApi:
                 # what was held back as it might be a preamble, or the quoted sentence where
                 # the model said nothing (already-sent text cannot be taken back: it is added)
                 ending = shaped.ending() if model_writes else ""
-                rest += ("\n\n" if ending and shaped.shown.strip() else "") + ending
+                rest += shaped.ending_piece(ending)
                 if rest:
                     yield chunk({"content": rest})
                 said = opening + ((ending or shaped.shown) if model_writes else "")

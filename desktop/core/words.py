@@ -9,6 +9,7 @@ has and no answer needs ("tell", "name", "note", "file", "document", ...).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -132,6 +133,17 @@ def related(term: str) -> tuple[str, ...]:
     """Stems that name what ``term`` (a stem, :func:`terms`) names: ("birth",) for
     "born"; () for most words."""
     return _RELATED.get(term, ())
+
+
+def with_related(stems: Iterable[str]) -> set[str]:
+    """``stems`` (:func:`terms`) and the stems :func:`related` to each."""
+    return {v for t in stems for v in (t, *related(t))}
+
+
+def holds_related(term: str, words: set[str] | frozenset[str], longer: list[str]) -> bool:
+    """:func:`holds_term` for ``term`` or a stem :func:`related` to it ("Reg" holds
+    "registration")."""
+    return any(holds_term(v, words, longer) for v in (term, *related(term)))
 
 
 _SENTENCE_END = re.compile(

@@ -59,9 +59,7 @@ STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming"
 def unsupported_note(values: list[str]) -> str:
     """The warning above the sources of an answer with numbers or names they do not hold
     (``meta["unsupported"]``, :func:`desktop.core.answering.unsupported_values`)."""
-    named = ", ".join(f"“{v}”" for v in values[:4])
-    verb = "is" if len(values) == 1 else "are"
-    return f"Check this answer: {named} {verb} not in the passages below."
+    return f"Check this answer: {answering.not_held_note(values, 'the passages below')}."
 
 
 UNGROUNDED_NOTE = ("This answer is not taken from the passages below: it may come from the "

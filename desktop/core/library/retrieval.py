@@ -47,9 +47,8 @@ from desktop.core.words import (
     STOP_WORDS,
     asked_terms,
     edits1,
-    holds_term,
+    holds_related,
     long_words,
-    related,
     sentence_spans,
     terms,
 )
@@ -486,4 +485,4 @@ def holds_all_words(query: str, text: str, min_words: int = MIN_WORDS_HELD) -> b
     if wanted <= words:
         return True
     longer = long_words(text)
-    return all(any(holds_term(v, words, longer) for v in (t, *related(t))) for t in wanted)
+    return all(holds_related(t, words, longer) for t in wanted)
