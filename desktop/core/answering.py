@@ -34,6 +34,7 @@ from desktop.core.words import (
     RELATION_WORDS,
     STOP_WORDS,
     asked_terms,
+    edits1,
     holds_related,
     holds_term,
     long_words,
@@ -1028,6 +1029,26 @@ _PERSONAL = re.compile(
     # and what someone likes: "What is Tomasz's favourite music?" got "a song by the Polish
     # band Tomasz" from general knowledge (fifth new-user trial)
     r"favou?rite|likes?|dislikes?|loves?|hates?|hobby|hobbies|allerg(?:y|ies|ic))\b", re.IGNORECASE)
+#: Shortest word checked for a misspelt :data:`_PERSONAL` word (:func:`is_personal`).
+PERSONAL_TYPO_MIN = 5
+#: Words of :data:`_PERSONAL` a misspelling is not read as: one edit from common words
+#: ("lives", "lines": "likes").
+_PERSONAL_NOT_GUESSED = frozenset({"likes", "loves", "hates"})
+
+
+def is_personal(question: str) -> bool:
+    """Whether ``question`` asks about the user or a detail only their own files can hold
+    (:data:`_PERSONAL`), also where such a word is misspelt by one edit (a word of at least
+    :data:`PERSONAL_TYPO_MIN` letters; :func:`desktop.core.words.edits1`): "whats the gust
+    wifi pasword" with no Wi-Fi note had got an invented password "from general knowledge"
+    (eighth new-user trial)."""
+    if _PERSONAL.search(question):
+        return True
+    typed = {w.lower() for w in _WORD.findall(question) if len(w) >= PERSONAL_TYPO_MIN and w.isalpha()}
+    return any(_PERSONAL.fullmatch(c) and c not in _PERSONAL_NOT_GUESSED
+               for w in typed for c in edits1(w) if len(c) >= PERSONAL_TYPO_MIN)
+
+
 #: What follows it: the model's own answer, marked as not coming from the files.
 GENERAL_KNOWLEDGE = "From general knowledge (not from your files):"
 _NOT_FOUND_PATTERN = re.compile(
@@ -1138,7 +1159,7 @@ class AnswerPlan:
                 else (labelled_value, typed_value)
             direct = first(question, evidence[0]) or second(question, evidence[0])
         return cls(factual, evidence, memories, not_found,
-                   general=not_found and not _PERSONAL.search(question), direct=direct)
+                   general=not_found and not is_personal(question), direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
         """How the reply begins, before (or instead of) the model: (text, whether the

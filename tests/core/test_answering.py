@@ -194,6 +194,10 @@ def test_what_the_new_user_trial_got_wrong() -> None:
     assert AnswerPlan.make("Who wrote Hamlet?", [nothing], searched=True).general
     born = AnswerPlan.make("What is the date of birth of Jonathan Michael Harrison?", [nothing], searched=True)
     assert born.not_found and not born.general  # someone's details: never from general knowledge
+    # misspelt ("whats the gust wifi pasword" with no Wi-Fi note, eighth trial): still personal
+    assert not AnswerPlan.make("whats the gust wifi pasword", [nothing], searched=True).general
+    assert not AnswerPlan.make("whats the plumbers mobil", [nothing], searched=True).general
+    assert AnswerPlan.make("Who wrote Hamlett?", [nothing], searched=True).general
 
 
 def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:

@@ -104,6 +104,8 @@ class BM25Index:
             )
             self._retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
             self._retriever.index(tokens, show_progress=False)
+        # the passages' words as written (the tokenizer's map grows with every query's words)
+        self._written = frozenset(self._tokenizer.word_to_stem)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (id, BM25 score) pairs, best first; only positive scores."""
@@ -128,10 +130,15 @@ class BM25Index:
         """Whether a passage holds ``word`` (lower-case), or a word of its stem."""
         return self._retriever is not None and self._stem_id(word) is not None
 
+    def holds_as_written(self, word: str) -> bool:
+        """Whether a passage holds ``word`` (lower-case) itself, not only a word of its stem:
+        the French "adresse" has the stem of a misspelt "adress" (eighth new-user trial)."""
+        return word in self._written
+
     def corrections(self, query: str, dictionary: frozenset[str] = frozenset()) -> dict[str, str]:
         """Misspelt words of ``query`` -> the indexed word meant: for each word (lower-case,
         :data:`MIN_CORRECTED_LENGTH` letters or more, no digit, not a stop word, not in
-        ``dictionary``: words known to be spelt right) that no passage holds, the indexed
+        ``dictionary``: words known to be spelt right) that no passage holds as written, the indexed
         word one edit away (:func:`desktop.core.words.edits1`) found in the most passages
         that hold all the question's other indexed words, or in the most passages where it
         has none ("what am i alergic to", eighth new-user trial).
@@ -141,12 +148,12 @@ class BM25Index:
         meant where there are several ("pasword" beside "wifi": "password", not "passport")."""
         if self._retriever is None:
             return {}
-        vocabulary, sid, indexed = self._tokenizer.word_to_stem, self._stem_id, self.holds
+        sid, indexed, written = self._stem_id, self.holds, self.holds_as_written
         words = [w for w in dict.fromkeys(m.group(0).lower() for m in _QUERY_WORD.finditer(query))
                  if w not in STOP_WORDS]
-        known = [w for w in words if indexed(w)]
-        unknown = [w for w in words if not indexed(w) and len(w) >= MIN_CORRECTED_LENGTH
+        unknown = [w for w in words if not written(w) and len(w) >= MIN_CORRECTED_LENGTH
                    and w.isalpha() and w.isascii() and w not in dictionary]
+        known = [w for w in words if w not in unknown and indexed(w)]
         if not unknown:
             return {}
         out: dict[str, str] = {}
@@ -158,9 +165,10 @@ class BM25Index:
             together = np.logical_and.reduce([holding(w) for w in known]) if known else np.True_
             for word in unknown:
                 shared = {c: int(np.count_nonzero(together & holding(c)))
-                          for c in sorted(edits1(word)) if c in vocabulary and indexed(c)}
+                          for c in sorted(edits1(word)) if written(c)}
                 best = max(shared, key=lambda c: shared[c], default=None)
-                if best is not None and shared[best]:
+                # a word of the same stem is found as typed ("sallys": "Sally's")
+                if best is not None and shared[best] and sid(best) != sid(word):
                     out[word] = best
         return out
 
@@ -334,7 +342,7 @@ class Retriever:
         indexes = [self.bm25(name) for name in collections if self.store.manifest.collection(name)]
         for index in indexes:
             for word, fix in index.corrections(query, dictionary).items():
-                if not any(other.holds(word) for other in indexes):  # another collection's word
+                if not any(other.holds_as_written(word) for other in indexes):  # another collection's word
                     fixes.setdefault(word, fix)
         if not fixes:
             return query

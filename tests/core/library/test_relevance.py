@@ -159,6 +159,12 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path,
         assert lib.correct_spelling("guest wifi pasword", ["default"]) == "guest wifi password"
         # no passage holds "light" (one edit from "flight") with "time"
         assert lib.correct_spelling("What time is my flight?") == "What time is my flight?"
+        # a misspelling is corrected though another language's word has its stem (the French
+        # "adresse" and "adress", eighth trial); a word whose stem is found as typed is not
+        (folder / "friends.txt").write_text("Sally's address: 22 Wren Close.\n")
+        (folder / "lettre.txt").write_text("Notre nouvelle adresse est 3 rue des Lilas.\n")
+        list(lib.index_paths([folder]))
+        assert lib.correct_spelling("whats sallys adress") == "whats sallys address"
     finally:
         lib.close()
 
