@@ -44,6 +44,7 @@ from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
 from desktop.core.words import (
+    KIND_WORDS,
     STOP_WORDS,
     asked_terms,
     edits1,
@@ -104,8 +105,10 @@ class BM25Index:
             )
             self._retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
             self._retriever.index(tokens, show_progress=False)
-        # the passages' words as written (the tokenizer's map grows with every query's words)
+        # the passages' words as written (the tokenizer's map grows with every query's words),
+        # and one of them for each stem
         self._written = frozenset(self._tokenizer.word_to_stem)
+        self._word_of_stem = {stem: word for word, stem in sorted(self._tokenizer.word_to_stem.items())}
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (id, BM25 score) pairs, best first; only positive scores."""
@@ -141,7 +144,9 @@ class BM25Index:
         ``dictionary``: words known to be spelt right) that no passage holds as written, the indexed
         word one edit away (:func:`desktop.core.words.edits1`) found in the most passages
         that hold all the question's other indexed words, or in the most passages where it
-        has none ("what am i alergic to", eighth new-user trial).
+        has none ("what am i alergic to", eighth new-user trial).  A word one edit from the
+        misspelt word's stem counts too: "electricans" is two edits from "electrician" but
+        its stem "electrican" is one (eighth trial).
 
         "whats the gust wifi pasword" found the router's line: "pasword" is not in the notes
         (sixth new-user trial).  The passage shared with the other words picks the neighbour
@@ -153,7 +158,9 @@ class BM25Index:
                  if w not in STOP_WORDS]
         unknown = [w for w in words if not written(w) and len(w) >= MIN_CORRECTED_LENGTH
                    and w.isalpha() and w.isascii() and w not in dictionary]
-        known = [w for w in words if w not in unknown and indexed(w)]
+        # the words naming the kind of answer need not be in the passage ("electricans number")
+        topic = {m.group(0).lower() for m in _QUERY_WORD.finditer(KIND_WORDS.sub(" ", query))}
+        known = [w for w in words if w not in unknown and w in topic and indexed(w)]
         if not unknown:
             return {}
         out: dict[str, str] = {}
@@ -164,8 +171,11 @@ class BM25Index:
             # passages with all the other words (with none: any passage)
             together = np.logical_and.reduce([holding(w) for w in known]) if known else np.True_
             for word in unknown:
-                shared = {c: int(np.count_nonzero(together & holding(c)))
-                          for c in sorted(edits1(word)) if written(c)}
+                # one edit from the word, or from its stem ("electricans": "electrician")
+                stem = self._stem.stemWord(word) if self._stem else word
+                near = {c for c in edits1(word) if written(c)} | {
+                    self._word_of_stem[c] for c in edits1(stem) if c in self._word_of_stem}
+                shared = {c: int(np.count_nonzero(together & holding(c))) for c in sorted(near)}
                 best = max(shared, key=lambda c: shared[c], default=None)
                 # a word of the same stem is found as typed ("sallys": "Sally's")
                 if best is not None and shared[best] and sid(best) != sid(word):

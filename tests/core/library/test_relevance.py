@@ -163,8 +163,12 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(tmp_path: Path,
         # "adresse" and "adress", eighth trial); a word whose stem is found as typed is not
         (folder / "friends.txt").write_text("Sally's address: 22 Wren Close.\n")
         (folder / "lettre.txt").write_text("Notre nouvelle adresse est 3 rue des Lilas.\n")
+        (folder / "contacts.txt").write_text("Electrician: Sparks & Sons - 07700 900 582\n")
         list(lib.index_paths([folder]))
         assert lib.correct_spelling("whats sallys adress") == "whats sallys address"
+        # two edits from the word, one from its stem; "number" names the kind of answer, and
+        # no passage need hold it beside the word meant
+        assert lib.correct_spelling("electricans number") == "electrician number"
     finally:
         lib.close()
 
