@@ -138,6 +138,18 @@ HEADING_WEIGHT = 0.5
 #: fourth new-user trial: the model had been given the ingredients instead).
 CONTEXT_WEIGHT = 0.25
 _HEADING = re.compile(r"^[^\w\d:]*(?:[^\W\d]+[^\w\d:]+){0,3}[^\W\d]+[^\w\d:]*$(?<![.!?:])")
+_BLANK_LINE_BEFORE = re.compile(r"\n[ \t]*\n[ \t]*$")
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """Whether the sentence ``text[start:end]`` is a heading: short (:data:`_HEADING`) and
+    first in ``text``, after a blank line or marked ("# ..."). A short line among a note's
+    lines is a fact: "Allergic to penicillin (rash)" had counted as a heading, so "What am I
+    allergic to?" was given "Lisinopril 10 mg - one in the morning" (eighth new-user trial)."""
+    sentence = text[start:end]
+    return bool(_HEADING.match(sentence)) and (
+        not text[:start].strip() or sentence.lstrip().startswith("#")
+        or bool(_BLANK_LINE_BEFORE.search(text, 0, start)))
 #: "how ..." asking for an amount or a measure ("How hot should the oven be?" was taken
 #: for a request to explain, sixth new-user trial)
 _FACTUAL_START = re.compile(
@@ -471,14 +483,15 @@ def candidate_windows(question: str, sources: Sequence[Source],
         if not sents:
             continue
         context = _passage_context(src) & q_terms
-        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf, context)
+        heading = [is_heading(src.text, a, b) for (a, b), _ in sents]
+        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf, context, heading[i])
                    + SIMILARITY_WEIGHT * similar.get(src.text[a:b], 0.0), i)
                   for i, ((a, b), words) in enumerate(sents)]
         # a heading wins only where no other sentence matches at all ("Home Wi-Fi" holds
         # two of "What is my Wi-Fi password?"'s words, "Password: maple-Otter-4471" one)
         text_of = [src.text[a:b] for (a, b), _ in sents]
         best_score, best_i = max(scored, key=lambda si: (
-            si[0] > 0 and not _HEADING.match(text_of[si[1]]), si[0], -si[1]))  # ties: earliest
+            si[0] > 0 and not heading[si[1]], si[0], -si[1]))  # ties: earliest
         prior = 0.1 / (rank + 1)
         before, after = NOTE_LINE_WINDOW if _NOTE_LINE.fullmatch(text_of[best_i]) else (WINDOW_BEFORE, WINDOW_AFTER)
         lo, hi = max(0, best_i - before), min(len(sents) - 1, best_i + after)
@@ -534,11 +547,11 @@ def _words(sentence: str, q_terms: AbstractSet[str]) -> set[str]:
 
 
 def _sentence_score(question: str, sentence: str, matched: set[str], idf: dict[str, float],
-                    context: AbstractSet[str] = frozenset()) -> float:
+                    context: AbstractSet[str] = frozenset(), heading: bool = False) -> float:
     typed = bool(matched or context) and answer_type_match(question, sentence)
     score = sum(idf[t] * (CONTEXT_WEIGHT if t in context else 1.0) for t in matched)
     score += ANSWER_TYPE_BONUS if typed else 0.0
-    return score * HEADING_WEIGHT if _HEADING.match(sentence) else score
+    return score * HEADING_WEIGHT if heading else score
 
 
 def coverage(question: str, evidence: Sequence[Evidence]) -> float:
@@ -608,7 +621,7 @@ def _passage_context(source: Source) -> set[str]:
     and headings ("lemon-cake.txt" is about lemon cake, and so is a note under the
     heading "Lemon cake")."""
     text = source.text
-    headings = [text[a:b] for a, b in sentence_spans(text) if _HEADING.match(text[a:b])]
+    headings = [text[a:b] for a, b in sentence_spans(text) if is_heading(text, a, b)]
     label = " ".join([Path(source.title).stem, source.section or "", *headings])
     return set(terms(_SEPARATOR.sub(" ", label)))
 

@@ -454,6 +454,23 @@ def test_a_notes_lines_are_its_sentences_and_its_abbreviations_answer() -> None:
     assert window.text.startswith("router admin is at 192.168.0.1") and "rainyporch77" not in window.text
 
 
+def test_a_short_line_of_a_note_is_a_fact_not_a_heading() -> None:
+    # "What am I allergic to?" was given the Lisinopril line (eighth trial): the allergy's
+    # short line had counted as a heading, which only wins where no other line matches
+    from desktop.core.answering import is_heading
+
+    meds = ("My medications (updated March)\nLisinopril 10 mg - one in the morning, for blood pressure\n"
+            "Vitamin D 1000 IU daily in winter\nAllergic to penicillin (rash)\nPharmacy: Boots on the High Street\n")
+    src = Source("document", "medications.txt", meds)
+    (window, *_) = AnswerPlan.make("What am I allergic to?", [src], searched=True).evidence
+    assert window.text.startswith("Allergic to penicillin (rash)")
+    lines = {meds[a:b]: is_heading(meds, a, b) for a, b in sentence_spans(meds)}
+    assert lines["My medications (updated March)"] and not lines["Allergic to penicillin (rash)"]
+    notes = "Intro line.\n\nHome Wi-Fi\nPassword: maple\n\n## Guest network\nName: Birch\n"
+    spans = {notes[a:b].strip(): is_heading(notes, a, b) for a, b in sentence_spans(notes)}
+    assert spans["Home Wi-Fi"] and spans["## Guest network"] and not spans["Password: maple"]
+
+
 def test_the_words_that_name_the_kind_of_answer_are_not_words_to_find() -> None:
     from desktop.core.words import asked_terms
 
