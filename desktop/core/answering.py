@@ -66,6 +66,10 @@ MAX_PASSAGES = 2
 NOTE_LINE_WINDOW = (0, 1)
 #: a note's line: short, no full stop at its end ("Reg: KM19 XYT", "meds: antihistamines")
 _NOTE_LINE = re.compile(r"[^\n]{1,80}(?<![.!?…])")
+#: an item of a list ("- February: Piranesi - Susanna Clarke", "2. Preheat the oven"): quoted
+#: without the item after it, another fact ("Who wrote Piranesi?" got March's book's author,
+#: eighth new-user trial)
+_LIST_ITEM = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)])\s")
 MAX_PASSAGE_CHARS = 900
 #: A second passage is quoted only when its best sentence scores at least this share of
 #: the best one's.  0.6 before sentences were also scored by similarity
@@ -494,6 +498,8 @@ def candidate_windows(question: str, sources: Sequence[Source],
             si[0] > 0 and not heading[si[1]], si[0], -si[1]))  # ties: earliest
         prior = 0.1 / (rank + 1)
         before, after = NOTE_LINE_WINDOW if _NOTE_LINE.fullmatch(text_of[best_i]) else (WINDOW_BEFORE, WINDOW_AFTER)
+        if best_i + 1 < len(sents) and all(_LIST_ITEM.match(text_of[i]) for i in (best_i, best_i + 1)):
+            after = 0  # the next item of a list is another fact
         lo, hi = max(0, best_i - before), min(len(sents) - 1, best_i + after)
         start, end = sents[lo][0][0], sents[hi][0][1]
         while end - start > MAX_PASSAGE_CHARS and hi > best_i:

@@ -471,6 +471,14 @@ def test_a_short_line_of_a_note_is_a_fact_not_a_heading() -> None:
     assert spans["Home Wi-Fi"] and spans["## Guest network"] and not spans["Password: maple"]
 
 
+def test_an_item_of_a_list_is_quoted_without_the_next_item() -> None:
+    # "Who wrote Piranesi?" got March's author from the next line (eighth trial)
+    books = Source("document", "book-club.md", "# Book club\n\n- February: Piranesi - Susanna Clarke\n"
+                   "- March: Lessons in Chemistry - Bonnie Garmus\n")
+    (window,) = AnswerPlan.make("Who wrote Piranesi?", [books], searched=True).evidence
+    assert window.text == "- February: Piranesi - Susanna Clarke"
+
+
 def test_the_words_that_name_the_kind_of_answer_are_not_words_to_find() -> None:
     from desktop.core.words import asked_terms
 
