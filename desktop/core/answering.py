@@ -1083,6 +1083,8 @@ def is_not_found(reply: str) -> bool:
 
 
 #: Most statements of the conversation itself offered beside memory (:func:`said_earlier`).
+#: A verb that makes a short message a statement ("my landlord is Dennis"), not a lookup.
+_STATED = re.compile(r"\b(?:i|i'm|am|is|are|was|were|has|have|had|called|named)\b", re.IGNORECASE)
 SAID_EARLIER_MAX = 2
 
 
@@ -1094,13 +1096,16 @@ def said_earlier(question: str, earlier: Sequence[str], conversation_id: int | N
     Memory never recalls the conversation being answered (its replies may be wrong), and
     a factual question is answered from the quotes alone, so "My cat is called Pixel"
     followed two messages later by "What is my cat's name?" got "I couldn't find this"
-    (fifth new-user trial).  Only statements are offered, never questions, and never
-    Hearth's own replies."""
+    (fifth new-user trial).  Only statements are offered, never questions ("whats the wifi
+    password" too) or lookups typed as into a search box ("bike lock code"), and never
+    Hearth's own replies: a follow-up had shown the question before it as "You said: ..."
+    (eighth new-user trial)."""
     wanted = set(terms(question))
     out: list[Source] = []
     for text in reversed(earlier):
         text = text.strip()
-        if not text or is_question(text) or not wanted & set(terms(text)):
+        if not text or is_question(_SHORT_FORM.sub(r"\1 is", text)) or not wanted & set(terms(text)) \
+                or (is_lookup(text) and not _STATED.search(text)):
             continue
         said = f"You said: {text}"
         extra: dict[str, Any] = {"user_text": said}

@@ -579,3 +579,14 @@ def test_a_streamed_answer_shows_a_quotation_mark_once_its_pair_is_known() -> No
     assert quotes_settled('"The code') == 0  # it is left out unless something closes it
     assert quotes_settled('"The code" is') == len('"The code" is')
     assert quotes_settled('4242".', '"') == 4
+
+
+def test_only_what_the_user_stated_is_offered_as_said_earlier() -> None:
+    # a follow-up had shown the question before it as "You said: ..." (eighth trial)
+    from desktop.core.answering import said_earlier
+
+    asked = ["whats the wifi password", "wifi password", "Who is my landlord"]
+    assert said_earlier("What is the wifi password for guests?", asked) == []
+    assert said_earlier("What is his email?", asked) == []
+    (stated,) = said_earlier("Who is my landlord?", ["landlord phone", "my landlord is Dennis Okafor"])
+    assert stated.text == "You said: my landlord is Dennis Okafor"
