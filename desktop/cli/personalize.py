@@ -62,7 +62,8 @@ def _held_back(path: str, reason: str) -> str:
 
 def _preview(core: Any, args: argparse.Namespace) -> int:
     """Print what a run would learn from, as the window's preview shows it: each file with
-    its tokens, then those left out with the reason."""
+    its tokens, then those left out with the reason (``--json``: :meth:`Preview.to_dict`
+    as one JSON line)."""
     from desktop.core.personalize import gather_documents
     from desktop.core.personalize.controller import preview_documents
 
@@ -72,6 +73,9 @@ def _preview(core: Any, args: argparse.Namespace) -> int:
         print(f"hearth personalize: {exc}", file=sys.stderr)
         return 2
     preview, _ = preview_documents(docs, core.current_model_path(), args.exclude, args.include)
+    if args.json:  # one JSON object: every file, with its tokens and why it is left out
+        print(json.dumps(preview.to_dict()))
+        return 0
     n = len(preview.included)
     print(f"It would learn from {n} file{'' if n == 1 else 's'} ({preview.total_tokens:,} tokens):")
     for item in preview.included:

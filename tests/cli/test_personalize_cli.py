@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,7 @@ def test_preview_lists_what_it_would_learn_and_what_it_leaves_out(
     assert f"{tmp_path / 'wifi.txt'}: seems to hold a password (--include" in out
     assert main(["personalize", "--preview", "--docs", str(tmp_path), "--include", str(tmp_path / "wifi.txt")]) == 0
     assert "It would learn from 2 files" in capsys.readouterr().out
+    assert main(["personalize", "--preview", "--json", "--docs", str(tmp_path)]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    held = {Path(i["path"]).name: i["held_back"] for i in preview["items"]}
+    assert held == {"cake.md": False, "wifi.txt": True} and preview["total_tokens"] > 0
