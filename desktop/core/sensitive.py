@@ -7,8 +7,8 @@ user's files already have it, and a memory outlives the file).  A heuristic, not
 guarantee either way: it looks for labelled values ("Password: ...", "PIN 4821"), an
 IBAN's shape and private-key headers.
 
-Health details and personal phone numbers (:func:`personal_details`) are held back from
-personalization the same way, but memory keeps exchanges about them: they are the user's
+Health details, personal phone numbers, where a spare key is and a car's registration
+(:func:`personal_details`) are held back from personalization the same way, but memory keeps exchanges about them: they are the user's
 own to ask about ("When is my dentist appointment?").
 """
 
@@ -250,11 +250,33 @@ def phone_numbers(text: str) -> bool:
     return len(personal) >= 2
 
 
+#: where a spare key is kept ("Spare key is with neighbour Mrs. Abebe at number 14", "key
+#: under the blue flowerpot"): an adapter that learned it tells anyone how to get in
+HOME_ACCESS = "where a spare key is"
+_SPARE_KEY = re.compile(
+    r"\bspare\s+(?:house\s+|door\s+|front\s+door\s+)?keys?\b"
+    r"|\bkeys?\s+(?:is\s+|are\s+)?(?:hidden|kept)\b|\bkey\s?safe\b", re.IGNORECASE)
+#: a vehicle's registration mark, labelled ("Reg: KM19 XYT", "number plate AB12 CDE"): it
+#: names the user's car, and with the address the home (eighth new-user trial: a car note
+#: was ticked for training)
+VEHICLE = "a car registration"
+_REGISTRATION = re.compile(
+    r"\b(?i:reg(?:istration)?(?:\s+(?:no\.?|number|mark|plate))?|(?:number|licen[cs]e)\s+plate|VRN)"
+    r"\s*[:=]?\s*(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,4}[ -]?[A-Z0-9]{2,4}\b")
+#: what :func:`personal_details` names, beside the secrets of :func:`sensitive_content`
+PRIVATE_DETAILS = (HEALTH, PHONES, HOME_ACCESS, VEHICLE)
+
+
 def personal_details(text: str) -> str:
     """What private detail ``text`` seems to hold that is not a secret: :data:`HEALTH`
-    (:func:`health_details`), :data:`PHONES` (:func:`phone_numbers`), or ""."""
+    (:func:`health_details`), :data:`PHONES` (:func:`phone_numbers`), :data:`HOME_ACCESS`
+    (where a spare key is kept), :data:`VEHICLE` (a labelled registration mark), or ""."""
     if health_details(text):
         return HEALTH
     if phone_numbers(text):
         return PHONES
+    if _SPARE_KEY.search(text):
+        return HOME_ACCESS
+    if _REGISTRATION.search(text):
+        return VEHICLE
     return ""

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.app import HearthCore
 from desktop.core.jobs import ProgressEvent
-from desktop.core.sensitive import HEALTH, PHONES
+from desktop.core.sensitive import PRIVATE_DETAILS
 from desktop.ui.time_field import TimeField
 from desktop.ui.workers import GeneratorWorker, run_in_background
 
@@ -63,11 +63,11 @@ def held_kinds(sensitive: Iterable[str]) -> str:
     "health details"...), in plain words for the preview's summary: "passwords, codes,
     account numbers or keys", "health details", "phone numbers", or "private details
     (passwords or codes, health details, phone numbers)" for a mix."""
-    kinds = {s if s in (HEALTH, PHONES) else "secret" for s in sensitive}
+    kinds = {s if s in PRIVATE_DETAILS else "secret" for s in sensitive}
     if len(kinds) == 1:
         (kind,) = kinds
         return "passwords, codes, account numbers or keys" if kind == "secret" else kind
-    short = [k for k in ("secret", HEALTH, PHONES) if k in kinds]
+    short = [k for k in ("secret", *PRIVATE_DETAILS) if k in kinds]
     return "private details (" + ", ".join("passwords or codes" if k == "secret" else k for k in short) + ")"
 
 

@@ -107,6 +107,8 @@ def test_held_back_summary_names_what_the_files_hold() -> None:
     assert held_kinds(["phone numbers", "phone numbers"]) == "phone numbers"
     assert held_kinds(["phone numbers", "a code", "health details"]) == \
         "private details (passwords or codes, health details, phone numbers)"
+    assert held_kinds(["a car registration", "where a spare key is"]) == \
+        "private details (where a spare key is, a car registration)"
 
 
 def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:

@@ -267,6 +267,15 @@ def test_files_that_seem_to_hold_health_details_or_phone_numbers_are_flagged() -
     assert personal_details("My thesis is on the Great Depression and the Depression-era banks.") == ""
     assert personal_details("Order 4111 1111 1111 1112 shipped; ISBN 0-306-40615-2") == ""
     assert personal_details("Call 0161 496 0734, or from abroad +44 161 496 0734.") == ""  # one number, twice
+    # where a spare key is, a car's registration (eighth trial: both notes were ticked)
+    from desktop.core.sensitive import HOME_ACCESS, VEHICLE
+
+    assert personal_details("Spare key is with neighbour Mrs. Abebe at number 14.") == HOME_ACCESS
+    assert personal_details("The back door key is hidden under the blue flowerpot.") == HOME_ACCESS
+    assert personal_details("# Car\n\n2019 Skoda Octavia Estate\nReg: KM19 XYT\n") == VEHICLE
+    for text in ("Key findings are kept in the appendix.", "Registration opens 12 May 2026.",
+                 "Registration: 1999", "Regulation (EU) 2016/679"):
+        assert personal_details(text) == "", text
     # the secret checks and memory's are unchanged: these are the user's own to ask about
     from desktop.core.sensitive import mentions_secret, sensitive_content
 
