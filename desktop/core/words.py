@@ -39,10 +39,16 @@ def _stem() -> Any:
         return lambda word: word
 
 
+_ACRONYM_PLURAL = re.compile(r"(?=.*[b-df-hj-np-tv-xz].)[b-df-hj-np-tv-xz\d]{2,}s")
+
+
 def terms(text: str) -> list[str]:
-    """Content words of ``text``: lower-cased, stop words dropped, Snowball-stemmed."""
+    """Content words of ``text``: lower-cased, stop words dropped, Snowball-stemmed; an
+    acronym's plural ("PPPs", "DVDs") as the acronym, which the stemmer keeps whole without
+    a vowel ("What is a PPP also known as?" / "Public-Private Partnering (PPPs) aka ...")."""
     stem = _stem()
-    return [stem(w) for w in (m.group(0).lower() for m in _WORD.finditer(text))
+    return [stem(w[:-1] if _ACRONYM_PLURAL.fullmatch(w) else w)
+            for w in (m.group(0).lower() for m in _WORD.finditer(text))
             if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]  # not the "s" of "Gandhi's"
 
 

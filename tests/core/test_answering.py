@@ -69,6 +69,11 @@ def test_possessives_and_contractions_are_not_words_a_passage_must_hold() -> Non
 
     assert terms("What was Gandhi's work called?") == ["gandhi", "work"]
     assert "don" not in terms("What if we don't change our practices?")
+    # an acronym's plural is the acronym (the stemmer keeps "ppps" whole); a decade is not
+    assert terms("PPPs, DVDs and MP3s in the 1990s") == ["ppp", "dvd", "mp3", "1990s"]
+    ppp = Source("document", "construction.txt", "New forms include partnering such as Public-Private "
+                 "Partnering (PPPs) aka private finance initiatives (PFIs) and alliances.")
+    assert not AnswerPlan.make("What is a PPP also known as?", [ppp], searched=True).not_found
 
 
 def test_plan_not_found_only_for_questions_on_a_library_with_documents() -> None:
