@@ -154,6 +154,8 @@ def is_heading(text: str, start: int, end: int) -> bool:
     return bool(_HEADING.match(sentence)) and (
         not text[:start].strip() or sentence.lstrip().startswith("#")
         or bool(_BLANK_LINE_BEFORE.search(text, 0, start)))
+
+
 #: "how ..." asking for an amount or a measure ("How hot should the oven be?" was taken
 #: for a request to explain, sixth new-user trial)
 _FACTUAL_START = re.compile(
@@ -1083,9 +1085,9 @@ def is_not_found(reply: str) -> bool:
 
 
 #: Most statements of the conversation itself offered beside memory (:func:`said_earlier`).
+SAID_EARLIER_MAX = 2
 #: A verb that makes a short message a statement ("my landlord is Dennis"), not a lookup.
 _STATED = re.compile(r"\b(?:i|i'm|am|is|are|was|were|has|have|had|called|named)\b", re.IGNORECASE)
-SAID_EARLIER_MAX = 2
 
 
 def said_earlier(question: str, earlier: Sequence[str], conversation_id: int | None = None) -> list[Source]:

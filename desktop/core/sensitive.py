@@ -8,8 +8,9 @@ guarantee either way: it looks for labelled values ("Password: ...", "PIN 4821")
 IBAN's shape and private-key headers.
 
 Health details, personal phone numbers, where a spare key is and a car's registration
-(:func:`personal_details`) are held back from personalization the same way, but memory keeps exchanges about them: they are the user's
-own to ask about ("When is my dentist appointment?").
+(:func:`personal_details`) are held back from personalization the same way, but memory
+keeps exchanges about them: they are the user's own to ask about ("When is my dentist
+appointment?").
 """
 
 from __future__ import annotations

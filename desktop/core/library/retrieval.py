@@ -108,7 +108,7 @@ class BM25Index:
         # the passages' words as written (the tokenizer's map grows with every query's words),
         # and one of them for each stem
         self._written = frozenset(self._tokenizer.word_to_stem)
-        self._word_of_stem = {stem: word for word, stem in sorted(self._tokenizer.word_to_stem.items())}
+        self._word_of_stem = {stem: word for word, stem in self._tokenizer.word_to_stem.items()}
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (id, BM25 score) pairs, best first; only positive scores."""
@@ -126,8 +126,10 @@ class BM25Index:
     def _stem_id(self, word: str) -> int | None:
         """The index's id of ``word``'s stem (lower-case ``word``); None when no passage holds it."""
         # word_to_stem also caches the words of past queries: a word is indexed when its stem is
-        stem = self._tokenizer.word_to_stem.get(word) or (self._stem.stemWord(word) if self._stem else word)
-        return self._tokenizer.stem_to_sid.get(stem)
+        return self._tokenizer.stem_to_sid.get(self._tokenizer.word_to_stem.get(word) or self._stem_of(word))
+
+    def _stem_of(self, word: str) -> str:
+        return self._stem.stemWord(word) if self._stem else word
 
     def holds(self, word: str) -> bool:
         """Whether a passage holds ``word`` (lower-case), or a word of its stem."""
@@ -172,9 +174,8 @@ class BM25Index:
             together = np.logical_and.reduce([holding(w) for w in known]) if known else np.True_
             for word in unknown:
                 # one edit from the word, or from its stem ("electricans": "electrician")
-                stem = self._stem.stemWord(word) if self._stem else word
                 near = {c for c in edits1(word) if written(c)} | {
-                    self._word_of_stem[c] for c in edits1(stem) if c in self._word_of_stem}
+                    self._word_of_stem[c] for c in edits1(self._stem_of(word)) if c in self._word_of_stem}
                 shared = {c: int(np.count_nonzero(together & holding(c))) for c in sorted(near)}
                 best = max(shared, key=lambda c: shared[c], default=None)
                 # a word of the same stem is found as typed ("sallys": "Sally's")
