@@ -360,6 +360,17 @@ _AMOUNT = re.compile(
     r"(?:\s*(?:euros?|dollars?|pounds?|pence|cents?|yen|francs?|eur|usd|gbp|€)(?!\w))?", re.IGNORECASE)
 
 
+#: a number asked for by whose it is: someone's phone number ("What is the plumber's
+#: number?", "plumbers number", "dentist number"; the eighth new-user trial got the
+#: plumber's whole line), not a number of a thing ("policy number", "house number")
+_SOMEONES_NUMBER = re.compile(
+    r"\b[a-z]+(?:'s|s'|’s)\s+number\b"
+    r"|^\W*(?:(?:what|whats|what's|what is)\s+)?(?:the\s+|my\s+|our\s+)?(?!(?:policy|account|reference|ref|order|"
+    r"house|flight|tracking|registration|reg|card|case|booking|invoice|customer|member|membership|room|"
+    r"seat|page|bus|platform|gate|table|tax|vat|insurance|passport|licen[cs]e|serial|model|part|"
+    r"version|claim|ticket|confirmation|postcode|zip)\b)[a-z]+\s+(?:no\.?|number)(?:\s+(?:pls|plz|please))?\W*$")
+
+
 def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
@@ -386,7 +397,8 @@ def answer_type(question: str) -> str | None:
         return "percent"
     if _SECRET_ASKED.search(q):
         return "secret"
-    if re.search(r"\b(?:phone|telephone|mobile|cell ?phone|landline)(?: number)?\b", q) and not q.startswith("who"):
+    if (re.search(r"\b(?:phone|telephone|mobile|cell ?phone|landline)(?: number)?\b", q)
+            or _SOMEONES_NUMBER.search(q)) and not q.startswith("who"):
         return "phone"
     # "What is his email?": the model had answered "The email is Mr. Dennis Okafor."
     if re.search(r"\be-?mail(?: address)?\b", q) and not q.startswith("who"):

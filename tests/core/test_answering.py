@@ -595,3 +595,17 @@ def test_only_what_the_user_stated_is_offered_as_said_earlier() -> None:
     assert said_earlier("What is his email?", asked) == []
     (stated,) = said_earlier("Who is my landlord?", ["landlord phone", "my landlord is Dennis Okafor"])
     assert stated.text == "You said: my landlord is Dennis Okafor"
+
+
+def test_someones_number_is_their_phone_number() -> None:
+    from desktop.core.answering import answer_type
+
+    # "plumbers number" got the plumber's whole line, job notes and all (eighth trial)
+    contacts = Source("document", "repair-contacts.txt",
+                      "Home repair contacts\n\nPlumber: Dave Rennick - 07700 900 314 - fixed the boiler leak\n"
+                      "Roofer: Hollis Roofing - 01632 960 119 - did the gutter in 2025, charged £340\n")
+    for question in ("plumbers number", "What is the plumber's number?", "plumber number pls"):
+        assert AnswerPlan.make(question, [contacts], searched=True).direct == "07700 900 314.", question
+    assert AnswerPlan.make("whats the roofers number", [contacts], searched=True).direct == "01632 960 119."
+    for question in ("policy number", "What is my house number?", "What was Manning's jersey number?"):
+        assert answer_type(question) != "phone", question
