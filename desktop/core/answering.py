@@ -657,9 +657,12 @@ def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Eviden
                       memories: Sequence[Source] = (), factual: bool = True) -> list[ChatMessage]:
     """The conversation with the quoted evidence put into its last user message.
 
-    Passages come closest to the question, best first; what the user said in earlier
-    conversations follows the documents, and what Hearth said earlier is labelled as such
-    (never as a document).  All quoted text is fenced and defused
+    Passages come before the question, the best last, nearest the question: the built-in
+    model answers from the passage it read last more often (``hearth-bench qa``'s squad-a
+    sample, seed 13: of its 300 questions, the 108 quoted two windows scored F1 0.145 with
+    the best first and 0.176 with it last, asked through the chat).  What the user said in
+    earlier conversations follows the documents, and what Hearth said earlier is labelled as
+    such (never as a document).  All quoted text is fenced and defused
     (:func:`desktop.core.sources.quote_untrusted`).  A factual question with evidence keeps
     only the system prompt and the question: the built-in model answered a Wi-Fi question
     with a policy number from an earlier turn of the same chat.  Returns a copy;
@@ -675,7 +678,7 @@ def grounded_messages(messages: Sequence[ChatMessage], evidence: Sequence[Eviden
         msgs = [m for m in msgs[:-1] if m["role"] == "system"] + [msgs[-1]]
     question = msgs[-1]["content"]
     parts = []
-    for ev in evidence:
+    for ev in reversed(evidence):
         parts.append(f"From {quote_untrusted(source_label(ev.source, section=False))}:\n<<<\n{quote_untrusted(ev.text)}\n>>>")
     for mem in memories:
         parts.append(f"{quote_untrusted(mem.title)}:\n<<<\n{quote_untrusted(mem.text)}\n>>>")

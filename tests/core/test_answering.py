@@ -609,3 +609,15 @@ def test_someones_number_is_their_phone_number() -> None:
     assert AnswerPlan.make("whats the roofers number", [contacts], searched=True).direct == "01632 960 119."
     for question in ("policy number", "What is my house number?", "What was Manning's jersey number?"):
         assert answer_type(question) != "phone", question
+
+
+def test_the_best_window_is_quoted_last_nearest_the_question() -> None:
+    from desktop.core.answering import Evidence, grounded_messages
+
+    best = Source("document", "best.txt", "The plague killed half of Paris's population.")
+    other = Source("document", "other.txt", "The plague reached Italy in 1348.")
+    windows = [Evidence(best, 0, len(best.text), (0, len(best.text)), 9.0),
+               Evidence(other, 0, len(other.text), (0, len(other.text)), 8.0)]
+    (message,) = grounded_messages([{"role": "user", "content": "How much of Paris died?"}], windows)
+    content = message["content"]
+    assert content.index("reached Italy") < content.index("half of Paris") < content.index("Question:")
