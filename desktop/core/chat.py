@@ -177,7 +177,7 @@ class ChatService:
         collections = conv.collections or None
         try:
             question = self.context.correct_spelling(question, collections)
-            sources = self.context.sources_for(question, collections, budget_tokens=1200,
+            sources = self.context.sources_for(question, collections, answering.CANDIDATE_BUDGET_TOKENS,
                                                exclude_conversation=conversation_id)
             searched = self.context.has_documents(collections)
         except Exception as exc:

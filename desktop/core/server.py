@@ -506,7 +506,11 @@ class HearthApi:
             if missing:
                 raise ApiError(400, f"No collection named {', '.join(missing)}; the library has "
                                f"{', '.join(sorted(known)) or 'none'}.", "hearth.collections")
-        from desktop.core.answering import contextual_question, said_earlier
+        from desktop.core.answering import (
+            CANDIDATE_BUDGET_TOKENS,
+            contextual_question,
+            said_earlier,
+        )
 
         # as in the window: a follow-up ("When is it due?") is searched with the question
         # before it, misspelt words are corrected to the files' words, and what the user stated earlier in the conversation is offered
@@ -516,7 +520,8 @@ class HearthApi:
 
         try:
             question = await asyncio.to_thread(library.correct_spelling, question, req.collections)
-            sources = await asyncio.to_thread(library.sources_for, question, req.collections, 1200)
+            sources = await asyncio.to_thread(library.sources_for, question, req.collections,
+                                                    CANDIDATE_BUDGET_TOKENS)
             searched = await asyncio.to_thread(library.has_documents, req.collections)
         except StoreUnreachable as exc:  # the library's Chroma server is down: say so
             raise ApiError(503, str(exc), "hearth.library", type_="server_error",

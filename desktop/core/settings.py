@@ -102,7 +102,7 @@ def check_chunking(chunk_tokens: Any, overlap_tokens: Any) -> None:
 
 @dataclass
 class LibrarySettings:
-    top_k: int = _f(6, "How many passages are retrieved for each question.")
+    top_k: int = _f(8, "How many passages are retrieved for each question (the answer quotes the sentences of them that match it best).")
     memory_enabled: bool = _f(True, "Recall relevant past conversations as sources.")
     watched_folders: list[str] = field(
         default_factory=list, metadata={"description": "Only read from older versions' files: watched folders now live "
