@@ -1162,7 +1162,10 @@ class AnswerPlan:
         general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
             for a question about the user ("my", "our", "I") or a personal detail ("the
             plumber's phone number"): a model cannot know the user's Wi-Fi password or
-            cat's name, and a general answer there is an invention.
+            cat's name, and a general answer there is an invention; nor where passages of
+            the files were found about it but none answers ("how much does the babysitter
+            charge" beside the contacts note got "$100 for a 2-night stay", ninth trial):
+            the question is about the user's own things.
         notice: the library could not be searched (its Chroma server is not answering):
             the reply opens with this sentence, then answers without the files.
     """
@@ -1211,7 +1214,7 @@ class AnswerPlan:
                 else (labelled_value, typed_value)
             direct = first(question, evidence[0]) or second(question, evidence[0])
         return cls(factual, evidence, memories, not_found,
-                   general=not_found and not is_personal(question), direct=direct)
+                   general=not_found and not docs and not is_personal(question), direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
         """How the reply begins, before (or instead of) the model: (text, whether the

@@ -21,7 +21,7 @@ from desktop.core.engine import ChatBackend, ChatMessage, EngineError, SamplingP
 from desktop.core.history import History, HistoryError, Message
 from desktop.core.jobs import CancelToken
 from desktop.core.priority import ChatPriority
-from desktop.core.sensitive import sensitive_content
+from desktop.core.sensitive import mentions_secret, sensitive_content
 from desktop.core.settings import ChatSettings
 from desktop.core.sources import ContextProvider, Source
 
@@ -332,8 +332,11 @@ class ChatService:
         final = self.history.get_message(reply.id)
         # an answer that does not rest on the passages quoted for it is not kept either: a
         # wrong answer recalled later would come back cited as something the user was told
+        # nor is one about a secret asked with a typo ("wats the wifi pasword", ninth trial):
+        # memory sees the question as typed, so it is checked as read too
         if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
-                and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")):
+                and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")
+                and not mentions_secret(query)):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:

@@ -515,3 +515,17 @@ def test_a_restated_question_gives_way_to_its_sentence_on_a_line_of_its_own(tmp_
     printed = "".join(e.text for e in events if e.kind == "token")
     assert printed.endswith("?\n\nTyre pressure front 36 psi, rear 34 psi.")
     h.close()
+
+
+def test_a_secret_asked_for_with_a_typo_is_not_kept_in_memory(tmp_path: Path) -> None:
+    # "wats the wifi pasword" was kept, with its password, in "What does Hearth know?"
+    # (ninth new-user trial): memory checks the question as typed, the chat as read
+    h = History(tmp_path / "h.db")
+    provider = _Provider()
+    svc = ChatService(h, ScriptedBackend("4242."), ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "whats the dore code"))
+    assert "4242" in h.messages(c.id)[-1].content and provider.queries[-1] == "what is the door code"
+    assert provider.remembered == []
+    list(svc.send(c.id, "When do I call the plumber?"))
+    assert [q for q, _ in provider.remembered] == ["When do I call the plumber?"]
