@@ -847,6 +847,10 @@ def _line_asked_about(sentence: str, question: str) -> str:
     return named[0] if len(named) == 1 else sentence
 
 
+#: the lines right after a line that are indented under it
+_INDENTED_UNDER = re.compile(r"(?:[ \t]*\n[ \t]+[^\n]*)*")
+
+
 def typed_value(question: str, evidence: Evidence) -> str:
     """The value ``question`` asks for, taken out of the best sentence of ``evidence``,
     when the question asks for a typed value (a year, date, duration or length,
@@ -867,6 +871,10 @@ def typed_value(question: str, evidence: Evidence) -> str:
         return ""
     a, b = evidence.best
     sentence = _line_asked_about(evidence.source.text[a:b], question)
+    if kind in ("phone", "email") and not value_pattern.search(sentence):
+        # the lines indented under it belong to it ("Dr. Priya Raman - dentist" / "  ph 0161
+        # 496 0732", ninth new-user trial)
+        sentence = _INDENTED_UNDER.match(evidence.source.text, b).group() or sentence
     asked = question.lower()
     values, named = [], []  # named: numbers followed by what the question counts
     for m in value_pattern.finditer(sentence):
@@ -1213,6 +1221,10 @@ class AnswerPlan:
             first, second = (typed_value, labelled_value) if answer_type(question) in ("phone", "email") \
                 else (labelled_value, typed_value)
             direct = first(question, evidence[0]) or second(question, evidence[0])
+            if not direct and answer_type(question) in ("phone", "email"):  # unmistakable values:
+                # the next window's, where the best holds none ("What is my dentist's phone
+                # number?" quoted the appointment first, ninth trial)
+                direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
         return cls(factual, evidence, memories, not_found,
                    general=not_found and not docs and not is_personal(question), direct=direct)
 

@@ -626,3 +626,17 @@ def test_the_best_window_is_quoted_last_nearest_the_question() -> None:
     (message,) = grounded_messages([{"role": "user", "content": "How much of Paris died?"}], windows)
     content = message["content"]
     assert content.index("reached Italy") < content.index("half of Paris") < content.index("Question:")
+
+
+def test_a_phone_number_on_the_line_indented_under_its_name_is_the_answer() -> None:
+    # "What is my dentist's phone number?" got "123456789" (ninth trial): the number is on
+    # the line under the dentist's, and the appointment's window was quoted first
+    contacts = Source("document", "contacts.txt", "CONTACTS\n\nDr. Priya Raman - dentist, Lakeside Dental\n"
+                      "  ph 0161 496 0732\n  email priya.raman@lakesidedental.co.uk\n\n"
+                      "Plumber - Gary Holt  07700 900417\n")
+    appointments = Source("document", "appointments.txt",
+                          "upcoming appts\n\n- dentist checkup Tues 9 April 2024 at 10:15am (Dr Raman)\n")
+    for question in ("What is my dentist's phone number?", "dentist phone"):
+        plan = AnswerPlan.make(question, [appointments, contacts], searched=True)
+        assert plan.direct == "0161 496 0732.", question
+    assert AnswerPlan.make("dentist email", [contacts], searched=True).direct == "priya.raman@lakesidedental.co.uk"
