@@ -874,7 +874,8 @@ def typed_value(question: str, evidence: Evidence) -> str:
     if kind in ("phone", "email") and not value_pattern.search(sentence):
         # the lines indented under it belong to it ("Dr. Priya Raman - dentist" / "  ph 0161
         # 496 0732", ninth new-user trial)
-        sentence = _INDENTED_UNDER.match(evidence.source.text, b).group() or sentence
+        under = _INDENTED_UNDER.match(evidence.source.text, b)  # always matches (maybe "")
+        sentence = (under.group() if under else "") or sentence
     asked = question.lower()
     values, named = [], []  # named: numbers followed by what the question counts
     for m in value_pattern.finditer(sentence):
