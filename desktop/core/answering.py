@@ -209,6 +209,12 @@ def is_factual(text: str) -> bool:
 #: Most words of a message typed as into a search box ("bike lock code", "dentist phone
 #: number pls"): :func:`is_lookup`.
 LOOKUP_MAX_WORDS = 6
+#: what a lookup names when it asks for one value of the user's ("gym cost", "bike lock
+#: code", "boiler service date"): found nowhere, it is "not found", not a chat message
+_VALUE_NOUN = re.compile(
+    r"\b(?:cost|costs|price|fee|fees|charge|rent|amount|balance|total|code|pin|password|passcode|"
+    r"number|phone|mobile|e-?mail|address|postcode|date|time|deadline|expiry|reference|policy|"
+    r"account|registration|reg|size|pressure)\b", re.IGNORECASE)
 _CHAT_OPENING = re.compile(
     r"^\s*(?:hi|hello|hey|thanks|thank you|cheers|ok(?:ay)?|yes|yeah|no|nope|good|great|cool|nice|bye|"
     r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
@@ -1174,7 +1180,8 @@ class AnswerPlan:
             cat's name, and a general answer there is an invention; nor where passages of
             the files were found about it but none answers ("how much does the babysitter
             charge" beside the contacts note got "$100 for a 2-night stay", ninth trial):
-            the question is about the user's own things.
+            the question is about the user's own things; nor for a lookup ("gym cost"),
+            typed as into a search box of the user's files.
         notice: the library could not be searched (its Chroma server is not answering):
             the reply opens with this sentence, then answers without the files.
     """
@@ -1207,8 +1214,11 @@ class AnswerPlan:
             evidence = open_evidence
         if evidence and asks and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
-        if lookup:  # answered as a fact where a window answers it, else as a chat message
-            factual, evidence = (True, evidence) if evidence else (False, open_evidence)
+        if lookup:  # answered as a fact where a window answers it, else as a chat message,
+            # unless it names a value of the user's: "gym cost" with nothing in the files
+            # got an invented price and no "not found" (ninth new-user trial)
+            value = bool(_VALUE_NOUN.search(question)) or answer_type(question) is not None
+            factual, evidence = (True, evidence) if evidence or value else (False, open_evidence)
         if evidence or factual:
             # of past talk only what the user stated is kept: for a fact, Hearth's own earlier
             # answers are not evidence (a new user's wrong answer came back, cited as a source,
@@ -1226,8 +1236,8 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
-        return cls(factual, evidence, memories, not_found,
-                   general=not_found and not docs and not is_personal(question), direct=direct)
+        general = not_found and not docs and not lookup and not is_personal(question)
+        return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
         """How the reply begins, before (or instead of) the model: (text, whether the

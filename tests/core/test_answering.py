@@ -528,11 +528,20 @@ def test_a_lookup_typed_as_into_a_search_box_is_answered_as_a_question_when_the_
                       "mobile 07700 900861\nRent £1,150 due on the 1st of each month, standing order.\n")
     plan = AnswerPlan.make("bike lock code", [misc], searched=True)
     assert plan.factual and plan.direct == "Bike lock code: 3917."  # the model had invented an e-mail address
-    assert AnswerPlan.make("dentist phone number pls", [landlord], searched=True).not_found is False
+    # the landlord's number is not the dentist's: not found, rather than the landlord's note
+    # quoted to the model
+    dentist = AnswerPlan.make("dentist phone number pls", [landlord], searched=True)
+    assert dentist.not_found and not dentist.evidence
     # not held by the files: a message like any other, not "not found"
     chat = AnswerPlan.make("good book ideas", [misc], searched=True)
     assert not chat.factual and not chat.not_found and chat.evidence
     assert not AnswerPlan.make("good book ideas", [], searched=True).not_found
+    # naming a value of the user's, found nowhere: "not found", and no general guess at it
+    # (ninth trial: "gym cost" got an invented price)
+    for sources in ([], [misc]):
+        gym = AnswerPlan.make("gym cost", sources, searched=True)
+        assert gym.factual and gym.not_found and not gym.general and not gym.evidence
+    assert not AnswerPlan.make("gym cost", [], searched=False).not_found  # an empty library
     for message in ("hello there", "thanks!", "Write a poem about cats", "Summarise my notes",
                     "I went to the shops today and bought some bread."):
         assert not is_lookup(message)
