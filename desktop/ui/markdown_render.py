@@ -1,8 +1,8 @@
 """Markdown to the HTML subset Qt's rich-text engine draws (QTextDocument).
 
 markdown-it-py parses CommonMark (plus tables and strikethrough); raw HTML in the text
-is escaped, never interpreted, and images are shown as their alt text (the view loads
-nothing).  Fenced and indented code blocks are highlighted by Pygments with inline
+is escaped, never interpreted, images are shown as their alt text (the view loads
+nothing), and headings are bold lines at the text's size.  Fenced and indented code blocks are highlighted by Pygments with inline
 styles (Qt has no external stylesheets for rich text) and get a header with the
 language and a ``hearth-copy:N`` link; the caller keeps ``code_blocks[N]``, the block's
 raw text, for the clipboard.  Links in the text become links only for http, https and
@@ -109,6 +109,16 @@ def _make_parser(colors: HtmlColors) -> MarkdownIt:
     def blockquote_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
         return f'<blockquote style="color:{colors.muted}; margin-left:16px;">'
 
+    def heading_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        # A small model often quotes a note's "# Cornwall trip" line first: as <h1> it
+        # filled the bubble in huge type (ninth new-user trial).  Headings are bold lines.
+        return '<p style="font-weight:600; margin-top:6px; margin-bottom:2px;">'
+
+    def heading_close(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        return "</p>\n"
+
+    md.add_render_rule("heading_open", heading_open)
+    md.add_render_rule("heading_close", heading_close)
     md.add_render_rule("table_open", table_open)
     md.add_render_rule("blockquote_open", blockquote_open)
     md.add_render_rule("fence", fence)

@@ -76,6 +76,10 @@ def _about_words(tokens: int) -> str:
     return f"about {max(1, round(tokens * 0.75)):,} words"
 
 
+#: rows of the preview shown without scrolling, at least; it takes the page's spare height
+PREVIEW_ROWS = 8
+
+
 class PersonalizePanel(QWidget):
     """Personalization for a non-programmer: one button, a preview, progress, a report.
 
@@ -141,7 +145,7 @@ class PersonalizePanel(QWidget):
         self.preview_button = QPushButton("Show what it will learn from")
         self.preview_label = QLabel("")
         self.preview_label.setWordWrap(True)
-        preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
+        self.preview_box = preview_box = QGroupBox("What it will learn from (untick files to leave them out)")
         pv = QVBoxLayout(preview_box)
         pv.addWidget(self.preview_button)
         pv.addWidget(self.preview_tree)
@@ -317,7 +321,18 @@ class PersonalizePanel(QWidget):
                 row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 row.setCheckState(0, Qt.CheckState.Unchecked if item.held_back else Qt.CheckState.Checked)
             self.preview_tree.addTopLevelItem(row)
+        # the name and "about N words" whole (the Length column was cut off), and the page's
+        # spare height, PREVIEW_ROWS rows at least (it showed 7 of 30: ninth new-user trial)
         self.preview_tree.resizeColumnToContents(0)
+        self.preview_tree.resizeColumnToContents(1)
+        rows = min(self.preview_tree.topLevelItemCount(), PREVIEW_ROWS)
+        row_height = self.preview_tree.sizeHintForRow(0) if rows else 0
+        self.preview_tree.setMinimumHeight(
+            self.preview_tree.header().sizeHint().height() + rows * max(row_height, 1)
+            + 2 * self.preview_tree.frameWidth() + 4)
+        page = self.layout()
+        if isinstance(page, QVBoxLayout):
+            page.setStretchFactor(self.preview_box, 4)
         held = [i for i in preview.items if i.held_back]
         auto = len(preview.items) - len(preview.included) - len(held)
         self.preview_label.setText(

@@ -59,6 +59,10 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert rows["notes/a.md"].text(0) == "a.md" and rows["notes/a.md"].toolTip(0) == "notes/a.md"
     assert rows["notes/a.md"].text(1).startswith("about ") and rows["notes/a.md"].text(1).endswith(" words")
     assert int(rows["notes/a.md"].text(1).split()[1]) > 50
+    tree = panel.preview_tree  # the Length column whole, and every row in sight (ninth trial)
+    assert tree.columnWidth(1) >= tree.fontMetrics().horizontalAdvance(rows["notes/a.md"].text(1))
+    assert tree.minimumHeight() >= 4 * tree.sizeHintForRow(0) + tree.header().sizeHint().height()
+    assert panel.layout().stretch(panel.layout().indexOf(panel.preview_box)) > 0  # and the spare height
     assert "too short" in rows["notes/short.txt"].text(2)
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
     assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it

@@ -247,6 +247,24 @@ def test_an_answer_that_is_only_a_number_is_shown(qtbot: Any, make_window: Any) 
     assert widget.body.toPlainText().rstrip().endswith("2021.")
 
 
+def test_a_heading_in_an_answer_is_a_bold_line_at_the_text_size(qtbot: Any, make_window: Any) -> None:
+    """A reply quoting a note's "# Cornwall trip" line showed it in huge type (ninth trial)."""
+    window = make_window(reply="# Cornwall trip\n\nWe leave on 3 June at 7:00.")
+    send(qtbot, window, "when do we leave for cornwall")
+    wait_idle(qtbot, window)
+    doc = window.view.message_widgets()[-1].body.document()
+    sizes = {}
+    block = doc.begin()
+    while block.isValid():
+        if block.text().strip():
+            assert block.blockFormat().headingLevel() == 0, block.text()
+            fmt = block.begin().fragment().charFormat()
+            sizes[block.text().strip()] = (fmt.font().pointSizeF(), fmt.fontWeight())
+        block = block.next()
+    assert sizes["Cornwall trip"][0] == sizes["We leave on 3 June at 7:00."][0]
+    assert sizes["Cornwall trip"][1] > sizes["We leave on 3 June at 7:00."][1]
+
+
 def test_window_stays_responsive_and_rendering_is_coalesced(
     qtbot: Any, make_window: Any, monkeypatch: Any
 ) -> None:
