@@ -168,6 +168,9 @@ class OracleContext:
     def has_documents(self, collections: Sequence[str] | None) -> bool:
         return True
 
+    def mentions(self, query: str, collections: Sequence[str] | None) -> bool:
+        return self.library.mentions(query, collections)
+
     def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
         return self.library.similarity(query, texts)
 

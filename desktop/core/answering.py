@@ -1180,8 +1180,10 @@ class AnswerPlan:
             cat's name, and a general answer there is an invention; nor where passages of
             the files were found about it but none answers ("how much does the babysitter
             charge" beside the contacts note got "$100 for a 2-night stay", ninth trial):
-            the question is about the user's own things; nor for a lookup ("gym cost"),
-            typed as into a search box of the user's files.
+            the question is about the user's own things; nor where the files name what it
+            asks about though no passage was close enough to quote ("how much does the
+            babysitter charge?" beside a babysitter's note, ninth trial); nor for a lookup
+            ("gym cost"), typed as into a search box of the user's files.
         notice: the library could not be searched (its Chroma server is not answering):
             the reply opens with this sentence, then answers without the files.
     """
@@ -1196,11 +1198,14 @@ class AnswerPlan:
 
     @classmethod
     def make(cls, question: str, sources: Sequence[Source], searched: bool,
-             similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None) -> AnswerPlan:
+             similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
+             named: bool = False) -> AnswerPlan:
         """Plan a reply to ``question`` from retrieved ``sources``; ``searched`` says the
         library was asked and holds documents (so an empty result means "not found");
         ``similarity`` (question, texts -> one cosine per text; the library's) also
-        chooses a fact's sentences by meaning, not by shared words alone."""
+        chooses a fact's sentences by meaning, not by shared words alone; ``named`` says
+        the files name something the question asks about (the library's ``mentions``):
+        then no general-knowledge answer follows "not found"."""
         factual = is_factual(question)
         lookup = not factual and is_lookup(question)  # "bike lock code": a fact if the files hold it
         docs = [s for s in sources if s.kind == "document"]
@@ -1236,7 +1241,7 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
-        general = not_found and not docs and not lookup and not is_personal(question)
+        general = not_found and not docs and not named and not lookup and not is_personal(question)
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:

@@ -180,6 +180,7 @@ class ChatService:
             sources = self.context.sources_for(question, collections, answering.CANDIDATE_BUDGET_TOKENS,
                                                exclude_conversation=conversation_id)
             searched = self.context.has_documents(collections)
+            named = searched and self.context.mentions(question, collections)
         except Exception as exc:
             from desktop.core.library.store import StoreUnreachable
 
@@ -189,7 +190,7 @@ class ChatService:
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan(), question
         stated = answering.said_earlier(question, earlier, conversation_id)
-        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity), question
+        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity, named), question
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""

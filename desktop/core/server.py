@@ -523,12 +523,13 @@ class HearthApi:
             sources = await asyncio.to_thread(library.sources_for, question, req.collections,
                                                     CANDIDATE_BUDGET_TOKENS)
             searched = await asyncio.to_thread(library.has_documents, req.collections)
+            named = searched and await asyncio.to_thread(library.mentions, question, req.collections)
         except StoreUnreachable as exc:  # the library's Chroma server is down: say so
             raise ApiError(503, str(exc), "hearth.library", type_="server_error",
                            code="library_unreachable") from exc
         # grounded as the window's chat grounds it: the sentences that match, fact first
         plan = await asyncio.to_thread(AnswerPlan.make, question, sources + said_earlier(question, said[:-1]),
-                                       searched, library.similarity)
+                                       searched, library.similarity, named)
         return plan.prompt(req.messages), [s.to_dict() for s in plan.shown_sources()], plan, question
 
     def _generate(self, request: Request, messages: list[ChatMessage],

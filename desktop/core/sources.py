@@ -132,6 +132,11 @@ class ContextProvider(Protocol):
         """Whether the collections (None: all) hold any indexed passage."""
         ...
 
+    def mentions(self, query: str, collections: Sequence[str] | None) -> bool:
+        """Whether a passage of the collections (None: all) names something ``query``
+        asks about (a content word, not one naming the kind of answer)."""
+        ...
+
     def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
         """Cosine similarity (-1 to 1) of ``query`` to each of ``texts``, in order."""
         ...

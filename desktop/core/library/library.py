@@ -478,6 +478,11 @@ class Library:
         all) meant; see :meth:`.retrieval.Retriever.correct_spelling`."""
         return self.retriever.correct_spelling(query, list(collections or self.collection_names()))
 
+    def mentions(self, query: str, collections: Sequence[str] | None = None) -> bool:
+        """Whether the files of ``collections`` (None: all) name something ``query`` asks
+        about; see :meth:`.retrieval.Retriever.mentions`."""
+        return self.retriever.mentions(query, list(collections or self.collection_names()))
+
     def sources_for(self, query: str, collections: Sequence[str] | None, budget_tokens: int,
                     exclude_conversation: int | None = None) -> list[Source]:
         """Documents, then past exchanges (when memory is on; never those of conversation

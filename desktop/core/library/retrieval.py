@@ -135,6 +135,13 @@ class BM25Index:
         """Whether a passage holds ``word`` (lower-case), or a word of its stem."""
         return self._retriever is not None and self._stem_id(word) is not None
 
+    def mentions(self, query: str) -> bool:
+        """Whether a passage holds a content word of ``query`` other than those naming the
+        kind of answer (:data:`desktop.core.words.KIND_WORDS`), or a word of its stem."""
+        topic = KIND_WORDS.sub(" ", query)
+        return any(self.holds(w) for w in (m.group(0).lower() for m in _QUERY_WORD.finditer(topic))
+                   if w not in STOP_WORDS)
+
     def holds_as_written(self, word: str) -> bool:
         """Whether a passage holds ``word`` (lower-case) itself, not only a word of its stem:
         the French "adresse" has the stem of a misspelt "adress" (eighth new-user trial)."""
@@ -364,6 +371,13 @@ class Retriever:
             return fix.upper() if typed.isupper() and len(typed) > 1 else fix.capitalize() if typed[0].isupper() else fix
 
         return pattern.sub(respelt, query)
+
+    def mentions(self, query: str, collections: Sequence[str]) -> bool:
+        """Whether a passage of ``collections`` names something ``query`` asks about
+        (:meth:`BM25Index.mentions`): the question is then about the user's own things,
+        and a model's general knowledge cannot answer it (``AnswerPlan.make``'s ``named``)."""
+        return any(self.bm25(name).mentions(query) for name in collections
+                   if self.store.manifest.collection(name))
 
     def _has_answering_sentence(self, query: str, text: str) -> bool:
         """For a question with one content word ("Where do I work?"), which

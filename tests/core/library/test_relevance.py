@@ -119,6 +119,26 @@ def test_a_note_of_many_facts_answers_a_one_word_question(tmp_path: Path, embedd
         lib.close()
 
 
+def test_the_files_mentioning_what_a_question_asks_about(tmp_path: Path, embedder) -> None:
+    # "How much does the babysitter charge?" found no passage close enough to quote, and
+    # the model answered "from general knowledge" about the user's babysitter (ninth trial)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "contacts.txt").write_text("Babysitter: Chloe Marsh, 07700 900 311, Fridays.\n")
+    (folder / "second.txt").write_text("The lawn mower lives in the shed.\n")
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        list(lib.index_paths([folder]))
+        assert lib.mentions("How much does the babysitter charge?")
+        assert lib.mentions("babysitters")  # a word of its stem
+        assert not lib.mentions("What is the capital of France?")
+        # the words naming the kind of answer are not what it asks about
+        assert not lib.mentions("What is the plumber's phone number?")
+        assert lib.mentions("How much does the babysitter charge?", ["default"])
+    finally:
+        lib.close()
+
+
 WIFI_NOTE = ("home wifi stuff\n\nNetwork: Birchwood-5G\nPassword: tangerine-Falcon-8812\n\n"
              "guest network (for visitors, give them this one not the main one)\n"
              "Guest network: Birchwood-Guest\nGuest password: rainyporch77\n\n"
