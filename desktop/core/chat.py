@@ -27,6 +27,9 @@ from desktop.core.sources import ContextProvider, Source
 
 log = logging.getLogger(__name__)
 
+#: Earlier answers a regenerated reply keeps readable (``Message.meta["earlier"]``).
+EARLIER_ANSWERS_KEPT = 4
+
 
 @dataclass
 class ChatEvent:
@@ -129,14 +132,24 @@ class ChatService:
         self, conversation_id: int, cancel: CancelToken | None = None,
         params: SamplingParams | None = None,
     ) -> Iterator[ChatEvent]:
-        """Drop the last reply (if the last message is one) and answer again."""
+        """Answer the last question again.  The last reply (if the last message is one) is
+        replaced, and kept in the new one's ``meta["earlier"]`` (oldest first, at most
+        :data:`EARLIER_ANSWERS_KEPT`, each ``{"content", "sources"}``) so that it can still
+        be read: a right answer had been replaced by a wrong one for good (ninth new-user
+        trial).  Memory forgets it."""
         msgs = self.history.messages(conversation_id)
+        earlier: list[dict[str, Any]] = []
         if msgs and msgs[-1].role == "assistant":
-            self._forget_replies(conversation_id, msgs, msgs[-1].id)
-            self.history.delete_messages_from(conversation_id, msgs[-1].id)
+            last = msgs[-1]
+            earlier = list(last.meta.get("earlier") or [])
+            if last.content.strip():
+                earlier.append({"content": last.content, "sources": last.meta.get("sources") or []})
+            self._forget_replies(conversation_id, msgs, last.id)
+            self.history.delete_messages_from(conversation_id, last.id)
         if not any(m.role == "user" for m in self.history.messages(conversation_id)):
             raise ValueError("There is no question to answer again.")
-        yield from self.reply(conversation_id, cancel, params, fresh=False)
+        yield from self.reply(conversation_id, cancel, params, fresh=False,
+                              earlier=earlier[-EARLIER_ANSWERS_KEPT:])
 
     def edit_last_user_message(
         self, conversation_id: int, text: str, cancel: CancelToken | None = None,
@@ -205,8 +218,10 @@ class ChatService:
     def reply(
         self, conversation_id: int, cancel: CancelToken | None = None,
         params: SamplingParams | None = None, fresh: bool = True,
+        earlier: Sequence[dict[str, Any]] = (),
     ) -> Iterator[ChatEvent]:
-        """Stream an answer to the conversation as it stands.
+        """Stream an answer to the conversation as it stands (``earlier``: the answers it
+        replaces, kept in its ``meta["earlier"]``, see :meth:`regenerate`).
 
         With the library on, a question is answered from the sentences of the user's files
         that match it best (:mod:`desktop.core.answering`); the sources shown are exactly
@@ -220,14 +235,14 @@ class ChatService:
         registered with ``priority`` pause from the start of the answer to its end.
         """
         if self.priority is None:
-            yield from self._reply(conversation_id, cancel, params, fresh)
+            yield from self._reply(conversation_id, cancel, params, fresh, earlier)
             return
         with self.priority.answering():
-            yield from self._reply(conversation_id, cancel, params, fresh)
+            yield from self._reply(conversation_id, cancel, params, fresh, earlier)
 
     def _reply(
         self, conversation_id: int, cancel: CancelToken | None, params: SamplingParams | None,
-        fresh: bool,
+        fresh: bool, earlier: Sequence[dict[str, Any]] = (),
     ) -> Iterator[ChatEvent]:
         cancel = cancel or CancelToken()
         conv = self.history.get_conversation(conversation_id)
@@ -250,10 +265,11 @@ class ChatService:
         greedy = params.temperature == 0.0 and params.repeat_penalty <= 1.0
         sources = plan.shown_sources()
         model_name = self.engine.model.name if self.engine.model else ""
+        meta: dict[str, Any] = {"sources": [s.to_dict() for s in sources]} if sources else {}
+        if earlier:
+            meta["earlier"] = list(earlier)
         reply = self.history.add_message(
-            conversation_id, "assistant", "", status="streaming", model=model_name,
-            meta={"sources": [s.to_dict() for s in sources]} if sources else {},
-        )
+            conversation_id, "assistant", "", status="streaming", model=model_name, meta=meta)
         yield ChatEvent("reply_started", message=reply)
         if sources:
             yield ChatEvent("sources", sources=sources, message=reply)

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 RENDER_INTERVAL_MS = 50
 BATCH = 40
 SOURCE_SCHEME = "hearth-source"
+#: ``hearth-version:N`` shows a regenerated reply's earlier answer N (0: the oldest);
+#: ``hearth-version:latest`` the reply itself (``Message.meta["earlier"]``)
+VERSION_SCHEME = "hearth-version"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
 #: shown above the sources of an answer that does not rest on them (``meta["ungrounded"]``,
 #: set by the chat: :func:`desktop.core.answering.grounded`)
@@ -134,6 +137,8 @@ class MessageWidget(QFrame):
         self.code_blocks: list[str] = []
         self.sources: list[dict[str, Any]] = list(message.meta.get("sources") or [])
         self.text = message.content
+        #: which of ``message.meta["earlier"]`` is shown instead of the reply; None: the reply
+        self.shown_earlier: int | None = None
         is_user = message.role == "user"
         self.setObjectName("messageUser" if is_user else "messageAssistant")
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -186,7 +191,7 @@ class MessageWidget(QFrame):
             )
             self.header.setText(f'<b style="color:{c.text};">{who}</b>')
         else:
-            rendered = render_markdown(self.text, c)
+            rendered = render_markdown(self.shown_text() if not streaming else self.text, c)
             self.code_blocks = rendered.code_blocks
             self.body.setHtml(rendered.html)
             self.setStyleSheet(
@@ -206,30 +211,79 @@ class MessageWidget(QFrame):
         c = self.colors
         parts: list[str] = []
         status = "streaming" if streaming else self.message.status
+        if self.shown_earlier is not None and not streaming:
+            status = "complete"  # the notes below are the reply's, not an earlier answer's
         if status == "error":
             error = self.message.meta.get("error") or "The answer failed."
             parts.append(f'<span style="color:{c.error};">⚠ {html.escape(str(error))}</span>')
         elif status in STATUS_LABELS:
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
-        if not streaming and self.message.meta.get("read_as"):
+        reply = not streaming and self.shown_earlier is None
+        if reply and self.message.meta.get("read_as"):
             note = answering.read_as_note(self.message.meta["read_as"])
             parts.append(f'<span style="color:{c.muted};">{html.escape(note)}</span>')
-        if self.sources and not streaming and self.message.meta.get("ungrounded"):
+        if self.sources and reply and self.message.meta.get("ungrounded"):
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(UNGROUNDED_NOTE)}</span>')
-        elif self.sources and not streaming and self.message.meta.get("unsupported"):
+        elif self.sources and reply and self.message.meta.get("unsupported"):
             note = unsupported_note(self.message.meta["unsupported"])
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(note)}</span>')
-        if self.sources:
+        earlier = self._earlier() if not streaming else []
+        if earlier:  # a regenerated reply: its earlier answers can still be read
+            parts.append(self._versions_html(earlier))
+        sources = self.shown_sources() if not streaming else self.sources
+        if sources:
             module = _sources_module()
             if module is not None:
-                parts.append(module.sources_html(self.sources, c))
+                parts.append(module.sources_html(sources, c))
             else:
-                parts.append(sources_fallback_html(self.sources, c))
+                parts.append(sources_fallback_html(sources, c))
         self.footer.setText("<br>".join(parts))
         self.footer.setVisible(bool(parts))
 
+    def _earlier(self) -> list[dict[str, Any]]:
+        return [e for e in self.message.meta.get("earlier") or [] if isinstance(e, dict)]
+
+    def shown_text(self) -> str:
+        """The text shown: the reply's, or the earlier answer picked (:attr:`shown_earlier`)."""
+        earlier = self._earlier()
+        if self.shown_earlier is None or self.shown_earlier >= len(earlier):
+            return self.text
+        return str(earlier[self.shown_earlier].get("content", ""))
+
+    def shown_sources(self) -> list[dict[str, Any]]:
+        """The sources of the answer shown."""
+        earlier = self._earlier()
+        if self.shown_earlier is None or self.shown_earlier >= len(earlier):
+            return self.sources
+        return list(earlier[self.shown_earlier].get("sources") or [])
+
+    def _versions_html(self, earlier: list[dict[str, Any]]) -> str:
+        """"‹ Answer 2 of 3 ›", each arrow a link to the answer before or after."""
+        c = self.colors
+        count = len(earlier) + 1
+        at = count - 1 if self.shown_earlier is None else self.shown_earlier
+
+        def link(index: int, label: str, tip: str) -> str:
+            target = "latest" if index == count - 1 else str(index)
+            return (f'<a href="{VERSION_SCHEME}:{target}" title="{tip}" '
+                    f'style="color:{c.link}; text-decoration:none;">{label}</a>')
+
+        before = link(at - 1, "‹ earlier", "Show the answer before this one") if at > 0 else ""
+        after = link(at + 1, "later ›", "Show the answer after this one") if at < count - 1 else ""
+        label = f'<span style="color:{c.muted};">Answer {at + 1} of {count}</span>'
+        return " ".join(p for p in (before, label, after) if p)
+
+    def show_version(self, index: int | None) -> None:
+        """Show earlier answer ``index`` (0: the oldest) or, with None, the reply itself."""
+        earlier = self._earlier()
+        self.shown_earlier = index if index is not None and 0 <= index < len(earlier) else None
+        self.redraw()
+
     def _on_anchor(self, url: QUrl) -> None:
         scheme, value = url.scheme(), url.path()
+        if scheme == VERSION_SCHEME:
+            self.show_version(None if value == "latest" else int(value) if value.isdigit() else None)
+            return
         if scheme == COPY_SCHEME:
             try:
                 code = self.code_blocks[int(value)]
@@ -240,7 +294,7 @@ class MessageWidget(QFrame):
         elif scheme == SOURCE_SCHEME:
             try:  # N is the citation number, 1-based, as in sources_view
                 number = int(value)
-                source = self.sources[number - 1] if number >= 1 else None
+                source = self.shown_sources()[number - 1] if number >= 1 else None
             except (ValueError, IndexError):
                 return
             if source is None:
@@ -251,8 +305,8 @@ class MessageWidget(QFrame):
 
     def copy_answer(self) -> None:
         """Put the answer's text (Markdown as written) on the clipboard."""
-        QGuiApplication.clipboard().setText(self.text)
-        self.view.answer_copied.emit(self.text)
+        QGuiApplication.clipboard().setText(self.shown_text())
+        self.view.answer_copied.emit(self.shown_text())
 
     def plain_text(self) -> str:
         parts = [self.body.toPlainText()]

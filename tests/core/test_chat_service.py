@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.chat import ChatService, title_from
+from desktop.core.chat import EARLIER_ANSWERS_KEPT, ChatService, title_from
 from desktop.core.engine import GenerationEvent
 from desktop.core.engine.context import fit_messages
 from desktop.core.engine.fake import ScriptedBackend
@@ -206,6 +206,27 @@ def test_an_empty_library_does_not_answer_not_found(tmp_path: Path) -> None:
     c = h.create_conversation()
     list(svc.send(c.id, "What is the capital of France?"))
     assert h.messages(c.id)[-1].content == "Paris."
+    h.close()
+
+
+def test_regenerate_keeps_the_replaced_answers_readable(tmp_path: Path) -> None:
+    """A right answer had been replaced by a wrong one for good (ninth new-user trial)."""
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("The door code is 1111.")
+    svc = ChatService(h, engine, ChatSettings(), context=_Provider())
+    c = h.create_conversation()
+    list(svc.send(c.id, "Which code opens the door?"))
+    list(svc.regenerate(c.id))
+    earlier = h.messages(c.id)[-1].meta["earlier"]
+    assert [e["content"] for e in earlier] == ["The door code is 1111."] and earlier[0]["sources"]
+    engine.reply = "The door code is 4242."
+    for _ in range(5):
+        list(svc.regenerate(c.id))
+    msgs = h.messages(c.id)
+    assert len(msgs) == 2 and len(msgs[-1].meta["earlier"]) == EARLIER_ANSWERS_KEPT
+    assert msgs[-1].meta["earlier"][-1]["content"] == "The door code is 4242."
+    list(svc.edit_last_user_message(c.id, "What is the code of the door?"))  # another question
+    assert "earlier" not in h.messages(c.id)[-1].meta
     h.close()
 
 

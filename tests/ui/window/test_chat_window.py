@@ -12,7 +12,7 @@ from window_helpers import send, wait_idle
 
 from desktop.core.engine import GenerationEvent
 from desktop.core.engine.fake import ScriptedBackend
-from desktop.ui.chat_view import BATCH, MessageWidget
+from desktop.ui.chat_view import BATCH, VERSION_SCHEME, MessageWidget
 
 LONG = " ".join(f"word{i}" for i in range(60))
 
@@ -82,6 +82,17 @@ def test_regenerate_replaces_the_last_answer(qtbot: Any, make_window: Any) -> No
     assert "First answer." not in window.view.plain_text()
     msgs = window.core.history.messages(window.conversation_id)
     assert [m.content for m in msgs] == ["Question?", "Second answer."]
+    # the first answer can still be read (ninth trial: a right answer was lost for good)
+    widget = window.view.message_widgets()[-1]
+    assert "Answer 2 of 2" in widget.plain_text() and "earlier" in widget.footer.text()
+    widget.footer.linkActivated.emit(f"{VERSION_SCHEME}:0")
+    assert "First answer." in widget.body.toPlainText() and "Answer 1 of 2" in widget.plain_text()
+    widget.copy_answer()
+    assert QGuiApplication.clipboard().text() == "First answer."
+    widget.footer.linkActivated.emit(f"{VERSION_SCHEME}:latest")
+    assert "Second answer." in widget.body.toPlainText()
+    window.open_conversation(window.conversation_id)  # kept across a reload of the chat
+    assert "Answer 2 of 2" in window.view.message_widgets()[-1].plain_text()
 
 
 def test_edit_and_resend_the_last_message(qtbot: Any, make_window: Any) -> None:
