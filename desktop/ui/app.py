@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         window.restore_geometry()
         window.show()
         QTimer.singleShot(0, window.load_current_model)
+        QTimer.singleShot(0, window.watch_folders)
         _close_on_signals(window)
         code = app.exec()
     finally:

@@ -135,6 +135,16 @@ class MainWindow(QMainWindow):
         self.handoff: HandoffServer | None = None
         self._start_handoff()
 
+    def watch_folders(self) -> None:
+        """Start keeping the watched folders indexed (catching up with what changed while
+        Hearth was closed), as opening the Library page does: the watcher had started only
+        there, so a note saved into a watched folder was not found by the chat until the
+        page was opened (ninth new-user trial).  Called once the window shows."""
+        library = self.core.library
+        if self._closed or library is None or self.core.watcher is None or not library.folders():
+            return
+        self._panel("library")  # builds the page, which starts the watcher and shows its progress
+
     def _start_handoff(self) -> None:
         """While this window holds the library, ``hearth index`` hands its paths here
         instead of being refused (see desktop.core.library.handoff)."""

@@ -90,3 +90,33 @@ def test_hearth_index_while_the_window_is_open_indexes_there(
     assert not address.exists()  # the window stopped listening when it closed
     lines = network_log.read_text(encoding="utf-8").splitlines()
     assert lines and all(" local " in line for line in lines), lines  # no TCP port, nothing blocked
+
+
+def test_watched_folders_are_kept_indexed_from_the_start(qtbot: Any, tmp_path: Path) -> None:
+    """The watcher started only with the Library page, so a note saved into a watched
+    folder was not found by the chat until that page was opened (ninth new-user trial)."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "shed.txt").write_text("The lawn mower lives in the shed.\n", encoding="utf-8")
+    settings = Settings()
+    settings.ui.welcome_done = True
+    first = HearthCore(settings=settings, engine=ScriptedBackend())
+    assert first.library is not None
+    first.watch_folder(folder)
+    first.close()  # a folder watched in an earlier session
+    core = HearthCore(settings=settings, engine=ScriptedBackend())
+    window = MainWindow(core)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert "library" not in window._panels and core.watcher is not None and not core.watcher.running
+        window.watch_folders()  # what launching the app does once the window shows
+        assert window.modes.currentWidget() is window.chat_page  # the chat stays in front
+        qtbot.waitUntil(lambda: core.watcher.running and core.watcher.idle(), timeout=120_000)
+        (folder / "gym.txt").write_text("Gym membership: 24.99 a month.\n", encoding="utf-8")
+        qtbot.waitUntil(lambda: any(s.title == "gym.txt" for s in core.library.search("gym membership", top_k=2)),
+                        timeout=60_000)
+        assert core.library.search("lawn mower", top_k=1)[0].title == "shed.txt"  # caught up
+    finally:
+        window.close()
+        core.close()
