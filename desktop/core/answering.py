@@ -1181,9 +1181,9 @@ class AnswerPlan:
             the files were found about it but none answers ("how much does the babysitter
             charge" beside the contacts note got "$100 for a 2-night stay", ninth trial):
             the question is about the user's own things; nor where the files name what it
-            asks about though no passage was close enough to quote ("how much does the
-            babysitter charge?" beside a babysitter's note, ninth trial); nor for a lookup
-            ("gym cost"), typed as into a search box of the user's files.
+            asks about though no passage was close enough to quote (``named`` of
+            :meth:`make`, the same trial); nor for a lookup ("gym cost"), typed as into a
+            search box of the user's files.
         notice: the library could not be searched (its Chroma server is not answering):
             the reply opens with this sentence, then answers without the files.
     """

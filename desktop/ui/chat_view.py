@@ -243,22 +243,23 @@ class MessageWidget(QFrame):
     def _earlier(self) -> list[dict[str, Any]]:
         return [e for e in self.message.meta.get("earlier") or [] if isinstance(e, dict)]
 
+    def _shown(self) -> dict[str, Any] | None:
+        """The earlier answer shown instead of the reply (:attr:`shown_earlier`), if any."""
+        earlier, i = self._earlier(), self.shown_earlier
+        return earlier[i] if i is not None and i < len(earlier) else None
+
     def shown_text(self) -> str:
-        """The text shown: the reply's, or the earlier answer picked (:attr:`shown_earlier`)."""
-        earlier = self._earlier()
-        if self.shown_earlier is None or self.shown_earlier >= len(earlier):
-            return self.text
-        return str(earlier[self.shown_earlier].get("content", ""))
+        """The text shown: the reply's, or the earlier answer picked."""
+        shown = self._shown()
+        return self.text if shown is None else str(shown.get("content", ""))
 
     def shown_sources(self) -> list[dict[str, Any]]:
         """The sources of the answer shown."""
-        earlier = self._earlier()
-        if self.shown_earlier is None or self.shown_earlier >= len(earlier):
-            return self.sources
-        return list(earlier[self.shown_earlier].get("sources") or [])
+        shown = self._shown()
+        return self.sources if shown is None else list(shown.get("sources") or [])
 
     def _versions_html(self, earlier: list[dict[str, Any]]) -> str:
-        """"‹ Answer 2 of 3 ›", each arrow a link to the answer before or after."""
+        """"‹ earlier  Answer 2 of 3  later ›", each a link to the answer before or after."""
         c = self.colors
         count = len(earlier) + 1
         at = count - 1 if self.shown_earlier is None else self.shown_earlier
