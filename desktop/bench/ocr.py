@@ -5,7 +5,8 @@ then degraded the way a scan is: a slight rotation (``--angle`` degrees), Gaussi
 (``--noise``, standard deviation in grey levels) and a blur; the OCR output is compared
 with the text.  Character accuracy = 1 - (Levenshtein edit distance / reference length),
 whitespace collapsed on both sides (the measure of the ISRI OCR evaluations, Rice et al.
-1996).  The real scan ``docs/pdf_scanned_image-only_medical-report.pdf`` (no text layer)
+1996); words found = the share of the text's words that the output holds as words (what a
+search can find).  The real scan ``docs/pdf_scanned_image-only_medical-report.pdf`` (no text layer)
 is read too and its first lines printed; with ``--reference FILE`` (a transcription) its
 accuracy is scored the same way.
 """
@@ -51,6 +52,17 @@ def char_accuracy(reference: str, hypothesis: str, spaces: bool = True) -> float
     return 1.0 - edit_distance(ref, hyp) / max(1, len(ref))
 
 
+def word_recall(reference: str, hypothesis: str) -> float:
+    """Share of ``reference``'s words (lower-cased runs of letters and digits) that
+    ``hypothesis`` holds as words: what a search for them can find (a word run into its
+    neighbour, "dateof", is not found)."""
+    import re
+
+    found = set(re.findall(r"[a-z0-9]+", hypothesis.lower()))
+    words = re.findall(r"[a-z0-9]+", reference.lower())
+    return sum(w in found for w in words) / max(1, len(words))
+
+
 def render_scan(text: str, path: Path, angle: float = 1.5, noise: float = 12.0, seed: int = 0) -> Path:
     """Write ``text`` as a degraded page image (PNG or, by suffix, a PDF without text layer)."""
     import textwrap
@@ -89,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[list[Any]] = []
     accs: list[float] = []
     letters: list[float] = []
+    found: list[float] = []
     seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="hearth-bench-ocr-") as tmp:
         extract(render_scan("warm up", Path(tmp) / "warm.png"))
@@ -100,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             body = "\n".join(line for line in got.text.splitlines() if not line.startswith("# "))
             accs.append(char_accuracy(text, body))
             letters.append(char_accuracy(text, body, spaces=False))
-            rows.append([f"synthetic page {i + 1}", len(text), accs[-1], letters[-1], seconds[-1]])
+            found.append(word_recall(text, body))
+            rows.append([f"synthetic page {i + 1}", len(text), accs[-1], letters[-1], found[-1], seconds[-1]])
     scan = args.data / "docs" / "pdf_scanned_image-only_medical-report.pdf"
     real: dict[str, Any] = {}
     if scan.is_file():
@@ -114,16 +128,18 @@ def run(args: argparse.Namespace) -> int:
             ref = args.reference.read_text(encoding="utf-8")
             real["real_scan_accuracy"] = round(char_accuracy(ref, body), 4)
             real["real_scan_accuracy_no_spaces"] = round(char_accuracy(ref, body, spaces=False), 4)
+            real["real_scan_word_recall"] = round(word_recall(ref, body), 4)
         rows.append([scan.name, len(body), real.get("real_scan_accuracy", "-"),
-                     real.get("real_scan_accuracy_no_spaces", "-"), real_s])
+                     real.get("real_scan_accuracy_no_spaces", "-"), real.get("real_scan_word_recall", "-"), real_s])
         print("first lines of the real scan:", " / ".join(body.splitlines()[:6]))
-    print_table(["page", "characters", "char accuracy", "without spaces", "seconds"], rows)
+    print_table(["page", "characters", "char accuracy", "without spaces", "words found", "seconds"], rows)
     mean = sum(accs) / max(1, len(accs))
     mean_letters = sum(letters) / max(1, len(letters))
+    mean_found = sum(found) / max(1, len(found))
     print(f"synthetic scans (rotation {args.angle:g} deg, noise {args.noise:g}): mean character accuracy "
-          f"{mean:.4f} ({mean_letters:.4f} ignoring spaces), {sum(seconds) / max(1, len(seconds)):.1f} s per page")
+          f"{mean:.4f} ({mean_letters:.4f} ignoring spaces), words found {mean_found:.4f}, {sum(seconds) / max(1, len(seconds)):.1f} s per page")
     print_json_line({"bench": "ocr", "pages": len(accs), "char_accuracy": round(mean, 4),
-                     "char_accuracy_no_spaces": round(mean_letters, 4),
+                     "char_accuracy_no_spaces": round(mean_letters, 4), "word_recall": round(mean_found, 4),
                      "min_char_accuracy": round(min(accs), 4) if accs else None,
                      "seconds_per_page": round(sum(seconds) / max(1, len(seconds)), 2),
                      "angle": args.angle, "noise": args.noise, **real})
