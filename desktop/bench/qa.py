@@ -259,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
         (corpus / files[a].name).write_bytes(files[a].read_bytes())
     core = HearthCore()
     results: dict[str, ModeResult] = {}
+    training: dict[str, Any] = {}
     replies = open(args.replies, "w", encoding="utf-8") if args.replies else None
     try:
         if args.threads:
@@ -278,7 +279,9 @@ def run(args: argparse.Namespace) -> int:
         oracle_chat = ChatService(core.history, core.engine, core.settings.chat, context=oracle)
         adapter_path = ""
         if "library+adapter" in modes:
-            adapter_path = args.adapter or train_adapter(core, corpus, args.train_minutes)
+            adapter_path = args.adapter
+            if not adapter_path:
+                adapter_path, training = train_adapter(core, corpus, args.train_minutes)
         for mode in modes:
             res = results.setdefault(mode, ModeResult())
             if mode == "library+adapter":
@@ -310,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
         core.close()
         if tmp is not None:
             tmp.cleanup()
-    report(results, len(chosen), args)
+    report(results, len(chosen), args, training)
     return 0
 
 
@@ -339,7 +342,8 @@ def measure(res: ModeResult, mode: str, q: Question, reply: str, sources: Sequen
         res.examples.append({"question": q.question, "gold": q.answers[0], "reply": reply})
 
 
-def report(results: dict[str, ModeResult], n: int, args: argparse.Namespace) -> None:
+def report(results: dict[str, ModeResult], n: int, args: argparse.Namespace,
+           training: dict[str, Any] | None = None) -> None:
     from desktop.bench import print_json_line, print_table
 
     mean = ModeResult.mean
@@ -372,17 +376,34 @@ def report(results: dict[str, ModeResult], n: int, args: argparse.Namespace) -> 
             figures[f"{key}_not_found"] = round(mean(r.not_found), 4)
     if "library" in results and "oracle" in results and figures.get("oracle_f1"):
         figures["library_vs_oracle"] = round(figures["library_f1"] / figures["oracle_f1"], 4)
+    if figures.get("library_adapter_f1") is not None and figures.get("library_f1"):
+        figures["adapter_vs_library"] = round(figures["library_adapter_f1"] / figures["library_f1"], 4)
+    for key, value in (training or {}).items():  # the adapter trained here: its perplexities
+        figures[f"adapter_{key}"] = round(value, 4) if isinstance(value, float) else value
     print_json_line(figures)
 
 
-def train_adapter(core: Any, corpus: Path, minutes: float) -> str:
+#: the figures of the personalization report the JSON line carries, as ``adapter_<key>``
+TRAINING_FIGURES = ("steps", "planned_steps", "train_seconds", "heldout_ppl_before", "heldout_ppl_after",
+                    "heldout_change", "general_ppl_before", "general_ppl_after", "general_change")
+
+
+def train_adapter(core: Any, corpus: Path, minutes: float) -> tuple[str, dict[str, Any]]:
     """Train a personal adapter on the documents in ``corpus`` alone, through the product's
-    personalization job (data, training, export) with a deadline ``minutes`` from now,
-    and return its GGUF file (kept in the benchmark's temporary folder)."""
+    personalization job (data, training, export) with a deadline ``minutes`` from now.
+    Prints its morning report (perplexity on held-out documents and on general text,
+    before and after) and returns its GGUF file (kept in the benchmark's temporary folder)
+    and the report's :data:`TRAINING_FIGURES`."""
     from dataclasses import asdict
 
     from desktop.core.personalize.dataset import read_folder
-    from desktop.core.personalize.pipeline import ADAPTER_FILE, JobSpec, run_job, write_documents
+    from desktop.core.personalize.pipeline import (
+        ADAPTER_FILE,
+        JobSpec,
+        format_report,
+        run_job,
+        write_documents,
+    )
     from desktop.core.personalize.trainer import TrainConfig
 
     run_dir = corpus.parent / "personalize-run"
@@ -391,12 +412,14 @@ def train_adapter(core: Any, corpus: Path, minutes: float) -> str:
     model = core.engine.model.path if core.engine.model else str(core.current_model_path())
     JobSpec(model_path=str(model), config=asdict(TrainConfig()), deadline=time.time() + minutes * 60,
             register=False, recall=0, check=0).save(run_dir)
+    trained: dict[str, Any] = {}
     for event in run_job(run_dir):
         if event.kind in ("error", "cancelled"):
             raise SystemExit(f"personalization failed: {event.message}")
         if event.kind == "done":
-            print(f"adapter trained: {json.dumps(event.data.get('report', {}), default=str)[:400]}")
-    return str(run_dir / ADAPTER_FILE)
+            trained = event.data.get("report", {})
+            print(format_report(trained))
+    return str(run_dir / ADAPTER_FILE), {k: trained.get(k) for k in TRAINING_FIGURES}
 
 
 def register(sub: Any) -> None:
