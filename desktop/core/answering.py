@@ -277,6 +277,10 @@ LONG_MESSAGE_CHARS = 300
 LONG_MESSAGE_QUESTIONS = 2
 #: "whats", "whens", "wheres", "whos", "hows": typed without the apostrophe
 _SHORT_FORM = re.compile(r"\b(what|when|where|who|how)s\b", re.IGNORECASE)
+#: "what" misspelt ("wats the wifi pasword" had been read as "pat the wifi password",
+#: tenth new-user trial): read as "what is" / "what"
+_WHAT_IS_TYPO = re.compile(r"\b(?:wats|wots|whts|wat's|wot's)\b", re.IGNORECASE)
+_WHAT_TYPO = re.compile(r"^(\W*)(?:wat|wot|wht)\b", re.IGNORECASE)
 
 
 def respelled(question: str, corrected: str) -> list[tuple[str, str]]:
@@ -306,14 +310,16 @@ def not_held_note(values: Sequence[str], where: str) -> str:
 
 def asked(message: str) -> str:
     """What a user ``message`` asks, to search the files for and to answer: the message
-    with "whats" read as "what is" (and "whens", "wheres", "whos", "hows"); for a message
+    with "whats" read as "what is" (and "whens", "wheres", "whos", "hows", and "wats"
+    and a first "wat" as "what"); for a message
     of more than :data:`LONG_MESSAGE_CHARS` characters with question marks, only its last
     :data:`LONG_MESSAGE_QUESTIONS` questions.
 
     A 2,800-character message that ended with its question was searched as a whole and
     matched the passages its preamble talked about (sixth new-user trial); "whats the gust
     wifi pasword" was not taken for a question."""
-    text = _SHORT_FORM.sub(r"\1 is", message.strip())
+    text = _WHAT_TYPO.sub(r"\1what", _WHAT_IS_TYPO.sub("what is", message.strip()))
+    text = _SHORT_FORM.sub(r"\1 is", text)
     if len(text) <= LONG_MESSAGE_CHARS:
         return text
     questions = [_from_question_word(text[a:b]) for a, b in sentence_spans(text) if text[a:b].endswith("?")]
@@ -855,6 +861,12 @@ def _line_asked_about(sentence: str, question: str) -> str:
 
 #: the lines right after a line that are indented under it
 _INDENTED_UNDER = re.compile(r"(?:[ \t]*\n[ \t]+[^\n]*)*")
+#: the lines right after a line that are only a phone number or e-mail address, or
+#: labelled as one ("Plumber: Dave Horrocks" / "Phone: 07700 900 456"); a line naming
+#: someone else ("Electrician: ...") ends them
+_CONTACT_UNDER = re.compile(
+    r"(?:[ \t]*\n[ \t]*(?:(?:phone|tel|telephone|mobile|mob|cell|ph|e-?mail)\b[^\n]*"
+    r"|[+(\d][\d ()+.-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+)[ \t]*(?=\n|$)){1,3}", re.IGNORECASE)
 
 
 def typed_value(question: str, evidence: Evidence) -> str:
@@ -881,6 +893,10 @@ def typed_value(question: str, evidence: Evidence) -> str:
         # the lines indented under it belong to it ("Dr. Priya Raman - dentist" / "  ph 0161
         # 496 0732", ninth new-user trial)
         under = _INDENTED_UNDER.match(evidence.source.text, b)  # always matches (maybe "")
+        if not (under and under.group().strip()):  # or the contact lines right under it
+            # ("Plumber: Dave Horrocks" / "Phone: 07700 900 456": "plumbers number" had got
+            # the model's echo of the question, tenth new-user trial)
+            under = _CONTACT_UNDER.match(evidence.source.text, b)
         sentence = (under.group() if under else "") or sentence
     asked = question.lower()
     values, named = [], []  # named: numbers followed by what the question counts

@@ -519,6 +519,17 @@ def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     assert not empty_answer("The front tyres take 36 psi.", question)
 
 
+def test_a_phone_number_on_a_labelled_line_under_a_name_is_that_names() -> None:
+    # "plumbers number" got the model's echo of the question (tenth new-user trial)
+    plumber = Source("document", "plumber.txt", "Plumber: Dave Horrocks, DH Plumbing\nPhone: 07700 900 456\n"
+                     "Charged £65 call-out last time.")
+    todo = Source("document", "todo.md", "# To-do\n\n- [ ] Call plumber about dripping kitchen tap\n")
+    assert AnswerPlan.make("plumbers number", [todo, plumber], searched=True).direct == "07700 900 456."
+    # a line naming someone else ends what belongs to the name
+    contacts = Source("document", "c.txt", "Plumber: Dave Horrocks\nElectrician: Sparks 07700 900 111\n")
+    assert AnswerPlan.make("plumbers number", [contacts], searched=True).direct == ""
+
+
 def test_a_lookup_typed_as_into_a_search_box_is_answered_as_a_question_when_the_files_hold_it() -> None:
     from desktop.core.answering import contextual_question, is_lookup
 
@@ -563,6 +574,9 @@ def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_
                            "number so I can text him?")
     assert asked(rambling) == "what is the landlord's mobile number so I can text him?"
     assert asked("whats the guest wifi password") == "what is the guest wifi password"
+    assert asked("wats the wifi pasword") == "what is the wifi pasword"  # not "pat" (tenth trial)
+    assert asked("wat time is the dentist") == "what time is the dentist"
+    assert asked("I wat to know") == "I wat to know"  # only a first "wat" asks
     assert asked("Whens the MOT due? Whose car is it?") == "When is the MOT due? Whose car is it?"
     assert is_factual(contextual_question(["whos my dentist"]))
     assert respelled("whats the gust wifi pasword", "whats the guest wifi password") == [
