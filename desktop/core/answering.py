@@ -1333,7 +1333,7 @@ class ReplyStream:
     """What of the model's text a reply shows, as it streams; the window's chat and the
     API server both use it.
 
-    A factual answer from the files (``plan.factual`` with evidence) is held back until
+    A factual answer from the files or memory (``plan.factual`` with evidence or memories) is held back until
     :func:`preamble_length` knows how it begins, and a preamble ("The answer to the
     question is:") or the question repeated is left out; a quotation mark without its pair
     at either end goes (:func:`balance_quotes`), and one that may yet be left out is held
@@ -1352,7 +1352,9 @@ class ReplyStream:
     def __init__(self, plan: AnswerPlan, question: str, greedy: bool = False) -> None:
         self.plan, self.question, self.greedy = plan, question, greedy
         self.written = ""
-        self.cut: int | None = None if plan.factual and plan.evidence else 0
+        # from the files or from what the user said earlier ('The answer to the question
+        # is: "Fri"' under a memory, tenth new-user trial)
+        self.cut: int | None = None if plan.factual and (plan.evidence or plan.memories) else 0
         self.looped = False
         self._sent = 0  # characters of :attr:`shown` streamed
         self._quoted = False  # a quotation mark is in the shown text: stream what is settled

@@ -563,3 +563,18 @@ def test_a_secret_asked_for_with_a_typo_is_not_kept_in_memory(tmp_path: Path) ->
     assert provider.remembered == []
     list(svc.send(c.id, "When do I call the plumber?"))
     assert [q for q, _ in provider.remembered] == ["When do I call the plumber?"]
+
+
+def test_an_answer_from_memory_starts_with_the_fact_too(tmp_path: Path) -> None:
+    # 'The answer to the question is: "Fri"' under a memory card (tenth new-user trial)
+    said = "You said: My daughter Ava has her swimming lesson on Wednesdays at 5pm."
+    memory = Source(kind="memory", title="3 Dec", text=said + "\nHearth said earlier: Noted.",
+                    collection="memory", extra={"user_text": said, "conversation_id": 99})
+    h = History(tmp_path / "h.db")
+    reply = 'The answer to the question is: "Wednesdays at 5pm".'
+    svc = ChatService(h, ScriptedBackend(reply), ChatSettings(), context=_Provider(sources=[memory]))
+    c = h.create_conversation()
+    events = list(svc.send(c.id, "When is Ava's swimming lesson?"))
+    assert h.messages(c.id)[-1].content == "Wednesdays at 5pm."
+    assert "".join(e.text for e in events if e.kind == "token") == "Wednesdays at 5pm."
+    h.close()
