@@ -519,6 +519,17 @@ def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     assert not empty_answer("The front tyres take 36 psi.", question)
 
 
+def test_a_question_naming_what_no_passage_names_is_not_found() -> None:
+    # policy numbers of an insurance note under "What is my National Insurance number?"
+    # got "1234567890" from the model (tenth new-user trial)
+    insurance = Source("document", "insurance.md", "# Insurance policies\n\n- Car insurance: Admiral, "
+                       "policy number ADM7743102\n- Home insurance: Aviva, policy number HM-55821-077\n")
+    plan = AnswerPlan.make("What is my National Insurance number?", [insurance], searched=True)
+    assert plan.not_found and not plan.evidence
+    assert AnswerPlan.make("What is the Admiral policy number?", [insurance], searched=True).evidence
+    assert AnswerPlan.make("What is the car insurance policy number?", [insurance], searched=True).evidence
+
+
 def test_a_phone_number_on_a_labelled_line_under_a_name_is_that_names() -> None:
     # "plumbers number" got the model's echo of the question (tenth new-user trial)
     plumber = Source("document", "plumber.txt", "Plumber: Dave Horrocks, DH Plumbing\nPhone: 07700 900 456\n"
