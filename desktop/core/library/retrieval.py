@@ -81,6 +81,12 @@ def _stemmer() -> Any:
         return None
 
 
+def _topic_words(query: str) -> set[str]:
+    """``query``'s words (lower-case, as BM25 tokenizes them) but those naming the kind of
+    answer (:data:`desktop.core.words.KIND_WORDS`: the "number" of "electricans number")."""
+    return {m.group(0).lower() for m in _QUERY_WORD.finditer(KIND_WORDS.sub(" ", query))}
+
+
 class BM25Index:
     """An in-memory BM25 index over (id, text) pairs.
 
@@ -138,9 +144,7 @@ class BM25Index:
     def mentions(self, query: str) -> bool:
         """Whether a passage holds a content word of ``query`` other than those naming the
         kind of answer (:data:`desktop.core.words.KIND_WORDS`), or a word of its stem."""
-        topic = KIND_WORDS.sub(" ", query)
-        return any(self.holds(w) for w in (m.group(0).lower() for m in _QUERY_WORD.finditer(topic))
-                   if w not in STOP_WORDS)
+        return any(self.holds(w) for w in _topic_words(query) if w not in STOP_WORDS)
 
     def holds_as_written(self, word: str) -> bool:
         """Whether a passage holds ``word`` (lower-case) itself, not only a word of its stem:
@@ -168,7 +172,7 @@ class BM25Index:
         unknown = [w for w in words if not written(w) and len(w) >= MIN_CORRECTED_LENGTH
                    and w.isalpha() and w.isascii() and w not in dictionary]
         # the words naming the kind of answer need not be in the passage ("electricans number")
-        topic = {m.group(0).lower() for m in _QUERY_WORD.finditer(KIND_WORDS.sub(" ", query))}
+        topic = _topic_words(query)
         known = [w for w in words if w not in unknown and w in topic and indexed(w)]
         if not unknown:
             return {}
