@@ -155,11 +155,19 @@ class ChatService:
         self, conversation_id: int, text: str, cancel: CancelToken | None = None,
         params: SamplingParams | None = None,
     ) -> Iterator[ChatEvent]:
-        """Replace the last user message (and drop what followed it), then answer."""
+        """Replace the last user message (and drop what followed it), then answer.  A
+        conversation titled from the message edited (its first) is titled from the new
+        text; a title the user gave is kept."""
         msgs = self.history.messages(conversation_id)
         last_user = next((m for m in reversed(msgs) if m.role == "user"), None)
         if last_user is None:
             raise ValueError("There is no message to edit.")
+        if not text.strip():
+            raise ValueError("The message is empty.")
+        first_user = next(m for m in msgs if m.role == "user")
+        if (first_user.id == last_user.id
+                and self.history.get_conversation(conversation_id).title == title_from(last_user.content)):
+            self.history.rename_conversation(conversation_id, title_from(text))
         self._forget_replies(conversation_id, msgs, last_user.id)
         self.history.delete_messages_from(conversation_id, last_user.id)
         yield from self.send(conversation_id, text, cancel, params)
@@ -173,11 +181,15 @@ class ChatService:
         for m in msgs:
             if m.role == "user":
                 question = m.content
-            elif m.role == "assistant" and m.id >= from_id and m.content.strip():
-                try:
-                    self.context.forget(conversation_id, question, m.content)
-                except Exception:
-                    log.exception("could not forget a replaced answer")
+            elif m.role == "assistant" and m.id >= from_id:
+                # a stopped reply's statement was kept without the reply (see _reply)
+                answers = [m.content] if m.content.strip() else []
+                answers += [""] if m.status == "stopped" else []
+                for answer in answers:
+                    try:
+                        self.context.forget(conversation_id, question, answer)
+                    except Exception:
+                        log.exception("could not forget a replaced answer")
 
     def _plan(self, conversation_id: int, conv: Any, question: str,
               earlier: Sequence[str] = ()) -> tuple[AnswerPlan, str]:
@@ -286,6 +298,8 @@ class ChatService:
             # a fact's answer is held back until it is known not to begin with a preamble
             # ("The answer to the question is:") or the question itself, which are left out
             stream = answering.ReplyStream(plan, query, greedy)
+            if model_writes and cancel.cancelled:  # stopped while the library was searched
+                model_writes, status = False, "stopped"
             events = self.engine.generate(plan.prompt(messages), params, cancel) if model_writes else iter(())
             for ev in events:
                 if ev.kind == "token":
@@ -356,6 +370,14 @@ class ChatService:
                 and not mentions_secret(query)):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)
+            except Exception:
+                log.exception("could not store the exchange in memory")
+        elif (status == "stopped" and self.context is not None and not answering.is_question(question)
+              and not mentions_secret(question)):
+            # what the user told Hearth is kept when its reply was stopped (Esc); the reply,
+            # cut short, is not (a fact told and then stopped was forgotten, tenth trial)
+            try:
+                self.context.remember(conversation_id, conv.title, question, "")
             except Exception:
                 log.exception("could not store the exchange in memory")
         yield ChatEvent("finished", message=final, data={**stats, "error": error})

@@ -578,3 +578,50 @@ def test_an_answer_from_memory_starts_with_the_fact_too(tmp_path: Path) -> None:
     assert h.messages(c.id)[-1].content == "Wednesdays at 5pm."
     assert "".join(e.text for e in events if e.kind == "token") == "Wednesdays at 5pm."
     h.close()
+
+
+def test_what_the_user_told_is_remembered_when_the_reply_is_stopped(tmp_path: Path) -> None:
+    """Esc while Hearth replies to a fact the user told it: the fact is kept in memory,
+    the reply cut short is not; a question stopped the same way is not kept at all; the
+    statement is forgotten when the reply is regenerated (tenth new-user trial)."""
+    h = History(tmp_path / "h.db")
+    provider = _Provider(sources=[])
+    svc = ChatService(h, ScriptedBackend("Noted, thank you for telling me."), ChatSettings(), context=provider)
+    c = h.create_conversation()
+    for message in ("My gym membership costs 30 pounds a month.", "Can you write me a poem about the sea?"):
+        cancel = CancelToken()
+        for ev in svc.send(c.id, message, cancel):
+            if ev.kind == "token":
+                cancel.cancel()
+        assert h.messages(c.id)[-1].status == "stopped"
+    assert provider.remembered == [("My gym membership costs 30 pounds a month.", "")]
+    h.delete_messages_from(c.id, h.messages(c.id)[-2].id)  # the question and its reply
+    list(svc.regenerate(c.id))
+    assert (c.id, "My gym membership costs 30 pounds a month.", "") in provider.forgotten
+    h.close()
+
+
+def test_a_reply_stopped_before_it_started_is_not_written(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("one two three")
+    svc = ChatService(h, engine, ChatSettings())
+    c = h.create_conversation()
+    cancel = CancelToken()
+    cancel.cancel()  # the window closed while the library was searched
+    list(svc.send(c.id, "Write me a poem", cancel))
+    reply = h.messages(c.id)[-1]
+    assert reply.status == "stopped" and reply.content == ""
+    assert not engine.prompts
+
+
+def test_editing_the_first_message_retitles_the_conversation(svc: ChatService) -> None:
+    c = svc.history.create_conversation()
+    list(svc.send(c.id, "When is the dentist?"))
+    list(svc.edit_last_user_message(c.id, "When is the plumber coming?"))
+    assert svc.history.get_conversation(c.id).title == "When is the plumber coming?"
+    svc.history.rename_conversation(c.id, "Plumber")
+    list(svc.edit_last_user_message(c.id, "When is the plumber due?"))
+    assert svc.history.get_conversation(c.id).title == "Plumber"  # the user's title is kept
+    list(svc.send(c.id, "And the electrician?"))
+    list(svc.edit_last_user_message(c.id, "And the gas man?"))  # not the first message
+    assert svc.history.get_conversation(c.id).title == "Plumber"

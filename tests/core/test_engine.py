@@ -70,6 +70,19 @@ def test_cancel_ends_the_stream(isolated: IsolatedBackend) -> None:
     assert 3 <= len(pieces) < 50
 
 
+def test_cancel_sent_with_the_request_is_not_lost(isolated: IsolatedBackend) -> None:
+    """A cancel that reaches the engine process right behind its request (Alt+F4 as the
+    answer starts) stops that answer; it used to cancel the previous answer's token and
+    the new one ran to its end, saved as complete (tenth new-user trial)."""
+    cancel = CancelToken()
+    cancel.cancel()  # on_cancel sends the cancel at once, right after the request
+    text, done, _ = _answer(isolated, QUESTION[:1] + [{"role": "user", "content": "Write a long poem about the sea."}],
+                            SamplingParams(max_tokens=400), cancel)
+    assert done["finish_reason"] == "cancelled"
+    assert done["completion_tokens"] <= 1
+    assert "Paris" in _answer(isolated)[0]  # the next answer is whole
+
+
 def test_long_conversation_drops_oldest_turns(isolated: IsolatedBackend) -> None:
     filler = "This is a long message about many different things. " * 40
     msgs = [QUESTION[0]]

@@ -77,8 +77,13 @@ def main() -> int:
                 continue
             if req.get("op") == "cancel":
                 current_cancel[0].cancel()
-            else:
-                requests.put(req)
+                continue
+            if req.get("op") == "generate":
+                # the token is made as the request is read, not as it is taken up: a cancel
+                # sent right after it (Alt+F4 while the answer was starting) reached the
+                # previous answer's token and this one ran on, saved as complete
+                current_cancel[0] = req["cancel"] = CancelToken()
+            requests.put(req)
         current_cancel[0].cancel()
         requests.put(None)
 
@@ -96,8 +101,7 @@ def main() -> int:
                 info = backend.load(req["model_path"], EngineOptions(**req.get("options", {})))
                 send({"type": "loaded", "info": _info_dict(info), "n_ctx": backend.n_ctx})
             elif op == "generate":
-                cancel = CancelToken()
-                current_cancel[0] = cancel
+                cancel = req["cancel"]
                 n = 0
                 pending: list[str] = []
                 last_send = 0.0

@@ -60,7 +60,8 @@ class Memory:
         self._query_vector = query_vector
 
     def remember(self, conversation_id: int, title: str, question: str, answer: str) -> None:
-        """Store a finished exchange for recall (no-op when memory is off, and for an
+        """Store a finished exchange for recall; ``answer`` is "" where only what the user
+        said is kept (its reply was stopped).  A no-op when memory is off, and for an
         exchange that holds or asks for a secret, :func:`desktop.core.sensitive.mentions_secret`:
         "What is my Wi-Fi password?" answered from a note is kept in the chat's history
         but not copied into memory, where it would outlive the note and come back under
@@ -70,7 +71,7 @@ class Memory:
             OSError: ENOSPC when the disk is (nearly) full (the chat keeps the exchange in
                 its history; it is only not recalled).
         """
-        if not self.settings.memory_enabled or not question.strip() or not answer.strip():
+        if not self.settings.memory_enabled or not question.strip():
             return
         if mentions_secret(question) or mentions_secret(answer):
             return
@@ -117,7 +118,8 @@ class Memory:
                 continue
             out.append(Source(
                 kind="memory", title=memory_title(r["created_at"]),
-                text=f"You said: {r['question']}\nHearth said earlier: {r['answer']}", score=similarity,
+                text=f"You said: {r['question']}" + (f"\nHearth said earlier: {r['answer']}" if r["answer"] else ""),
+                score=similarity,
                 chunk_id=mid, collection="memory",
                 extra={"conversation_id": r["conversation_id"], "conversation_title": r["title"],
                        "user_text": f"You said: {r['question']}",

@@ -172,6 +172,13 @@ def test_memory_recalls_past_exchanges_as_sources(library: Library) -> None:
     assert not library.sources_for("Which kitten names did you suggest?", None, 1200)
 
 
+def test_memory_keeps_what_the_user_said_without_a_reply(library: Library) -> None:
+    """A fact told and its reply stopped is stored with no reply, recalled as said."""
+    library.remember(8, "Gym", "My gym membership costs 30 pounds a month.", "")
+    memories = [s for s in library.sources_for("How much is my gym membership?", None, 1200) if s.kind == "memory"]
+    assert memories and memories[0].text == "You said: My gym membership costs 30 pounds a month."
+
+
 def test_memory_keeps_no_exchange_about_a_secret(library: Library) -> None:
     # the fourth new-user trial found the Wi-Fi password in "What does Hearth know?"
     library.remember(4, "Wi-Fi", "What is my Wi-Fi password?", "Password: blue-otter-2417.")
