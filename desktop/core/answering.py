@@ -123,7 +123,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _DATE = re.compile(
     r"\b(?:1[0-9]{3}|20[0-9]{2})\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b"
-    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|century|"
+    r"|\b(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|today|tomorrow|century|"
     r"spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -354,7 +354,7 @@ _DATE_VALUE = re.compile(
     rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
     # a weekday alone is a date in a note ("Send the quarterly report by Friday"); before a
     # date ("Tuesday 14 April 2026") the date is the value
-    rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
     rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
@@ -869,6 +869,22 @@ _CONTACT_UNDER = re.compile(
     r"|[+(\d][\d ()+.-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+)[ \t]*(?=\n|$)){1,3}", re.IGNORECASE)
 
 
+def said_value(question: str, memory: Source) -> str:
+    """The value ``question`` asks for in what the user said earlier (a memory source whose
+    text is "You said: ..."), by :func:`typed_value`, when what was said holds every content
+    word of the question; else "".
+
+    Told "Ava has her swimming lesson on Wednesdays at 5pm" in one chat, and asked "When is
+    Ava's swimming lesson?" in the next, the built-in model answered "Fri" under that very
+    memory card (tenth new-user trial)."""
+    said = memory.text.removeprefix("You said:").lstrip()
+    start = len(memory.text) - len(said)
+    wanted = set(asked_terms(question))
+    if not wanted or not wanted <= with_related(terms(said)):
+        return ""
+    return typed_value(question, Evidence(memory, start, len(memory.text), (start, len(memory.text)), 1.0))
+
+
 def typed_value(question: str, evidence: Evidence) -> str:
     """The value ``question`` asks for, taken out of the best sentence of ``evidence``,
     when the question asks for a typed value (a year, date, duration or length,
@@ -1286,6 +1302,8 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
+        if factual and not evidence and memories:  # the value in what the user said, as said
+            direct = next((v for m in memories if (v := said_value(question, m))), "")
         general = not_found and not docs and not named and not lookup and not is_personal(question)
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 

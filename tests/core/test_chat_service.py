@@ -571,12 +571,30 @@ def test_an_answer_from_memory_starts_with_the_fact_too(tmp_path: Path) -> None:
     memory = Source(kind="memory", title="3 Dec", text=said + "\nHearth said earlier: Noted.",
                     collection="memory", extra={"user_text": said, "conversation_id": 99})
     h = History(tmp_path / "h.db")
-    reply = 'The answer to the question is: "Wednesdays at 5pm".'
+    reply = 'The answer to the question is: "Her swimming lesson".'
     svc = ChatService(h, ScriptedBackend(reply), ChatSettings(), context=_Provider(sources=[memory]))
     c = h.create_conversation()
-    events = list(svc.send(c.id, "When is Ava's swimming lesson?"))
-    assert h.messages(c.id)[-1].content == "Wednesdays at 5pm."
-    assert "".join(e.text for e in events if e.kind == "token") == "Wednesdays at 5pm."
+    events = list(svc.send(c.id, "What does Ava have on Wednesdays?"))
+    assert h.messages(c.id)[-1].content == "Her swimming lesson."
+    assert "".join(e.text for e in events if e.kind == "token") == "Her swimming lesson."
+    h.close()
+
+
+def test_a_value_the_user_told_is_answered_as_they_said_it(tmp_path: Path) -> None:
+    # the model answered "Fri" under the memory card that says Wednesdays (tenth trial)
+    said = "You said: My daughter Ava has her swimming lesson on Wednesdays at 5pm."
+    memory = Source(kind="memory", title="3 Dec", text=said + "\nHearth said earlier: Noted.",
+                    collection="memory", extra={"user_text": said, "conversation_id": 99})
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("Fri")
+    svc = ChatService(h, engine, ChatSettings(), context=_Provider(sources=[memory]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "When is Ava's swimming lesson?"))
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "Wednesdays at 5pm." and reply.meta["sources"][0]["kind"] == "memory"
+    assert not engine.prompts
+    list(svc.send(c.id, "When is Ava's piano lesson?"))  # what was said is about swimming
+    assert engine.prompts
     h.close()
 
 
