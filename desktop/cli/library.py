@@ -254,6 +254,19 @@ def format_sources(sources: list[Any]) -> str:
     return "\n".join(lines)
 
 
+def status_line(file: Any = None) -> Any:
+    """What `hearth ask` is doing ("Loading the model…", "Searching your files…", "Writing
+    the answer…"): one tqdm line on ``file`` (default stderr), each state set with
+    ``set_description_str`` and erased by ``close()``; disabled where ``file`` is not a
+    terminal, so a pipe or log keeps the answer alone.  An answer can take a minute on a
+    small CPU, and nothing had shown until its first word (tenth new-user trial)."""
+    from tqdm import tqdm
+
+    file = file or sys.stderr
+    return tqdm(total=None, bar_format="{desc}", file=file, leave=False,
+                disable=not getattr(file, "isatty", lambda: False)())
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from desktop.core.app import HearthCore
     from desktop.core.models import ModelError
@@ -264,17 +277,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
               'invoice due?"', file=sys.stderr)
         return 2
 
+    status = status_line()
+    status.set_description_str("Opening Hearth…")
     with HearthCore() as core:
+        status.set_description_str("Loading the model…")
         try:
             core.use_model(args.model, remember=False)
         except ModelError as exc:
+            status.close()
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if core.library is None:
+            status.close()
             print("The library is not available in this installation.", file=sys.stderr)
         else:
             unknown = [c for c in (args.collection or []) if c not in core.library.collection_names()]
             if unknown:
+                status.close()
                 print(f"hearth ask: no collection named {', '.join(unknown)}; the collections are: "
                       f"{', '.join(core.library.collection_names()) or 'none yet'}.", file=sys.stderr)
                 return 2
@@ -291,9 +310,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         ungrounded, unsupported, read_as = False, [], []
         try:
             for ev in core.chat.send(conv.id, args.question, params=params):
-                if ev.kind == "sources":
+                if ev.kind == "user_message":
+                    status.set_description_str("Searching your files…")
+                elif ev.kind == "reply_started":
+                    status.set_description_str("Writing the answer…")
+                elif ev.kind == "sources":
                     sources = ev.sources
                 elif ev.kind == "token":
+                    status.close()
                     sys.stdout.write(ev.text)
                     sys.stdout.flush()
                 elif ev.kind == "finished":
@@ -304,6 +328,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                         ungrounded = bool(ev.message.meta.get("ungrounded"))
                         unsupported = list(ev.message.meta.get("unsupported") or [])
         finally:
+            status.close()
             if not args.keep:
                 core.delete_conversation(conv.id)
         print()

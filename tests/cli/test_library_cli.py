@@ -120,3 +120,23 @@ def test_the_indexing_line_counts_files_in_words() -> None:
     _follow([ProgressEvent("index", "progress", "files", 0, 1, "files", data={"chunks_done": 0})], bar)
     assert str(bar).endswith("| 0 of 1 file, 0 chunks")
     bar.close()
+
+
+def test_the_ask_status_line_shows_on_a_terminal_only() -> None:
+    import io
+
+    from desktop.cli.library import status_line
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term, pipe = Terminal(), io.StringIO()
+    for stream in (term, pipe):
+        bar = status_line(stream)
+        bar.set_description_str("Searching your files…")
+        bar.set_description_str("Writing the answer…")
+        bar.close()
+    assert "Searching your files…" in term.getvalue() and "Writing the answer…" in term.getvalue()
+    assert term.getvalue().endswith("\r")  # erased: the answer starts at the line's beginning
+    assert pipe.getvalue() == ""
