@@ -432,6 +432,10 @@ def answer_type(question: str) -> str | None:
         return "number"
     if re.match(opening + r"(?:who|whom|whose)\b", q):
         return "name"
+    # what something costs is an amount ("gym cost", "What does the babysitter charge?"):
+    # the gym note's name line had been quoted instead of "Monthly cost: £34.99" (tenth trial)
+    if re.search(r"\b(?:costs?|price|fees?|charges?|rent)\b", q) and not re.search(r"\b(?:why|how)\b", q):
+        return "number"
     return None
 
 

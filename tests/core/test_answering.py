@@ -564,6 +564,12 @@ def test_a_lookup_typed_as_into_a_search_box_is_answered_as_a_question_when_the_
         gym = AnswerPlan.make("gym cost", sources, searched=True)
         assert gym.factual and gym.not_found and not gym.general and not gym.evidence
     assert not AnswerPlan.make("gym cost", [], searched=False).not_found  # an empty library
+    # what something costs is an amount: the price line, not the note's first line
+    # (tenth trial: "Gym membership at PureFit Kingsway." was quoted to the model)
+    gym_note = Source("document", "gym.txt", "Gym membership at PureFit Kingsway.\n"
+                      "Monthly cost: £34.99, taken on the 5th of each month.\nMembership number: PF-308812\n")
+    for question in ("gym cost", "What does the gym cost?"):
+        assert "£34.99" in AnswerPlan.make(question, [gym_note], searched=True).direct
     for message in ("hello there", "thanks!", "Write a poem about cats", "Summarise my notes",
                     "I went to the shops today and bought some bread."):
         assert not is_lookup(message)
