@@ -373,7 +373,7 @@ class ChatService:
             except Exception:
                 log.exception("could not store the exchange in memory")
         elif (status == "stopped" and self.context is not None and not answering.is_question(question)
-              and not mentions_secret(question)):
+              and not mentions_secret(query)):  # as read: "my wifi pasword is ..."
             # what the user told Hearth is kept when its reply was stopped (Esc); the reply,
             # cut short, is not (a fact told and then stopped was forgotten, tenth trial)
             try:
