@@ -288,6 +288,7 @@ class ChatService:
         text = ""
         last_commit = time.monotonic()
         status, stats, error = "complete", {}, None
+        quote = ""  # what replaces the model's answer (ReplyStream.ending)
         try:
             # "not found", a note's own line, or the one value asked for: no model needed;
             # no general answer to a question about the user, it could only be invented
@@ -324,7 +325,10 @@ class ChatService:
                     stats = dict(ev.data)
                     if stats.get("finish_reason") == "cancelled":
                         status = "stopped"
-            rest = stream.flush()  # a quotation mark held back until its pair was known
+            # the quoted sentence where the answer said nothing or does not rest on the quotes;
+            # else what was held back (a fact's answer, a quotation mark until its pair was known)
+            quote = stream.ending() if status == "complete" and model_writes else ""
+            rest = "" if quote else stream.flush()
             if rest:
                 yield ChatEvent("token", text=rest)
                 text = opening + stream.shown
@@ -338,8 +342,7 @@ class ChatService:
         except Exception as exc:  # any other failure is recorded too, never left "streaming"
             log.exception("the answer failed")
             status, error = "error", str(exc) or type(exc).__name__
-        quote = stream.ending() if status == "complete" and model_writes else ""
-        if quote:  # nothing written but a preamble, the question or the prompt's frame
+        if quote:
             piece = stream.ending_piece(quote)
             if piece:
                 yield ChatEvent("token", text=piece)

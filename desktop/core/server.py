@@ -683,11 +683,12 @@ class HearthApi:
                             yield "".join(out)
                 finally:
                     await events.aclose()
-                rest = shaped.feed("" if scanner.stopped else scanner.flush()) + shaped.flush() if model_writes else ""
-                # what was held back as it might be a preamble, or the quoted sentence where
-                # the model said nothing (already-sent text cannot be taken back: it is added)
+                rest = shaped.feed("" if scanner.stopped else scanner.flush()) if model_writes else ""
+                # the quoted sentence where the model said nothing or wrote what does not rest
+                # on it (already-sent text cannot be taken back: it is added), else what was
+                # held back (a fact's answer, a preamble that might be one)
                 ending = shaped.ending() if model_writes else ""
-                rest += shaped.ending_piece(ending)
+                rest += shaped.ending_piece(ending) if ending else shaped.flush() if model_writes else ""
                 if rest:
                     yield chunk({"content": rest})
                 said = opening + ((ending or shaped.shown) if model_writes else "")

@@ -680,3 +680,12 @@ def test_a_phone_number_on_the_line_indented_under_its_name_is_the_answer() -> N
         plan = AnswerPlan.make(question, [appointments, contacts], searched=True)
         assert plan.direct == "0161 496 0732.", question
     assert AnswerPlan.make("dentist email", [contacts], searched=True).direct == "priya.raman@lakesidedental.co.uk"
+
+
+def test_the_quoted_line_of_a_list_leaves_out_its_bullet() -> None:
+    trip = Source("document", "lisbon_trip.md", "# Lisbon trip itinerary\n\n"
+                  "- Flight out: TP1363 from Heathrow, Friday 7 May 2027, departs 07:15\n"
+                  "- Hotel: Casa do Rio, Alfama, booking reference HX4471Q\n"
+                  "- Flight back: TP1358, Monday 10 May 2027, departs 19:40\n")
+    plan = AnswerPlan.make("Which flight brings me back?", [trip], searched=True)
+    assert plan.quoted_sentence() == "Flight back: TP1358, Monday 10 May 2027, departs 19:40"

@@ -336,7 +336,7 @@ def test_library_answers_begin_as_the_windows_do(serve_library: Any) -> None:
         assert ask_library(c, "What temperature do I bake the lemon cake at?", stream) == "180 degrees Celsius."
         assert ask_library(c, "What is my Wi-Fi password?", stream).startswith(NOT_FOUND)
     assert backend.params == []  # the model wrote none of these
-    assert ask_library(c, "Tell me about the lemon cake", False).endswith("model text")
+    assert ask_library(c, "Summarise my notes on the lemon cake", False).endswith("model text")
 
 
 def test_library_answers_say_whether_they_rest_on_their_sources(serve_library: Any) -> None:
@@ -346,7 +346,9 @@ def test_library_answers_say_whether_they_rest_on_their_sources(serve_library: A
         "Warsaw is the capital and largest city of Poland. In 1807 Napoleon created the Duchy of "
         "Warsaw, a French client state, and the city was for a time the capital of a state allied "
         "with France.\n")}, "The capital of France is Paris.")
-    body = {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}],
+    # asked about Warsaw, its passage holds the answer's words (a capital, France) but
+    # not the name it adds: "Paris"
+    body = {"model": "m", "messages": [{"role": "user", "content": "Summarise what my notes say about Warsaw"}],
             "hearth": {"library": True}}
     with httpx.Client(base_url=server.base_url, timeout=60) as http:
         done = http.post("/chat/completions", json=body).json()
@@ -356,11 +358,16 @@ def test_library_answers_say_whether_they_rest_on_their_sources(serve_library: A
     chunks = [json.loads(line[6:]) for line in streamed.splitlines()
               if line.startswith("data: ") and line != "data: [DONE]"]
     assert chunks[0]["hearth"]["sources"] and chunks[-1]["hearth"] == {"grounded": False}
-    # asked about Warsaw, its passage holds the answer's words (a capital, France) but
-    # not the name it adds: "Paris"
-    body["messages"] = [{"role": "user", "content": "Tell me about Warsaw"}]
+    # a fact asked for: the sentence the answer would rest on replaces it, as in the window
+    body["messages"] = [{"role": "user", "content": "What is the capital of France?"}]
     with httpx.Client(base_url=server.base_url, timeout=60) as http:
-        assert http.post("/chat/completions", json=body).json()["hearth"]["grounded"] is False
+        done = http.post("/chat/completions", json=body).json()
+        streamed = http.post("/chat/completions", json={**body, "stream": True}).text
+    quote = done["choices"][0]["message"]["content"]
+    assert quote.startswith("In 1807 Napoleon created") and done["hearth"]["grounded"] is True
+    chunks = [json.loads(line[6:]) for line in streamed.splitlines()
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    assert "".join(ch["choices"][0]["delta"].get("content", "") for ch in chunks if ch["choices"]) == quote
 
 
 def test_library_answers_leave_out_the_models_preamble_as_the_window_does(serve_library: Any) -> None:
