@@ -122,6 +122,27 @@ RELATION_WORDS = frozenset({
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
+#: A word of wordninja's English list (ranked by frequency in English Wikipedia; a word's
+#: cost is log((rank + 1) * log N)) costing at most this is taken as spelt right: about the
+#: 45,000 most frequent.  Its tail holds common misspellings, all costing more ("recieve"
+#: 13.04, "adress" 13.12, "seperate" 13.2, "occured" 13.75); the words a note names
+#: cost less ("plumber" 12.55, "babysitter" 12.78, "electrician" 12.85, "hairdresser" 12.95).
+COMMON_WORD_MAX_COST = 13.0
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Frequent English words (lower-case) that spelling correction leaves alone, beside
+    the embedding model's own vocabulary: "plumber" is none of its whole words, and a
+    scan's OCR text held "lumber", so "What is the plumber's phone number?" was read as
+    "lumber's" and got the window cleaner's number (eleventh new-user trial).  From
+    wordninja's unigram list (:data:`COMMON_WORD_MAX_COST`)."""
+    import wordninja
+
+    cost = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost  # word -> cost; no public accessor
+    return frozenset(w for w, c in cost.items() if c <= COMMON_WORD_MAX_COST)
+
+
 def edits1(word: str) -> set[str]:
     """Every string one edit from ``word`` (lower-case a-z letters): a letter left out,
     two neighbours swapped, one replaced or one added (Damerau's four kinds of typing

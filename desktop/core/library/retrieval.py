@@ -47,6 +47,7 @@ from desktop.core.words import (
     KIND_WORDS,
     STOP_WORDS,
     asked_terms,
+    common_words,
     edits1,
     holds_related,
     long_words,
@@ -351,7 +352,8 @@ class Retriever:
     def correct_spelling(self, query: str, collections: Sequence[str]) -> str:
         """``query`` with each word that no passage of ``collections`` holds and that is no
         whole word of the embedding model's vocabulary (:func:`.embedder.whole_words`,
-        22,501 English words for all-MiniLM-L6-v2) replaced by the indexed word meant
+        22,501 English words for all-MiniLM-L6-v2) nor a frequent English word
+        (:func:`desktop.core.words.common_words`) replaced by the indexed word meant
         (:meth:`BM25Index.corrections`; the first collection that has one decides); ``query``
         itself when nothing is misspelt.  Correcting only non-words is the conservative half
         of spelling correction (Kukich, "Techniques for automatically correcting words in
@@ -359,8 +361,9 @@ class Retriever:
         not."""
         fixes: dict[str, str] = {}
         # a real word is not corrected ("born" had become the "bon" of a French passage):
-        # only words the embedding model's vocabulary lacks are
-        dictionary = whole_words(getattr(self._embedder(), "model_dir", None))
+        # only words that neither the embedding model's vocabulary nor the list of frequent
+        # English words holds are
+        dictionary = whole_words(getattr(self._embedder(), "model_dir", None)) | common_words()
         indexes = [self.bm25(name) for name in collections if self.store.manifest.collection(name)]
         for index in indexes:
             for word, fix in index.corrections(query, dictionary).items():
