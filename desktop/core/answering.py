@@ -183,6 +183,12 @@ _OPEN_ENDED = re.compile(
     r"translate|rewrite|essay|poem|story|steps|how\s+(?:do|does|did|can|should|to))\b",
     re.IGNORECASE,
 )
+#: a request for advice or ideas ("Give me three tips for sleeping better", "What are some
+#: ideas for dinner?"): written by the model, not a fact looked up ("I couldn't find this in
+#: your files", even after Regenerate, eleventh new-user trial)
+_ADVICE = re.compile(
+    r"^\s*(?:please\s+)?(?:give|tell|share|suggest|recommend|offer|any|(?:what|which) are (?:some|a few|good|the best))"
+    r"\b[^?]*\b(?:tips|advice|suggestions|ideas|ways)\b", re.IGNORECASE)
 _QUESTION_START = re.compile(
     r"^\s*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|did|does|do|can|could|"
     r"should|would|will|has|have|had|tell me|give me|name|list|find|show me)\b", re.IGNORECASE)
@@ -198,7 +204,7 @@ def is_factual(text: str) -> bool:
     """Whether ``text`` asks for a fact ("When is the invoice due?") rather than for
     writing or explaining ("Summarise my notes", "Why did ...")."""
     text = text.strip()
-    if len(text.split()) > 40 or _OPEN_ENDED.search(text):
+    if len(text.split()) > 40 or _OPEN_ENDED.search(text) or _ADVICE.search(text):
         return False
     # "The church supports those who oppose what?": the question word need not come first;
     # a follow-up ends with the question before it in brackets (:func:`contextual_question`)

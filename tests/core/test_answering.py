@@ -41,6 +41,13 @@ def test_questions_and_factual_questions() -> None:
     assert not is_factual("The church supports those who oppose war.")
     assert is_question("Where is the router?") and is_question("router location?")
     assert not is_question("Write a poem about my cat")
+    # advice asked for is written, not looked up ("I couldn't find this in your files",
+    # eleventh trial); a value asked for so is still a fact
+    for request in ("Give me three tips for sleeping better", "What are some ideas for dinner?",
+                    "Any tips for a long flight?"):
+        assert not is_factual(request)
+        assert not AnswerPlan.make(request, [], searched=True).not_found
+    assert is_factual("Give me the wifi password")
 
 
 def test_sentences_keep_offsets() -> None:
