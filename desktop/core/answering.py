@@ -369,7 +369,7 @@ _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
 #: an e-mail address (the common shape, not all of RFC 5322)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
-_SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|"
+_SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|combination|"
                            r"(?:door|gate|alarm|locker|safe|lock|garage|entry|wi-?fi) code)\b")
 #: a secret's value after its word ("password Movie-Night-7", "The door code is 4242"):
 #: the built-in model gave the Gmail password for "What is my Netflix password?" from a
@@ -840,7 +840,9 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     trial): the line itself is the answer the user can trust.  At most 8 words of label
     and 12 of value, so that a sentence that merely has a colon is left to the model."""
     a, b = evidence.best
-    m = _LABELLED.match(evidence.source.text[a:b].strip())
+    line = evidence.source.text[a:b].strip()
+    line = line[bullet.end():] if (bullet := _LIST_ITEM.match(line)) else line  # "- Registration: ..."
+    m = _LABELLED.match(line)
     if m is None:
         return ""
     label, value = m.group("label").strip(), m.group("value").strip()
@@ -853,7 +855,9 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     kind = answer_type(question)
     if kind not in (None, "secret") and not answer_type_match(question, " " + value):
         return ""  # a typed question ("when"...) whose value is not of that type
-    return f"{label}: {value}."
+    # the line as written: a full stop added after "Wi-Fi password: tangerine-Badger-8832"
+    # is copied with it (eleventh trial)
+    return f"{label}: {value}"
 
 
 def _line_asked_about(sentence: str, question: str) -> str:
@@ -945,7 +949,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
         values = named  # "150 g parmesan, 1 mozzarella": the amount of what was asked about
     if len(values) != 1:
         return ""
-    return values[0] if kind == "email" else f"{values[0]}."  # a full stop would be copied with it
+    # a full stop would be copied with an address or a code (eleventh trial: "3318." under
+    # the Copy button, a dot a user may type as part of it)
+    return values[0] if kind in ("email", "secret") else f"{values[0]}."
 
 
 def _counted_noun(after: str, question: str) -> str:
