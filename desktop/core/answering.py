@@ -891,12 +891,18 @@ def said_value(question: str, memory: Source) -> str:
     Told "Ava has her swimming lesson on Wednesdays at 5pm" in one chat, and asked "When is
     Ava's swimming lesson?" in the next, the built-in model answered "Fri" under that very
     memory card (tenth new-user trial)."""
+    said = said_evidence(memory)
+    wanted = set(asked_terms(question))
+    if not wanted or not wanted <= with_related(terms(said.text)):
+        return ""
+    return typed_value(question, said)
+
+
+def said_evidence(memory: Source) -> Evidence:
+    """What the user said in a memory source ("You said: ..."), as one quoted window."""
     said = memory.text.removeprefix("You said:").lstrip()
     start = len(memory.text) - len(said)
-    wanted = set(asked_terms(question))
-    if not wanted or not wanted <= with_related(terms(said)):
-        return ""
-    return typed_value(question, Evidence(memory, start, len(memory.text), (start, len(memory.text)), 1.0))
+    return Evidence(memory, start, len(memory.text), (start, len(memory.text)), 1.0)
 
 
 def typed_value(question: str, evidence: Evidence) -> str:
@@ -1407,9 +1413,10 @@ class ReplyStream:
     decoding, a loop (:func:`repetition_start`) ends the text where it began
     (:attr:`looped`: the caller stops the engine).
 
-    A factual answer from the files is held back whole (:attr:`hold`, at most
-    :data:`FACTUAL_MAX_TOKENS`), so that one that does not rest on its quotes can be
-    replaced by the quoted sentence before it is shown (:meth:`ending`).  When the model is
+    A factual answer from the files or from what the user said is held back whole
+    (:attr:`hold`, at most :data:`FACTUAL_MAX_TOKENS`), so that one that does not rest on
+    its quotes can be replaced by the quoted sentence, or what the user said, before it is
+    shown (:meth:`ending`).  When the model is
     done, the caller asks :meth:`ending` first: where it gives a sentence, that is the reply
     (:meth:`ending_piece` is what to stream of it); else :meth:`flush` gives what was held
     back.
@@ -1427,7 +1434,7 @@ class ReplyStream:
         # from the files or from what the user said earlier ('The answer to the question
         # is: "Fri"' under a memory, tenth new-user trial)
         self.cut: int | None = None if plan.factual and (plan.evidence or plan.memories) else 0
-        self.hold = plan.factual and bool(plan.evidence)
+        self.hold = plan.factual and bool(plan.evidence or plan.memories)
         self.looped = False
         self._sent = 0  # characters of :attr:`shown` streamed
         self._quoted = False  # a quotation mark is in the shown text: stream what is settled
@@ -1494,7 +1501,9 @@ class ReplyStream:
         return ("\n\n" if streamed.strip() else "") + ending
 
     def ending(self) -> str:
-        """What replaces the reply when the model is done: the sentence it would rest on
+        """What replaces the reply when the model is done: for a fact from memory alone,
+        what the user said (the memory's "You said: ..."), where the answer does not rest
+        on it; otherwise the sentence it would rest on
         (:meth:`AnswerPlan.quoted_sentence`) where it said nothing (blank, only a preamble,
         the question, the prompt's "From FILE:" frame) or, for a held-back answer
         (:attr:`hold`), where the answer does not rest on its quotes
@@ -1508,6 +1517,13 @@ class ReplyStream:
         8b1d8c9), 45 did not rest on their quotes: 6 held a gold answer, and their quoted
         sentences 34 (token F1 0.12 -> 0.20)."""
         if not self.plan.evidence:
+            # a fact the user told Hearth: what they said, where the answer does not rest on
+            # it ("Which football team do I support?" got "I'm sorry for any confusion, I'm
+            # just a helpful assistant" under the memory card, eleventh new-user trial)
+            said = [said_evidence(m) for m in self.plan.memories]
+            if said and self.hold and (self.cut is None or empty_answer(self.shown, self.question)
+                                       or not grounded(self.shown, self.question, said)):
+                return " ".join(self.plan.memories[0].text.split())
             return ""
         if self.cut is None or empty_answer(self.shown, self.question):
             return self.plan.quoted_sentence()

@@ -619,6 +619,25 @@ def test_a_value_the_user_told_is_answered_as_they_said_it(tmp_path: Path) -> No
     h.close()
 
 
+def test_a_fact_from_memory_that_the_answer_does_not_rest_on_is_given_as_said(tmp_path: Path) -> None:
+    # "Which football team do I support?" got "I'm sorry for any confusion, I'm just a
+    # helpful assistant" under the memory card that says Leeds United (eleventh trial)
+    said = "You said: My favourite football team is Leeds United."
+    memory = Source(kind="memory", title="3 Dec", text=said, collection="memory",
+                    extra={"user_text": said, "conversation_id": 99})
+    h = History(tmp_path / "h.db")
+    engine = ScriptedBackend("I'm sorry for any confusion, I'm just a helpful assistant.")
+    svc = ChatService(h, engine, ChatSettings(), context=_Provider(sources=[memory]))
+    c = h.create_conversation()
+    events = list(svc.send(c.id, "Which football team do I support?"))
+    assert h.messages(c.id)[-1].content == said
+    assert "".join(e.text for e in events if e.kind == "token") == said  # nothing taken back
+    engine.reply = "Leeds United."  # an answer that rests on it stays
+    list(svc.send(c.id, "Which football team do I support?"))
+    assert h.messages(c.id)[-1].content == "Leeds United."
+    h.close()
+
+
 def test_what_the_user_told_is_remembered_when_the_reply_is_stopped(tmp_path: Path) -> None:
     """Esc while Hearth replies to a fact the user told it: the fact is kept in memory,
     the reply cut short is not; a question stopped the same way is not kept at all; the

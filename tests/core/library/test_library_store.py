@@ -179,6 +179,16 @@ def test_memory_keeps_what_the_user_said_without_a_reply(library: Library) -> No
     assert memories and memories[0].text == "You said: My gym membership costs 30 pounds a month."
 
 
+def test_what_the_user_told_is_recalled_by_their_words_not_the_reply(library: Library) -> None:
+    # the reply beside it pulled the statement under the recall floor (eleventh trial)
+    library.remember(9, "Football", "Just so you know, my favourite football team is Leeds United and my son "
+                     "plays the trumpet.", "I'm sorry for the confusion, but I can help you with that. Can you "
+                     "tell me more about the Leeds United team and your son who plays the trumpet?")
+    memories = [s for s in library.sources_for("Which football team do I support?", None, 1200)
+                if s.kind == "memory"]
+    assert memories and "Leeds United" in memories[0].text
+
+
 def test_memory_keeps_no_exchange_about_a_secret(library: Library) -> None:
     # the fourth new-user trial found the Wi-Fi password in "What does Hearth know?"
     library.remember(4, "Wi-Fi", "What is my Wi-Fi password?", "Password: blue-otter-2417.")
