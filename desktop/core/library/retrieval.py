@@ -197,7 +197,8 @@ class BM25Index:
 
 
 def convex_fusion(
-    bm25: Sequence[Sequence[tuple[str, float]]], dense: Sequence[tuple[str, float]], bm25_share: float
+    bm25: Sequence[Sequence[tuple[str, float]]], dense: Sequence[tuple[str, float]], bm25_share: float,
+    depth: int | None = None,
 ) -> list[tuple[str, float]]:
     """Fuse BM25 and dense candidates into one ranking, best first (see the module's
     docstring).
@@ -208,6 +209,12 @@ def convex_fusion(
         dense: (id, cosine similarity) pairs of every collection, normalized by the
             maximum over all of them (when it is positive).
         bm25_share: the BM25 term's weight ``a`` in [0, 1]; the dense term gets ``1 - a``.
+        depth: how many pairs each BM25 list was asked for.  Lists all shorter than that
+            hold every passage sharing a word with the query, so a candidate missing from
+            them has none and scores 0 there; otherwise (or with None) it gets the lowest
+            listed score.  With the floor taken from one list of one hit, each of 3,334
+            passages of a log file, which share no word with "wifi password", got the
+            Wi-Fi note's full BM25 credit and buried it (eleventh new-user trial).
 
     Returns:
         (id, fused score) pairs, highest first; each id once.
@@ -219,7 +226,8 @@ def convex_fusion(
             continue
         for item, score in ranking:
             keyword[item] = score / top
-    keyword_floor = min(keyword.values(), default=0.0)
+    complete = depth is not None and all(len(ranking) < depth for ranking in bm25)
+    keyword_floor = 0.0 if complete else min(keyword.values(), default=0.0)
     top_sim = max((sim for _, sim in dense), default=0.0)
     scale = top_sim if top_sim > 0 else 1.0
     meaning = {item: sim / scale for item, sim in dense}
@@ -437,7 +445,7 @@ class Retriever:
                             for i, score in self.bm25(name).search(query, CANDIDATE_DEPTH)])
             meaning += [(f"{name}\x00{i}", sim) for i, sim in self.dense_scores(name, qvec)]
         weight = BM25_SHARE * max(0.0, self.settings.bm25_weight)
-        fused = convex_fusion(keyword, meaning, weight / (weight + 1.0 - BM25_SHARE))
+        fused = convex_fusion(keyword, meaning, weight / (weight + 1.0 - BM25_SHARE), CANDIDATE_DEPTH)
         out: list[Source] = []
         by_collection: dict[str, list[str]] = {}
         wanted = fused[: top_k * 2]

@@ -28,3 +28,14 @@ def test_a_candidate_missing_from_one_list_gets_that_lists_lowest_score() -> Non
     assert convex_fusion([], [], 0.4) == []
     only_keywords = convex_fusion([[("x", 2.0), ("y", 1.0)]], [], 0.4)
     assert [i for i, _ in only_keywords] == ["x", "y"]
+
+
+def test_a_candidate_missing_from_every_complete_keyword_list_gets_no_keyword_credit() -> None:
+    # one note shares a word with the query; 3,334 passages of a log file share none but
+    # sit near it in meaning: with the floor taken from the one-hit list they all got the
+    # note's full BM25 credit and buried it (eleventh new-user trial)
+    dense = [(f"log{i}", 0.30) for i in range(5)] + [("note", 0.25)]
+    fused = convex_fusion([[("note", 7.0)]], dense, 0.4, depth=100)
+    assert fused[0][0] == "note" and dict(fused)["log0"] == 0.6 * 1.0
+    cut = convex_fusion([[("note", 7.0)]], dense, 0.4, depth=1)  # the list was cut: the floor stands
+    assert dict(cut)["log0"] == 0.4 * 1.0 + 0.6 * 1.0
