@@ -598,6 +598,12 @@ def test_a_long_message_is_searched_with_its_questions_and_short_forms_are_read_
                            "number so I can text him?")
     assert asked(rambling) == "what is the landlord's mobile number so I can text him?"
     assert asked("whats the guest wifi password") == "what is the guest wifi password"
+    # an opening that is no part of the question (eleventh trial: "not found", as no note
+    # holds "anyway")
+    assert asked(preamble + "Anyway, what is the registration number of my car?") == (
+        "what is the registration number of my car?")
+    assert asked("By the way, whats the door code") == "what is the door code"
+    assert asked("And her phone number?") == "And her phone number?"  # a follow-up stays one
     assert asked("wats the wifi pasword") == "what is the wifi pasword"  # not "pat" (tenth trial)
     assert asked("wat time is the dentist") == "what time is the dentist"
     assert asked("I wat to know") == "I wat to know"  # only a first "wat" asks
