@@ -57,6 +57,9 @@ SOURCE_SCHEME = "hearth-source"
 #: ``hearth-version:latest`` the reply itself (``Message.meta["earlier"]``)
 VERSION_SCHEME = "hearth-version"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
+#: what an answer stopped before it showed anything says (an empty bubble saying "stopped"
+#: after the window was closed mid-answer puzzled a new user, eleventh trial)
+STOPPED_EMPTY = "{} before the answer was written. Regenerate asks again."
 #: shown above the sources of an answer that does not rest on them (``meta["ungrounded"]``,
 #: set by the chat: :func:`desktop.core.answering.grounded`)
 def unsupported_note(values: list[str]) -> str:
@@ -216,6 +219,8 @@ class MessageWidget(QFrame):
         if status == "error":
             error = self.message.meta.get("error") or "The answer failed."
             parts.append(f'<span style="color:{c.error};">⚠ {html.escape(str(error))}</span>')
+        elif status in ("stopped", "interrupted") and not self.shown_text().strip():
+            parts.append(f'<span style="color:{c.muted};"><i>{STOPPED_EMPTY.format(status.capitalize())}</i></span>')
         elif status in STATUS_LABELS:
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
         reply = not streaming and self.shown_earlier is None

@@ -60,6 +60,17 @@ def test_stop_keeps_the_partial_answer_marked_stopped(qtbot: Any, make_window: A
     assert "Stopped" in window.status_text.text()
 
 
+def test_an_answer_stopped_before_it_was_written_says_so(qtbot: Any, make_window: Any) -> None:
+    # the window closed mid-answer showed an empty bubble saying "stopped" (eleventh trial)
+    window = make_window(reply="Noted.")
+    history = window.core.history
+    history.add_message(window.conversation_id, "user", "What is the door code?")
+    reply = history.add_message(window.conversation_id, "assistant", "", status="stopped")
+    window.open_conversation(window.conversation_id)
+    widget = window.view.widget_for(reply.id)
+    assert widget is not None and "Stopped before the answer was written" in widget.footer.text()
+
+
 def test_send_button_stops_too(qtbot: Any, make_window: Any) -> None:
     window = make_window(reply=LONG, delay=0.05)
     send(qtbot, window, "Go")
