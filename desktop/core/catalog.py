@@ -13,7 +13,12 @@ at a 4096-token context, plus 0.3 GB for the engine) against this machine:
 - ``"won't fit"``: ``ram_bytes`` is more than 85 % of the RAM (it would swap);
 - ``"may be slow"``: anything between, and any model whose file is over 4 GB on a machine
   without a usable GPU: decoding reads every weight once per token, so on a laptop's
-  ~20 GB/s memory bandwidth a 4 GB file gives at most about 5 tokens/s.
+  ~20 GB/s memory bandwidth a 4 GB file gives at most about 5 tokens/s; and, without a
+  usable GPU, a file over :data:`SLOW_BYTES_PER_CORE` per CPU core: with few cores,
+  decoding is bound by arithmetic, not memory.  The built-in model (a 98 MB Q4_1 file)
+  decodes at 95 tokens/s on 2 cores of this project's Xeon, about 4.7 GB of weights per
+  second per core, so 0.6 GB per core keeps a model near 8 tokens/s at best; a
+  2-core machine had been told "gemma-3-4b-it ★ recommended" (eleventh new-user trial).
 
 Personalization rule (:func:`can_personalize`): the architecture must be one the trainer
 and the LoRA export support (:data:`PERSONALIZABLE_ARCHITECTURES`), and the training
@@ -39,6 +44,7 @@ FIT_LABELS = (FIT, SLOW, NO_FIT)
 CONTEXT_FOR_RAM = 4096
 ENGINE_OVERHEAD_BYTES = 300_000_000
 SLOW_FILE_BYTES = 4_000_000_000
+SLOW_BYTES_PER_CORE = 600_000_000
 # Architectures the trainer loads through transformers' GGUF support and the LoRA export
 # maps through gguf's tensor tables; see desktop/core/personalize/export.py.
 PERSONALIZABLE_ARCHITECTURES = frozenset({"llama", "gemma3"})
@@ -213,19 +219,22 @@ class Hardware:
     Attributes:
         ram_bytes: total physical memory.
         vram_bytes: memory of a GPU that this llama.cpp build can offload to, else 0.
+        cpu_cores: physical CPU cores (0: not known, no rule on them).
     """
 
     ram_bytes: int
     vram_bytes: int = 0
+    cpu_cores: int = 0
 
 
 def detect_hardware() -> Hardware:
-    """Total RAM (psutil) and, when the llama.cpp build can offload to a GPU, the largest
-    NVIDIA GPU's memory as ``nvidia-smi`` reports it (0 otherwise)."""
+    """Total RAM and physical CPU cores (psutil) and, when the llama.cpp build can offload
+    to a GPU, the largest NVIDIA GPU's memory as ``nvidia-smi`` reports it (0 otherwise)."""
     import psutil
 
     ram = int(psutil.virtual_memory().total)
-    return Hardware(ram_bytes=ram, vram_bytes=_gpu_memory())
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 0
+    return Hardware(ram_bytes=ram, vram_bytes=_gpu_memory(), cpu_cores=int(cores))
 
 
 def _gpu_memory() -> int:
@@ -254,9 +263,10 @@ def fit_label(ram_bytes: int, size_bytes: int, hardware: Hardware) -> str:
         return FIT
     if ram_bytes > 0.85 * hardware.ram_bytes:
         return NO_FIT
-    if ram_bytes <= 0.5 * hardware.ram_bytes and (
-        size_bytes <= SLOW_FILE_BYTES or hardware.vram_bytes
-    ):
+    if hardware.vram_bytes:
+        return FIT if ram_bytes <= 0.5 * hardware.ram_bytes else SLOW
+    cpu_bound = hardware.cpu_cores and size_bytes > SLOW_BYTES_PER_CORE * hardware.cpu_cores
+    if ram_bytes <= 0.5 * hardware.ram_bytes and size_bytes <= SLOW_FILE_BYTES and not cpu_bound:
         return FIT
     return SLOW
 

@@ -85,6 +85,18 @@ def test_the_recommended_model_is_the_largest_that_fits() -> None:
     assert recommended(entries, Hardware(ram_bytes=GB // 4)) is None
 
 
+def test_few_cpu_cores_make_a_large_file_slow() -> None:
+    # a 2-core machine had been told "gemma-3-4b-it ★ recommended" (eleventh trial)
+    two_cores = Hardware(ram_bytes=24 * GB, cpu_cores=2)
+    gemma4b, qwen15 = find_entry("gemma-3-4b-it"), find_entry("qwen2.5-1.5b-instruct")
+    assert gemma4b and qwen15
+    assert fit_label(gemma4b.ram_bytes, gemma4b.size_bytes, two_cores) == SLOW
+    assert fit_label(gemma4b.ram_bytes, gemma4b.size_bytes, Hardware(ram_bytes=24 * GB, cpu_cores=8)) == FIT
+    assert fit_label(qwen15.ram_bytes, qwen15.size_bytes, two_cores) == FIT
+    suggested = recommended(load_catalog(), two_cores)
+    assert suggested and suggested.size_bytes <= 2 * 600_000_000
+
+
 def test_the_personalize_column_says_why_not() -> None:
     phi = find_entry("phi-3-mini-4k-instruct")
     big = find_entry("llama-3.1-8b-instruct")
