@@ -48,7 +48,7 @@ from desktop.core.library.handoff import HandoffServer, IndexRequest
 from desktop.core.models import ModelError, ModelInfo
 from desktop.core.paths import config_dir, resource_path
 from desktop.ui.chat_page import ChatPage, NoticeBar
-from desktop.ui.library_panel import LibraryPanel
+from desktop.ui.library_panel import LibraryPanel, progress_text
 from desktop.ui.models_panel import ModelsPanel
 from desktop.ui.personalize_panel import PersonalizePanel
 from desktop.ui.server_control import (
@@ -329,6 +329,13 @@ class MainWindow(QMainWindow):
         self.status_text = QLabel("")
         self.status_text.setObjectName("statusText")
         bar.addWidget(self.status_text, 1)
+        # what the library is doing, on every page: the chat page said "Ready." while a
+        # watched folder was being indexed (eleventh new-user trial)
+        self.library_status = QLabel("")
+        self.library_status.setObjectName("libraryStatus")
+        self.library_status.setToolTip("Indexing your documents: the Library page shows the files")
+        self.library_status.hide()
+        bar.addPermanentWidget(self.library_status)
         self.stats_label = QLabel("")
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setToolTip("Speed of the last answer, and how much of the context window it used")
@@ -415,9 +422,17 @@ class MainWindow(QMainWindow):
         panel.setObjectName(panel.objectName() or f"{key}Panel")
         if isinstance(panel, PersonalizePanel):
             panel.adapter_changed.connect(self.chat_page.update_adapter_badge)
+        if isinstance(panel, LibraryPanel):  # indexing shows on every page, not "Ready." alone
+            panel.indexing_progressed.connect(self._show_indexing)
+            for done in (panel.indexing_finished, panel.indexing_cancelled, panel.indexing_failed):
+                done.connect(lambda *_: self.library_status.hide())
         self._panels[key] = panel
         self.modes.addWidget(panel)
         return panel
+
+    def _show_indexing(self, ev: Any) -> None:
+        self.library_status.setText(f"Indexing · {progress_text(ev)}")
+        self.library_status.show()
 
     def _run_pending_load(self) -> None:
         if self._reload_pending and not self.busy and self._load_worker is None:

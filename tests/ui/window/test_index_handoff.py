@@ -117,6 +117,9 @@ def test_watched_folders_are_kept_indexed_from_the_start(qtbot: Any, tmp_path: P
         qtbot.waitUntil(lambda: any(s.title == "gym.txt" for s in core.library.search("gym membership", top_k=2)),
                         timeout=60_000)
         assert core.library.search("lawn mower", top_k=1)[0].title == "shed.txt"  # caught up
+        # the status bar said "Ready." while a watched folder was indexed (eleventh trial)
+        assert window.library_status.text().startswith("Indexing · ")
+        qtbot.waitUntil(window.library_status.isHidden, timeout=60_000)
     finally:
         window.close()
         core.close()
