@@ -333,8 +333,9 @@ class PersonalizePanel(QWidget):
         page = self.layout()
         if isinstance(page, QVBoxLayout):
             page.setStretchFactor(self.preview_box, 4)
-        held = [i for i in preview.items if i.held_back]
-        auto = len(preview.items) - len(preview.included) - len(held)
+        held = [i for i in preview.items if i.held_back and i.sensitive]
+        logs = [i for i in preview.items if i.held_back and not i.sensitive]  # dataset.repetitive
+        auto = len(preview.items) - len(preview.included) - len(held) - len(logs)
         self.preview_label.setText(
             f"{len(preview.included)} files, {_about_words(preview.total_tokens)}"
             + (f"; {auto} left out automatically." if auto else ".")
@@ -342,6 +343,9 @@ class PersonalizePanel(QWidget):
                f"{'is' if len(held) == 1 else 'are'} left out: your personal adapter could learn "
                "them by heart and repeat them to anyone using this computer. Tick one only if "
                "you want it learned." if held else "")
+            + (f" {len(logs)} {'looks' if len(logs) == 1 else 'look'} like a log or generated data "
+               "(the same few words over and over) and "
+               f"{'is' if len(logs) == 1 else 'are'} left out." if logs else "")
         )
 
     def _rows(self, checked: Qt.CheckState, held_back: bool) -> list[str]:

@@ -337,6 +337,28 @@ class Preview:
                 "total_tokens": self.total_tokens}
 
 
+#: A text of at least this many words whose distinct words are fewer than
+#: :data:`REPETITIVE_MAX_DISTINCT_SHARE` of them reads as a log or generated data.
+REPETITIVE_MIN_WORDS = 5_000
+#: Prose keeps far more: a novel of a million words still has some 3 % distinct words
+#: (Heaps' law); the 3.9 MB log of the eleventh new-user trial had 15 in 549,426, and made
+#: up nearly all of "12 files, about 550,426 words", ticked without a word.
+REPETITIVE_MAX_DISTINCT_SHARE = 0.01
+
+
+def repetitive(text: str) -> str:
+    """Why ``text`` seems to be a log or generated data rather than writing ("the same few
+    words over and over: 15 different words in 549,426"), or "" (see
+    :data:`REPETITIVE_MAX_DISTINCT_SHARE`)."""
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < REPETITIVE_MIN_WORDS:
+        return ""
+    distinct = len(set(words))
+    if distinct >= REPETITIVE_MAX_DISTINCT_SHARE * len(words):
+        return ""
+    return f"the same few words over and over ({distinct:,} different words in {len(words):,}): a log or generated data?"
+
+
 def build_preview(
     documents: Iterable[Document],
     count_tokens: Callable[[str], int],
@@ -352,7 +374,8 @@ def build_preview(
     not name it in ``included``: an adapter can learn such a line by heart and repeat it
     to anyone using the computer, so it is learned only when the user chose it (a new
     user's Wi-Fi note stayed ticked when this was only a warning; a later trial's dentist
-    note and family birthdays list with mobile numbers were ticked too).  The
+    note and family birthdays list with mobile numbers were ticked too).  A log or
+    generated data (:func:`repetitive`) is held back the same way.  The
     window, the CLI and a scheduled run all come here, so they share that default.
 
     Returns:
@@ -377,6 +400,9 @@ def build_preview(
         elif item.sensitive and str(path) not in included_set:
             item.excluded = item.held_back = True
             item.reason = f"seems to hold {item.sensitive}"
+        elif (repeats := repetitive(norm)) and str(path) not in included_set:
+            item.excluded = item.held_back = True
+            item.reason = repeats
         else:
             seen.add(digest)
             kept.append((str(path), norm))
