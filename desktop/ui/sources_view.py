@@ -65,7 +65,8 @@ def sources_html(sources: list[dict[str, Any]], colors: Any = None) -> str:
 
     One card per source: the citation number and file name (a link to
     ``hearth-source:N``, N 1-based as the answer cites it), the page and section, and
-    the quoted passage with the sentence the answer rests on in bold (:func:`quoted_html`).
+    the quoted passage with the sentence the answer rests on in bold (:func:`quoted_html`),
+    a link to the same source.
     ``colors`` is a theme.HtmlColors (default: the light one).
     All text is escaped.
     """
@@ -86,7 +87,10 @@ def sources_html(sources: list[dict[str, Any]], colors: Any = None) -> str:
             f'margin-top:6px;"><tr><td>'
             f'<a href="{SCHEME}:{n}" title="{tooltip}" style="color:{c.link}; text-decoration:none;">'
             f'<b>[{n}] {html.escape(describe(src))}</b></a>'
-            + (f'<br><span style="color:{c.text};"><i>“{quote}”</i></span>' if quote else "")
+            # the quote opens the file too: a new user clicked it and nothing happened
+            # (eleventh trial)
+            + (f'<br><a href="{SCHEME}:{n}" title="{tooltip}" style="color:{c.text}; text-decoration:none;">'
+               f'<i>“{quote}”</i></a>' if quote else "")
             + "</td></tr></table>"
         )
     return (f'<div class="sources"><span style="color:{c.muted};"><b>Sources</b></span>'

@@ -141,6 +141,7 @@ def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any
     ]
     html = sources_view.sources_html(sources)
     assert 'href="hearth-source:1"' in html and 'href="hearth-source:2"' in html
+    assert html.count('href="hearth-source:1"') == 2  # the title and the quote open it (eleventh trial)
     assert "report &lt;1&gt;.pdf, page 3, “Results”" in html
     assert "&lt;b&gt;12%&lt;/b&gt;" in html  # document text is escaped, never rendered
     assert "from your conversation of 12 March" in html
