@@ -893,6 +893,50 @@ _CONTACT_UNDER = re.compile(
     r"|[+(\d][\d ()+.-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+)[ \t]*(?=\n|$)){1,3}", re.IGNORECASE)
 
 
+#: Most list items given as the answer under their heading (:func:`listed_under_heading`).
+LIST_ANSWER_MAX_ITEMS = 20
+_LINE = re.compile(r"[^\n]*")
+
+
+def listed_under_heading(question: str, sources: Sequence[Source]) -> tuple[str, Evidence | None]:
+    """The list a note keeps under a heading that names what ``question`` asks about, as
+    the answer ("Packing list for Lisbon:" and its items, for "What do I need to pack for
+    Lisbon?"), and its window; ("", None) where no document has one.
+
+    A heading holds the question's content words (with the file's name: "lisbon.md",
+    "# Packing") and is followed by at least two list items; the items are given as
+    written, at most :data:`LIST_ANSWER_MAX_ITEMS`.  Only for questions that ask for no
+    typed value (:func:`answer_type`).  "What do I need to pack for Lisbon?" had the
+    model ignore such a list and invent "toiletries, snacks, map" (eleventh new-user
+    trial)."""
+    wanted = set(asked_terms(question))
+    if not wanted or answer_type(question) is not None:
+        return "", None
+    for src in sources:
+        if src.kind != "document":
+            continue
+        text, context = src.text, set(terms(Path(src.title).stem))
+        lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if m.end() > m.start()]
+        for n, (a, b) in enumerate(lines):
+            if not is_heading(text, a, b):
+                continue
+            named = with_related(terms(text[a:b]))
+            if not (wanted & named) or not wanted <= named | context:
+                continue
+            items = []
+            for c, d in lines[n + 1:]:
+                if not _LIST_ITEM.match(text[c:d]):
+                    break
+                items.append((c, d))
+            if len(items) < 2:
+                continue
+            items = items[:LIST_ANSWER_MAX_ITEMS]
+            heading = text[a:b].strip().lstrip("#").strip().rstrip(":")
+            answer = heading + ":\n" + "\n".join(text[c:d].strip() for c, d in items)
+            return answer, Evidence(src, a, items[-1][1], (a, b), 1.0)
+    return "", None
+
+
 def said_value(question: str, memory: Source) -> str:
     """The value ``question`` asks for in what the user said earlier (a memory source whose
     text is "You said: ..."), by :func:`typed_value`, when what was said holds every content
@@ -1334,6 +1378,10 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
+        if factual and not direct:  # a list kept under a heading that names what is asked
+            listed, window = listed_under_heading(question, docs)
+            if window is not None:
+                direct, evidence = listed, [window]
         if factual and not evidence and memories:  # the value in what the user said, as said
             direct = next((v for m in memories if (v := said_value(question, m))), "")
         general = not_found and not docs and not named and not lookup and not is_personal(question)

@@ -702,3 +702,18 @@ def test_the_quoted_line_of_a_list_leaves_out_its_bullet() -> None:
                   "- Flight back: TP1358, Monday 10 May 2027, departs 19:40\n")
     plan = AnswerPlan.make("Which flight brings me back?", [trip], searched=True)
     assert plan.quoted_sentence() == "Flight back: TP1358, Monday 10 May 2027, departs 19:40"
+
+
+def test_a_list_kept_under_a_heading_that_names_what_is_asked_is_the_answer() -> None:
+    # the model ignored the list and invented "toiletries, snacks, map" (eleventh trial)
+    packing = Source("document", "packing_list.md", "# Packing list for Lisbon\n\n- passports\n"
+                     "- phone chargers and a travel adaptor\n- sunscreen\n- walking shoes\n")
+    trip = Source("document", "trip_lisbon.md", "# Lisbon trip, May 2027\n\n## Flights\n"
+                  "- Out: TP1363, Friday 7 May 2027, departs 07:05\n")
+    plan = AnswerPlan.make("What do I need to pack for Lisbon?", [trip, packing], searched=True)
+    assert plan.direct == ("Packing list for Lisbon:\n- passports\n- phone chargers and a travel adaptor\n"
+                           "- sunscreen\n- walking shoes")
+    assert [ev.source.title for ev in plan.evidence] == ["packing_list.md"]
+    # a typed question, or a heading that does not name what is asked: not the list
+    assert "passports" not in AnswerPlan.make("When do I fly to Lisbon?", [trip, packing], searched=True).direct
+    assert AnswerPlan.make("What do I need for the beach?", [packing], searched=True).direct == ""
