@@ -373,6 +373,11 @@ _DATE_VALUE = re.compile(
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
     rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+#: an age as a value: "turns 7", "turning 40", "aged 3", "12 years old" ("Nephew Alfie - 9
+#: November (turns 7 this year)" had "9" and "7": "how old will alfie be" got "9 years
+#: old" from the model, eleventh new-user trial)
+_AGE = re.compile(r"(?<=\bturns )\d{1,3}\b|(?<=\bturning )\d{1,3}\b|(?<=\baged )\d{1,3}\b"
+                  r"|\b\d{1,3}(?= years? old\b)", re.IGNORECASE)
 #: a telephone number: 7 to 15 digits with spaces, dashes, dots, slashes or brackets between
 #: ("0176 5523 8841", "+49 (30) 123-4567"); counted in :func:`typed_value`
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
@@ -414,7 +419,7 @@ def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
     "measure" for "how long/far/tall…", "temperature", "percent", "number" for "how
-    many/much/old", "frequency" for "how often", "phone" for a phone number, "email" for an
+    many/much" and what something costs, "age" for "how old", "frequency" for "how often", "phone" for a phone number, "email" for an
     e-mail address, "name" for "who"; None for other questions (the classic answer-type classification of factoid
     question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     # a follow-up asks for its own kind of value, not that of the question in brackets after
@@ -444,7 +449,9 @@ def answer_type(question: str) -> str | None:
         return "email"
     if re.search(r"\bhow often\b", q):
         return "frequency"
-    if re.search(r"\bhow (?:many|much|old)\b", q):
+    if re.search(r"\bhow old\b", q):
+        return "age"
+    if re.search(r"\bhow (?:many|much)\b", q):
         return "number"
     if re.match(opening + r"(?:who|whom|whose)\b", q):
         return "name"
@@ -464,6 +471,7 @@ _TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "temperature": (_TEMPERATURE, _TEMPERATURE),
     "percent": (_PERCENT, _PERCENT),
     "number": (_NUMBER, _AMOUNT),
+    "age": (_NUMBER, _AGE),
     "frequency": (_NUMBER, None),  # "every five years" is more than its number
     "phone": (_PHONE, _PHONE),
     "email": (_EMAIL, _EMAIL),
@@ -792,6 +800,21 @@ _RESTATED = frozenset(
     "celsius fahrenheit".split())
 
 
+def names_someone(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether ``answer`` (to a "who" question, :func:`answer_type` "name") holds a
+    capitalised word of the quoted ``evidence`` that the question does not hold, its first
+    word included unless it is a stop word: "The recycling bin keeps a spare house key."
+    under "Neighbour at number 14 is Margaret, she keeps a spare house key." names no one
+    (eleventh new-user trial).  True when nothing was quoted."""
+    if not evidence:
+        return True
+    asked_words = {w.lower() for w in _WORD.findall(question)}
+    quoted = " ".join(ev.text for ev in evidence)
+    return any(re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", quoted)
+               for w in re.findall(r"(?<!\w)[A-Z][\w&'-]*", answer)
+               if w.lower() not in STOP_WORDS and w.lower() not in asked_words)
+
+
 def unsupported_values(answer: str, question: str, evidence: Sequence[Evidence]) -> list[str]:
     """The numbers and names in ``answer`` that neither the quoted ``evidence`` nor
     ``question`` holds, in order ([] when nothing was quoted): "Tesla" in "2019 Skoda
@@ -978,6 +1001,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
     if value_pattern is None:
         return ""
     a, b = evidence.best
+    if kind not in ("phone", "email") and evidence.source.text[a:b].lstrip().startswith("#"):
+        return ""  # a title's date is no answer ("# Lisbon trip, May 2027" for "What time
+        # does my flight to Lisbon leave?", eleventh new-user trial)
     sentence = _line_asked_about(evidence.source.text[a:b], question)
     if kind in ("phone", "email") and not value_pattern.search(sentence):
         # the lines indented under it belong to it ("Dr. Priya Raman - dentist" / "  ph 0161
@@ -1586,6 +1612,8 @@ class ReplyStream:
         if self.cut is None or empty_answer(self.shown, self.question):
             return self.plan.quoted_sentence()
         if self.hold and not (self.plan.grounded(self.shown, self.question)
-                                                  and not self.plan.unsupported(self.shown, self.question)):
+                              and not self.plan.unsupported(self.shown, self.question)
+                              and (answer_type(self.question) != "name"
+                                   or names_someone(self.shown, self.question, self.plan.evidence))):
             return self.plan.quoted_sentence()
         return ""

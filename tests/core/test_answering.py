@@ -717,3 +717,23 @@ def test_a_list_kept_under_a_heading_that_names_what_is_asked_is_the_answer() ->
     # a typed question, or a heading that does not name what is asked: not the list
     assert "passports" not in AnswerPlan.make("When do I fly to Lisbon?", [trip, packing], searched=True).direct
     assert AnswerPlan.make("What do I need for the beach?", [packing], searched=True).direct == ""
+
+
+def test_an_age_a_title_and_a_who_answer_that_names_no_one() -> None:
+    """Eleventh trial: "how old will alfie be" got "9 years old" (his birthday is the 9th),
+    "What time does my flight to Lisbon leave?" got the title's "May 2027", and "Who keeps
+    a spare house key?" got "The recycling bin keeps a spare house key."."""
+    from desktop.core.answering import names_someone, select_evidence
+
+    birthdays = Source("document", "family_birthdays.txt",
+                       "Family birthdays\n\nNephew Alfie - 9 November (turns 7 this year)\nGrandma Edith - 30 January\n")
+    assert direct("how old will alfie be", birthdays) == "7."
+    trip = Source("document", "trip_lisbon.md", "# Lisbon trip, May 2027\n\n## Hotel\nHotel Alfama Azul.\n")
+    assert direct("What time does my flight to Lisbon leave?", trip) == ""
+    bins = Source("document", "bins_and_neighbours.txt",
+                  "Recycling (blue bin) every other week.\nNeighbour at number 14 is Margaret, she keeps a spare house key.")
+    question = "Who keeps a spare house key?"
+    evidence = select_evidence(question, [bins])
+    assert not names_someone("The recycling bin keeps a spare house key.", question, evidence)
+    assert names_someone("Margaret keeps a spare house key.", question, evidence)
+    assert names_someone("Your neighbour Margaret does.", question, evidence)

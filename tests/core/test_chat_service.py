@@ -683,3 +683,15 @@ def test_editing_the_first_message_retitles_the_conversation(svc: ChatService) -
     list(svc.send(c.id, "And the electrician?"))
     list(svc.edit_last_user_message(c.id, "And the gas man?"))  # not the first message
     assert svc.history.get_conversation(c.id).title == "Plumber"
+
+
+def test_a_who_answer_that_names_no_one_gives_way_to_the_quoted_line(tmp_path: Path) -> None:
+    bins = Source("document", "bins.txt", "Recycling (blue bin) every other week.\n"
+                  "Neighbour at number 14 is Margaret, she keeps a spare house key.", path="/tmp/bins.txt")
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("The recycling bin keeps a spare house key."), ChatSettings(),
+                      context=_Provider(sources=[bins]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "Who keeps a spare house key?"))
+    assert h.messages(c.id)[-1].content == "Neighbour at number 14 is Margaret, she keeps a spare house key."
+    h.close()
