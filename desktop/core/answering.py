@@ -189,6 +189,18 @@ _OPEN_ENDED = re.compile(
 _ADVICE = re.compile(
     r"^\s*(?:please\s+)?(?:give|tell|share|suggest|recommend|offer|any|(?:what|which) are (?:some|a few|good|the best))"
     r"\b[^?]*\b(?:tips|advice|suggestions|ideas|ways)\b", re.IGNORECASE)
+#: a request to make something up ("Write a long story about a dragon who learns to bake
+#: bread"): what it writes is not checked against the passages quoted for it (a story got
+#: "Check this answer: “2”, “120”, “Ash” are not in the passages below.", eleventh trial)
+_CREATIVE = re.compile(r"\b(?:story|stories|poem|haiku|limerick|song|lyrics|joke|fairy tale|fable|sonnet|"
+                       r"rhyme|translate|translation)\b", re.IGNORECASE)
+
+
+def is_creative(text: str) -> bool:
+    """Whether ``text`` asks for something made up or translated (:data:`_CREATIVE`)."""
+    return bool(_CREATIVE.search(text))
+
+
 _QUESTION_START = re.compile(
     r"^\s*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|did|does|do|can|could|"
     r"should|would|will|has|have|had|tell me|give me|name|list|find|show me)\b", re.IGNORECASE)

@@ -57,6 +57,9 @@ SOURCE_SCHEME = "hearth-source"
 #: ``hearth-version:latest`` the reply itself (``Message.meta["earlier"]``)
 VERSION_SCHEME = "hearth-version"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
+#: under an answer cut at the longest-answer setting (a story stopped mid-word, "He", with
+#: no word why: eleventh new-user trial)
+LENGTH_NOTE = "Cut at the longest answer allowed (Settings › Longest answer); Regenerate or ask to go on."
 #: what an answer stopped before it showed anything says (an empty bubble saying "stopped"
 #: after the window was closed mid-answer puzzled a new user, eleventh trial)
 STOPPED_EMPTY = "{} before the answer was written. Regenerate asks again."
@@ -223,6 +226,9 @@ class MessageWidget(QFrame):
             parts.append(f'<span style="color:{c.muted};"><i>{STOPPED_EMPTY.format(status.capitalize())}</i></span>')
         elif status in STATUS_LABELS:
             parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
+        elif status == "complete" and self.shown_earlier is None \
+                and (self.message.meta.get("stats") or {}).get("finish_reason") == "length":
+            parts.append(f'<span style="color:{c.muted};"><i>{LENGTH_NOTE}</i></span>')
         reply = not streaming and self.shown_earlier is None
         if reply and self.message.meta.get("read_as"):
             note = answering.read_as_note(self.message.meta["read_as"])

@@ -695,3 +695,18 @@ def test_a_who_answer_that_names_no_one_gives_way_to_the_quoted_line(tmp_path: P
     list(svc.send(c.id, "Who keeps a spare house key?"))
     assert h.messages(c.id)[-1].content == "Neighbour at number 14 is Margaret, she keeps a spare house key."
     h.close()
+
+
+def test_a_story_is_not_checked_against_the_passages_found_for_it(tmp_path: Path) -> None:
+    # "Check this answer: “2”, “120”, “Ash” are not in the passages below." under a story
+    # about a dragon who bakes bread, beside a banana bread recipe (eleventh trial)
+    bread = Source("document", "recipe_banana_bread.txt", "Banana bread (Gran's recipe)\n\n3 very ripe bananas, "
+                   "190 g plain flour.\nBake at 170 degrees Celsius for 55 minutes.", path="/tmp/bread.txt")
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("A young dragon named Ash baked 2 loaves at 120 degrees."), ChatSettings(),
+                      context=_Provider(sources=[bread]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "Write a long story about a dragon who learns to bake bread."))
+    meta = h.messages(c.id)[-1].meta
+    assert "unsupported" not in meta and "ungrounded" not in meta
+    h.close()

@@ -71,6 +71,18 @@ def test_an_answer_stopped_before_it_was_written_says_so(qtbot: Any, make_window
     assert widget is not None and "Stopped before the answer was written" in widget.footer.text()
 
 
+def test_an_answer_cut_at_the_length_limit_says_so(qtbot: Any, make_window: Any) -> None:
+    # a story stopped mid-word ("He") with no word why (eleventh trial)
+    window = make_window(reply="Noted.")
+    history = window.core.history
+    history.add_message(window.conversation_id, "user", "Write a long story")
+    reply = history.add_message(window.conversation_id, "assistant", "Once upon a time a dragon. He",
+                                meta={"stats": {"finish_reason": "length"}})
+    window.open_conversation(window.conversation_id)
+    widget = window.view.widget_for(reply.id)
+    assert widget is not None and "Cut at the longest answer allowed" in widget.footer.text()
+
+
 def test_send_button_stops_too(qtbot: Any, make_window: Any) -> None:
     window = make_window(reply=LONG, delay=0.05)
     send(qtbot, window, "Go")
