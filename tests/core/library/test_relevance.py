@@ -186,3 +186,21 @@ def test_the_kind_of_answer_asked_for_is_not_a_word_the_passage_must_hold(notes:
     cited = lib.sources_for("how old is oscar turning", None, 1200)
     assert [Path(s.path or "").name for s in cited] == ["birthdays.txt"]
     assert cited[0].extra["similarity"] < LibrarySettings().min_similarity  # kept for its words
+
+
+def test_a_keyword_match_the_approximate_search_missed_keeps_its_cosine(notes: Notes, monkeypatch) -> None:
+    # 3,334 near-identical passages of a log trapped chromadb's HNSW search: its best
+    # "neighbour" had cosine 0.004, the next ones less, the medical report's page was not
+    # among them, and it was never quoted though BM25 ranked it first (eleventh trial).
+    # That answer of the approximate search is played here.
+    lib = notes({"report.txt": "Blood Pressure 142/88 mmHg ELEVATED\nHeart Rate 78 bpm NORMAL\n",
+                 "log.txt": "\n\n".join(f"review quarterly sales report {n} of budget review team office plan"
+                                        for n in range(120))})
+    ids = lib.store.vectors("default").get(include=[])["ids"]
+    rows = lib.store.manifest.chunk_rows("default", ids)
+    log_ids = [i for i in ids if rows[i]["path"].endswith("log.txt")]
+    assert len(log_ids) >= 3
+    trapped = list(zip(log_ids[:3], [0.004, -0.3, -0.5], strict=True))
+    monkeypatch.setattr(lib.retriever, "dense_scores", lambda collection, qvec, depth=100: trapped)
+    found = lib.search("What was my blood pressure in the medical report?", top_k=3)
+    assert found[0].title == "report.txt"
