@@ -431,8 +431,9 @@ def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
     "measure" for "how long/far/tall…", "temperature", "percent", "number" for "how
-    many/much" and what something costs, "age" for "how old", "frequency" for "how often", "phone" for a phone number, "email" for an
-    e-mail address, "name" for "who"; None for other questions (the classic answer-type classification of factoid
+    many/much" and what something costs, "age" for "how old", "frequency" for "how
+    often", "phone" for a phone number, "email" for an e-mail address, "name" for "who";
+    None for other questions (the classic answer-type classification of factoid
     question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     # a follow-up asks for its own kind of value, not that of the question in brackets after
     # it ("And her phone number? (When is Chloe's birthday?)" got the birthday again)
@@ -1512,10 +1513,9 @@ class ReplyStream:
     A factual answer from the files or from what the user said is held back whole
     (:attr:`hold`, at most :data:`FACTUAL_MAX_TOKENS`), so that one that does not rest on
     its quotes can be replaced by the quoted sentence, or what the user said, before it is
-    shown (:meth:`ending`).  When the model is
-    done, the caller asks :meth:`ending` first: where it gives a sentence, that is the reply
-    (:meth:`ending_piece` is what to stream of it); else :meth:`flush` gives what was held
-    back.
+    shown (:meth:`ending`).  When the model is done, the caller asks :meth:`ending` first:
+    where it gives a sentence, that is the reply (:meth:`ending_piece` is what to stream of
+    it); else :meth:`flush` gives what was held back.
 
     Attributes:
         written: everything the model wrote so far.
