@@ -1521,16 +1521,19 @@ class ReplyStream:
         written: everything the model wrote so far.
         cut: where the shown text starts in ``written``; None while still held back.
         looped: the text began repeating itself and was cut there.
-        hold: nothing is streamed until the model is done.
+        hold: nothing is streamed until the model is done (not for Regenerate: ``fresh``
+            False).
     """
 
-    def __init__(self, plan: AnswerPlan, question: str, greedy: bool = False) -> None:
+    def __init__(self, plan: AnswerPlan, question: str, greedy: bool = False, fresh: bool = True) -> None:
         self.plan, self.question, self.greedy = plan, question, greedy
         self.written = ""
         # from the files or from what the user said earlier ('The answer to the question
         # is: "Fri"' under a memory, tenth new-user trial)
         self.cut: int | None = None if plan.factual and (plan.evidence or plan.memories) else 0
-        self.hold = plan.factual and bool(plan.evidence or plan.memories)
+        # Regenerate (``fresh`` False) asks the model for its answer, shown as written (with
+        # the warnings): replaced by the same line again, it looked as if nothing happened
+        self.hold = fresh and plan.factual and bool(plan.evidence or plan.memories)
         self.looped = False
         self._sent = 0  # characters of :attr:`shown` streamed
         self._quoted = False  # a quotation mark is in the shown text: stream what is settled

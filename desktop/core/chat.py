@@ -298,7 +298,7 @@ class ChatService:
                 yield ChatEvent("token", text=text)
             # a fact's answer is held back until it is known not to begin with a preamble
             # ("The answer to the question is:") or the question itself, which are left out
-            stream = answering.ReplyStream(plan, query, greedy)
+            stream = answering.ReplyStream(plan, query, greedy, fresh)
             if model_writes and cancel.cancelled:  # stopped while the library was searched
                 model_writes, status = False, "stopped"
             events = self.engine.generate(plan.prompt(messages), params, cancel) if model_writes else iter(())

@@ -710,3 +710,18 @@ def test_a_story_is_not_checked_against_the_passages_found_for_it(tmp_path: Path
     meta = h.messages(c.id)[-1].meta
     assert "unsupported" not in meta and "ungrounded" not in meta
     h.close()
+
+
+def test_regenerate_shows_the_models_own_answer_with_its_warning(tmp_path: Path) -> None:
+    # replaced by the same quoted line again, Regenerate looked as if it did nothing
+    car = Source("document", "car.md", "# Car\n\nCar: 2019 Skoda Octavia Estate 1.5 TSI", path="/tmp/car.md")
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("You drive a red Ford Fiesta."), ChatSettings(),
+                      context=_Provider(sources=[car]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "Which car do I drive?"))
+    assert h.messages(c.id)[-1].content == "Car: 2019 Skoda Octavia Estate 1.5 TSI"
+    list(svc.regenerate(c.id))
+    answer = h.messages(c.id)[-1]
+    assert answer.content == "You drive a red Ford Fiesta." and answer.meta.get("ungrounded")
+    h.close()
