@@ -311,5 +311,9 @@ def test_a_log_or_generated_data_is_held_back_unless_the_user_includes_it() -> N
     item = preview.items[0]
     assert item.held_back and "the same few words over and over (11 different words in 6,600)" in item.reason
     assert [p for p, _ in kept] == ["notes/cake.txt", "wiki/medicine.txt"]
+    # a log's numbers change on every line; its words do not (twelfth trial)
+    daemon = "".join(f"2026-11-{n % 28 + 1:02d} 12:00:{n % 60:02d} INFO sync heartbeat ok id={n} queue=0\n"
+                     for n in range(1200))
+    assert "different words" in build_preview([("sync.log.txt", daemon)], len)[0].items[0].reason
     _, kept = build_preview(docs, lambda t: len(t.split()), included=["notes/huge_log.txt"])
     assert [p for p, _ in kept][0] == "notes/huge_log.txt"
