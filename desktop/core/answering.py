@@ -238,6 +238,14 @@ _CHAT_OPENING = re.compile(
     r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
 
 
+def is_statement(text: str) -> bool:
+    """Whether ``text`` tells something rather than asks (neither :func:`is_question` nor
+    :func:`is_lookup`): what memory keeps as "You said" for later answers.  "dentist
+    phone number", a lookup, came back as the answer to "electrician phone number"
+    (twelfth new-user trial)."""
+    return not is_question(text) and not is_lookup(text)
+
+
 def is_lookup(text: str) -> bool:
     """Whether ``text`` looks up something the way a search box is typed into, without a
     question word: "bike lock code", "insurance claims phone number", "dentist phone number
@@ -954,7 +962,8 @@ def listed_under_heading(question: str, sources: Sequence[Source]) -> tuple[str,
         text, context = src.text, set(terms(Path(src.title).stem))
         lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if m.end() > m.start()]
         for n, (a, b) in enumerate(lines):
-            if not is_heading(text, a, b):
+            line = text[a:b].strip()  # a marked heading of any length, or "Packing list:"
+            if not (line.startswith("#") or line.endswith(":") or is_heading(text, a, b)):
                 continue
             named = with_related(terms(text[a:b]))
             if not (wanted & named) or not wanted <= named | context:
@@ -1405,7 +1414,7 @@ class AnswerPlan:
             # answers are not evidence (a new user's wrong answer came back, cited as a source,
             # under a later question; the model even echoed the quoted prompt)
             memories = [replace(m, text=m.extra["user_text"]) for m in memories
-                        if m.extra.get("user_text") and not is_question(
+                        if m.extra.get("user_text") and is_statement(
                             m.extra["user_text"].removeprefix("You said:").strip())]
         not_found = searched and not evidence and not memories and factual
         direct = ""

@@ -375,7 +375,7 @@ class ChatService:
                 self.context.remember(conversation_id, conv.title, question, text)
             except Exception:
                 log.exception("could not store the exchange in memory")
-        elif (status == "stopped" and self.context is not None and not answering.is_question(question)
+        elif (status == "stopped" and self.context is not None and answering.is_statement(question)
               and not mentions_secret(query)):  # as read: "my wifi pasword is ..."
             # what the user told Hearth is kept when its reply was stopped (Esc); the reply,
             # cut short, is not (a fact told and then stopped was forgotten, tenth trial)

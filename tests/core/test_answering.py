@@ -717,6 +717,11 @@ def test_a_list_kept_under_a_heading_that_names_what_is_asked_is_the_answer() ->
     # a typed question, or a heading that does not name what is asked: not the list
     assert "passports" not in AnswerPlan.make("When do I fly to Lisbon?", [trip, packing], searched=True).direct
     assert AnswerPlan.make("What do I need for the beach?", [packing], searched=True).direct == ""
+    # a long marked heading is a heading too (twelfth trial: only the heading was answered)
+    camping = Source("document", "packing-list-camping.md", "# Packing list for camping in the Lake District\n\n"
+                     "- Tent and pegs\n- Sleeping bags (x2)\n")
+    assert AnswerPlan.make("What do I need to pack for camping?", [camping], searched=True).direct == (
+        "Packing list for camping in the Lake District:\n- Tent and pegs\n- Sleeping bags (x2)")
 
 
 def test_an_age_a_title_and_a_who_answer_that_names_no_one() -> None:

@@ -725,3 +725,17 @@ def test_regenerate_shows_the_models_own_answer_with_its_warning(tmp_path: Path)
     answer = h.messages(c.id)[-1]
     assert answer.content == "You drive a red Ford Fiesta." and answer.meta.get("ungrounded")
     h.close()
+
+
+def test_a_lookup_typed_earlier_is_no_fact_told(tmp_path: Path) -> None:
+    # "electrician phone number" got "You said: dentist phone number" (twelfth trial)
+    said = "You said: dentist phone number"
+    memory = Source(kind="memory", title="5 Dec", text=said, collection="memory",
+                    extra={"user_text": said, "conversation_id": 99})
+    h = History(tmp_path / "h.db")
+    svc = ChatService(h, ScriptedBackend("01632 960 447."), ChatSettings(), context=_Provider(sources=[memory]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "electrician phone number"))
+    answer = h.messages(c.id)[-1]
+    assert answer.content.startswith("I couldn't find this") and "dentist" not in answer.content
+    h.close()

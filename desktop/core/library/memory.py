@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.answering import is_question
+from desktop.core.answering import is_statement
 from desktop.core.library.embedder import Embedder
 from desktop.core.library.store import LibraryStore
 from desktop.core.sensitive import mentions_secret
@@ -80,7 +80,7 @@ class Memory:
         # ("I'm sorry for the confusion, ...") pulled "my favourite football team is Leeds
         # United" under the floor for "Which football team do I support?" (0.40; alone 0.50,
         # eleventh new-user trial)
-        text = question.strip() if not is_question(question) else f"Question: {question.strip()}\nAnswer: {answer.strip()}"
+        text = question.strip() if is_statement(question) else f"Question: {question.strip()}\nAnswer: {answer.strip()}"
         vec = self._embedder().embed([text[:2000]])
         self.store.add_memory(memory_id(conversation_id, question, answer), vec, conversation_id, title,
                               question, answer, time.time())
