@@ -982,6 +982,37 @@ def listed_under_heading(question: str, sources: Sequence[Source]) -> tuple[str,
     return "", None
 
 
+#: an identifier asked for ("What is my passport number?", "membership no", "booking reference")
+_ID_ASKED = re.compile(
+    r"\b(?:passport|membership|member|policy|account|booking|order|tracking|serial|registration|reg|"
+    r"licen[cs]e|national insurance|ni|customer|confirmation|reference|ticket|case|claim|patient|nhs)\s+"
+    r"(?:number|no\.?|ref(?:erence)?|id|code)\b|\b(?:booking|confirmation) reference\b", re.IGNORECASE)
+#: what an identifier looks like: three or more letters, digits and dashes with a digit
+#: ("HM-553-20918", "PF-308812"); a list's "2." is none
+_ID_VALUE = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z0-9][\w-]{2,}")
+#: how far after a window its lines still belong to it ("Dr. Okafor" / "  ph 0161 ...")
+_LINES_UNDER_CHARS = 160
+
+
+def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether a quoted window holds the kind of value ``question`` asks for where that is
+    unmistakable: a phone number or an e-mail address (:func:`answer_type`; in the window or
+    the lines right under it), or an identifier (:data:`_ID_ASKED`) beside a word the
+    question names; True for other questions.  Twelfth new-user trial: "What is my passport
+    number?" got "2" (a to-do list's next item number), "What is my sister Nadia's phone
+    number?" got "27 June", "What is the vet's email address?" the vet's phone number."""
+    kind = answer_type(question)
+    if kind in ("phone", "email"):
+        value = _TYPE_PATTERNS[kind][1]
+        assert value is not None
+        return any(value.search(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]) for ev in evidence)
+    if not _ID_ASKED.search(question):
+        return True
+    wanted = with_related(set(asked_terms(question)))
+    return any(_ID_VALUE.search(ev.text) and wanted & (set(terms(ev.text)) | _passage_context(ev.source))
+               for ev in evidence)
+
+
 def said_value(question: str, memory: Source) -> str:
     """The value ``question`` asks for in what the user said earlier (a memory source whose
     text is "You said: ..."), by :func:`typed_value`, when what was said holds every content
@@ -1426,6 +1457,11 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
+        if factual and evidence and not direct and not holds_value_asked(question, evidence):
+            # a phone number, an e-mail address or an ID asked for that no quoted window
+            # holds: not found, not the model's pick of another value
+            evidence = []
+            not_found = searched and not memories
         if factual and not direct:  # a list kept under a heading that names what is asked
             listed, window = listed_under_heading(question, docs)
             if window is not None:

@@ -742,3 +742,18 @@ def test_an_age_a_title_and_a_who_answer_that_names_no_one() -> None:
     assert not names_someone("The recycling bin keeps a spare house key.", question, evidence)
     assert names_someone("Margaret keeps a spare house key.", question, evidence)
     assert names_someone("Your neighbour Margaret does.", question, evidence)
+
+
+def test_a_phone_number_email_or_id_that_no_quote_holds_is_not_found() -> None:
+    # twelfth trial: "2" for a passport number, "27 June" for a phone number, a phone number
+    # for an e-mail address
+    todo = Source("document", "todo.txt", "To do this week\n1. Renew passport (form on the table)\n"
+                  "2. Call the council about the bins\n")
+    birthdays = Source("document", "birthdays.txt", "Family birthdays\n\nSister Nadia - 27 June\n")
+    vet = Source("document", "vet.txt", "Pets\nOur cat is called Biscuit.\nVet: Greenway Vets, 01632 960 882.\n")
+    assert AnswerPlan.make("What is my passport number?", [todo], searched=True).not_found
+    assert AnswerPlan.make("What is my sister Nadia's phone number?", [birthdays], searched=True).not_found
+    assert AnswerPlan.make("What is the vet's email address?", [vet], searched=True).not_found
+    assert not AnswerPlan.make("What is the vet's phone number?", [vet], searched=True).not_found
+    gym = Source("document", "gym.txt", "Gym membership\nMy membership number is PF-20931.\n")
+    assert not AnswerPlan.make("What is my gym membership number?", [gym], searched=True).not_found
