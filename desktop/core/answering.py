@@ -201,6 +201,8 @@ def is_creative(text: str) -> bool:
     return bool(_CREATIVE.search(text))
 
 
+#: a message about the user's own things ("my", "our", "I"): "me" in "give me" is not one
+_OWN = re.compile(r"\b(?:my|our|mine|ours|i|i'm|i've|we|us)\b", re.IGNORECASE)
 _QUESTION_START = re.compile(
     r"^\s*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|did|does|do|can|could|"
     r"should|would|will|has|have|had|tell me|give me|name|list|find|show me)\b", re.IGNORECASE)
@@ -264,6 +266,9 @@ def is_lookup(text: str) -> bool:
 #: address?", "What about Tuesday?") or points back ("When is it due?", "What is her phone
 #: number?"), and is short.
 FOLLOW_UP_MAX_WORDS = 10
+#: Most content words of its own a question pointing back with a pronoun may have and
+#: still be a follow-up ("How much does she charge after midnight?": 2).
+FOLLOW_UP_MAX_OWN_TERMS = 2
 _CONTINUATION = re.compile(r"^\s*(?:and|also|so|then|what about|how about)\b", re.IGNORECASE)
 _ASKED_BEFORE = re.compile(r"\?\s*\([^()]*\?\)$")
 _BACK_REFERENCE = re.compile(
@@ -289,7 +294,11 @@ def contextual_question(user_messages: Sequence[str]) -> str:
     if len(user_messages) < 2 or len(question.split()) > FOLLOW_UP_MAX_WORDS:
         return question
     own = set(asked_terms(question))
-    if _CONTINUATION.match(question) or _BACK_REFERENCE.search(question) or not own:
+    # a pronoun points back only in a short question: "Who cleans our windows and how much
+    # does he charge?" names its own subject, and was searched with the Wi-Fi question
+    # before it ("8812.", twelfth new-user trial)
+    refers_back = bool(_BACK_REFERENCE.search(question)) and len(own) <= FOLLOW_UP_MAX_OWN_TERMS
+    if _CONTINUATION.match(question) or refers_back or not own:
         before = asked(user_messages[-2])
         if is_question(before):  # both asked as questions, typed with "?" or not
             question, before = question.rstrip("?") + "?", before.rstrip("?") + "?"
@@ -1423,6 +1432,11 @@ class AnswerPlan:
         factual = is_factual(question)
         lookup = not factual and is_lookup(question)  # "bike lock code": a fact if the files hold it
         docs = [s for s in sources if s.kind == "document"]
+        if _ADVICE.search(question) and not _OWN.search(question):
+            # advice in general is not read from the files: "Give me three tips for
+            # sleeping better" got "Sleeping better in the Lake District" from a camping
+            # list's "Sleeping bags" (twelfth new-user trial)
+            docs = []
         memories = [s for s in sources if s.kind == "memory"]
         open_evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
         asks = factual or lookup

@@ -757,3 +757,18 @@ def test_a_phone_number_email_or_id_that_no_quote_holds_is_not_found() -> None:
     assert not AnswerPlan.make("What is the vet's phone number?", [vet], searched=True).not_found
     gym = Source("document", "gym.txt", "Gym membership\nMy membership number is PF-20931.\n")
     assert not AnswerPlan.make("What is my gym membership number?", [gym], searched=True).not_found
+
+
+def test_a_question_naming_its_own_subject_is_no_follow_up_and_advice_is_not_read_from_files() -> None:
+    from desktop.core.answering import contextual_question
+
+    # "8812." (the Wi-Fi password's end) for "Who cleans our windows and how much does he
+    # charge?", searched with the Wi-Fi question before it (twelfth trial)
+    assert contextual_question(["What is the wifi password?", "Who cleans our windows and how much does he charge?"]) \
+        == "Who cleans our windows and how much does he charge?"
+    assert contextual_question(["Who is our babysitter?", "How much does she charge after midnight?"]) \
+        == "How much does she charge after midnight? (Who is our babysitter?)"
+    # "Sleeping better in the Lake District" from a camping list's "Sleeping bags"
+    camping = Source("document", "packing-list-camping.md", "# Packing list for camping\n\n- Sleeping bags (x2)\n- Tent\n")
+    assert AnswerPlan.make("Give me three tips for sleeping better", [camping], searched=True).evidence == []
+    assert AnswerPlan.make("Give me some ideas for what I should pack for camping", [camping], searched=True).evidence
