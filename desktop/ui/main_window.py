@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -328,6 +329,9 @@ class MainWindow(QMainWindow):
         bar.setObjectName("statusLine")
         self.status_text = QLabel("")
         self.status_text.setObjectName("statusText")
+        # a long message is cut at the bar's width, whole in its tooltip: it had run over the
+        # speed and context figures beside it (twelfth new-user trial)
+        self.status_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.status_text, 1)
         # what the library is doing, on every page: the chat page said "Ready." while a
         # watched folder was being indexed (eleventh new-user trial)
@@ -610,6 +614,7 @@ class MainWindow(QMainWindow):
 
     def _set_status(self, text: str) -> None:
         self.status_text.setText(text)
+        self.status_text.setToolTip(text)
 
     def _show_stats(self, text: str) -> None:
         """Speed and context use of the conversation shown ("" hides them)."""

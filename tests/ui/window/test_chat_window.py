@@ -478,3 +478,16 @@ def test_enter_while_an_answer_is_written_says_why_and_keeps_the_message(qtbot: 
     window.chat_page.stop()
     wait_idle(qtbot, window)
     assert not window.chat_page.notice.isVisible()  # the answer ended: the notice goes with it
+
+
+def test_a_long_status_message_stays_clear_of_the_figures_beside_it(qtbot: Any, make_window: Any) -> None:
+    # "This conversation is longer than the model's context window: i…" ran over the speed
+    # and context figures (twelfth trial)
+    window = make_window(load=False)
+    window.resize(800, 600)
+    window._show_stats("12.3 tokens/s · context 298 / 4,096 tokens (7%)")
+    long = "This conversation is longer than the model's context window: its oldest messages are left out. " * 3
+    window._set_status(long)
+    qtbot.waitUntil(lambda: window.stats_label.isVisible())
+    assert window.status_text.geometry().right() < window.stats_label.geometry().left()
+    assert window.status_text.toolTip() == long  # whole in its tooltip
