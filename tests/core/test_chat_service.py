@@ -586,11 +586,17 @@ def test_a_secret_asked_for_with_a_typo_is_not_kept_in_memory(tmp_path: Path) ->
     assert [q for q, _ in provider.remembered] == ["When do I call the plumber?"]
 
 
+def _memory_card(said: str, reply: str = "") -> Source:
+    """A memory source as recall gives it: ``said`` ("You said: ..."), then Hearth's reply."""
+    text = said + (f"\nHearth said earlier: {reply}" if reply else "")
+    return Source(kind="memory", title="3 Dec", text=text, collection="memory",
+                  extra={"user_text": said, "conversation_id": 99})
+
+
 def test_an_answer_from_memory_starts_with_the_fact_too(tmp_path: Path) -> None:
     # 'The answer to the question is: "Fri"' under a memory card (tenth new-user trial)
     said = "You said: My daughter Ava has her swimming lesson on Wednesdays at 5pm."
-    memory = Source(kind="memory", title="3 Dec", text=said + "\nHearth said earlier: Noted.",
-                    collection="memory", extra={"user_text": said, "conversation_id": 99})
+    memory = _memory_card(said, "Noted.")
     h = History(tmp_path / "h.db")
     reply = 'The answer to the question is: "Her swimming lesson".'
     svc = ChatService(h, ScriptedBackend(reply), ChatSettings(), context=_Provider(sources=[memory]))
@@ -604,8 +610,7 @@ def test_an_answer_from_memory_starts_with_the_fact_too(tmp_path: Path) -> None:
 def test_a_value_the_user_told_is_answered_as_they_said_it(tmp_path: Path) -> None:
     # the model answered "Fri" under the memory card that says Wednesdays (tenth trial)
     said = "You said: My daughter Ava has her swimming lesson on Wednesdays at 5pm."
-    memory = Source(kind="memory", title="3 Dec", text=said + "\nHearth said earlier: Noted.",
-                    collection="memory", extra={"user_text": said, "conversation_id": 99})
+    memory = _memory_card(said, "Noted.")
     h = History(tmp_path / "h.db")
     engine = ScriptedBackend("Fri")
     svc = ChatService(h, engine, ChatSettings(), context=_Provider(sources=[memory]))
@@ -623,8 +628,7 @@ def test_a_fact_from_memory_that_the_answer_does_not_rest_on_is_given_as_said(tm
     # "Which football team do I support?" got "I'm sorry for any confusion, I'm just a
     # helpful assistant" under the memory card that says Leeds United (eleventh trial)
     said = "You said: My favourite football team is Leeds United."
-    memory = Source(kind="memory", title="3 Dec", text=said, collection="memory",
-                    extra={"user_text": said, "conversation_id": 99})
+    memory = _memory_card(said)
     h = History(tmp_path / "h.db")
     engine = ScriptedBackend("I'm sorry for any confusion, I'm just a helpful assistant.")
     svc = ChatService(h, engine, ChatSettings(), context=_Provider(sources=[memory]))
@@ -730,8 +734,7 @@ def test_regenerate_shows_the_models_own_answer_with_its_warning(tmp_path: Path)
 def test_a_lookup_typed_earlier_is_no_fact_told(tmp_path: Path) -> None:
     # "electrician phone number" got "You said: dentist phone number" (twelfth trial)
     said = "You said: dentist phone number"
-    memory = Source(kind="memory", title="5 Dec", text=said, collection="memory",
-                    extra={"user_text": said, "conversation_id": 99})
+    memory = _memory_card(said)
     h = History(tmp_path / "h.db")
     svc = ChatService(h, ScriptedBackend("01632 960 447."), ChatSettings(), context=_Provider(sources=[memory]))
     c = h.create_conversation()
