@@ -30,6 +30,7 @@ from typing import Any
 from desktop.core.engine import ChatMessage
 from desktop.core.sources import Source, quote_untrusted, source_label
 from desktop.core.words import (
+    FILE_NAME_SEPARATORS,
     HOW_MEASURE,
     RELATION_WORDS,
     STOP_WORDS,
@@ -714,7 +715,6 @@ def about_the_same_person(question: str, evidence: Sequence[Evidence]) -> list[E
     return [ev for ev in evidence if names(ev)]
 
 
-_SEPARATOR = re.compile(r"[_\-.]+")
 
 
 def _passage_context(source: Source) -> set[str]:
@@ -724,7 +724,7 @@ def _passage_context(source: Source) -> set[str]:
     text = source.text
     headings = [text[a:b] for a, b in sentence_spans(text) if is_heading(text, a, b)]
     label = " ".join([Path(source.title).stem, source.section or "", *headings])
-    return set(terms(_SEPARATOR.sub(" ", label)))
+    return set(terms(FILE_NAME_SEPARATORS.sub(" ", label)))
 
 
 #: Where a reply to a grounded prompt ends: the built-in model sometimes goes on by copying

@@ -66,6 +66,10 @@ KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
                         re.IGNORECASE)
 
 
+#: What joins a file name's words ("medical-report", "lemon_cake.v2"): read as spaces.
+FILE_NAME_SEPARATORS = re.compile(r"[_\-.]+")
+
+
 def asked_terms(question: str) -> list[str]:
     """The content words (:func:`terms`) of ``question`` that a passage answering it should
     hold: without the words that name the kind of answer (:data:`KIND_WORDS`): "oscar",

@@ -44,6 +44,7 @@ from desktop.core.library.store import LibraryStore
 from desktop.core.settings import LibrarySettings
 from desktop.core.sources import Source
 from desktop.core.words import (
+    FILE_NAME_SEPARATORS,
     KIND_WORDS,
     STOP_WORDS,
     asked_terms,
@@ -510,7 +511,7 @@ class Retriever:
             # the file's name counts too: "What was my blood pressure in the medical
             # report?" dropped the page of "...medical-report.pdf" that reads "Blood
             # Pressure 142/88 mmHg" (eleventh new-user trial)
-            named = f"{src.text}\n{_NAME_SEPARATORS.sub(' ', Path(src.title).stem)}"
+            named = f"{src.text}\n{FILE_NAME_SEPARATORS.sub(' ', Path(src.title).stem)}"
             if key in seen or (similarity < self.settings.min_similarity
                                and not holds_all_words(query, named)
                                and not self._has_answering_sentence(query, src.text)):
@@ -521,7 +522,6 @@ class Retriever:
         return out
 
 
-_NAME_SEPARATORS = re.compile(r"[_\-.]+")
 #: Fewest content words a question needs for :func:`holds_all_words` to vouch for a passage.
 MIN_WORDS_HELD = 2
 #: Cosine similarity to a one-word question that a sentence of a passage under the
