@@ -443,12 +443,15 @@ class LibraryPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        """Cancel the running job and the ones waiting (work done so far is kept)."""
+        """Cancel the running job and the ones waiting, the watched folders' own included
+        (work done so far is kept; watching goes on)."""
         if self.library is not None and self.library.paused:
             self.library.resume()
         for worker in self.workers:
             worker.cancel()
-        if self.workers:
+        watcher = self.core.watcher
+        stopped = watcher is not None and watcher.cancel_job()
+        if self.workers or stopped:
             self.status_label.setText("Cancelling…")
 
     def start_watching(self) -> None:
@@ -471,6 +474,7 @@ class LibraryPanel(QWidget):
             self.status_label.setText(progress_text(ev))
             self.progress_row.setVisible(True)  # also for the watcher's own updates
             self.pause_button.setEnabled(True)
+            self.cancel_button.setEnabled(True)  # a watched folder's job can be stopped too
             file = ev.data.get("file") or ""
             self.file_label.setText(f"Reading {Path(file).name}" if file else "")
             self.indexing_progressed.emit(ev)
@@ -478,6 +482,7 @@ class LibraryPanel(QWidget):
                 self._refresh_timer.start()
         elif ev.kind == "progress":
             self.status_label.setText(ev.message)
+            self.cancel_button.setEnabled(True)
         elif ev.kind == "warning":
             path, reason = ev.data.get("file", ""), ev.data.get("reason", ev.message)
             self.file_skipped.emit(path, reason)

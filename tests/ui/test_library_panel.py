@@ -93,6 +93,20 @@ def test_pause_and_cancel(qtbot: Any, core: Any, folder: Path, shared_data: Path
     assert "resumes where it stopped" in panel.status_label.text()
 
 
+def test_cancel_stops_a_watched_folders_catch_up_and_watching_goes_on(qtbot: Any, core: Any, folder: Path) -> None:
+    core.library.add_folder(folder)  # added in an earlier session: caught up when the page opens
+    core.library.pause()  # holds the catch-up at its start, so Cancel surely meets it
+    panel = LibraryPanel(core)
+    qtbot.addWidget(panel)
+    assert not panel.workers  # the watcher's job, not one the panel started
+    qtbot.waitUntil(panel.cancel_button.isEnabled, timeout=60_000)
+    with qtbot.waitSignal(panel.indexing_cancelled, timeout=120_000):
+        panel.cancel()
+        assert panel.status_label.text() == "Cancelling…"
+    assert not core.library.paused and core.watcher.running
+    assert len(core.library.files()) < 5
+
+
 def test_a_second_request_waits_in_the_librarys_one_queue_and_cancel_ends_both(
     qtbot: Any, core: Any, folder: Path, tmp_path: Path
 ) -> None:

@@ -68,6 +68,7 @@ class FolderWatcher:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.cancel = CancelToken()
+        self._job: CancelToken | None = None  # the indexing job running now, if any
         self._thread = threading.Thread(target=self._run, daemon=True, name="library-watcher")
         self._unlisten: Callable[[], None] | None = None
         self.busy = threading.Event()  # set while applying changes (tests wait on idle)
@@ -150,6 +151,27 @@ class FolderWatcher:
             self._pending[path] = time.monotonic()
         self._wake.set()
 
+    def cancel_job(self) -> bool:
+        """Stop the indexing job running now (catching up, or applying a change) and keep
+        watching; the files it had not reached are indexed with the next change or the
+        next start, as after a cancelled run of the window's own.  Returns whether a job
+        was running."""
+        with self._lock:
+            job = self._job
+        if job is None or job.cancelled:
+            return False
+        job.cancel()
+        return True
+
+    def _new_job(self) -> CancelToken:
+        """A token for the next job, cancelled too by :meth:`stop`."""
+        job = CancelToken()
+        with self._lock:
+            self._job = job
+        if self.cancel.cancelled:
+            job.cancel()
+        return job
+
     def idle(self) -> bool:
         """True when no change is waiting or being applied."""
         with self._lock:
@@ -165,8 +187,8 @@ class FolderWatcher:
     def _run(self) -> None:
         self.busy.set()
         try:
-            for event in self.library.catch_up(self.cancel):
-                self._emit(event)
+            job = self._new_job()
+            self._follow(self.library.catch_up(job), job)
         except Exception as exc:
             log.exception("catching up with watched folders failed")
             self._emit(ProgressEvent("index", "error", message=f"Catching up failed: {exc}"))
@@ -204,11 +226,21 @@ class FolderWatcher:
             collection = self.library.folder_collection(path)
             if collection is not None:
                 by_collection.setdefault(collection, []).append(path)
-        for collection, paths in by_collection.items():
-            if self.cancel.cancelled:
-                return
-            for event in self.library.index_paths(paths, collection, self.cancel):
-                self._emit(event)
+        job = self._new_job()
+        self._follow((event for collection, paths in by_collection.items() if not job.cancelled
+                      for event in self.library.index_paths(paths, collection, job)), job)
+
+    def _follow(self, events: Iterator[ProgressEvent], job: CancelToken) -> None:
+        """Pass on a job's events; one cancelled before it said so (before it began)
+        still ends with a "cancelled" event, which the window waits for."""
+        ended = False
+        for event in events:
+            ended = ended or event.kind == "cancelled"
+            self._emit(event)
+        if job.cancelled and not ended and not self.cancel.cancelled:
+            self._emit(ProgressEvent("index", "cancelled", message=(
+                "Indexing stopped; the watched folders are brought up to date with their next change "
+                "or when Hearth starts.")))
 
     def close(self) -> None:
         """Same as :meth:`stop` (the core closes what it owns)."""
@@ -217,6 +249,10 @@ class FolderWatcher:
     def stop(self) -> None:
         """Stop watching and wait for the change being applied (its job is cancelled)."""
         self.cancel.cancel()
+        with self._lock:
+            job = self._job
+        if job is not None:
+            job.cancel()
         self._wake.set()
         if self._unlisten is not None:
             self._unlisten()

@@ -284,6 +284,33 @@ def test_watched_folder_updates_by_itself(library: Library, notes: Path) -> None
     assert library.chunk_count("default") == sum(f.chunks for f in library.files())
 
 
+def test_a_watched_folders_job_can_be_cancelled_and_watching_goes_on(library: Library, notes: Path) -> None:
+    library.add_folder(notes)
+    seen: list[ProgressEvent] = []
+    watcher = FolderWatcher(library, on_event=seen.append, debounce_s=0.3)
+    assert not watcher.cancel_job(), "nothing runs before the watcher starts"
+    library.pause()  # holds the catch-up at its first step, so the cancel surely meets it
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not watcher.cancel_job():
+            assert time.monotonic() < deadline, "the catch-up never started"
+            time.sleep(0.05)
+        library.resume()
+        while not any(e.kind == "cancelled" for e in seen):
+            assert time.monotonic() < deadline, [e.message for e in seen][-5:]
+            time.sleep(0.1)
+        assert len(library.files()) < 3 and watcher.running
+        (notes / "new.txt").write_text("The spare house key hides under the blue flowerpot.\n", encoding="utf-8")
+        deadline = time.monotonic() + 90
+        while not any(f.path.endswith("new.txt") for f in library.files()):
+            assert time.monotonic() < deadline, "a change after the cancel was not indexed"
+            time.sleep(0.2)
+    finally:
+        library.resume()
+        watcher.stop()
+
+
 def test_questions_are_answered_while_a_folder_indexes(library: Library, notes: Path, docs: Path,
                                                       tmp_path: Path) -> None:
     import threading
