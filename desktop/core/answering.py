@@ -717,14 +717,68 @@ def about_the_same_person(question: str, evidence: Sequence[Evidence]) -> list[E
 
 
 
+#: "my hairdresser appointment": the words after "my" / "our" (possessive "'s" dropped),
+#: up to the first stop word
+_OWN_PHRASE = re.compile(r"\b(?:my|our)\s+((?:[\w-]+(?:'s)?\s+){0,3}[\w-]+)", re.IGNORECASE)
+#: Shared first letters that make two words one kind ("dental" for "dentist", "hair" for
+#: "haircut"), where :func:`desktop.core.words.related` knows no link.
+SHARED_PREFIX = 4
+
+
+def about_the_same_thing(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The windows of ``evidence`` not about another of the user's things of the same
+    kind: for "When is my hairdresser appointment?" a window that holds "appointment" but
+    not "hairdresser", and names another one ("Dentist appointment: 14 March", in its
+    text, file name or headings), is left out.  The words of the phrase after "my" / "our" before its last count as held where
+    the window, its file name or headings hold them, a related word
+    (:func:`desktop.core.words.related`) or a word of the same first
+    :data:`SHARED_PREFIX` letters ("dental appointment" for "my dentist appointment").
+    The twelfth new-user trial's "When is my hairdresser appointment?", asked with no
+    note about a hairdresser, got the dentist's date."""
+    found = _OWN_PHRASE.search(question)
+    if not found:
+        return list(evidence)
+    phrase: list[tuple[str, str]] = []  # (word as written, its term)
+    for word in found.group(1).lower().split():
+        word = word.removesuffix("'s")
+        term = terms(word)
+        if not term and phrase:
+            break
+        if term:  # "my next vet appointment"
+            phrase.append((word, term[0]))
+    if len(phrase) < 2:
+        return list(evidence)
+    head, modifiers = phrase[-1][1], [t for _, t in phrase[:-1]]
+    other = re.compile(rf"\b([^\W\d_]+)[\s-]+{re.escape(phrase[-1][0])}s?\b", re.IGNORECASE)
+
+    def same(word: str, words: set[str], longer: list[str]) -> bool:
+        return holds_related(word, words, longer) or any(
+            w[:SHARED_PREFIX] == word[:SHARED_PREFIX] for w in words if len(w) >= SHARED_PREFIX)
+
+    def another(ev: Evidence) -> bool:
+        words = set(terms(ev.text)) | _passage_context(ev.source)
+        longer = long_words(ev.text)
+        if not holds_related(head, words, longer) or all(same(m, words, longer) for m in modifiers):
+            return False
+        named = [m.group(1).lower() for m in other.finditer(f"{ev.text}\n{_passage_label(ev.source)}")]
+        return any(t not in modifiers for n in named for t in terms(n))
+
+    return [ev for ev in evidence if not another(ev)]
+
+
+def _passage_label(source: Source) -> str:
+    """What a passage is about beyond its text, as words: its file name, section and
+    headings, one per line."""
+    text = source.text
+    headings = [text[a:b] for a, b in sentence_spans(text) if is_heading(text, a, b)]
+    return "\n".join([FILE_NAME_SEPARATORS.sub(" ", Path(source.title).stem), source.section or "", *headings])
+
+
 def _passage_context(source: Source) -> set[str]:
     """Content words of what a passage is about beyond its text: its file name, section
     and headings ("lemon-cake.txt" is about lemon cake, and so is a note under the
     heading "Lemon cake")."""
-    text = source.text
-    headings = [text[a:b] for a, b in sentence_spans(text) if is_heading(text, a, b)]
-    label = " ".join([Path(source.title).stem, source.section or "", *headings])
-    return set(terms(FILE_NAME_SEPARATORS.sub(" ", label)))
+    return set(terms(FILE_NAME_SEPARATORS.sub(" ", _passage_label(source))))
 
 
 #: Where a reply to a grounded prompt ends: the built-in model sometimes goes on by copying
@@ -1442,7 +1496,8 @@ class AnswerPlan:
         asks = factual or lookup
         similar = sentence_similarity(question, docs, similarity) if asks and similarity else {}
         if asks:  # the best windows of those not about someone else
-            evidence = best_windows(about_the_same_person(question, candidate_windows(question, docs, similar)))
+            evidence = best_windows(about_the_same_thing(question, about_the_same_person(
+                question, candidate_windows(question, docs, similar))))
         else:
             evidence = open_evidence
         if evidence and asks and not answers_question(question, evidence, similar):

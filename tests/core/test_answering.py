@@ -537,6 +537,23 @@ def test_a_question_naming_what_no_passage_names_is_not_found() -> None:
     assert AnswerPlan.make("What is the car insurance policy number?", [insurance], searched=True).evidence
 
 
+def test_a_window_about_another_of_the_users_things_of_that_kind_does_not_answer() -> None:
+    # "When is my hairdresser appointment?" with no note about a hairdresser got the
+    # dentist's date (twelfth new-user trial)
+    dentist = Source("document", "dentist.txt", "Dentist appointment\nMy dentist is Dr Helen Marsh.\n"
+                     "Next check-up: Thursday 18 February 2027 at 10:15.\nPhone: 01632 960 447\n")
+    for question in ("When is my hairdresser appointment?", "When is our next vet appointment?"):
+        plan = AnswerPlan.make(question, [dentist], searched=True)
+        assert plan.not_found and not plan.evidence and not plan.direct, question
+    for question in ("When is my dentist appointment?", "When is my dental appointment?",
+                     "When is my appointment?"):
+        assert AnswerPlan.make(question, [dentist], searched=True).evidence, question
+    # the other kind is named in the file's name only
+    checkup = Source("document", "dentist-appointment.txt", "Next one: Thursday 18 February 2027 at 10:15.\n")
+    assert AnswerPlan.make("When is my hairdresser appointment?", [checkup], searched=True).not_found
+    assert AnswerPlan.make("When is my dentist appointment?", [checkup], searched=True).evidence
+
+
 def test_a_phone_number_on_a_labelled_line_under_a_name_is_that_names() -> None:
     # "plumbers number" got the model's echo of the question (tenth new-user trial)
     plumber = Source("document", "plumber.txt", "Plumber: Dave Horrocks, DH Plumbing\nPhone: 07700 900 456\n"
