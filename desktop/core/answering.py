@@ -181,7 +181,8 @@ _WH_WORD = re.compile(r"\b(?:who|whom|whose|what|when|where|which|how (?:" + HOW
                       re.IGNORECASE)
 _OPEN_ENDED = re.compile(
     r"\b(?:summar\w*|explain|describe|why|list|compare|outline|overview|write|draft|"
-    r"translate|rewrite|essay|poem|story|steps|how\s+(?:do|does|did|can|should|to))\b",
+    r"translate|rewrite|essay|poem|story|steps|how\s+(?:do|does|did|can|should|to)|tell\s+me\s+about|"
+    r"what\s+do(?:es)?\s+(?:my|our|the)\s+(?:notes?|files?|documents?)\s+say)\b",
     re.IGNORECASE,
 )
 #: a request for advice or ideas ("Give me three tips for sleeping better", "What are some
@@ -241,12 +242,20 @@ _CHAT_OPENING = re.compile(
     r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
 
 
+#: a message that asks for something to be done: it opens with a request's verb
+_REQUEST = re.compile(
+    r"\s*(?:please\s+|(?:can|could|would|will)\s+you\s+)?(?:give|tell|show|find|list|help|make|write|"
+    r"summari[sz]e|explain|describe|compare|outline|translate|rewrite|draft|create|check|look\s+up)\b",
+    re.IGNORECASE)
+
+
 def is_statement(text: str) -> bool:
     """Whether ``text`` tells something rather than asks (neither :func:`is_question` nor
     :func:`is_lookup`): what memory keeps as "You said" for later answers.  "dentist
     phone number", a lookup, came back as the answer to "electrician phone number"
-    (twelfth new-user trial)."""
-    return not is_question(text) and not is_lookup(text)
+    (twelfth new-user trial); nor a request ("Summarise my car notes" came back as "You
+    said: Summarise my car notes" among the sources of the next request)."""
+    return not is_question(text) and not is_lookup(text) and not _REQUEST.match(text)
 
 
 def is_lookup(text: str) -> bool:
@@ -1438,6 +1447,17 @@ def names_held(question: str, docs: Sequence[Source]) -> bool:
     return any(all(holds_related(t, words, longer) for t in name) for name in names)
 
 
+def titled_first(question: str, docs: Sequence[Source]) -> list[Source]:
+    """``docs`` with the passages of files named for everything ``question`` asks about
+    first, each group in its order: "Summarise my car notes" read a to-do list's "Book the
+    car in for its service" before car.md (twelfth new-user trial)."""
+    wanted = set(asked_terms(question))
+    titled = [bool(wanted) and wanted <= set(terms(FILE_NAME_SEPARATORS.sub(" ", Path(d.title).stem)))
+              for d in docs]
+    return [d for d, t in zip(docs, titled, strict=True) if t] + \
+        [d for d, t in zip(docs, titled, strict=True) if not t]
+
+
 @dataclass
 class AnswerPlan:
     """How one reply is grounded.
@@ -1492,7 +1512,7 @@ class AnswerPlan:
             # list's "Sleeping bags" (twelfth new-user trial)
             docs = []
         memories = [s for s in sources if s.kind == "memory"]
-        open_evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in docs[:OPEN_PASSAGES]]
+        open_evidence = [Evidence(s, 0, len(s.text), (0, 0), s.score) for s in titled_first(question, docs)[:OPEN_PASSAGES]]
         asks = factual or lookup
         similar = sentence_similarity(question, docs, similarity) if asks and similarity else {}
         if asks:  # the best windows of those not about someone else

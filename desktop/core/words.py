@@ -62,7 +62,12 @@ KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
                         r"make|model|brand|colou?r|size)\b"
                         r"|(?<=\w )number\b"
                         # "electrician phone", "his phone number": the kind, not the topic ("phone bill")
-                        r"|(?<=\w )(?:tele)?phone(?=(?: number)?\W*$)",
+                        r"|(?<=\w )(?:tele)?phone(?=(?: number)?\W*$)"
+                        # what a request is for, not its topic: "Summarise my car notes", "What
+                        # do my notes say about the car?" (car.md holds neither word)
+                        r"|\bsummar(?:y|ies|i[sz]e[sd]?)\b"
+                        r"|(?:(?<=my )|(?<=our ))(?:notes?|files?|documents?)(?: says?)?\b"
+                        r"|(?<=\w )notes?(?=\W*$)",
                         re.IGNORECASE)
 
 

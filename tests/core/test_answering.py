@@ -789,3 +789,16 @@ def test_a_question_naming_its_own_subject_is_no_follow_up_and_advice_is_not_rea
     camping = Source("document", "packing-list-camping.md", "# Packing list for camping\n\n- Sleeping bags (x2)\n- Tent\n")
     assert AnswerPlan.make("Give me three tips for sleeping better", [camping], searched=True).evidence == []
     assert AnswerPlan.make("Give me some ideas for what I should pack for camping", [camping], searched=True).evidence
+
+
+def test_a_request_is_not_a_statement_to_remember() -> None:
+    from desktop.core.answering import is_statement
+    from desktop.core.words import asked_terms
+
+    for request in ("Summarise my car notes", "Please summarize the Lisbon trip", "Tell me about my car",
+                    "Can you list my passwords", "Give me the plumber's number"):
+        assert not is_statement(request), request
+    for said in ("My favourite football team is Leeds United", "Ava's swimming lesson is on Wednesdays at 5pm"):
+        assert is_statement(said), said
+    # what a request is for is not its topic
+    assert asked_terms("Summarise my car notes") == asked_terms("What do my notes say about the car?") == ["car"]
