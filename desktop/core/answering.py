@@ -412,6 +412,10 @@ _DATE_VALUE = re.compile(
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
     rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
+#: a time of day: "19:40", "9.30am", "6 pm"
+_TIME_OF_DAY = re.compile(r"(?<![\d:.])\d{1,2}(?:[:.]\d{2}(?![\d:.])\s*(?:am|pm|a\.m\.|p\.m\.)?"
+                          r"|\s*(?:am|pm|a\.m\.|p\.m\.))(?!\w)", re.IGNORECASE)
+_WHAT_TIME = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.IGNORECASE)
 #: an age as a value: "turns 7", "turning 40", "aged 3", "12 years old" ("Nephew Alfie - 9
 #: November (turns 7 this year)" had "9" and "7": "how old will alfie be" got "9 years
 #: old" from the model, eleventh new-user trial)
@@ -1141,7 +1145,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
         sentence = (under.group() if under else "") or sentence
     asked = question.lower()
     values, named = [], []  # named: numbers followed by what the question counts
+    spans = []
     for m in value_pattern.finditer(sentence):
+        spans.append(m.span())
         value = (m.group("value") if kind == "secret" else m.group(0)).strip().rstrip(",.;:")
         if kind == "secret" and (value.lower() in STOP_WORDS or not _SECRET_LIKE.search(value)):
             continue  # "Gym locker code at FitLine: 5820": "at" is no code (the line answers)
@@ -1158,6 +1164,15 @@ def typed_value(question: str, evidence: Evidence) -> str:
             named += [value] if counted else []
     if kind == "number" and len(values) > 1 and len(named) == 1:
         values = named  # "150 g parmesan, 1 mozzarella": the amount of what was asked about
+    if kind == "date":  # a time of day apart from the date: "Monday 10 May 2027, departs 19:40"
+        times = list(dict.fromkeys(t.group(0).strip() for t in _TIME_OF_DAY.finditer(sentence)
+                                   if not any(a <= t.start() < b for a, b in spans)))
+        if times and not _WHAT_TIME.search(asked):  # the date alone dropped the time ("10 May
+            # 2027." for "When does my flight back leave?", twelfth new-user trial)
+            return f"{values[0]} at {times[0]}." if len(values) == 1 and len(times) == 1 else ""
+        if _WHAT_TIME.search(asked):  # the time, also where it is part of the date
+            values = list(dict.fromkeys(v for t in _TIME_OF_DAY.finditer(sentence)
+                                        if (v := t.group(0).strip()).lower() not in asked))
     if len(values) != 1:
         return ""
     # a full stop would be copied with an address or a code (eleventh trial: "3318." under

@@ -249,6 +249,11 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     assert direct("What temperature do I bake the lemon cake at?", recipe) == "180 degrees Celsius."
     assert direct("How long do I bake the lemon cake?", recipe) == "35 minutes."
     assert direct("When is my dentist check-up?", dentist) == "14 April 2026 at 3:30 pm."
+    assert direct("What time is my dentist check-up?", dentist) == "3:30 pm."
+    # a time apart from the date goes with it ("10 May 2027." had dropped the time, twelfth trial)
+    flight = Source("document", "lisbon-trip.md", "# Lisbon trip\n\nFlight back: TP1358, Monday 10 May 2027, departs 19:40\n")
+    assert direct("When does my flight back from Lisbon leave?", flight) == "10 May 2027 at 19:40."
+    assert direct("What time does my flight home from Lisbon leave?", flight) == "19:40."
     assert direct("In what year was Ford appointed vice president?", history) == "1973."
     assert direct("How many years did Ford serve in the House?", history) == "25 years."
     car = Source("document", "car.txt", "The car is a blue 2016 Skoda Octavia, bought for 9,500 euros.")
