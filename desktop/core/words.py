@@ -79,7 +79,11 @@ def asked_terms(question: str) -> list[str]:
     """The content words (:func:`terms`) of ``question`` that a passage answering it should
     hold: without the words that name the kind of answer (:data:`KIND_WORDS`): "oscar",
     "turn" of "How old is Oscar turning?"."""
-    return terms(KIND_WORDS.sub("", question))
+    return terms(KIND_WORDS.sub("", _WHERE_LOCATED.sub(r"\1", question)))
+
+
+#: "Where is the Congress Hall located?": the passage says where it is, seldom "located"
+_WHERE_LOCATED = re.compile(r"^(\W*where\b.*?)\s+(?:located|situated)(?=\W*$)", re.IGNORECASE)
 
 
 def long_words(text: str, min_length: int = 8) -> list[str]:

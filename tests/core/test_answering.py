@@ -807,3 +807,7 @@ def test_a_request_is_not_a_statement_to_remember() -> None:
         assert is_statement(said), said
     # what a request is for is not its topic
     assert asked_terms("Summarise my car notes") == asked_terms("What do my notes say about the car?") == ["car"]
+    # "where ... located": the passage says where it is (squad-a: the Congress Hall's passage
+    # was dropped for lacking "located")
+    assert asked_terms("Where is the Congress Hall located?") == ["congress", "hall"]
+    assert "locat" in asked_terms("How far from the Yard is the Quad located?")
