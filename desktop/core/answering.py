@@ -50,6 +50,7 @@ from desktop.core.words import (
 #: a gold answer 0.277 -> 0.233, F1 0.132 -> 0.126; ``hearth-bench qa``, 300 questions) and
 #: sometimes copied the quote's fence into its reply.
 WINDOW_BEFORE = 1
+SECOND_WINDOW_AFTER = 1
 WINDOW_AFTER = 1
 #: Passages (windows) put in front of the model, and the most characters they may hold.
 #: Three windows put a gold answer in front of the model more often but the built-in
@@ -242,6 +243,12 @@ _CHAT_OPENING = re.compile(
     r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
 
 
+#: a message about earlier conversations ("Summarise what we discussed about the Wi-Fi"):
+#: what Hearth said then is part of what is asked about
+_ABOUT_TALK = re.compile(
+    r"\b(?:we|you|i)\s+(?:talked|discussed|spoke|said|told|chatted|mentioned|asked)\b"
+    r"|\b(?:last|previous|earlier|other)\s+(?:time|chats?|conversations?)\b|\bremember\b"
+    r"|\bour\s+(?:chats?|conversations?|talks?)\b", re.IGNORECASE)
 #: a message that asks for something to be done: it opens with a request's verb
 _REQUEST = re.compile(
     r"\s*(?:please\s+|(?:can|could|would|will)\s+you\s+)?(?:give|tell|show|find|list|help|make|write|"
@@ -628,7 +635,16 @@ def best_windows(windows: Sequence[Evidence], max_passages: int = MAX_PASSAGES) 
     if not windows:
         return []
     top = windows[0].score
-    return [windows[0]] + [e for e in windows[1:max_passages] if e.score >= SECOND_PASSAGE_RATIO * top]
+    return [windows[0]] + [_shortened(e, SECOND_WINDOW_AFTER) for e in windows[1:max_passages]
+                           if e.score >= SECOND_PASSAGE_RATIO * top]
+
+
+def _shortened(ev: Evidence, after: int) -> Evidence:
+    """``ev`` ending at most ``after`` sentences after its best one."""
+    spans = [sp for sp in sentence_spans(ev.source.text) if ev.best[1] <= sp[0] < ev.end]
+    if len(spans) <= after:
+        return ev
+    return replace(ev, end=spans[after - 1][1] if after else ev.best[1])
 
 
 def sentence_similarity(question: str, sources: Sequence[Source],
@@ -1518,7 +1534,8 @@ class AnswerPlan:
         chooses a fact's sentences by meaning, not by shared words alone; ``named`` says
         the files name something the question asks about (the library's ``mentions``):
         then no general-knowledge answer follows "not found"."""
-        factual = is_factual(question)
+        factual = is_factual(question) and not _ABOUT_TALK.search(question)  # "What did we
+        # talk about last time?" is not looked up in the files
         lookup = not factual and is_lookup(question)  # "bike lock code": a fact if the files hold it
         docs = [s for s in sources if s.kind == "document"]
         if _ADVICE.search(question) and not _OWN.search(question):
@@ -1544,10 +1561,13 @@ class AnswerPlan:
             # got an invented price and no "not found" (ninth new-user trial)
             value = bool(_VALUE_NOUN.search(question)) or answer_type(question) is not None
             factual, evidence = (True, evidence) if evidence or value else (False, open_evidence)
-        if evidence or factual:
+        if evidence or factual or not _ABOUT_TALK.search(question):
             # of past talk only what the user stated is kept: for a fact, Hearth's own earlier
             # answers are not evidence (a new user's wrong answer came back, cited as a source,
-            # under a later question; the model even echoed the quoted prompt)
+            # under a later question; the model even echoed the quoted prompt); nor for any
+            # other message but one about the talk itself ("How do I get my laptop onto the
+            # home internet?" asked again got its own earlier answer as its one source,
+            # twelfth trial)
             memories = [replace(m, text=m.extra["user_text"]) for m in memories
                         if m.extra.get("user_text") and is_statement(
                             m.extra["user_text"].removeprefix("You said:").strip())]

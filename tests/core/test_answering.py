@@ -117,6 +117,13 @@ def test_hearth_s_own_earlier_answers_never_stand_beside_documents() -> None:
     recap = AnswerPlan.make("Summarise what we discussed about the Wi-Fi", [memory], searched=True)
     prompt = recap.prompt([{"role": "user", "content": "Summarise what we discussed about the Wi-Fi"}])[-1]["content"]
     assert "Hearth said earlier: It is 11111." in prompt
+    # any other message does not get Hearth's earlier answer as its source ("How do I get my
+    # laptop onto the home internet?" asked again, twelfth trial)
+    again = Source("memory", "your conversation of 2 December",
+                   "You said: How do I connect my laptop?\nHearth said earlier: Press the router's WPS button.",
+                   extra={"user_text": "You said: How do I connect my laptop?"})
+    assert not AnswerPlan.make("How do I connect my laptop?", [again], searched=True).memories
+    assert AnswerPlan.make("What did we talk about last time?", [again], searched=True).memories
 
 
 def test_the_supporting_sentence_is_marked() -> None:
