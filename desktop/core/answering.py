@@ -758,9 +758,9 @@ def about_the_same_thing(question: str, evidence: Sequence[Evidence]) -> list[Ev
     """The windows of ``evidence`` not about another of the user's things of the same
     kind: for "When is my hairdresser appointment?" a window that holds "appointment" but
     not "hairdresser", and names another one ("Dentist appointment: 14 March", in its
-    text, file name or headings), is left out.  The words of the phrase after "my" / "our" before its last count as held where
-    the window, its file name or headings hold them, a related word
-    (:func:`desktop.core.words.related`) or a word of the same first
+    text, file name or headings), is left out.  The words of the phrase after "my" / "our"
+    before its last count as held where the window, its file name or headings hold them,
+    a related word (:func:`desktop.core.words.related`) or a word of the same first
     :data:`SHARED_PREFIX` letters ("dental appointment" for "my dentist appointment").
     The twelfth new-user trial's "When is my hairdresser appointment?", asked with no
     note about a hairdresser, got the dentist's date."""

@@ -27,6 +27,7 @@ import hashlib
 import json
 import shutil
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -319,9 +320,11 @@ class SentenceEmbedder:
 EMBED_STEP = 8
 
 
-def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = EMBED_STEP) -> Any:
+def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = EMBED_STEP,
+                     on_batch: Callable[[list[int], np.ndarray], None] | None = None) -> Any:
     """Yield (done, total) while embedding ``texts`` in length-sorted batches; the last
-    item yielded is the (len(texts), dim) array in input order.
+    item yielded is the (len(texts), dim) array in input order.  ``on_batch`` is called
+    with each batch's indexes into ``texts`` and its (len(indexes), dim) vectors.
 
     Sorting by length before batching is what sentence-transformers' encode does inside
     one call (less padding); doing it here lets progress, cancel and pause happen between
@@ -336,6 +339,8 @@ def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = EMB
         if out is None:
             out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
         out[idx] = vecs
+        if on_batch is not None:
+            on_batch(idx, vecs)
         done += len(idx)
         yield (done, len(texts))
     if out is None:

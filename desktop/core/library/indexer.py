@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from desktop.core.hashing import file_sha256
 from desktop.core.jobs import CancelToken, PauseSwitch, ProgressEvent, RateEstimator
+from desktop.core.library import checkpoint as ck
 from desktop.core.library import manifest as mf
 from desktop.core.library.chunking import embedding_text
 from desktop.core.library.embedder import Embedder, embed_in_batches
@@ -143,6 +146,10 @@ class Indexer:
         self.parser = parser
         self.flush_chunks = flush_chunks
         self.queue = IndexQueue()
+        #: vectors of large files embedded so far, kept for a run stopped in their middle
+        self.checkpoints = ck.EmbeddingCheckpoints(store.root / "checkpoints", store.embedding_model)
+        #: fewest passages of a file whose vectors are checkpointed
+        self.checkpoint_min_chunks = ck.MIN_CHUNKS
         #: the pause every indexing job waits on between files and batches
         self.pause_switch = PauseSwitch()
 
@@ -205,6 +212,46 @@ class ParsedFile:
                             r.extractor, r.warnings, chunks)
 
 
+class _GroupCheckpoint:
+    """The checkpointed vectors of one group's large files (:mod:`.checkpoint`): those
+    found at the start, by index into the group's passages, then each batch as it is
+    embedded, written every :data:`.checkpoint.EVERY_S` seconds and on :meth:`save`."""
+
+    def __init__(self, checkpoints: ck.EmbeddingCheckpoints, pending: list[ParsedFile], min_chunks: int) -> None:
+        self.checkpoints = checkpoints
+        self.files: list[tuple[ParsedFile, int]] = []  # (large file, index of its first passage)
+        self.vectors: dict[int, np.ndarray] = {}
+        start = 0
+        for p in pending:
+            if len(p.texts) >= min_chunks:
+                self.files.append((p, start))
+                found = checkpoints.load(p.sha)
+                for j, text in enumerate(p.texts):
+                    if (vec := found.get(ck.text_key(text))) is not None:
+                        self.vectors[start + j] = vec
+            start += len(p.texts)
+        self._saved = time.monotonic()
+
+    def add(self, indexes: list[int], vectors: np.ndarray) -> None:
+        if not self.files:
+            return
+        self.vectors.update(zip(indexes, vectors, strict=True))
+        if time.monotonic() - self._saved >= ck.EVERY_S:
+            self.save()
+
+    def save(self) -> None:
+        for p, start in self.files:
+            done = [start + j for j in range(len(p.texts)) if start + j in self.vectors]
+            if done:
+                self.checkpoints.save(p.sha, [ck.text_key(p.texts[i - start]) for i in done],
+                                      np.stack([self.vectors[i] for i in done]))
+        self._saved = time.monotonic()
+
+    def remove(self) -> None:
+        for p, _ in self.files:
+            self.checkpoints.remove(p.sha)
+
+
 class IndexRun:
     """One indexing job: ``paths`` into ``collection``; iterate :meth:`events`.
 
@@ -255,6 +302,7 @@ class IndexRun:
         events, then "done" or "cancelled"."""
         t0 = time.monotonic()
         self.store.create_collection(self.collection)
+        self.indexer.checkpoints.prune()
         yield ProgressEvent(JOB, "progress", "scanning", message="Looking for documents…")
         yield from self.scan()
         if self.work:
@@ -422,21 +470,30 @@ class IndexRun:
         t_embed = time.monotonic()
         pending = self.pending
         texts = [t for p in pending for t in p.texts]
-        vectors: Any = None
-        for item in embed_in_batches(self.indexer.embedder(), texts):
+        checkpoint = _GroupCheckpoint(self.indexer.checkpoints, pending, self.indexer.checkpoint_min_chunks)
+        todo = [i for i in range(len(texts)) if i not in checkpoint.vectors]
+        embedded: Any = None
+        for item in embed_in_batches(self.indexer.embedder(), [texts[i] for i in todo],
+                                     on_batch=lambda idx, vecs: checkpoint.add([todo[i] for i in idx], vecs)):
             if isinstance(item, tuple):
-                ev = self.progress(pending[0].path, extra_chunks=item[0])
+                ev = self.progress(pending[0].path, extra_chunks=len(texts) - len(todo) + item[0])
                 if ev:
                     yield ev
                 self.wait_while_paused(self.cancel)  # pause between batches too
                 if self.cancel.cancelled:
+                    checkpoint.save()
                     self.embed_s += time.monotonic() - t_embed
                     return
             else:
-                vectors = item
-        assert vectors is not None
+                embedded = item
+        assert embedded is not None
+        vectors = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
+        vectors[todo] = embedded
+        for i, vec in checkpoint.vectors.items():
+            vectors[i] = vec
         metas = [{"file": p.path, "ocr": c.ocr} for p in pending for c in p.result.chunks]
         self.store.write_files(self.collection, [p.entry() for p in pending], vectors, metas)
+        checkpoint.remove()
         self.embed_s += time.monotonic() - t_embed
         self.files_done += len(pending)
         self.indexed += len(pending)

@@ -13,7 +13,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from desktop.core.jobs import decode_event
@@ -102,3 +104,68 @@ def test_sigkill_midway_then_rerun_resumes_without_duplicates(tmp_path: Path) ->
     assert ids == clean_ids  # same chunks: none lost...
     assert count == clean_count == len(ids)  # ...and none twice in the vector store
     assert files == clean_files and all(f[1] == "indexed" for f in files)
+
+
+class _Counting:
+    """The real embedder, counting the passages it embeds."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.embedded = inner, 0
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def embed(self, texts: list[str]) -> Any:
+        self.embedded += len(texts)
+        return self.inner.embed(texts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_large_file_stopped_midway_goes_on_from_its_checkpoint(tmp_path: Path, embedder: Any) -> None:
+    from desktop.core.jobs import CancelToken
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    # a 3.9 MB log started again from its first passage after a restart (eleventh trial)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "log.txt").write_text("\n\n".join(
+        f"Entry {i}: the backup of folder {i} finished with {i * 7} files copied and none skipped."
+        for i in range(300)), encoding="utf-8")
+    counting = _Counting(embedder)
+    lib = Library(tmp_path / "store", LibrarySettings(chunk_tokens=64, chunk_overlap_tokens=0), embedder=counting)
+    lib.indexer.checkpoint_min_chunks = 16
+    try:
+        token = CancelToken()
+        events = []
+        for ev in lib.index_paths([folder], cancel=token):
+            events.append(ev)
+            if ev.kind == "progress" and ev.data.get("chunks_done", 0) >= 40:
+                token.cancel()  # halfway through the file's embedding
+        assert events[-1].kind == "cancelled" and lib.chunk_count("default") == 0
+        (saved,) = (tmp_path / "store" / "checkpoints").glob("*.npz")
+        with np.load(saved) as data:
+            kept = len(data["keys"])
+        assert kept >= 40
+        counting.embedded = 0
+        done = list(lib.index_paths([folder]))[-1]
+        total = lib.chunk_count("default")
+        assert done.kind == "done" and total > kept
+        # only the passages not embedded before (and the model's one warm-up text at loading)
+        assert total - kept <= counting.embedded <= total - kept + 1
+        assert not list((tmp_path / "store" / "checkpoints").glob("*.npz"))  # removed once stored
+        assert "with 700 files" in lib.search("Which backup copied 700 files?", top_k=1)[0].text
+        # each passage has its own vector, as in a run never stopped
+        clean = Library(tmp_path / "clean", LibrarySettings(chunk_tokens=64, chunk_overlap_tokens=0),
+                        embedder=embedder)
+        try:
+            list(clean.index_paths([folder]))
+            got = [one.store.vectors("default").get(include=["embeddings"]) for one in (lib, clean)]
+            resumed, fresh = ({i: np.asarray(v) for i, v in zip(g["ids"], g["embeddings"], strict=True)}
+                              for g in got)
+            assert resumed.keys() == fresh.keys()
+            assert min(float(np.dot(resumed[i], fresh[i])) for i in fresh) > 0.999
+        finally:
+            clean.close()
+    finally:
+        lib.close()
