@@ -1282,14 +1282,21 @@ def preamble_length(text: str, question: str) -> int | None:
     return 0
 
 
+_NEGATION = re.compile(r"\b(?:no|not|never|none|nobody|nothing|neither|nor)\b|n[’']t\b", re.IGNORECASE)
+
+
 def empty_answer(text: str, question: str) -> bool:
     """Whether a factual answer says nothing: blank, the question repeated (in other words
     too: content words, all of them the question's: "What is the tyre pressure for the
     front tyres?" for "what tyre pressure for the front tyres", seventh new-user trial), or
-    only a copy of the prompt's frame ("From Martin_Luther.txt:").  "Yes." says something."""
+    only a copy of the prompt's frame ("From Martin_Luther.txt:"), or no word that says
+    anything ("The", left of "The requested answer is: The" repeated, twelfth new-user
+    trial).  "Yes." and "No." say something."""
     plain = _plain(text)
+    said = set(terms(text))
     return (not plain or plain == _plain(question) or bool(_FRAME_ECHO.match(text.strip()))
-            or bool(set(terms(text)) - _YES_NO) and not own_terms(text, question))
+            or not said and not _NEGATION.search(text)
+            or bool(said - _YES_NO) and not own_terms(text, question))
 
 
 #: Double quotation marks: “ opens, ” closes, and " closes an open " (else it opens one).

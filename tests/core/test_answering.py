@@ -535,6 +535,10 @@ def test_an_answer_that_only_restates_the_question_says_nothing() -> None:
     assert empty_answer("", question) and empty_answer("From car.md:", question)
     assert not empty_answer("36 psi.", question)
     assert not empty_answer("Yes.", "Is the MOT due in September?")
+    assert not empty_answer("No.", "Is the MOT due in September?")
+    assert not empty_answer("No, it isn't.", "Is the MOT due in September?")
+    # what is left of "The requested answer is: The" repeated (twelfth trial)
+    assert empty_answer("The", "Which football team do I support?")
     assert not empty_answer("The front tyres take 36 psi.", question)
 
 
