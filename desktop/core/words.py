@@ -118,6 +118,11 @@ _RELATED: dict[str, tuple[str, ...]] = {
     "medicin": ("med", "medic"), "medic": ("med", "medicin"), "med": ("medicin", "medic"),
     "appoint": ("appt",), "appt": ("appoint",),
     "telephon": ("tel", "phone"), "phone": ("tel", "telephon"), "tel": ("telephon", "phone"),
+    # what something costs, as notes label it ("Rate: 12 pounds per hour" for "How much does
+    # the babysitter charge?", twelfth new-user trial)
+    "charg": ("rate", "cost", "fee", "price"), "cost": ("price", "fee", "rate", "charg"),
+    "price": ("cost", "fee", "rate"), "fee": ("cost", "price", "rate", "charg"),
+    "rate": ("charg", "cost", "fee", "price"),
 }
 
 #: Words (stems) that name who something belongs to by the user's relation to them: a

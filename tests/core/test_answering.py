@@ -257,6 +257,10 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     assert direct("How long do I bake the lemon cake?", recipe) == "35 minutes."
     assert direct("When is my dentist check-up?", dentist) == "14 April 2026 at 3:30 pm."
     assert direct("What time is my dentist check-up?", dentist) == "3:30 pm."
+    # what something costs, labelled as a rate (twelfth trial: "$12 per hour" from the model)
+    sitter = Source("document", "babysitter.txt", "Babysitter: Hannah Okafor\n"
+                    "Rate: 12 pounds per hour, 15 after midnight.\nPhone: 07700 900 315\n")
+    assert direct("How much does the babysitter charge?", sitter) == "Rate: 12 pounds per hour, 15 after midnight"
     # a time apart from the date goes with it ("10 May 2027." had dropped the time, twelfth trial)
     flight = Source("document", "lisbon-trip.md", "# Lisbon trip\n\nFlight back: TP1358, Monday 10 May 2027, departs 19:40\n")
     assert direct("When does my flight back from Lisbon leave?", flight) == "10 May 2027 at 19:40."
