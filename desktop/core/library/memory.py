@@ -25,6 +25,8 @@ from desktop.core.sources import Source
 #: A past exchange is recalled only when its cosine similarity to the question reaches this.
 MEMORY_MIN_SIMILARITY = 0.45
 MEMORY_MAX_SOURCES = 2
+#: Candidates looked at per memory source wanted (:meth:`Memory.recall`).
+RECALL_DEPTH = 5
 
 
 def memory_title(when: float) -> str:
@@ -96,8 +98,9 @@ class Memory:
     def recall(self, query: str, limit: int = MEMORY_MAX_SOURCES,
                exclude_conversation: int | None = None) -> list[Source]:
         """Past exchanges similar to ``query`` (cosine similarity of at least
-        :data:`MEMORY_MIN_SIMILARITY`), most similar first, as memory sources; never from
-        conversation ``exclude_conversation``.
+        :data:`MEMORY_MIN_SIMILARITY`), most similar first, as memory sources: at most
+        ``limit`` things the user stated and ``limit`` other exchanges, from the
+        ``limit * RECALL_DEPTH`` nearest; never from conversation ``exclude_conversation``.
 
         A source's text says who said what ("You said: ...", "Hearth said earlier: ...");
         ``extra["user_text"]`` holds the user's words alone, which is all the chat keeps
@@ -111,9 +114,14 @@ class Memory:
         qvec = self._query_vector(query)
         where = ({"conversation_id": {"$ne": exclude_conversation}}
                  if exclude_conversation is not None else None)
-        res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit, n), include=["distances"],
-                          where=where)
+        # a deeper list, so that questions asked before do not crowd out what the user
+        # stated: after "Which football team do I support?" had been asked twice, the two
+        # exchanges were the nearest and the fact told earlier was not recalled (twelfth
+        # new-user trial); up to ``limit`` statements and ``limit`` other exchanges are kept
+        res = store.query(query_embeddings=[qvec.tolist()], n_results=min(limit * RECALL_DEPTH, n),
+                          include=["distances"], where=where)
         out = []
+        kept = {True: 0, False: 0}
         for mid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
             similarity = 1.0 - float(dist)
             if similarity < MEMORY_MIN_SIMILARITY:
@@ -121,6 +129,10 @@ class Memory:
             r = self.store.manifest.memory(mid)
             if r is None:
                 continue
+            stated = is_statement(r["question"])
+            if kept[stated] >= limit:
+                continue
+            kept[stated] += 1
             out.append(Source(
                 kind="memory", title=memory_title(r["created_at"]),
                 text=f"You said: {r['question']}" + (f"\nHearth said earlier: {r['answer']}" if r["answer"] else ""),

@@ -64,3 +64,18 @@ def test_the_wifi_loop_is_gone(tmp_path: Path, embedder) -> None:
     finally:
         history.close()
         lib.close()
+
+
+def test_questions_asked_before_do_not_crowd_out_what_the_user_stated(tmp_path: Path, embedder) -> None:
+    # "Which football team do I support?", asked twice, then got "not found": its two
+    # exchanges were the nearest memories and the fact told earlier was left out (twelfth trial)
+    lib = Library.open(tmp_path / "data", LibrarySettings(), embedder=embedder)
+    try:
+        lib.remember(1, "a", "By the way, my favourite football team is Bristol Rovers.", "Noted.")
+        for conversation in (2, 3, 4):
+            lib.remember(conversation, "b", "Which football team do I support?", "The")
+        recalled = lib.recall("Which football team do I support?")
+        stated = [s for s in recalled if "Bristol Rovers" in s.text]
+        assert len(stated) == 1 and len(recalled) == 3
+    finally:
+        lib.close()
