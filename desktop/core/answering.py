@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.engine import ChatMessage
+from desktop.core.sensitive import mentions_secret
 from desktop.core.sources import Source, quote_untrusted, source_label
 from desktop.core.words import (
     FILE_NAME_SEPARATORS,
@@ -251,6 +252,32 @@ _CHAT_OPENING = re.compile(
     r"good (?:morning|afternoon|evening|night))\b", re.IGNORECASE)
 
 
+#: a fact the user tells about their own things: "my favourite football team is Bristol
+#: Rovers", "our landlord is Mr Okafor" (not what happened: "My boss was rude today")
+_TOLD = re.compile(r"(?:my|our)\s+(?P<subject>[^.!?\n]{1,60}?)\s+(?P<verb>is|are)\s+"
+                   r"(?P<value>[^.!?\n]{1,100}?)\s*[.!]?", re.IGNORECASE)
+_FIRST_TO_SECOND = {"my": "your", "our": "your", "mine": "yours", "ours": "yours", "i": "you",
+                    "me": "you", "myself": "yourself"}
+
+
+def acknowledgement(message: str) -> str:
+    """The reply to a message that tells a fact about the user's own things ("By the way,
+    my favourite football team is Bristol Rovers." -> "Noted: your favourite football
+    team is Bristol Rovers."), "" for any other message.  The built-in model answered that
+    message with "Incorrect usage of 'w' in apostrophe..." (twelfth new-user trial);
+    memory keeps the fact either way (:meth:`.library.memory.Memory.remember`)."""
+    text = asked(message)
+    m = _TOLD.fullmatch(text.strip())
+    if m is None or not is_statement(text) or mentions_secret(text):
+        return ""
+
+    def second_person(words: str) -> str:
+        return re.sub(r"[\w'’]+", lambda w: _FIRST_TO_SECOND.get(w.group().lower(), w.group()), words)
+
+    subject, value = second_person(m.group("subject")), second_person(m.group("value"))
+    return f"Noted: your {subject} {m.group('verb').lower()} {value}."
+
+
 #: a message about earlier conversations ("Summarise what we discussed about the Wi-Fi"):
 #: what Hearth said then is part of what is asked about
 _ABOUT_TALK = re.compile(
@@ -284,6 +311,7 @@ def is_lookup(text: str) -> bool:
     above the note that says "Bike lock code: 3917"."""
     text = text.strip()
     return (0 < len(text.split()) <= LOOKUP_MAX_WORDS and not text.endswith((".", "!"))
+            and not _TOLD.fullmatch(text)  # "My daughter's name is Ava" tells, without a full stop
             and not _OPEN_ENDED.search(text) and not _CHAT_OPENING.match(text) and bool(terms(text)))
 
 
@@ -1558,6 +1586,9 @@ class AnswerPlan:
         chooses a fact's sentences by meaning, not by shared words alone; ``named`` says
         the files name something the question asks about (the library's ``mentions``):
         then no general-knowledge answer follows "not found"."""
+        noted = acknowledgement(question)
+        if noted:  # a fact the user tells: acknowledged as told, not answered by the model
+            return cls(direct=noted)
         factual = is_factual(question) and not _ABOUT_TALK.search(question)  # "What did we
         # talk about last time?" is not looked up in the files
         lookup = not factual and is_lookup(question)  # "bike lock code": a fact if the files hold it

@@ -826,3 +826,20 @@ def test_a_request_is_not_a_statement_to_remember() -> None:
     # was dropped for lacking "located")
     assert asked_terms("Where is the Congress Hall located?") == ["congress", "hall"]
     assert "locat" in asked_terms("How far from the Yard is the Quad located?")
+
+
+def test_a_fact_the_user_tells_is_acknowledged_as_told() -> None:
+    from desktop.core.answering import acknowledgement, is_statement
+
+    # the built-in model answered it with "Incorrect usage of 'w' in apostrophe..." (twelfth trial)
+    told = "By the way, my favourite football team is Bristol Rovers."
+    assert acknowledgement(told) == "Noted: your favourite football team is Bristol Rovers."
+    plan = AnswerPlan.make(told, [], searched=True)
+    assert plan.opening() == ("Noted: your favourite football team is Bristol Rovers.", False)
+    assert plan.opening(fresh=False)[1]  # Regenerate asks the model
+    # without a full stop it still tells (it is remembered as something the user said)
+    assert is_statement("My daughter's name is Ava")
+    assert acknowledgement("My daughter's name is Ava") == "Noted: your daughter's name is Ava."
+    for other in ("What is my favourite football team?", "my dentist phone number", "My boss was rude to me today.",
+                  "our wifi password is tiger-55", "Summarise my car notes", "My car is making a noise, why?"):
+        assert acknowledgement(other) == "", other

@@ -120,20 +120,20 @@ def test_regenerate_replaces_the_last_answer(qtbot: Any, make_window: Any) -> No
 
 def test_edit_and_resend_the_last_message(qtbot: Any, make_window: Any) -> None:
     window = make_window(reply="Noted.")
-    send(qtbot, window, "My name is Ada")
+    send(qtbot, window, "Write a limerick about Ada")
     wait_idle(qtbot, window)
     qtbot.mouseClick(window.edit_button, Qt.MouseButton.LeftButton)
-    assert window.input.toPlainText() == "My name is Ada"
+    assert window.input.toPlainText() == "Write a limerick about Ada"
     assert window.edit_banner.isVisible()
     window.input.selectAll()
-    qtbot.keyClicks(window.input, "My name is Grace")
+    qtbot.keyClicks(window.input, "Write a limerick about Grace")
     qtbot.keyClick(window.input, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "My name is Grace" in window.view.plain_text())
+    qtbot.waitUntil(lambda: "Write a limerick about Grace" in window.view.plain_text())
     wait_idle(qtbot, window)
     assert "Ada" not in window.view.plain_text()
     msgs = window.core.history.messages(window.conversation_id)
-    assert [(m.role, m.content) for m in msgs] == [("user", "My name is Grace"), ("assistant", "Noted.")]
-    assert window.core.engine.prompts[-1][-1] == {"role": "user", "content": "My name is Grace"}
+    assert [(m.role, m.content) for m in msgs] == [("user", "Write a limerick about Grace"), ("assistant", "Noted.")]
+    assert window.core.engine.prompts[-1][-1] == {"role": "user", "content": "Write a limerick about Grace"}
 
 
 def _click_conversation(qtbot: Any, window: Any, cid: int) -> None:
