@@ -948,6 +948,7 @@ def grounded(answer: str, question: str, evidence: Sequence[Evidence]) -> bool:
 
 
 _NUMBER_VALUE = re.compile(r"\d(?:[\d,.:/-]*\d)?")
+_LIST_MARK_AFTER = re.compile(r"[.)]\s+[A-Z0-9]")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _NAME_VALUE = re.compile(r"\b[^\W\d_]{3,}")  # a word; a name where it is capitalised (any script)
 #: capitalised words an answer may add to a quoted value without inventing anything (a
@@ -991,6 +992,8 @@ def unsupported_values(answer: str, question: str, evidence: Sequence[Evidence])
     missing: list[str] = []
     for m in _NUMBER_VALUE.finditer(answer):
         value = m.group(0).rstrip(".:/-")
+        if len(value) <= 2 and _LIST_MARK_AFTER.match(answer, m.end()):
+            continue  # a list's "1." or "2)", not a value (twelfth new-user trial)
         if not re.search(r"(?<!\d)" + re.escape(_THOUSANDS.sub("", value)) + r"(?!\d)", digits):
             missing.append(value)
     for m in _NAME_VALUE.finditer(answer):
@@ -1002,6 +1005,40 @@ def unsupported_values(answer: str, question: str, evidence: Sequence[Evidence])
         if m.group(0).lower() not in lower:
             missing.append(m.group(0))
     return list(dict.fromkeys(missing))
+
+
+#: Words a reply about the user's passages may use that no passage holds ("The car notes
+#: include ...", "In summary").
+_FRAME_WORDS = frozenset(terms(
+    "summary summarise summarize note notes file files document documents detail details information "
+    "include includes including mention mentions mentioned following important key point points list "
+    "provided contains regarding overall also here below above according said says state states"))
+#: Fewest added words (:func:`added_words`) that make a request's reply worth checking: a
+#: summary may put a word or two in its own terms.
+MIN_ADDED_WORDS = 3
+#: Most added words named in the warning.
+MAX_ADDED_WORDS = 5
+
+
+def added_words(answer: str, question: str, evidence: Sequence[Evidence]) -> list[str]:
+    """Words of four letters or more in ``answer`` whose stem (:func:`terms`) neither the
+    quoted ``evidence`` (with its file names and headings) nor ``question`` holds, as
+    written, in order: at most :data:`MAX_ADDED_WORDS`, and none unless there are at
+    least :data:`MIN_ADDED_WORDS`.  "Summarise my car notes" got "a classic British sports
+    car with advanced technology" from car.md's registration, tyre pressures and MOT date,
+    with no warning (twelfth new-user trial)."""
+    if not evidence:
+        return []
+    held = set(terms(question)) | _FRAME_WORDS
+    for ev in evidence:
+        held |= set(terms(ev.text)) | _passage_context(ev.source)
+    added: dict[str, str] = {}
+    for m in _WORD.finditer(answer):
+        word = m.group(0)
+        stem = terms(word)
+        if len(word) >= 4 and stem and not word.isdigit() and stem[0] not in held:
+            added.setdefault(stem[0], word)
+    return list(added.values())[:MAX_ADDED_WORDS] if len(added) >= MIN_ADDED_WORDS else []
 
 
 def _as_shown(ev: Evidence) -> Source:
@@ -1699,8 +1736,15 @@ class AnswerPlan:
 
     def unsupported(self, answer: str, question: str) -> list[str]:
         """Numbers and names of the reply that its quotes do not hold
-        (:func:`unsupported_values`); [] when the model did not write it."""
-        return [] if self.direct else unsupported_values(answer, question, self.evidence)
+        (:func:`unsupported_values`), and for a request (a summary, "Tell me about my
+        car") the words it adds to them (:func:`added_words`); [] when the model did not
+        write it."""
+        if self.direct:
+            return []
+        missing = unsupported_values(answer, question, self.evidence)
+        if not self.factual:
+            missing += [w for w in added_words(answer, question, self.evidence) if w not in missing]
+        return missing
 
     def mark_evidence(self, answer: str, question: str) -> list[Source]:
         """:meth:`shown_sources`, with the sentence the answer rests on recorded in its

@@ -843,3 +843,18 @@ def test_a_fact_the_user_tells_is_acknowledged_as_told() -> None:
     for other in ("What is my favourite football team?", "my dentist phone number", "My boss was rude to me today.",
                   "our wifi password is tiger-55", "Summarise my car notes", "My car is making a noise, why?"):
         assert acknowledgement(other) == "", other
+
+
+def test_what_a_request_adds_to_its_passages_is_named_for_checking() -> None:
+    # "Summarise my car notes" got "a classic British sports car" with no warning, and the
+    # warning under another named a list's numerals "1", "2" (twelfth trial)
+    car = Source("document", "car.md", "# My car\nMake and model: Skoda Octavia Estate, 2019, dark grey.\n"
+                 "Registration: LK19 XPD\nMOT due: 12 April 2027.\nOil type: 5W-30 fully synthetic.\n")
+    plan = AnswerPlan.make("Summarise my car notes", [car], searched=True)
+    invented = ("The car notes are: 1. A Skoda Octavia Estate, 2019, a classic British sports car with "
+                "advanced technology. 2. The MOT is due on 12 April 2027.")
+    assert plan.unsupported(invented, "Summarise my car notes") == ["British", "classic", "sports", "advanced",
+                                                                    "technology"]
+    faithful = ("Your car is a dark grey 2019 Skoda Octavia Estate, registration LK19 XPD; its MOT is due "
+                "on 12 April 2027 and it takes fully synthetic 5W-30 oil.")
+    assert plan.unsupported(faithful, "Summarise my car notes") == []
