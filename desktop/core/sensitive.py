@@ -213,7 +213,7 @@ _PERSONAL_LABEL = re.compile(
     r"(?:private|personal) (?:phone|number)|"
     r"mum|mom|mother|dad|father|parents|gran(?:ny)?|nan|nana|grandma|grandpa|grandad|grandmother|grandfather|"
     r"wife|husband|partner|boyfriend|girlfriend|son|daughter|sister|brother|cousin|niece|nephew|"
-    r"aunt(?:ie)?|uncle|friend|neighbou?r|babysitter|nanny)\b"
+    r"aunt(?:ie)?|uncle|friend|neighbou?r|babysitter|nanny|childminder|landlord|landlady|tutor)\b"
     r"|\b(?-i:[A-Z][a-z]+)'s (?:phone|number|mobile|cell|tel)\b"
     # "His number is 07700 900 561" (a window cleaner's, ticked beside a babysitter's
     # "Her mobile" held back, eleventh new-user trial)
@@ -223,6 +223,10 @@ _PERSONAL_LABEL = re.compile(
 _BUSINESS_LABEL = re.compile(
     r"\b(?:line|helpline|hotline|office|fax|reception|switchboard|customer|service|support|sales|"
     r"enquiries|inquiries|bookings|claims|emergencies)\b[^\d\n]{0,12}$", re.IGNORECASE)
+#: a line that only labels the number after it ("Phone:", "tel -"): whose it is, is said above
+_CONTACT_LABEL = re.compile(r"\s*(?:phone|tel(?:ephone)?|number|no\.?|contact|call)?\s*[:=-]?\s*", re.IGNORECASE)
+#: a person named with a title ("Mr. Gareth Pryce", "Mrs Okafor")
+_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+[A-Z][a-z]+")
 _LABEL_REACH = 60  # characters before a number in which its label counts ("Mum (Helen) - 3 February - ")
 
 
@@ -245,11 +249,17 @@ def phone_numbers(text: str) -> bool:
         national = re.sub(r"^\+?44\s*(?:\(0\))?\s*", "0", m.group(0))
         if _BUSINESS_NUMBER.match(re.sub(r"[^\d+]", "", national)):
             continue
-        line = text[max(text.rfind("\n", 0, m.start()) + 1, m.start() - _LABEL_REACH):m.start()]
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[max(line_start, m.start() - _LABEL_REACH):m.start()]
         if _PERSONAL_LABEL.search(line):
             return True
         if _BUSINESS_LABEL.search(line):
             continue
+        # "Phone: 01632 960 229" under "Landlord: Mr. Gareth Pryce" (twelfth new-user trial:
+        # the landlord's and the babysitter's notes were ticked for training)
+        above = text[max(0, line_start - _LABEL_REACH * 2):line_start]
+        if _CONTACT_LABEL.fullmatch(line) and (_PERSONAL_LABEL.search(above) or _TITLED_NAME.search(above)):
+            return True
         personal.add(digits[-9:])  # the same number written with and without "+44" is one
     return len(personal) >= 2
 

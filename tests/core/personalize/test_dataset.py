@@ -257,6 +257,10 @@ def test_files_that_seem_to_hold_health_details_or_phone_numbers_are_flagged() -
     assert personal_details("Helen's phone: 0161 496 0734") == PHONES
     # a window cleaner's "His number" was ticked beside a babysitter's "Her mobile" (eleventh trial)
     assert personal_details("The window cleaner is Barry Dunn.\nHis number is 07700 900 561.") == PHONES
+    # "Phone:" on the line under the person it belongs to (twelfth trial: both were ticked)
+    assert personal_details("Landlord: Mr. Gareth Pryce\nEmail: g.pryce@example.co.uk\nPhone: 01632 960 229") == PHONES
+    assert personal_details("Babysitter: Hannah Okafor\nRate: 12 pounds per hour.\nPhone: 07700 900 315") == PHONES
+    assert personal_details("Service garage: Hillcrest Motors\nPhone: 01632 960 812") == ""  # a business's
     # not held back: a note with no health detail, general articles, a recipe, a car note,
     # a single business number, an item on a packing list
     assert personal_details("Dentist: next appointment 14 March at 9:30.") == ""
