@@ -456,7 +456,7 @@ _DATE_VALUE = re.compile(
     rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a time of day: "19:40", "9.30am", "6 pm"
-_TIME_OF_DAY = re.compile(r"(?<![\d:.])\d{1,2}(?:[:.]\d{2}(?![\d:.])\s*(?:am|pm|a\.m\.|p\.m\.)?"
+_TIME_OF_DAY = re.compile(r"(?<![\d:.])\d{1,2}(?:[:.]\d{2}(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
                           r"|\s*(?:am|pm|a\.m\.|p\.m\.))(?!\w)", re.IGNORECASE)
 _WHAT_TIME = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.IGNORECASE)
 #: an age as a value: "turns 7", "turning 40", "aged 3", "12 years old" ("Nephew Alfie - 9
@@ -1053,7 +1053,9 @@ def _as_shown(ev: Evidence) -> Source:
     )
 
 
-_LABELLED = re.compile(r"^(?P<label>[^:\n]{2,60}?)\s*:\s*(?P<value>[^\n]{1,80}?)\s*[.;]?$")
+#: "Label: value"; a colon between digits is a time's ("School starts at 8:45 and ..." had
+#: been given as "School starts at 8: 45 and ...", twelfth new-user trial)
+_LABELLED = re.compile(r"^(?P<label>(?:[^:\n]|(?<=\d):(?=\d)){2,60}?)\s*(?<!\d(?=:\d)):\s*(?P<value>[^\n]{1,80}?)\s*[.;]?$")
 
 
 def labelled_value(question: str, evidence: Evidence) -> str:
