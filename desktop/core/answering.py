@@ -1090,6 +1090,15 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     return f"{label}: {value}"
 
 
+def copied_value(question: str, answer: str) -> str:
+    """What the Copy button takes from ``answer`` to ``question``: the value of a note's
+    labelled line given for a code or password ("copper-Heron-9182" of "Wi-Fi password:
+    copper-Heron-9182"), "" where it takes the whole answer.  Copy had taken the label for
+    one password and the value alone for another (twelfth new-user trial)."""
+    m = _LABELLED.match(answer.strip())
+    return m.group("value").strip() if m and answer_type(question) == "secret" else ""
+
+
 def _line_asked_about(sentence: str, question: str) -> str:
     """The one line of a ``sentence`` spread over lines that holds the question's words
     (its others not), else the whole sentence: a note's next line that begins in lower

@@ -359,6 +359,9 @@ class ChatService:
                     meta["unsupported"] = missing
             else:  # the sources are shown as not what it says
                 meta["ungrounded"] = True
+        copied = answering.copied_value(query, text) if plan.direct and text == plan.direct else ""
+        if copied:  # what Copy takes: the password, not "Wi-Fi password: " before it
+            meta["copy"] = copied
         meta["stats"] = stats
         if error:
             meta["error"] = error

@@ -316,9 +316,13 @@ class MessageWidget(QFrame):
             QDesktopServices.openUrl(url)
 
     def copy_answer(self) -> None:
-        """Put the answer's text (Markdown as written) on the clipboard."""
-        QGuiApplication.clipboard().setText(self.shown_text())
-        self.view.answer_copied.emit(self.shown_text())
+        """Put the answer's text (Markdown as written) on the clipboard; for a code or
+        password given as its note's line, the value alone (``meta["copy"]``)."""
+        text = self.shown_text()
+        if self._shown() is None and self.message is not None and self.message.meta.get("copy"):
+            text = str(self.message.meta["copy"])
+        QGuiApplication.clipboard().setText(text)
+        self.view.answer_copied.emit(text)
 
     def plain_text(self) -> str:
         parts = [self.body.toPlainText()]

@@ -742,3 +742,19 @@ def test_a_lookup_typed_earlier_is_no_fact_told(tmp_path: Path) -> None:
     answer = h.messages(c.id)[-1]
     assert answer.content.startswith("I couldn't find this") and "dentist" not in answer.content
     h.close()
+
+
+def test_copy_takes_the_password_of_a_notes_line_not_its_label(tmp_path: Path) -> None:
+    # Copy took "Wi-Fi password: copper-Heron-9182" for one answer and the value alone for
+    # another (twelfth new-user trial)
+    h = History(tmp_path / "h.db")
+    note = Source(kind="document", title="wifi.txt", path="/tmp/wifi.txt",
+                  text="Home Wi-Fi\nWi-Fi password: copper-Heron-9182\nRouter: in the hall cupboard")
+    svc = ChatService(h, ScriptedBackend("unused"), ChatSettings(), context=_Provider(sources=[note]))
+    c = h.create_conversation()
+    list(svc.send(c.id, "What is the Wi-Fi password?"))
+    reply = h.messages(c.id)[-1]
+    assert reply.content == "Wi-Fi password: copper-Heron-9182" and reply.meta["copy"] == "copper-Heron-9182"
+    list(svc.send(c.id, "Where is the router?"))
+    assert "copy" not in h.messages(c.id)[-1].meta  # any other answer is copied whole
+    h.close()

@@ -106,6 +106,15 @@ def test_copy_answer_button(qtbot: Any, make_window: Any) -> None:
     assert "copied" in window.status_text.text()
     user_widget = window.view.message_widgets()[0]
     assert user_widget.copy_button is None
+    # a password given as its note's line: Copy takes the password alone (twelfth trial)
+    history = window.core.history
+    conv = history.create_conversation(title="wifi")
+    history.add_message(conv.id, "user", "What is the Wi-Fi password?")
+    history.add_message(conv.id, "assistant", "Wi-Fi password: copper-Heron-9182", status="complete",
+                        meta={"copy": "copper-Heron-9182"})
+    window.open_conversation(conv.id)
+    window.view.message_widgets()[-1].copy_button.click()
+    assert QGuiApplication.clipboard().text() == "copper-Heron-9182"
 
 
 def test_adapter_badge_shows_when_an_adapter_is_in_use(qtbot: Any, make_window: Any) -> None:
