@@ -183,9 +183,13 @@ class ModelsPanel(QWidget):
             item.setToolTip(0, f"{e.repo} · {e.file} · context up to {e.context_length:,} tokens")
             item.setToolTip(PERSONALIZE_COLUMN, personalize_reason(e))
             if suggest is not None and e.name == suggest.name:
-                item.setText(0, f"{e.name}  ★ recommended")
+                # said where it is seen: following the suggestion had lost personalization
+                # without a word (twelfth new-user trial)
+                item.setText(0, f"{e.name}  ★ recommended" + ("" if e.can_personalize else " (not personalizable)"))
                 item.setToolTip(0, "The largest model that fits this computer well (larger models "
-                                   "answer better).\n" + item.toolTip(0))
+                                   "answer better)." + ("" if e.can_personalize else
+                                                        f" Personalize cannot train it: {personalize_reason(e)}")
+                                + "\n" + item.toolTip(0))
             self.catalog_tree.addTopLevelItem(item)
             if selected is not None and e.name == selected.name:
                 item.setSelected(True)

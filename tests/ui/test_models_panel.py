@@ -49,8 +49,18 @@ def test_catalog_shows_fit_labels_for_this_machine(qtbot: Any, core: HearthCore)
               panel.catalog_tree.topLevelItem(i).text(FIT_COLUMN)
               for i in range(panel.catalog_tree.topLevelItemCount())}
     assert labels["qwen2.5-0.5b-instruct"] == "fits"
-    (suggested,) = [name for name in labels if name.endswith("★ recommended")]
+    (suggested,) = [name for name in labels if "★ recommended" in name]
     assert labels[suggested] == "fits"
+    # a suggestion Personalize cannot train says so where it is seen (twelfth trial)
+    row = panel.row_for(suggested.split()[0])
+    assert (row.text(PERSONALIZE_COLUMN) == "no") == suggested.endswith("(not personalizable)")
+    slow = make_panel(qtbot, core)  # two cores, 24 GB: this machine, where the suggestion was smollm2-1.7b
+    slow.hardware = Hardware(ram_bytes=24 * GB, cpu_cores=2)
+    slow.refresh()
+    (named,) = [slow.catalog_tree.topLevelItem(i).text(0) for i in range(slow.catalog_tree.topLevelItemCount())
+                if "★ recommended" in slow.catalog_tree.topLevelItem(i).text(0)]
+    row = slow.row_for(named.split()[0])
+    assert (row.text(PERSONALIZE_COLUMN) == "no") == named.endswith("(not personalizable)")
     phi = panel.row_for("phi-3-mini-4k-instruct")
     assert phi.text(PERSONALIZE_COLUMN) == "no" and "cannot yet" in phi.toolTip(PERSONALIZE_COLUMN)
     assert labels["llama-3.1-8b-instruct"] == "may be slow"
