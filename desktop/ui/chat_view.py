@@ -530,7 +530,8 @@ class ChatView(QScrollArea):
 
     def _update_placeholder(self) -> None:
         text = self.placeholder.property("hearthText") or (
-            "Ask anything. Your conversation stays on this computer."
+            "Ask anything. Your conversation stays on this computer. To have answers from "
+            "your own files, add a folder on the Library page."
         )
         self.placeholder.setText(f'<span style="color:{self.colors.muted};">{html.escape(text)}</span>')
 

@@ -68,8 +68,9 @@ class WelcomeScreen(QWidget):
         self.model_label.setTextFormat(Qt.TextFormat.RichText)
         column.addWidget(self.model_label)
         hint = QLabel(
-            "You can add other GGUF models later (drop a .gguf file on the window), and "
-            "change answers and speed in Settings."
+            "To have Hearth answer from your own notes and documents, add their folder on "
+            "the Library page (left). You can add other GGUF models later (drop a .gguf file "
+            "on the window), and change answers and speed in Settings."
         )
         hint.setObjectName("welcomeHint")
         hint.setWordWrap(True)

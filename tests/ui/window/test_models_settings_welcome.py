@@ -152,6 +152,8 @@ def test_welcome_screen_on_first_run(qtbot: Any, make_window: Any, default_model
         assert words in text.lower()
     info = window.core.catalog.info(default_model)
     assert info.name in welcome.model_label.text() and info.size_label in welcome.model_label.text()
+    # where a user's own files come in (twelfth trial: nothing on screen said)
+    assert "Library page" in welcome.findChild(type(welcome.model_label), "welcomeHint").text()
     qtbot.mouseClick(welcome.start_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.content_page
     assert Settings.load().ui.welcome_done is True
