@@ -510,6 +510,9 @@ class IndexRun:
             "bytes": self.bytes_done, "collection": self.collection,
         }
         if cancelled:
+            # the files not reached stay in the list, and the next catch-up indexes them: a
+            # log cancelled while it was re-indexed vanished from the file list (twelfth trial)
+            self.manifest.record_waiting(self.collection, [(str(p), st.st_size, st.st_mtime) for p, st in self.work])
             yield ProgressEvent(JOB, "cancelled", "files", self.files_done, files_total, "files",
                                 message=f"Indexing stopped after {self.files_done} of {files_total} files; "
                                         "it resumes where it stopped next time.", data=figures)

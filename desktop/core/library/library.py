@@ -112,7 +112,8 @@ def _chunking(settings: LibrarySettings) -> tuple[int, int]:
 @dataclass
 class FileStatus:
     """One file's state: "indexed", "indexing" (interrupted, resumes), "skipped", "stale"
-    (made by another embedding model, waiting to be re-indexed)."""
+    (made by another embedding model, waiting to be re-indexed), "waiting" (found by an
+    indexing run that was stopped before it was stored)."""
 
     path: str
     collection: str
@@ -311,9 +312,10 @@ class Library:
 
     def pending_reindex(self) -> dict[str, list[Path]]:
         """Files waiting to be (re-)indexed, by collection: made by another embedding model
-        ("stale") or interrupted mid-write ("indexing")."""
+        ("stale"), interrupted mid-write ("indexing"), or not reached by a stopped run
+        ("waiting")."""
         out: dict[str, list[Path]] = {}
-        for rec in self.manifest.files(state=mf.STALE) + self.manifest.files(state=mf.INDEXING):
+        for rec in [r for state in (mf.STALE, mf.INDEXING, mf.WAITING) for r in self.manifest.files(state=state)]:
             out.setdefault(rec.collection, []).append(Path(rec.path))
         return out
 

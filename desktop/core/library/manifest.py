@@ -105,6 +105,7 @@ INDEXING = "indexing"  # chunks being written; finished by the next run if kille
 INDEXED = "indexed"
 SKIPPED = "skipped"
 STALE = "stale"  # made by another embedding model; waiting to be re-indexed
+WAITING = "waiting"  # found by a run stopped before it was stored; indexed by the next
 
 
 @dataclass
@@ -314,6 +315,15 @@ class Manifest:
                 "state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at, "
                 "chunk_ids = '[]', n_chunks = 0, sha256 = ''",
                 (collection, path, size, mtime, SKIPPED, reason, time.time()))
+
+    def record_waiting(self, collection: str, files: Sequence[tuple[str, int, float]]) -> None:
+        """Record (path, size, mtime) files as "waiting" where the collection has no row
+        for them yet (a file stored, skipped or indexed before keeps its row)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO files(collection, path, size, mtime, state, updated_at) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(collection, path) DO NOTHING",
+                [(collection, path, size, mtime, WAITING, time.time()) for path, size, mtime in files])
 
     def delete_files(self, collection: str, file_ids: Sequence[int]) -> None:
         """Remove files (their chunks and texts go with them) and bump the version."""

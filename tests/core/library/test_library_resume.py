@@ -169,3 +169,30 @@ def test_a_large_file_stopped_midway_goes_on_from_its_checkpoint(tmp_path: Path,
             clean.close()
     finally:
         lib.close()
+
+
+def test_files_a_stopped_run_did_not_reach_wait_in_the_list_and_are_indexed_next(tmp_path: Path,
+                                                                                 embedder: Any) -> None:
+    from desktop.core.jobs import CancelToken
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    # a log cancelled while it was indexed vanished from the file list (twelfth trial); files
+    # added one by one were never taken up again
+    folder = tmp_path / "docs"
+    _make_folder(folder)
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder, flush_chunks=2)
+    try:
+        token = CancelToken()
+        files = sorted(folder.iterdir())
+        for ev in lib.index_paths(files, cancel=token):
+            if ev.kind == "progress" and ev.data.get("files_done", 0) >= 2:
+                token.cancel()
+        states = {Path(f.path).name: f.state for f in lib.files()}
+        assert len(states) == len(files) and "waiting" in states.values() and "indexed" in states.values()
+        assert sorted(p.name for p in lib.pending_reindex()["default"]) == \
+            sorted(n for n, s in states.items() if s == "waiting")
+        assert list(lib.reindex_pending())[-1].kind == "done"
+        assert {f.state for f in lib.files()} == {"indexed"}
+    finally:
+        lib.close()
