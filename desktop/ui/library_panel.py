@@ -142,6 +142,8 @@ class LibraryPanel(QWidget):
 
     Signals:
         indexing_started(): a job began.
+        indexing_status(str): what a job does before it reads files ("Loading the
+            embedding model…").
         indexing_progressed(object): each progress ProgressEvent.
         file_skipped(str, str): path and reason of a file that could not be indexed.
         indexing_finished(object): the final "done" ProgressEvent (its data has the summary).
@@ -151,6 +153,7 @@ class LibraryPanel(QWidget):
     """
 
     indexing_started = Signal()
+    indexing_status = Signal(str)
     indexing_progressed = Signal(object)
     file_skipped = Signal(str, str)
     indexing_finished = Signal(object)
@@ -484,6 +487,7 @@ class LibraryPanel(QWidget):
         elif ev.kind == "progress":
             self.status_label.setText(ev.message)
             self.cancel_button.setEnabled(True)
+            self.indexing_status.emit(ev.message)
         elif ev.kind == "warning":
             path, reason = ev.data.get("file", ""), ev.data.get("reason", ev.message)
             self.file_skipped.emit(path, reason)

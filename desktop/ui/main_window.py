@@ -428,6 +428,9 @@ class MainWindow(QMainWindow):
             panel.adapter_changed.connect(self.chat_page.update_adapter_badge)
         if isinstance(panel, LibraryPanel):  # indexing shows on every page, not "Ready." alone
             panel.indexing_progressed.connect(self._show_indexing)
+            # "Loading the embedding model…" too: the status bar had said "Ready." alone
+            # while the Library page said it (twelfth new-user trial)
+            panel.indexing_status.connect(lambda text: self._show_indexing_text(text))
             for done in (panel.indexing_finished, panel.indexing_cancelled, panel.indexing_failed):
                 done.connect(lambda *_: self.library_status.hide())
         self._panels[key] = panel
@@ -435,7 +438,10 @@ class MainWindow(QMainWindow):
         return panel
 
     def _show_indexing(self, ev: Any) -> None:
-        self.library_status.setText(f"Indexing · {progress_text(ev)}")
+        self._show_indexing_text(progress_text(ev))
+
+    def _show_indexing_text(self, text: str) -> None:
+        self.library_status.setText(f"Indexing · {text}")
         self.library_status.show()
 
     def _run_pending_load(self) -> None:

@@ -120,6 +120,10 @@ def test_watched_folders_are_kept_indexed_from_the_start(qtbot: Any, tmp_path: P
         # the status bar said "Ready." while a watched folder was indexed (eleventh trial)
         assert window.library_status.text().startswith("Indexing · ")
         qtbot.waitUntil(window.library_status.isHidden, timeout=60_000)
+        # and before any file is read (twelfth trial: "Ready." alone while the model loaded)
+        window._panels["library"].indexing_status.emit("Loading the embedding model…")
+        assert window.library_status.isVisible()
+        assert window.library_status.text() == "Indexing · Loading the embedding model…"
     finally:
         window.close()
         core.close()
