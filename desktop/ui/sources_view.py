@@ -165,7 +165,8 @@ def open_source_or_explain(source: dict[str, Any]) -> tuple[bool, str]:
     from PySide6.QtGui import QGuiApplication
 
     QGuiApplication.clipboard().setText(path)
+    where = f" The passage is on page {int(source['page'])}." if source.get("page") else ""
     return False, (
         f"No application on this computer opens {Path(path).name}. Its location is copied to "
-        f"the clipboard: {path}"
+        f"the clipboard: {path}.{where}"
     )

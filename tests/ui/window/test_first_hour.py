@@ -41,6 +41,13 @@ def test_a_source_nothing_can_open_shows_a_message(
     widget.footer.linkActivated.emit("hearth-source:1")
     assert "No application on this computer opens dentist.txt" in window.notice.text
     assert QGuiApplication.clipboard().text() == str(doc)
+    # a PDF's page is said too (twelfth trial: the message left it out)
+    scan = tmp_path / "report.pdf"
+    scan.write_bytes(b"%PDF-1.4\n")
+    widget = _answer_with_source(window, {"kind": "document", "title": scan.name, "path": str(scan),
+                                          "page": 3, "text": "Blood Pressure 142/88 mmHg"})
+    widget.footer.linkActivated.emit("hearth-source:1")
+    assert "opens report.pdf" in window.notice.text and "page 3" in window.notice.text
 
     gone = tmp_path / "moved.pdf"
     widget = _answer_with_source(window, {"kind": "document", "title": gone.name, "path": str(gone),
