@@ -57,6 +57,9 @@ SOURCE_SCHEME = "hearth-source"
 #: ``hearth-version:latest`` the reply itself (``Message.meta["earlier"]``)
 VERSION_SCHEME = "hearth-version"
 STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "streaming": "writing…"}
+#: while an answer from the files is written but not yet shown (checked whole against its
+#: sources first): "writing…" over an empty bubble for 30-45 s looked stuck (twelfth trial)
+CHECKING = "writing the answer… it appears once checked against the sources below"
 #: under an answer cut at the longest-answer setting (a story stopped mid-word, "He", with
 #: no word why: eleventh new-user trial)
 LENGTH_NOTE = "Cut at the longest answer allowed (Settings › Longest answer); Regenerate or ask to go on."
@@ -225,7 +228,10 @@ class MessageWidget(QFrame):
         elif status in ("stopped", "interrupted") and not self.shown_text().strip():
             parts.append(f'<span style="color:{c.muted};"><i>{STOPPED_EMPTY.format(status.capitalize())}</i></span>')
         elif status in STATUS_LABELS:
-            parts.append(f'<span style="color:{c.muted};"><i>{STATUS_LABELS[status]}</i></span>')
+            label = STATUS_LABELS[status]
+            if streaming and not self.text.strip() and self.sources:
+                label = CHECKING  # a fact's answer is held back until it is whole
+            parts.append(f'<span style="color:{c.muted};"><i>{label}</i></span>')
         elif status == "complete" and self.shown_earlier is None \
                 and (self.message.meta.get("stats") or {}).get("finish_reason") == "length":
             parts.append(f'<span style="color:{c.muted};"><i>{LENGTH_NOTE}</i></span>')

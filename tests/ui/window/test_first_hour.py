@@ -27,6 +27,20 @@ def _answer_with_source(window: Any, source: dict[str, Any]) -> Any:
     return window.view.message_widgets()[-1]
 
 
+def test_an_answer_held_back_until_checked_says_so(qtbot: Any, make_window: Any) -> None:
+    from desktop.ui.chat_view import CHECKING
+
+    # "writing…" over an empty bubble for 30-45 s looked stuck (twelfth trial)
+    window = make_window()
+    widget = _answer_with_source(window, {"kind": "document", "title": "car.md", "text": "MOT due: 12 April"})
+    widget.text = ""
+    widget.redraw(streaming=True)
+    assert CHECKING in widget.footer.text()
+    widget.text = "The MOT is due on 12 April."
+    widget.redraw(streaming=True)
+    assert CHECKING not in widget.footer.text() and "writing…" in widget.footer.text()
+
+
 def test_a_source_nothing_can_open_shows_a_message(
     qtbot: Any, make_window: Any, monkeypatch: Any, tmp_path: Path
 ) -> None:
