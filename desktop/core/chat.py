@@ -372,7 +372,7 @@ class ChatService:
         # nor is one about a secret asked with a typo ("wats the wifi pasword", ninth trial):
         # memory sees the question as typed, so it is checked as read too
         if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
-                and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")
+                and not answering.is_not_found(text) and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")
                 and not mentions_secret(query)):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.answering import NOT_FOUND
 from desktop.core.chat import EARLIER_ANSWERS_KEPT, ChatService, title_from
 from desktop.core.engine import GenerationEvent
 from desktop.core.engine.context import fit_messages
@@ -528,6 +529,27 @@ def test_a_facts_answer_that_does_not_rest_on_its_quotes_gives_way_to_the_quoted
     assert answer.content == "Car: 2019 Skoda Octavia Estate 1.5 TSI"
     assert "".join(e.text for e in events if e.kind == "token") == answer.content  # nothing taken back
     assert "unsupported" not in answer.meta and "ungrounded" not in answer.meta
+    h.close()
+
+
+def test_a_date_asked_for_that_neither_answer_nor_quote_holds_is_not_found(tmp_path: Path) -> None:
+    # "When does my gym membership renew?" got "Membership costs 34.99 pounds per month."
+    # (twelfth new-user trial): the note says nothing about renewal
+    gym = Source("document", "gym.md", "# Gym\nGym: FitZone Riverside\nMembership costs 34.99 pounds per month.\n"
+                 "Classes I go to: spin on Mondays at 18:30.", path="/tmp/gym.md")
+    h = History(tmp_path / "h.db")
+    provider = _Provider(sources=[gym])
+    svc = ChatService(h, ScriptedBackend("Membership costs 34.99 pounds per month."), ChatSettings(),
+                      context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "When does my gym membership renew?"))
+    answer = h.messages(c.id)[-1]
+    assert answer.content.startswith(NOT_FOUND) and not provider.remembered
+    # an answer that holds a date stands
+    svc.engine.reply = "It renews on Mondays."
+    d = h.create_conversation()
+    list(svc.send(d.id, "When does my gym membership renew?"))
+    assert h.messages(d.id)[-1].content == "It renews on Mondays."
     h.close()
 
 
