@@ -40,6 +40,7 @@ from desktop.core.words import (
     holds_related,
     holds_term,
     long_words,
+    named_for,
     sentence_spans,
     terms,
     with_related,
@@ -455,9 +456,9 @@ _DATE_VALUE = re.compile(
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
     rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
-#: a time of day: "19:40", "9.30am", "6 pm"
-_TIME_OF_DAY = re.compile(r"(?<![\d:.])\d{1,2}(?:[:.]\d{2}(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
-                          r"|\s*(?:am|pm|a\.m\.|p\.m\.))(?!\w)", re.IGNORECASE)
+#: a time of day: "19:40", "9.30am", "6 pm" (not a price's "34.99")
+_TIME_OF_DAY = re.compile(r"(?<![\d:.])(?:[01]?\d|2[0-3])(?::[0-5]\d(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
+                          r"|(?:\.[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.))(?!\w)", re.IGNORECASE)
 #: a time of day beyond doubt: "18:30", "6 pm", "9.30am"
 _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)", re.IGNORECASE)
 _WHAT_TIME = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.IGNORECASE)
@@ -1280,7 +1281,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
                                    if not any(a <= t.start() < b for a, b in spans)))
         if times and not _WHAT_TIME.search(asked):  # the date alone dropped the time ("10 May
             # 2027." for "When does my flight back leave?", twelfth new-user trial)
-            return f"{values[0]} at {times[0]}." if len(values) == 1 and len(times) == 1 else ""
+            if len(times) != 1 or len(values) > 1:
+                return ""
+            return f"{values[0]} at {times[0]}." if values else f"{times[0]}."
         if _WHAT_TIME.search(asked):  # the time, also where it is part of the date
             values = list(dict.fromkeys(v for t in _TIME_OF_DAY.finditer(sentence)
                                         if (v := t.group(0).strip()).lower() not in asked))
@@ -1584,9 +1587,7 @@ def titled_first(question: str, docs: Sequence[Source]) -> list[Source]:
     """``docs`` with the passages of files named for everything ``question`` asks about
     first, each group in its order: "Summarise my car notes" read a to-do list's "Book the
     car in for its service" before car.md (twelfth new-user trial)."""
-    wanted = set(asked_terms(question))
-    titled = [bool(wanted) and wanted <= set(terms(FILE_NAME_SEPARATORS.sub(" ", Path(d.title).stem)))
-              for d in docs]
+    titled = [named_for(question, d.title) for d in docs]
     return [d for d, t in zip(docs, titled, strict=True) if t] + \
         [d for d, t in zip(docs, titled, strict=True) if not t]
 

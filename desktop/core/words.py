@@ -75,6 +75,14 @@ KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
 FILE_NAME_SEPARATORS = re.compile(r"[_\-.]+")
 
 
+def named_for(question: str, file_name: str) -> bool:
+    """Whether the file ``file_name`` is named for everything ``question`` asks about
+    (:func:`asked_terms`, at least one word): "car.md" for "Summarise my car notes"."""
+    wanted = set(asked_terms(question))
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
+    return bool(wanted) and wanted <= set(terms(FILE_NAME_SEPARATORS.sub(" ", stem)))
+
+
 def asked_terms(question: str) -> list[str]:
     """The content words (:func:`terms`) of ``question`` that a passage answering it should
     hold: without the words that name the kind of answer (:data:`KIND_WORDS`): "oscar",

@@ -265,6 +265,10 @@ def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     flight = Source("document", "lisbon-trip.md", "# Lisbon trip\n\nFlight back: TP1358, Monday 10 May 2027, departs 19:40\n")
     assert direct("When does my flight back from Lisbon leave?", flight) == "10 May 2027 at 19:40."
     assert direct("What time does my flight home from Lisbon leave?", flight) == "19:40."
+    meeting = Source("document", "work.md", "# Work\nThe team meeting is in room 4 at 14:00 this week.\n")
+    assert direct("When is the team meeting?", meeting) == "14:00."
+    gym = Source("document", "gym.md", "# Gym\nMembership costs 34.99 pounds per month.\n")
+    assert direct("When do I pay for the gym?", gym) == ""  # a price is no time of day
     # two times: the model says which (the start time had been taken for pick-up, and the
     # line given as "School starts at 8: 45 and ...", twelfth trial)
     school = Source("document", "school.md", "# School\nSchool starts at 8:45 and pick-up is at 15:15.\n")

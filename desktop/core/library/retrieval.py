@@ -52,6 +52,7 @@ from desktop.core.words import (
     edits1,
     holds_related,
     long_words,
+    named_for,
     sentence_spans,
     terms,
 )
@@ -502,7 +503,6 @@ class Retriever:
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
                 vectors[(name, cid)] = vec
         out, seen = [], set()
-        wanted = set(asked_terms(query))
         for src in sources:
             vec = vectors.get((src.collection, src.chunk_id))
             if vec is None:
@@ -512,12 +512,10 @@ class Retriever:
             # the file's name counts too: "What was my blood pressure in the medical
             # report?" dropped the page of "...medical-report.pdf" that reads "Blood
             # Pressure 142/88 mmHg" (eleventh new-user trial)
-            file_words = FILE_NAME_SEPARATORS.sub(" ", Path(src.title).stem)
-            named = f"{src.text}\n{file_words}"
+            named = f"{src.text}\n{FILE_NAME_SEPARATORS.sub(' ', Path(src.title).stem)}"
             # a file named for everything asked is about it: "car.md" for "Summarise my car
             # notes" (cosine 0.27; twelfth new-user trial)
-            titled = bool(wanted) and wanted <= set(terms(file_words))
-            if key in seen or (similarity < self.settings.min_similarity and not titled
+            if key in seen or (similarity < self.settings.min_similarity and not named_for(query, src.title)
                                and not holds_all_words(query, named)
                                and not self._has_answering_sentence(query, src.text)):
                 continue
