@@ -1279,19 +1279,43 @@ def typed_value(question: str, evidence: Evidence) -> str:
     if kind == "date":  # a time of day apart from the date: "Monday 10 May 2027, departs 19:40"
         times = list(dict.fromkeys(t.group(0).strip() for t in _TIME_OF_DAY.finditer(sentence)
                                    if not any(a <= t.start() < b for a, b in spans)))
+        if len(times) > 1:  # "School starts at 8:45 and pick-up is at 15:15": the one asked about
+            return _time_of_clause(question, sentence)
         if times and not _WHAT_TIME.search(asked):  # the date alone dropped the time ("10 May
             # 2027." for "When does my flight back leave?", twelfth new-user trial)
-            if len(times) != 1 or len(values) > 1:
+            if len(values) > 1:
                 return ""
             return f"{values[0]} at {times[0]}." if values else f"{times[0]}."
         if _WHAT_TIME.search(asked):  # the time, also where it is part of the date
             values = list(dict.fromkeys(v for t in _TIME_OF_DAY.finditer(sentence)
                                         if (v := t.group(0).strip()).lower() not in asked))
+            if len(values) > 1:
+                return _time_of_clause(question, sentence)
     if len(values) != 1:
         return ""
     # a full stop would be copied with an address or a code (eleventh trial: "3318." under
     # the Copy button, a dot a user may type as part of it)
     return values[0] if kind in ("email", "secret") else f"{values[0]}."
+
+
+#: where a sentence's clauses part ("School starts at 8:45 and pick-up is at 15:15")
+_CLAUSE_BREAK = re.compile(r",|;|\band\b|\bbut\b|\bthen\b", re.IGNORECASE)
+
+
+def _time_of_clause(question: str, sentence: str) -> str:
+    """The one time of day in the one clause of ``sentence`` that holds a word of
+    ``question`` (the question before a follow-up left aside) that no other clause holds:
+    "15:15." for "And when is pick-up?" under "School starts at 8:45am and pick-up is at
+    15:15" (the model had answered "Pick-up is on Wednesdays", twelfth new-user trial);
+    "" where that is not one."""
+    wanted = set(terms(_ASKED_BEFORE.sub("?", question)))
+    clauses = [c for c in _CLAUSE_BREAK.split(sentence) if _TIME_OF_DAY.search(c)]
+    held = [wanted & set(terms(_TIME_OF_DAY.sub(" ", c))) for c in clauses]
+    own = [i for i, h in enumerate(held) if h - set().union(*(o for j, o in enumerate(held) if j != i))]
+    if len(own) != 1:
+        return ""
+    times = [t.group(0).strip() for t in _TIME_OF_DAY.finditer(clauses[own[0]])]
+    return f"{times[0]}." if len(times) == 1 else ""
 
 
 def _counted_noun(after: str, question: str) -> str:
@@ -1471,6 +1495,9 @@ def quotes_settled(text: str, opened: str = "") -> int:
 
 #: The opening of a reply when nothing in the user's files answers the question.
 NOT_FOUND = "I couldn't find this in your files."
+#: after :data:`NOT_FOUND` where passages about the question were found but none holds the
+#: value asked for (:meth:`ReplyStream.lacks_value_asked`): "add that file" misled there
+NOT_SAID = "The passages below are about it but do not say."
 #: What follows it for a question about the user: where the answer could come from.
 NOT_FOUND_HINT = ("If it is in a document, add that file to your library (Library page) and "
                   "ask again.")
@@ -1784,6 +1811,11 @@ class AnswerPlan:
 VALUE_KINDS = frozenset({"date", "year", "number", "percent", "age", "phone", "email"})
 
 
+#: the user's own words in an answer built from what they said, and Hearth's for them
+_OWN_WORD = re.compile(r"\b(?:my|our|mine|ours)\b", re.IGNORECASE)
+_YOUR = {"my": "your", "our": "your", "mine": "yours", "ours": "yours"}
+
+
 class ReplyStream:
     """What of the model's text a reply shows, as it streams; the window's chat and the
     API server both use it.
@@ -1927,10 +1959,18 @@ class ReplyStream:
             said = [said_evidence(m) for m in self.plan.memories]
             if said and self.hold and (self.cut is None or empty_answer(self.shown, self.question)
                                        or not grounded(self.shown, self.question, said)):
-                return " ".join(self.plan.memories[0].text.split())
+                text = " ".join(self.plan.memories[0].text.split())
+                told = text.removeprefix("You said:").strip()  # without "By the way,"
+                plain = _DISCOURSE_OPENING.sub("", told)
+                return f"You said: {plain[:1].upper()}{plain[1:]}" if text.startswith("You said:") and plain else text
+            if said and self.hold and self.cut is not None and _OWN_WORD.search(self.shown):
+                # the user's words echoed: "My favourite team is Leeds United." read as
+                # Hearth's own favourite team (twelfth new-user trial)
+                return _OWN_WORD.sub(lambda m: _YOUR[m.group().lower()].capitalize() if m.group()[0].isupper()
+                                     else _YOUR[m.group().lower()], self.shown)
             return ""
         if self.hold and self.cut is not None and not self.plan.direct and self.lacks_value_asked():
-            return f"{NOT_FOUND} {NOT_FOUND_HINT}"
+            return f"{NOT_FOUND} {NOT_SAID}"
         if self.cut is None or empty_answer(self.shown, self.question):
             return self.plan.quoted_sentence()
         if self.hold and not (self.plan.grounded(self.shown, self.question)

@@ -351,7 +351,8 @@ class ChatService:
         read_as = answering.respelled(typed, query)
         if read_as:  # shown, so that a word read wrongly is seen ("gust" read as "guest")
             meta["read_as"] = read_as
-        if sources and status == "complete" and not answering.is_creative(query):  # a story is made up
+        if (sources and status == "complete" and not answering.is_creative(query)  # a story is made up
+                and not answering.is_not_found(text)):  # nor is "not found" checked against them
             if plan.grounded(text, query):  # the sentence it rests on is highlighted
                 meta["sources"] = [s.to_dict() for s in plan.mark_evidence(text, query)]
                 missing = plan.unsupported(text, query)

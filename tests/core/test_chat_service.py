@@ -545,6 +545,9 @@ def test_a_date_asked_for_that_neither_answer_nor_quote_holds_is_not_found(tmp_p
     list(svc.send(c.id, "When does my gym membership renew?"))
     answer = h.messages(c.id)[-1]
     assert answer.content.startswith(NOT_FOUND) and not provider.remembered
+    # the note was read: "add that file" is not the advice, and no warning contradicts it
+    assert "do not say" in answer.content and "add that file" not in answer.content
+    assert "ungrounded" not in answer.meta and "unsupported" not in answer.meta
     # an answer that holds a date stands
     svc.engine.reply = "It renews on Mondays."
     d = h.create_conversation()
@@ -661,6 +664,17 @@ def test_a_fact_from_memory_that_the_answer_does_not_rest_on_is_given_as_said(tm
     engine.reply = "Leeds United."  # an answer that rests on it stays
     list(svc.send(c.id, "Which football team do I support?"))
     assert h.messages(c.id)[-1].content == "Leeds United."
+    # the user's words echoed are said back to them: "My favourite team is Leeds United."
+    # read as Hearth's own (twelfth trial)
+    engine.reply = "My favourite team is Leeds United."
+    list(svc.send(c.id, "What's my favourite team?"))
+    assert h.messages(c.id)[-1].content == "Your favourite team is Leeds United."
+    # what was said is given without its opening ("By the way,")
+    aside = _memory_card("You said: By the way, my favourite football team is Leeds United.")
+    svc = ChatService(h, ScriptedBackend("I'm just a helpful assistant."), ChatSettings(),
+                      context=_Provider(sources=[aside]))
+    list(svc.send(c.id, "Which football team do I support?"))
+    assert h.messages(c.id)[-1].content == "You said: My favourite football team is Leeds United."
     h.close()
 
 
