@@ -341,8 +341,8 @@ class LibraryPanel(QWidget):
             if f.warnings:
                 tip += "\n⚠ " + "\n⚠ ".join(f.warnings)
                 item.setText(1, item.text(1) + " ⚠")
-            if tip:
-                item.setToolTip(1, tip)
+            # the state in full where the column cuts it ("Waiting — i…", thirteenth trial)
+            item.setToolTip(1, "\n".join(t for t in (STATE_LABELS.get(f.state, f.state), tip) if t))
             self.file_tree.addTopLevelItem(item)
         indexed = sum(1 for f in files if f.state == "indexed")
         chunks = sum(f.chunks for f in files if f.state == "indexed")

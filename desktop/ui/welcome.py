@@ -69,7 +69,7 @@ class WelcomeScreen(QWidget):
         column.addWidget(self.model_label)
         hint = QLabel(
             "To have Hearth answer from your own notes and documents, add their folder on "
-            "the Library page (left). You can add other GGUF models later (drop a .gguf file "
+            "the Library page (in the list on the left once you start chatting). You can add other GGUF models later (drop a .gguf file "
             "on the window), and change answers and speed in Settings."
         )
         hint.setObjectName("welcomeHint")

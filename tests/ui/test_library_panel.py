@@ -58,6 +58,10 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
              for i in range(panel.file_tree.topLevelItemCount())}
     assert names["plans.md"] == "Indexed"
     assert names["pdf_encrypted_r4_user-password-required.pdf"] == "Skipped"
+    tips = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).toolTip(1)
+            for i in range(panel.file_tree.topLevelItemCount())}
+    assert tips["pdf_encrypted_r4_user-password-required.pdf"].startswith("Skipped\n")  # the state in full
+    assert "password-protected" in tips["pdf_encrypted_r4_user-password-required.pdf"]
     assert panel.skipped_label.text() == "1 file skipped"
     assert "password-protected" in panel.skipped_list.item(0).text()
     assert [panel.folder_list.item(i).text() for i in range(panel.folder_list.count())] == [str(folder)]
