@@ -257,8 +257,22 @@ _CHAT_OPENING = re.compile(
 #: Rovers", "our landlord is Mr Okafor" (not what happened: "My boss was rude today")
 _TOLD = re.compile(r"(?:my|our)\s+(?P<subject>[^.!?\n]{1,60}?)\s+(?P<verb>is|are)\s+"
                    r"(?P<value>[^.!?\n]{1,100}?)\s*[.!]?", re.IGNORECASE)
-_FIRST_TO_SECOND = {"my": "your", "our": "your", "mine": "yours", "ours": "yours", "i": "you",
-                    "me": "you", "myself": "yourself"}
+#: the user's words for themselves and Hearth's for them
+_POSSESSIVE_TO_SECOND = {"my": "your", "our": "your", "mine": "yours", "ours": "yours"}
+_FIRST_TO_SECOND = {**_POSSESSIVE_TO_SECOND, "i": "you", "me": "you", "myself": "yourself"}
+
+
+def second_person(text: str, words: Mapping[str, str] = _FIRST_TO_SECOND) -> str:
+    """``text`` with the user's words for themselves (``words``: lower-case word -> its
+    second person) said back to them, a capital kept ("My" -> "Your"; "I" -> "you")."""
+    def swap(w: re.Match[str]) -> str:
+        word = w.group()
+        to = words.get(word.lower())
+        if to is None:
+            return word
+        return to.capitalize() if word[0].isupper() and word != "I" else to
+
+    return re.sub(r"[\w'’]+", swap, text)
 
 
 def acknowledgement(message: str) -> str:
@@ -271,9 +285,6 @@ def acknowledgement(message: str) -> str:
     m = _TOLD.fullmatch(text.strip())
     if m is None or not is_statement(text) or mentions_secret(text):
         return ""
-
-    def second_person(words: str) -> str:
-        return re.sub(r"[\w'’]+", lambda w: _FIRST_TO_SECOND.get(w.group().lower(), w.group()), words)
 
     subject, value = second_person(m.group("subject")), second_person(m.group("value"))
     return f"Noted: your {subject} {m.group('verb').lower()} {value}."
@@ -459,8 +470,6 @@ _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a time of day: "19:40", "9.30am", "6 pm" (not a price's "34.99")
 _TIME_OF_DAY = re.compile(r"(?<![\d:.])(?:[01]?\d|2[0-3])(?::[0-5]\d(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
                           r"|(?:\.[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.))(?!\w)", re.IGNORECASE)
-#: a time of day beyond doubt: "18:30", "6 pm", "9.30am"
-_CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[.:]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)", re.IGNORECASE)
 _WHAT_TIME = re.compile(r"\b(?:what|which) time\b|\bat what time\b", re.IGNORECASE)
 #: an age as a value: "turns 7", "turning 40", "aged 3", "12 years old" ("Nephew Alfie - 9
 #: November (turns 7 this year)" had "9" and "7": "how old will alfie be" got "9 years
@@ -1293,7 +1302,8 @@ def typed_value(question: str, evidence: Evidence) -> str:
     if kind == "number" and len(values) > 1 and len(named) == 1:
         values = named  # "150 g parmesan, 1 mozzarella": the amount of what was asked about
     if kind == "date":  # a time of day apart from the date: "Monday 10 May 2027, departs 19:40"
-        times = list(dict.fromkeys(t.group(0).strip() for t in _TIME_OF_DAY.finditer(sentence)
+        clock = list(_TIME_OF_DAY.finditer(sentence))
+        times = list(dict.fromkeys(t.group(0).strip() for t in clock
                                    if not any(a <= t.start() < b for a, b in spans)))
         if len(times) > 1:  # "School starts at 8:45 and pick-up is at 15:15": the one asked about
             return _time_of_clause(question, sentence, _passage_context(evidence.source))
@@ -1303,8 +1313,7 @@ def typed_value(question: str, evidence: Evidence) -> str:
                 return ""
             return f"{values[0]} at {times[0]}." if values else f"{times[0]}."
         if _WHAT_TIME.search(asked):  # the time, also where it is part of the date
-            values = list(dict.fromkeys(v for t in _TIME_OF_DAY.finditer(sentence)
-                                        if (v := t.group(0).strip()).lower() not in asked))
+            values = list(dict.fromkeys(v for t in clock if (v := t.group(0).strip()).lower() not in asked))
             if len(values) > 1:
                 return _time_of_clause(question, sentence, _passage_context(evidence.source))
     if len(values) != 1:
@@ -1838,11 +1847,6 @@ class AnswerPlan:
 VALUE_KINDS = frozenset({"date", "year", "number", "percent", "age", "phone", "email"})
 
 
-#: the user's own words in an answer built from what they said, and Hearth's for them
-_OWN_WORD = re.compile(r"\b(?:my|our|mine|ours)\b", re.IGNORECASE)
-_YOUR = {"my": "your", "our": "your", "mine": "yours", "ours": "yours"}
-
-
 class ReplyStream:
     """What of the model's text a reply shows, as it streams; the window's chat and the
     API server both use it.
@@ -1958,7 +1962,7 @@ class ReplyStream:
 
         def holds(text: str) -> bool:  # a value as such (a price's "34.99" is no time of day)
             value = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
-            return bool(value.search(text) or kind == "date" and _CLOCK_TIME.search(text))
+            return bool(value.search(text) or kind == "date" and _TIME_OF_DAY.search(text))
 
         a, b = self.plan.evidence[0].best
         return not holds(self.shown) and not holds(self.plan.evidence[0].source.text[a:b])
@@ -1990,11 +1994,11 @@ class ReplyStream:
                 told = text.removeprefix("You said:").strip()  # without "By the way,"
                 plain = _DISCOURSE_OPENING.sub("", told)
                 return f"You said: {plain[:1].upper()}{plain[1:]}" if text.startswith("You said:") and plain else text
-            if said and self.hold and self.cut is not None and _OWN_WORD.search(self.shown):
+            if said and self.hold and self.cut is not None:
                 # the user's words echoed: "My favourite team is Leeds United." read as
                 # Hearth's own favourite team (twelfth new-user trial)
-                return _OWN_WORD.sub(lambda m: _YOUR[m.group().lower()].capitalize() if m.group()[0].isupper()
-                                     else _YOUR[m.group().lower()], self.shown)
+                yours = second_person(self.shown, _POSSESSIVE_TO_SECOND)
+                return yours if yours != self.shown else ""
             return ""
         if self.hold and self.cut is not None and not self.plan.direct and self.lacks_value_asked():
             return f"{NOT_FOUND} {NOT_SAID}"

@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
             panel.indexing_progressed.connect(self._show_indexing)
             # "Loading the embedding model…" too: the status bar had said "Ready." alone
             # while the Library page said it (twelfth new-user trial)
-            panel.indexing_status.connect(lambda text: self._show_indexing_text(text))
+            panel.indexing_status.connect(self._show_indexing_text)
             for done in (panel.indexing_finished, panel.indexing_cancelled, panel.indexing_failed):
                 done.connect(lambda *_: self.library_status.hide())
         self._panels[key] = panel
