@@ -481,6 +481,28 @@ _AGE = re.compile(r"(?<=\bturns )\d{1,3}\b|(?<=\bturning )\d{1,3}\b|(?<=\baged )
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
 #: an e-mail address (the common shape, not all of RFC 5322)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: a postal address: a house number and a street ("8 Royal Terrace", "1200 Healthcare
+#: Avenue", "Hauptstraße 5"), a UK postcode ("EH7 5AB") or a US ZIP code after its state
+_STREET = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Way|Close|Terrace|Place|Pl|Crescent|"
+           r"Court|Ct|Gardens|Square|Sq|Grove|Row|Hill|Mews|Parade|Walk|Boulevard|Blvd|Highway|Hwy|"
+           r"Park|Green|Rise|Vale|View)")
+_ADDRESS = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){0,4}" + _STREET + r"\b"
+    r"|\b[A-Z][a-zäöü]+(?:straße|strasse|weg|gasse|platz|allee)\s+\d{1,4}[a-z]?\b"
+    r"|\b(?:Rue|Via|Calle|Avenida|Rua)\s+[\w' -]{2,40}?,?\s*\d{1,4}\b|\b\d{1,4},?\s+(?:rue|via|calle)\s+\w+"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+#: a sentence that gives an address without one's usual shape: "Address: Flat 2, Kings
+#: House", "lives at the old mill"
+_ADDRESS_SAID = re.compile(r"\baddress(?:es)?\s*(?::|is\b|was\b)|\b(?:lives?|living|lived|based|located)\s+at\b"
+                           r"|" + _ADDRESS.pattern, re.IGNORECASE)
+#: a question asking for a postal address ("What is the babysitter's home address?"); not
+#: an e-mail, web or IP address, nor a speech ("the Gettysburg Address")
+_ADDRESS_ASKED = re.compile(
+    r"\b(?:the|my|our|his|her|their|your|its|\w+'s|\w+s'|\w+’s|home|postal|street|house|billing|"
+    r"delivery|work|office|new|old|full|shipping|mailing|return|hotel|school|clinic|surgery)\s+address\b"
+    r"|^\W*address\b")
+_NOT_POSTAL = re.compile(r"\b(?:e-?mail|ip|web|mac|admin|router|server|url|internet|wallet|bitcoin|"
+                         r"ethereum|memory|network|sender|reply)\s+address\b", re.IGNORECASE)
 #: a question asking for a password, PIN or a door's code ("What is my Netflix password?")
 _SECRET_ASKED = re.compile(r"\b(?:pass(?:word|wd|code|phrase)|pw|pin(?: code)?|combination|"
                            r"(?:door|gate|alarm|locker|safe|lock|garage|entry|wi-?fi) code)\b")
@@ -513,6 +535,23 @@ _SOMEONES_NUMBER = re.compile(
     r"version|claim|ticket|confirmation|postcode|zip)\b)[a-z]+\s+(?:no\.?|number)(?:\s+(?:pls|plz|please))?\W*$")
 
 
+#: what is read off a meter or a test as a number: "blood pressure", "heart rate"
+_READING = re.compile(r"\b(?:blood pressure|heart rate|pulse|weight|height|bmi|cholesterol|glucose|"
+                      r"blood sugar|(?:oxygen|iron|vitamin \w+) level|dose|dosage|reading|"
+                      r"temperature reading|score|balance|salary|mileage|odometer)\b")
+#: a second question joined to the first: "How much is the rent and when do I pay it?"
+_SECOND_QUESTION = re.compile(r"(?:\band|&|,)\s+(?:when|where|what|who|whom|how|which|why)\b", re.IGNORECASE)
+
+
+def asks_two_things(question: str) -> bool:
+    """Whether ``question`` joins two questions ("How much is the rent and when do I pay
+    it?"): then no one kind of value answers it (:func:`answer_type` is None) and a note's
+    line is quoted whole, not the part the first question asks for (thirteenth new-user
+    trial: "1,150 pounds.", the day it is paid left out)."""
+    asked = re.sub(r"^\W*(?:and|&|but|also|so)\b", "", _ASKED_BEFORE.sub("?", question).strip(), flags=re.IGNORECASE)
+    return bool(_SECOND_QUESTION.search(asked))  # a follow-up's "And when ...?" is one question
+
+
 def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
@@ -524,6 +563,8 @@ def answer_type(question: str) -> str | None:
     # a follow-up asks for its own kind of value, not that of the question in brackets after
     # it ("And her phone number? (When is Chloe's birthday?)" got the birthday again)
     q = _ASKED_BEFORE.sub("?", question.strip()).lower()
+    if asks_two_things(q):
+        return None
     opening = r"^(?:\W*\w+\W+){0,3}?"
     if re.match(opening + r"(?:what|which) year\b", q) or re.search(r"\bin what year\b", q):
         return "year"
@@ -546,8 +587,15 @@ def answer_type(question: str) -> str | None:
     # "What is his email?": the model had answered "The email is Mr. Dennis Okafor."
     if re.search(r"\be-?mail(?: address)?\b", q) and not q.startswith("who"):
         return "email"
+    # "What is the babysitter's home address?" had got her name (thirteenth new-user trial)
+    if _ADDRESS_ASKED.search(question.strip()) and not _NOT_POSTAL.search(q) and not q.startswith("who"):
+        return "address"
     if re.search(r"\bhow often\b", q):
         return "frequency"
+    # a measured value: "What was the patient's blood pressure?" got "elevated" from the
+    # report's summary, its reading "142/88 mmHg" in the next window (thirteenth trial)
+    if re.match(r"(?:what|whats|what's)\b", q) and _READING.search(q):
+        return "reading"
     if re.search(r"\bhow old\b", q):
         return "age"
     if re.search(r"\bhow (?:many|much)\b", q):
@@ -572,8 +620,10 @@ _TYPE_PATTERNS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "number": (_NUMBER, _AMOUNT),
     "age": (_NUMBER, _AGE),
     "frequency": (_NUMBER, None),  # "every five years" is more than its number
+    "reading": (_NUMBER, None),  # "142/88 mmHg" is more than a number
     "phone": (_PHONE, _PHONE),
     "email": (_EMAIL, _EMAIL),
+    "address": (_ADDRESS_SAID, _ADDRESS),
     "secret": (_SECRET_VALUE, _SECRET_VALUE),
     "name": (re.compile(r"(?<=\w )[A-Z][a-z]"), None),
 }
@@ -1094,14 +1144,16 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     if m is None:
         return ""
     label, value = m.group("label").strip(), m.group("value").strip()
-    if not value or len(label.split()) > 8 or len(value.split()) > 12:
+    # a line that answers two questions may be longer ("Rent: 1,150 pounds per month, paid
+    # on the 1st of each month by standing order." for "How much ... and when ...?")
+    if not value or len(label.split()) > 8 or len(value.split()) > (20 if asks_two_things(question) else 12):
         return ""
     wanted = set(asked_terms(question))
     in_label = with_related(terms(label))  # "Reg" for "registration"
     context = _passage_context(evidence.source)
     if not wanted or not (wanted & in_label):
         return ""
-    if not wanted <= in_label | context:
+    if not wanted <= in_label | context and not asks_two_things(question):
         # the one part of the value that names the rest: "Tyre pressures: rear 30 psi" of
         # "front 33 psi, rear 30 psi" for "What is the rear tyre pressure?" (the model had
         # answered "14", thirteenth new-user trial)
@@ -1203,20 +1255,52 @@ _ID_ASKED = re.compile(
 #: what an identifier looks like: three or more letters, digits and dashes with a digit
 #: ("HM-553-20918", "PF-308812"); a list's "2." is none
 _ID_VALUE = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z0-9][\w-]{2,}")
+#: an identifier after the word that names it: "Booking reference HTC-44719", "Policy no.
+#: HM-553-20918", "reference: DPS-302948", "ID #A1234"
+_ID_LABELLED = re.compile(r"\b(?:number|no\.?|ref(?:erence)?|id|code)\s*(?:is\s+)?[:#]?\s*(?P<value>"
+                          + _ID_VALUE.pattern + ")", re.IGNORECASE)
+
+
+def identifier_value(question: str, evidence: Evidence) -> str:
+    """The identifier ``question`` asks for (:data:`_ID_ASKED`) in ``evidence``: of the
+    identifiers written after "number", "no.", "reference", "ID" or "code"
+    (:data:`_ID_LABELLED`), the one whose sentence holds the most of the question's words,
+    where one does; "" otherwise.  Returned bare (it is copied as it stands).
+
+    Thirteenth new-user trial: "What is the hotel booking reference for Edinburgh?" got
+    "8 Royal Terrace" from "Hotel: The Thistle Court, 8 Royal Terrace. Booking reference
+    HTC-44719." (the hotel's sentence matched the question best)."""
+    if not _ID_ASKED.search(question) or answer_type(question) is not None:
+        return ""  # "When was the policy number issued?" asks for a date
+    wanted = with_related(set(asked_terms(question)))
+    text = evidence.text
+    scored: dict[str, int] = {}
+    for m in _ID_LABELLED.finditer(text):
+        start = max(text.rfind(".", 0, m.start() - 1), text.rfind("\n", 0, m.start()), -1) + 1
+        held = len(wanted & set(terms(text[start:m.start("value")])))
+        value = m.group("value").rstrip("-")
+        scored[value] = max(scored.get(value, 0), held)
+    best = max(scored.values(), default=0)
+    top = [v for v, n in scored.items() if n == best]
+    return top[0] if best and len(top) == 1 else ""
+
+
 #: how far after a window its lines still belong to it ("Dr. Okafor" / "  ph 0161 ...")
 _LINES_UNDER_CHARS = 160
 
 
 def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether a quoted window holds the kind of value ``question`` asks for where that is
-    unmistakable: a phone number or an e-mail address (:func:`answer_type`; in the window or
-    the lines right under it), or an identifier (:data:`_ID_ASKED`) beside a word the
+    unmistakable: a phone number, an e-mail or a postal address (:func:`answer_type`; in the
+    window or the lines right under it), or an identifier (:data:`_ID_ASKED`) beside a word the
     question names; True for other questions.  Twelfth new-user trial: "What is my passport
     number?" got "2" (a to-do list's next item number), "What is my sister Nadia's phone
-    number?" got "27 June", "What is the vet's email address?" the vet's phone number."""
+    number?" got "27 June", "What is the vet's email address?" the vet's phone number;
+    "What is the babysitter's home address?" her name (thirteenth trial)."""
     kind = answer_type(question)
-    if kind in ("phone", "email"):
-        value = _TYPE_PATTERNS[kind][1]
+    if kind in ("phone", "email", "address"):
+        # an address also as a note labels it ("Address: Flat 2, Kings House")
+        value = _TYPE_PATTERNS[kind][0 if kind == "address" else 1]
         assert value is not None
         return any(value.search(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]) for ev in evidence)
     if not _ID_ASKED.search(question):
@@ -1263,6 +1347,8 @@ def typed_value(question: str, evidence: Evidence) -> str:
     value nearest the question's words where there are several was right for 4 of 10
     more: those are left to the model."""
     kind = answer_type(question)
+    if kind == "reading":
+        return reading_value(question, evidence)
     value_pattern = _TYPE_PATTERNS[kind][1] if kind else None
     if value_pattern is None:
         return ""
@@ -1321,6 +1407,32 @@ def typed_value(question: str, evidence: Evidence) -> str:
     # a full stop would be copied with an address or a code (eleventh trial: "3318." under
     # the Copy button, a dot a user may type as part of it)
     return values[0] if kind in ("email", "secret") else f"{values[0]}."
+
+
+#: a reading with its unit: "142/88 mmHg", "78 bpm", "5.4 mmol/L", "72.5 kg"
+_READING_VALUE = re.compile(
+    r"(?<![\w./-])\d[\d.,]*(?:/\d[\d.,]*)?(?:\s*(?:mmHg|bpm|kg|g|lbs?|st|stone|cm|mm|m|ft|in|"
+    r"mg/dL|mg|mcg|µg|ml|mL|mmol/L|mmol|IU|units?|°\s?[CF]|%|miles|km|pounds|euros?|dollars?)(?![\w/]))?")
+
+
+def reading_value(question: str, evidence: Evidence) -> str:
+    """The reading ``question`` asks for (:data:`_READING`: "blood pressure", "heart rate")
+    with its unit, from the line of ``evidence`` that names it: the first value within a
+    few words after the name ("Blood Pressure 142/88 mmHg 120/80 mmHg ELEVATED", a lab
+    report's row, gives "142/88 mmHg."); "" where no line names it so.  The built-in model
+    had answered "elevated" (thirteenth new-user trial)."""
+    asked = _READING.search(question.lower())
+    if asked is None:
+        return ""
+    name = re.compile(r"\b" + r"\s*".join(re.escape(w) for w in asked.group().split()) + r"\b", re.IGNORECASE)
+    for line in evidence.text.split("\n"):
+        for m in name.finditer(line):
+            after = line[m.end():m.end() + 40]
+            value = _READING_VALUE.search(after)
+            if value and not re.search(r"[a-z]{3,}", after[:value.start()]):  # within a few
+                # characters: not a number further on in a sentence
+                return f"{value.group().strip()}."
+    return ""
 
 
 #: where a sentence's clauses part ("School starts at 8:45 and pick-up is at 15:15")
@@ -1741,7 +1853,8 @@ class AnswerPlan:
         if factual and evidence:  # a number or address asked for is the value, not its whole line
             first, second = (typed_value, labelled_value) if answer_type(question) in ("phone", "email") \
                 else (labelled_value, typed_value)
-            direct = first(question, evidence[0]) or second(question, evidence[0])
+            direct = (first(question, evidence[0]) or second(question, evidence[0])
+                      or identifier_value(question, evidence[0]))
             if not direct and answer_type(question) in ("phone", "email"):  # unmistakable values:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
@@ -1844,7 +1957,7 @@ class AnswerPlan:
 
 #: Kinds of answer (:func:`answer_type`) that an answer must hold a value of
 #: (:meth:`ReplyStream.lacks_value_asked`); a length or a name may be said in words.
-VALUE_KINDS = frozenset({"date", "year", "number", "percent", "age", "phone", "email"})
+VALUE_KINDS = frozenset({"date", "year", "number", "percent", "age", "phone", "email", "address"})
 
 
 class ReplyStream:
@@ -1950,8 +2063,8 @@ class ReplyStream:
         return ("\n\n" if streamed.strip() else "") + ending
 
     def lacks_value_asked(self) -> bool:
-        """Whether a question asking for a date, year, number, percentage, age, phone number
-        or e-mail address (:data:`VALUE_KINDS`) got an answer that holds none, from a best
+        """Whether a question asking for a date, year, number, percentage, age, phone number,
+        e-mail or postal address (:data:`VALUE_KINDS`) got an answer that holds none, from a best
         sentence that holds none either: "When does my gym membership renew?" got
         "Membership costs 34.99 pounds per month." (twelfth new-user trial).  On squad-a
         (300 library answers, seed 13) 3 answers hold no value of the kind asked, F1 0.45
@@ -1960,12 +2073,13 @@ class ReplyStream:
         if kind not in VALUE_KINDS or not self.plan.evidence:
             return False
 
-        def holds(text: str) -> bool:  # a value as such (a price's "34.99" is no time of day)
-            value = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
+        def holds(text: str, loose: bool = False) -> bool:  # a value as such (a price's
+            # "34.99" is no time of day); an address also where the note labels one
+            value = _TYPE_PATTERNS[kind][0] if loose else _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
             return bool(value.search(text) or kind == "date" and _TIME_OF_DAY.search(text))
 
         a, b = self.plan.evidence[0].best
-        return not holds(self.shown) and not holds(self.plan.evidence[0].source.text[a:b])
+        return not holds(self.shown) and not holds(self.plan.evidence[0].source.text[a:b], kind == "address")
 
     def ending(self) -> str:
         """What replaces the reply when the model is done: for a fact from memory alone,

@@ -56,7 +56,7 @@ def terms(text: str) -> list[str]:
 HOW_MEASURE = "many|much|long|far|old|big|often|tall|hot|cold|warm|high|wide|deep|heavy|large|early|late|fast|soon"
 #: words that name the kind of answer wanted, not something the passage must hold: the
 #: "long" of "how long", the "year" of "what year", the "make" of "what make", the "number"
-#: of "phone number"
+#: of "phone number", the "address" of "home address"
 KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
                         r"|\b(?<=what |hich )(?:year|date|day|month|time|temperature|percent(?:age)?|"
                         r"make|model|brand|colou?r|size)\b"
@@ -67,7 +67,10 @@ KIND_WORDS = re.compile(r"\bhow\s+(?:" + HOW_MEASURE + r")\b"
                         # do my notes say about the car?" (car.md holds neither word)
                         r"|\bsummar(?:y|ies|i[sz]e[sd]?)\b"
                         r"|(?:(?<=my )|(?<=our ))(?:notes?|files?|documents?)(?: says?)?\b"
-                        r"|(?<=\w )notes?(?=\W*$)",
+                        r"|(?<=\w )notes?(?=\W*$)"
+                        # "What is the hotel's address?": a note gives it, seldom says "address"
+                        # (not the Gettysburg Address)
+                        r"|\b(?-i:address)(?!\s+(?:book|bar)\b)",
                         re.IGNORECASE)
 
 

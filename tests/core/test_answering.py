@@ -888,3 +888,56 @@ def test_what_a_request_adds_to_its_passages_is_named_for_checking() -> None:
     assert plan.unsupported(faithful, "Summarise my car notes") == []
     vague = "My car notes hold vehicle details, maintenance records (MTR) and service reports."
     assert "MTR" in plan.unsupported(vague, "Summarise my car notes")  # an acronym at any length
+
+
+# Thirteenth new-user trial: a reference, an address, two questions in one, a reading.
+TRIP = Source("document", "edinburgh-trip.md", "# Edinburgh trip, April 2027\n\n## Hotel\n"
+              "Hotel: The Thistle Court, 8 Royal Terrace. Booking reference HTC-44719. Check-in from 15:00.")
+LANDLORD = Source("document", "landlord.txt", "Landlord\n\nLandlord: Mr Peter Vance\nPhone: 0161 496 0733\n"
+                  "Rent: 1,150 pounds per month, paid on the 1st of each month by standing order.\n"
+                  "Deposit held with the DPS, reference DPS-302948.")
+SITTER = Source("document", "babysitter.txt", "Babysitter\n\nOur babysitter is Megan Ford.\n"
+                "Her rate is 12 pounds per hour.\nMegan's mobile: 07700 900 312")
+
+
+def test_an_identifier_asked_for_is_the_one_named_so() -> None:
+    # the hotel's sentence matched best; its address had been given as the reference
+    assert direct("What is the hotel booking reference for Edinburgh?", TRIP) == "HTC-44719"
+    assert direct("What is the deposit reference number?", LANDLORD) == "DPS-302948"
+    assert direct("What is my passport number?", TRIP) == ""  # no passport in it: not the booking's
+
+
+def test_a_postal_address_is_a_kind_of_value() -> None:
+    from desktop.core.answering import answer_type
+    from desktop.core.words import asked_terms
+
+    assert answer_type("What is the babysitter's home address?") == "address"
+    assert answer_type("What is my email address?") == "email"
+    assert answer_type("What is the router admin address?") is None
+    assert answer_type("Where did Lincoln give the Gettysburg Address?") is None  # a speech
+    assert asked_terms("What is the hotel's address?") == ["hotel"]  # notes seldom say "address"
+    # a note that names the babysitter but no address: not found, not her name as the address
+    plan = AnswerPlan.make("What is the babysitter's home address?", [SITTER], searched=True)
+    assert plan.not_found and not plan.evidence
+    assert direct("What is the hotel's address?", TRIP) == "Hotel: The Thistle Court, 8 Royal Terrace"
+    home = Source("document", "contacts.txt", "Megan Ford, babysitter. Address: Flat 2, Kings House, Leeds.")
+    assert not AnswerPlan.make("What is Megan's address?", [home], searched=True).not_found  # as labelled
+
+
+def test_two_questions_in_one_get_the_whole_line() -> None:
+    from desktop.core.answering import answer_type, asks_two_things
+
+    question = "How much is the rent and when do I pay it?"
+    assert asks_two_things(question) and answer_type(question) is None
+    # "1,150 pounds." had dropped the day it is paid
+    assert direct(question, LANDLORD) == ("Rent: 1,150 pounds per month, paid on the 1st of each month "
+                                          "by standing order")
+    assert direct("How much is the rent?", LANDLORD) == "1,150 pounds."  # one question: its value
+
+
+def test_a_reading_is_taken_with_its_unit_from_the_line_that_names_it() -> None:
+    report = Source("document", "medical-report.pdf", "Blood pressure slightly elevated today.\n\n"
+                    "VITAL SIGNS\nBlood Pressure 142/88 mmHg 120/80 mmHg ELEVATED\nHeart Rate 78 bpm 60-100 bpm NORMAL")
+    # the model had answered "elevated", from the summary's sentence
+    assert direct("What was the patient's blood pressure in the medical report?", report) == "142/88 mmHg."
+    assert direct("What is my heart rate?", report) == "78 bpm."
