@@ -37,6 +37,9 @@ TINY_CHUNK_RATIO = 0.5
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
 _DIGITS_INSIDE = re.compile(r"[^\W\d_]\d+[^\W\d_]", re.UNICODE)
+#: the ASCII characters str.isspace() counts as space, and the ASCII control characters
+_ASCII_SPACE = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f ]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "CJK", "HIRAGANA", "KATAKANA",
             "HANGUL", "THAI", "DEVANAGARI", "ARMENIAN", "GEORGIAN")
 
@@ -55,6 +58,8 @@ def _script(ch: str) -> str:
 def _odd_word(word: str) -> bool:
     """Case flipping after the first two letters, or digits between letters ("a3b"; not
     identifiers that end or start with a number, such as "word123456" or "2016model")."""
+    if word.isalpha() and (word[1:].islower() or word.isupper()):
+        return False  # the common case ("Word", "word", "WORD"), without the loop below
     letters = [c for c in word if c.isalpha()]
     if len(letters) < 3:
         return False
@@ -83,11 +88,16 @@ def garbled_reason(text: str) -> str:
     bad = text.count("\ufffd")
     if bad / n > REPLACEMENT_RATIO:
         return f"{bad} characters could not be decoded (U+FFFD replacement characters)"
-    visible = [c for c in text if not c.isspace()]
-    if not visible:
+    if text.isascii():  # the same counts, without a Python loop over every character
+        visible_n = n - len(_ASCII_SPACE.findall(text))
+        odd = len(_ASCII_CONTROL.findall(text))
+    else:
+        visible = [c for c in text if not c.isspace()]
+        visible_n = len(visible)
+        odd = sum(1 for c in visible if unicodedata.category(c) in ("Co", "Cc", "Cs", "Cn"))
+    if not visible_n:
         return ""
-    odd = sum(1 for c in visible if unicodedata.category(c) in ("Co", "Cc", "Cs", "Cn"))
-    if odd / len(visible) > CONTROL_RATIO:
+    if odd / visible_n > CONTROL_RATIO:
         return f"{odd} characters are control or private-use codes (a font without a Unicode map)"
     words = _WORD.findall(text)
     letters = sum(len(w) for w in words)
@@ -96,6 +106,9 @@ def garbled_reason(text: str) -> str:
     mixed = 0
     odd_words = 0
     for w in words:
+        if w.isascii():  # Latin letters and digits only: one script at most
+            odd_words += _odd_word(w)
+            continue
         scripts = {s for s in (_script(c) for c in w if c.isalpha()) if s}
         if scripts & {"CJK", "HIRAGANA", "KATAKANA"}:  # Japanese mixes these in one word
             scripts -= {"HIRAGANA", "KATAKANA"}
