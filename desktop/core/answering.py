@@ -1924,6 +1924,18 @@ class AnswerPlan:
         was or the model did not write it (a note's own line, "not found")."""
         return self.direct != "" or grounded(answer, question, self.evidence)
 
+    def departs_from_direct(self, answer: str) -> bool:
+        """Whether a Regenerated ``answer`` leaves out the value of :attr:`direct` (what
+        Hearth answered without the model): the value of a labelled line ("7713" of "Garage
+        code: 7713"), else the direct answer without its full stop.  Thirteenth new-user
+        trial: Regenerate gave the alarm PIN, which the same window holds, for "What is the
+        garage code?" without a warning."""
+        if not self.direct:
+            return False
+        m = _LABELLED.match(self.direct.strip())
+        value = (m.group("value") if m else self.direct).strip().rstrip(".")
+        return bool(value) and " ".join(value.lower().split()) not in " ".join(answer.lower().split())
+
     def unsupported(self, answer: str, question: str) -> list[str]:
         """Numbers and names of the reply that its quotes do not hold
         (:func:`unsupported_values`), and for a request (a summary, "Tell me about my

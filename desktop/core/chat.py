@@ -360,6 +360,8 @@ class ChatService:
                     meta["unsupported"] = missing
             else:  # the sources are shown as not what it says
                 meta["ungrounded"] = True
+            if not fresh and plan.departs_from_direct(text):  # Regenerate took another value
+                meta["direct"] = plan.direct
         copied = answering.copied_value(query, text) if plan.direct and text == plan.direct else ""
         if copied:  # what Copy takes: the password, not "Wi-Fi password: " before it
             meta["copy"] = copied
@@ -373,7 +375,8 @@ class ChatService:
         # nor is one about a secret asked with a typo ("wats the wifi pasword", ninth trial):
         # memory sees the question as typed, so it is checked as read too
         if (status == "complete" and self.context is not None and text.strip() and not plan.not_found
-                and not answering.is_not_found(text) and not plan.notice and not meta.get("ungrounded") and not meta.get("unsupported")
+                and not answering.is_not_found(text) and not plan.notice and not meta.get("ungrounded")
+                and not meta.get("unsupported") and not meta.get("direct")
                 and not mentions_secret(query)):
             try:
                 self.context.remember(conversation_id, conv.title, question, text)

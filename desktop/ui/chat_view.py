@@ -74,6 +74,9 @@ def unsupported_note(values: list[str]) -> str:
     return f"Check this answer: {answering.not_held_note(values, 'the passages below')}."
 
 
+#: under a regenerated answer that leaves out the value the first answer took from the line
+#: asked about (``meta["direct"]``, :meth:`desktop.core.answering.AnswerPlan.departs_from_direct`)
+DIRECT_NOTE = "Check this answer: the line it was asked about says “{}”."
 UNGROUNDED_NOTE = ("This answer is not taken from the passages below: it may come from the "
                    "model's general knowledge, or be wrong. Check it.")
 
@@ -243,6 +246,9 @@ class MessageWidget(QFrame):
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(UNGROUNDED_NOTE)}</span>')
         elif self.sources and reply and self.message.meta.get("unsupported"):
             note = unsupported_note(self.message.meta["unsupported"])
+            parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(note)}</span>')
+        if self.sources and reply and self.message.meta.get("direct"):
+            note = DIRECT_NOTE.format(self.message.meta["direct"])
             parts.append(f'<span style="color:{c.muted};">⚠ {html.escape(note)}</span>')
         earlier = self._earlier() if not streaming else []
         if earlier:  # a regenerated reply: its earlier answers can still be read

@@ -69,11 +69,12 @@ def format_duration(seconds: float | None) -> str:
 
 
 def progress_text(ev: ProgressEvent) -> str:
-    """'12 of 40 files · 230 chunks · 8.5 chunks/s · about 2 min left'."""
+    """'12 of 40 files · 230 passages · 8.5 passages/s · about 2 min left' (the file list
+    and the settings say "passages" for chunks too)."""
     d = ev.data
-    parts = [f"{int(ev.done)} of {int(ev.total or 0)} files", f"{d.get('chunks_done', 0)} chunks"]
+    parts = [f"{int(ev.done)} of {int(ev.total or 0)} files", f"{d.get('chunks_done', 0)} passages"]
     if d.get("chunks_per_s"):
-        parts.append(f"{d['chunks_per_s']:.1f} chunks/s")
+        parts.append(f"{d['chunks_per_s']:.1f} passages/s")
     eta = format_duration(d.get("eta_s"))
     if eta:
         parts.append(eta)

@@ -50,8 +50,10 @@ from desktop.ui.workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
 
-CATALOG_COLUMNS = ["Model", "Family", "Parameters", "Quantization", "Download", "RAM needed",
-                   "On this computer", "Personalize", "Licence", "State"]
+#: what a user chooses by first (fit, personalization), then the details; "Personalize" had
+#: needed a sideways scroll at the end (thirteenth new-user trial)
+CATALOG_COLUMNS = ["Model", "On this computer", "Personalize", "Parameters", "Download", "RAM needed",
+                   "Family", "Quantization", "Licence", "State"]
 FIT_COLUMN = CATALOG_COLUMNS.index("On this computer")
 PERSONALIZE_COLUMN = CATALOG_COLUMNS.index("Personalize")
 STATE_COLUMN = CATALOG_COLUMNS.index("State")
@@ -173,11 +175,13 @@ class ModelsPanel(QWidget):
                      "partial": f"paused at {_size(row.partial_bytes)}"}[row.state]
             if e.name == self._downloading:
                 state = "downloading…"
-            item = QTreeWidgetItem([
-                e.name, e.family, e.parameters_label, e.quantization, _size(e.size_bytes),
-                _size(e.ram_bytes), fit_label(e.ram_bytes, e.size_bytes, self.hardware),
-                "yes" if e.can_personalize else "no", e.licence, state,
-            ])
+            cells = {
+                "Model": e.name, "On this computer": fit_label(e.ram_bytes, e.size_bytes, self.hardware),
+                "Personalize": "yes" if e.can_personalize else "no", "Parameters": e.parameters_label,
+                "Download": _size(e.size_bytes), "RAM needed": _size(e.ram_bytes), "Family": e.family,
+                "Quantization": e.quantization, "Licence": e.licence, "State": state,
+            }
+            item = QTreeWidgetItem([cells[c] for c in CATALOG_COLUMNS])
             item.setData(0, Qt.ItemDataRole.UserRole, e.name)
             item.setToolTip(FIT_COLUMN, FIT_RULE)
             item.setToolTip(0, f"{e.repo} · {e.file} · context up to {e.context_length:,} tokens")

@@ -337,13 +337,15 @@ class PersonalizePanel(QWidget):
         logs = [i for i in preview.items if i.held_back and not i.sensitive]  # dataset.repetitive
         auto = len(preview.items) - len(preview.included) - len(held) - len(logs)
         self.preview_label.setText(
-            f"{len(preview.included)} files, {_about_words(preview.total_tokens)}"
+            # "other": the files held back are not among those learned (thirteenth trial:
+            # "10 files ... 8 seem to hold private details" read as 8 of the 10)
+            f"{len(preview.included)} files to learn from, {_about_words(preview.total_tokens)}"
             + (f"; {auto} left out automatically." if auto else ".")
-            + (f" {len(held)} {'seems' if len(held) == 1 else 'seem'} to hold {held_kinds(i.sensitive for i in held)} and "
+            + (f" {len(held)} other {'file seems' if len(held) == 1 else 'files seem'} to hold {held_kinds(i.sensitive for i in held)} and "
                f"{'is' if len(held) == 1 else 'are'} left out: your personal adapter could learn "
                "them by heart and repeat them to anyone using this computer. Tick one only if "
                "you want it learned." if held else "")
-            + (f" {len(logs)} {'looks' if len(logs) == 1 else 'look'} like a log or generated data "
+            + (f" {len(logs)} other {'file looks' if len(logs) == 1 else 'files look'} like a log or generated data "
                "(the same few words over and over) and "
                f"{'is' if len(logs) == 1 else 'are'} left out." if logs else "")
         )

@@ -144,8 +144,8 @@ def open_source_or_explain(source: dict[str, Any]) -> tuple[bool, str]:
     Returns:
         (opened, message): ``message`` is "" when the file was handed to the system's
         opener, else one sentence for the user (the file is gone; nothing on this
-        desktop opens it, in which case its location is also put on the clipboard so it
-        can be pasted into a file manager).
+        desktop opens it, in which case the sentence gives its location, which can be
+        selected and copied; the clipboard is not touched).
     """
     if source.get("kind") == "memory":
         return False, (
@@ -162,11 +162,10 @@ def open_source_or_explain(source: dict[str, Any]) -> tuple[bool, str]:
         )
     if open_source(source):
         return True, ""
-    from PySide6.QtGui import QGuiApplication
-
-    QGuiApplication.clipboard().setText(path)
+    # the clipboard is left alone: it may hold an answer the user copied a moment before
+    # (thirteenth new-user trial); the path can be selected in the message
     where = f" The passage is on page {int(source['page'])}." if source.get("page") else ""
     return False, (
-        f"No application on this computer opens {Path(path).name}. Its location is copied to "
-        f"the clipboard: {path}.{where}"
+        f"No application on this computer opens {Path(path).name}. It is at {path} (select "
+        f"the location here to copy it into a file manager).{where}"
     )

@@ -767,6 +767,26 @@ def test_regenerate_shows_the_models_own_answer_with_its_warning(tmp_path: Path)
     h.close()
 
 
+def test_regenerate_that_takes_another_value_of_the_window_is_flagged(tmp_path: Path) -> None:
+    # thirteenth new-user trial: Regenerate gave the alarm PIN for the garage code, with no
+    # warning (both are in the quoted window, so nothing was "unsupported")
+    codes = Source("document", "codes.txt", "House codes\nGarage code: 7713\nAlarm PIN: 2580",
+                   path="/tmp/codes.txt")
+    h = History(tmp_path / "h.db")
+    provider = _Provider(sources=[codes])
+    svc = ChatService(h, ScriptedBackend("The garage code is 2580."), ChatSettings(), context=provider)
+    c = h.create_conversation()
+    list(svc.send(c.id, "What is the garage code?"))
+    assert h.messages(c.id)[-1].content == "Garage code: 7713"
+    list(svc.regenerate(c.id))
+    answer = h.messages(c.id)[-1]
+    assert answer.content == "The garage code is 2580." and answer.meta["direct"] == "Garage code: 7713"
+    svc.engine.reply = "It is 7713."  # the same value in other words: no warning
+    list(svc.regenerate(c.id))
+    assert "direct" not in h.messages(c.id)[-1].meta
+    h.close()
+
+
 def test_a_lookup_typed_earlier_is_no_fact_told(tmp_path: Path) -> None:
     # "electrician phone number" got "You said: dentist phone number" (twelfth trial)
     said = "You said: dentist phone number"

@@ -145,7 +145,7 @@ def test_progress_text_shows_files_chunks_rate_and_eta() -> None:
 
     ev = ProgressEvent("index", "progress", "files", 12, 40, "files",
                        data={"chunks_done": 230, "chunks_per_s": 8.54, "eta_s": 125.0})
-    assert progress_text(ev) == "12 of 40 files · 230 chunks · 8.5 chunks/s · about 2 min left"
+    assert progress_text(ev) == "12 of 40 files · 230 passages · 8.5 passages/s · about 2 min left"
 
 
 def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:

@@ -66,8 +66,8 @@ def test_preview_lists_files_with_tokens_and_exclusions(qtbot, core, tmp_path: P
     assert "too short" in rows["notes/short.txt"].text(2)
     assert "seems to hold a password" in rows["notes/home.txt"].text(2) and not rows["notes/a.md"].text(2)
     assert rows["notes/home.txt"].toolTip(2) == rows["notes/home.txt"].text(2)  # whole, where the column cuts it
-    assert "1 seems to hold passwords" in panel.preview_label.text()
-    assert panel.preview_label.text().startswith("2 files, about ") and "tokens" not in panel.preview_label.text()
+    assert "1 other file seems to hold passwords" in panel.preview_label.text()
+    assert panel.preview_label.text().startswith("2 files to learn from, about ") and "tokens" not in panel.preview_label.text()
     assert "1 left out automatically" in panel.preview_label.text()  # the short file; the note is held back
     # the Wi-Fi note starts unticked (a new user left it ticked when this was a warning)
     assert rows["notes/home.txt"].checkState(0) == Qt.CheckState.Unchecked
@@ -97,7 +97,7 @@ def test_preview_holds_back_health_details_and_phone_numbers(qtbot, core) -> Non
     assert rows["notes/dentist.txt"].checkState(0) == rows["notes/birthdays.txt"].checkState(0) == Qt.CheckState.Unchecked
     assert rows["notes/car.txt"].checkState(0) == Qt.CheckState.Checked and not rows["notes/car.txt"].text(2)
     label = panel.preview_label.text()
-    assert "2 seem to hold private details (health details, phone numbers) and are left out" in label
+    assert "2 other files seem to hold private details (health details, phone numbers) and are left out" in label
     assert "passwords" not in label and "left out automatically" not in label
     rows["notes/dentist.txt"].setCheckState(0, Qt.CheckState.Checked)  # the user chooses to include it
     assert panel.included_files() == ["notes/dentist.txt"] and panel.excluded_files() == []

@@ -403,6 +403,12 @@ def test_sources_under_an_answer_open_when_clicked(qtbot: Any, make_window: Any)
     window.open_conversation(conv.id)
     footer = window.view.message_widgets()[-1].footer.text()
     assert "Check this answer: “7” is not in the passages below." in footer
+    history.add_message(conv.id, "user", "What is the garage code?")
+    history.add_message(conv.id, "assistant", "The garage code is 2580.",
+                        meta={"sources": [source], "direct": "Garage code: 7713"})
+    window.open_conversation(conv.id)
+    footer = window.view.message_widgets()[-1].footer.text()
+    assert "the line it was asked about says “Garage code: 7713”" in footer
     history.add_message(conv.id, "user", "What was the grwoth?")
     history.add_message(conv.id, "assistant", "Growth was 3%.",
                         meta={"sources": [source], "read_as": [["grwoth", "growth"]]})
