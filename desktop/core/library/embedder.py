@@ -314,10 +314,11 @@ class SentenceEmbedder:
 
 
 #: Chunks per embedding step of an indexing run.  Indexing pauses for the chat between
-#: steps, so a step is what an answer may have to share the cores with.  Measured here
-#: (ONNX int8, 2 threads, SciFact chunks, a busy machine): 8.7 chunks/s in steps of 8,
-#: 9.5 in 16, 8.9 in 32 (the same within noise), the longest step 1.6 s, 2.6 s, 5.5 s.
-EMBED_STEP = 8
+#: steps, so a step is what an answer may have to share the cores with.  Measured on the
+#: int8 ONNX embedder (2 threads, 1000 SciFact abstracts, 2135 chunks, 2026-12-05): steps
+#: of 8 left the cores idle 2.3 s of 24.6 s between steps (each step ends when its slowest
+#: text does, then progress and pause are handled); 32 takes about 0.3 s a step here.
+EMBED_STEP = 32
 
 
 def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int = EMBED_STEP,

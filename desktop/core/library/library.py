@@ -70,9 +70,10 @@ class CollectionInfo:
 
 
 #: Passages per second assumed when telling the user how long re-indexing takes: the whole
-#: pipeline measured 8.7 to 9.5 chunks/s on 2 busy cores (ONNX int8, SciFact chunks; see
-#: desktop.core.library.embedder.EMBED_STEP).  Rough on purpose: shown as "about".
-REINDEX_CHUNKS_PER_S = 9.0
+#: pipeline measured 46 chunks/s on 2 AVX2 cores (AMD EPYC) and 78 to 90 on 2 AVX-512 ones
+#: (ONNX int8, SciFact abstracts, ``hearth-bench index``); half the slower, for a laptop
+#: that is busy or older.  Rough on purpose: shown as "about".
+REINDEX_CHUNKS_PER_S = 23.0
 
 
 @dataclass

@@ -91,7 +91,7 @@ def test_progress_moves_within_one_large_file(tmp_path: Path, embedder: Any) -> 
     """The bar's fraction moves with each embedded batch, not only when a file is done."""
     big = tmp_path / "big.txt"
     big.write_text("\n\n".join(f"Paragraph {i} tells of harvest number {i} in the valley. " * 6
-                               for i in range(120)), encoding="utf-8")
+                               for i in range(480)), encoding="utf-8")  # steps of 32 chunks
     lib = Library(tmp_path / "store", LibrarySettings(parse_timeout_s=60, ocr_enabled=False),
                   embedder=embedder, flush_chunks=10_000)  # one group: the whole file
     try:
@@ -104,3 +104,38 @@ def test_progress_moves_within_one_large_file(tmp_path: Path, embedder: Any) -> 
     moving = sorted(set(f for f in inside if 0 < f < 1))
     assert len(moving) >= 2, inside  # moved at least twice before the file was finished
     assert inside == sorted(inside)  # never backwards
+
+
+def test_the_reader_keeps_at_most_a_budget_of_text_ahead(tmp_path: Path, embedder: Any, monkeypatch: Any) -> None:
+    """Many small files may wait parsed for the embedder (it then never waits for the
+    parser), but not more text than READ_AHEAD_CHARS: a folder of large files would
+    otherwise be held in memory whole."""
+    import os
+
+    from desktop.core.jobs import CancelToken
+    from desktop.core.library import indexer
+    from desktop.core.library.indexer import IndexRun
+
+    monkeypatch.setattr(indexer, "READ_AHEAD_CHARS", 100)
+    notes = []
+    for i in range(4):
+        note = tmp_path / f"note{i}.txt"
+        note.write_text(f"Note {i} is about the garden and the shed, and what grows there. " * 2)
+        notes.append(note)
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder)
+    try:
+        run = IndexRun(lib.indexer, notes, "default", CancelToken())
+        run.work = [(n, os.stat(n)) for n in notes]
+        stop = CancelToken()
+        reader = threading.Thread(target=run.produce, args=(stop,), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while run.results.qsize() < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)  # the embedder is busy: the reader would parse the others ahead
+        assert run.results.qsize() == 1  # the first note (130 characters) fills the budget
+        stop.cancel()
+        reader.join(10)
+        assert not reader.is_alive()
+    finally:
+        lib.close()
