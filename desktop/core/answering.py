@@ -557,8 +557,9 @@ def answer_type(question: str) -> str | None:
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
     "measure" for "how long/far/tall…", "temperature", "percent", "number" for "how
     many/much" and what something costs, "age" for "how old", "frequency" for "how
-    often", "phone" for a phone number, "email" for an e-mail address, "name" for "who";
-    None for other questions (the classic answer-type classification of factoid
+    often", "phone" for a phone number, "email" for an e-mail address, "address" for a
+    postal one, "reading" for a measured value ("blood pressure", "heart rate"), "name"
+    for "who"; None for two questions in one (:func:`asks_two_things`) and other questions (the classic answer-type classification of factoid
     question answering, e.g. Jurafsky & Martin, *Speech and Language Processing*, ch. 14)."""
     # a follow-up asks for its own kind of value, not that of the question in brackets after
     # it ("And her phone number? (When is Chloe's birthday?)" got the birthday again)
