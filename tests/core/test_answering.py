@@ -941,3 +941,39 @@ def test_a_reading_is_taken_with_its_unit_from_the_line_that_names_it() -> None:
     # the model had answered "elevated", from the summary's sentence
     assert direct("What was the patient's blood pressure in the medical report?", report) == "142/88 mmHg."
     assert direct("What is my heart rate?", report) == "78 bpm."
+
+
+# Fourteenth new-user trial.
+def test_whose_address_is_asked_counts() -> None:
+    dentist = Source("document", "dentist.txt", "Dentist: Dr. Priya Raman\nAddress: 22 Mill Lane, Hexford HX4 7QP\n"
+                     "Phone: 01632 960 418")
+    sitter = Source("document", "babysitter.txt", "Babysitter\nOur babysitter is Chloe Marsh. She charges 12 pounds an hour.")
+    # the dentist's address had been given as the babysitter's
+    plan = AnswerPlan.make("What is the babysitter's address?", [dentist, sitter], searched=True)
+    assert plan.not_found and not plan.evidence
+    assert direct("What is the dentist's address?", dentist) == "Address: 22 Mill Lane, Hexford HX4 7QP"
+
+
+def test_a_markdown_heading_with_a_year_is_a_heading() -> None:
+    from desktop.core.answering import is_heading
+
+    trip = ("# Porto trip, April 2027\n\n## Flights\n- Outbound: EZY6291, Friday 16 April 2027, departs Bristol 07:05\n"
+            "- Return: EZY6292, Tuesday 20 April 2027, departs Porto 11:50\n")
+    assert is_heading(trip, 0, len("# Porto trip, April 2027"))
+    (ev,) = select_evidence("What flight do I take home from Porto?", [Source("document", "porto-trip.md", trip)])
+    # the trip's title had been the answer
+    assert trip[ev.best[0]:ev.best[1]] == "- Return: EZY6292, Tuesday 20 April 2027, departs Porto 11:50"
+
+
+def test_what_something_costs_is_the_amount_of_money() -> None:
+    piano = Source("document", "piano-lessons.txt", "Maya's piano teacher is Mrs. Ingrid Solberg.\n"
+                   "Lessons are on Wednesdays at 4:30pm and cost 28 pounds each.")
+    assert direct("How much do Maya's piano lessons cost?", piano) == "28 pounds."  # not "4"
+
+
+def test_a_name_asked_for_ranks_the_line_that_names_someone() -> None:
+    todo = Source("document", "todo.md", "# To do\n- Pay the window cleaner (18 pounds)\n- Book the MOT")
+    cleaner = Source("document", "window-cleaner.txt", "Window cleaner\nOur window cleaner is Dave Holt. "
+                     "He comes every fourth Wednesday.")
+    best = select_evidence("What is the window cleaner's name?", [todo, cleaner])[0]
+    assert best.source.title == "window-cleaner.txt"  # the to-do line had been the answer
