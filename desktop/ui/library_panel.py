@@ -49,7 +49,7 @@ STATE_LABELS = {
     "indexing": "Interrupted — will resume",
     "skipped": "Skipped",
     "stale": "Waiting to re-index",
-    "waiting": "Waiting — indexing was stopped",
+    "waiting": "Waiting to be indexed",
 }
 
 

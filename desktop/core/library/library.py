@@ -114,7 +114,8 @@ def _chunking(settings: LibrarySettings) -> tuple[int, int]:
 class FileStatus:
     """One file's state: "indexed", "indexing" (interrupted, resumes), "skipped", "stale"
     (made by another embedding model, waiting to be re-indexed), "waiting" (found by an
-    indexing run that was stopped before it was stored)."""
+    indexing run and not yet stored: later in the running job, or the job was stopped and
+    the next catch-up indexes it)."""
 
     path: str
     collection: str

@@ -196,3 +196,29 @@ def test_files_a_stopped_run_did_not_reach_wait_in_the_list_and_are_indexed_next
         assert {f.state for f in lib.files()} == {"indexed"}
     finally:
         lib.close()
+
+
+def test_a_run_lists_its_files_as_waiting_and_reads_the_small_ones_first(tmp_path: Path, embedder: Any) -> None:
+    from desktop.core.library import Library
+    from desktop.core.settings import LibrarySettings
+
+    # a note added beside a 5 MB log was searchable only after the log, and neither was in
+    # the file list meanwhile (fourteenth new-user trial)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a-big.log").write_text("\n\n".join(f"line {i}: sync ok, 0 files changed" * 8 for i in range(200)))
+    (folder / "z-note.txt").write_text("The window cleaner is Dave Holt.")
+    lib = Library(tmp_path / "store", LibrarySettings(), embedder=embedder, flush_chunks=1)
+    try:
+        first_states: dict[str, str] = {}
+        midway: dict[str, str] = {}
+        for ev in lib.index_paths([folder]):
+            if ev.kind == "progress" and ev.what == "files" and not first_states:
+                first_states = {Path(f.path).name: f.state for f in lib.files()}
+            if ev.kind == "progress" and ev.what == "files" and ev.data.get("files_done") == 1:
+                midway = {Path(f.path).name: f.state for f in lib.files()}
+        assert first_states == {"a-big.log": "waiting", "z-note.txt": "waiting"}
+        assert midway == {"z-note.txt": "indexed", "a-big.log": "waiting"}  # the small one first
+        assert {f.state for f in lib.files()} == {"indexed"}
+    finally:
+        lib.close()
