@@ -562,7 +562,7 @@ class ChatPage(QWidget):
         elif self._trimmed:
             self._trimmed = 0
         else:
-            self._set_status("Ready.")
+            self._set_status("Ready to chat.")  # beside "Indexing · …": the chat is ready
         self._show_stats(data)
         self.answer_finished.emit(message)
 

@@ -340,6 +340,13 @@ class MainWindow(QMainWindow):
         self.library_status.setToolTip("Indexing your documents: the Library page shows the files")
         self.library_status.hide()
         bar.addPermanentWidget(self.library_status)
+        # between the indexing text and the answer's speed ("about 3 min left  0.7 tokens/s"
+        # ran together, fourteenth new-user trial)
+        self.library_separator = QFrame()
+        self.library_separator.setFrameShape(QFrame.Shape.VLine)
+        self.library_separator.setFrameShadow(QFrame.Shadow.Sunken)
+        self.library_separator.hide()
+        bar.addPermanentWidget(self.library_separator)
         self.stats_label = QLabel("")
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setToolTip("Speed of the last answer, and how much of the context window it used")
@@ -432,7 +439,7 @@ class MainWindow(QMainWindow):
             # while the Library page said it (twelfth new-user trial)
             panel.indexing_status.connect(self._show_indexing_text)
             for done in (panel.indexing_finished, panel.indexing_cancelled, panel.indexing_failed):
-                done.connect(lambda *_: self.library_status.hide())
+                done.connect(self._hide_indexing)
         self._panels[key] = panel
         self.modes.addWidget(panel)
         return panel
@@ -443,6 +450,11 @@ class MainWindow(QMainWindow):
     def _show_indexing_text(self, text: str) -> None:
         self.library_status.setText(f"Indexing · {text}")
         self.library_status.show()
+        self.library_separator.show()
+
+    def _hide_indexing(self, *_: Any) -> None:
+        self.library_status.hide()
+        self.library_separator.hide()
 
     def _run_pending_load(self) -> None:
         if self._reload_pending and not self.busy and self._load_worker is None:
@@ -507,7 +519,7 @@ class MainWindow(QMainWindow):
         if self.welcome is not None:
             self.welcome.enable_start()
         if not keep_status:
-            self._set_status("Ready.")
+            self._set_status("Ready to chat.")
         if self.core.adapter_notice:
             self.notice.show_notice(self.core.adapter_notice, "warning")
         self.update_adapter_badge()

@@ -37,7 +37,7 @@ def test_the_chat_page_answers_and_reports_through_signals(qtbot: Any, default_m
             qtbot.keyClick(page.input, Qt.Key.Key_Return)
         assert finished.args[0].status == "complete" and finished.args[0].content == "Paris is the capital."
         qtbot.waitUntil(lambda: not page.busy, timeout=20_000)
-        assert "Writing…" in statuses and statuses[-1] == "Ready."
+        assert "Writing…" in statuses and statuses[-1] == "Ready to chat."
         assert titles[-1].startswith("What is the capital of France?")
         messages = core.history.messages(page.conversation_id)
         assert [m.role for m in messages] == ["user", "assistant"]

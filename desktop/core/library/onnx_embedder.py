@@ -231,6 +231,11 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
+    quiet = _OthersBelowWarning()  # the exporter's and optimizer's INFO lines ("Fused Gelu:
+    # 6", "Removed 126 nodes") had filled the terminal of a first `make run` (fourteenth trial)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(quiet)
     try:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -301,10 +306,19 @@ def convert(model_dir: Path, cache_dir: Path, quantize: bool = True) -> Path:
     except Exception as exc:
         raise ConversionError(f"could not convert the embedding model ({type(exc).__name__}: {exc})") from exc
     finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
         if tmp.exists():
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _OthersBelowWarning(logging.Filter):
+    """Drops other libraries' records below WARNING (Hearth's own pass)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("desktop")
 
 
 def _remove_other_recipes(folder: Path) -> None:

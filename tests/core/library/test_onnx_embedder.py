@@ -152,3 +152,20 @@ def test_self_test_fails_when_the_library_did_not_get_the_int8_embedder(model_di
     with pytest.raises(selftest.StepFailed, match="did not load"):
         selftest._check_embedder(out, SentenceEmbedder(model_dir, threads=1), "onnx")
     selftest._check_embedder(out, SentenceEmbedder(model_dir, threads=1), "torch")  # asked for
+
+
+def test_the_conversion_keeps_other_libraries_info_lines_out_of_the_terminal() -> None:
+    # "Fused Gelu: 6", "Removed 126 nodes" filled the terminal of a first `make run`
+    # (fourteenth new-user trial); Hearth's own lines and others' warnings stay
+    import logging
+
+    from desktop.core.library.onnx_embedder import _OthersBelowWarning
+
+    quiet = _OthersBelowWarning()
+
+    def record(name: str, level: int) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, "m", None, None)
+
+    assert not quiet.filter(record("fusion_base", logging.INFO))
+    assert quiet.filter(record("fusion_base", logging.WARNING))
+    assert quiet.filter(record("desktop.core.library.onnx_embedder", logging.INFO))

@@ -184,7 +184,7 @@ def test_start_shows_loading_then_ready(qtbot: Any, make_window: Any) -> None:
         assert window.status_text.text() == "Loading model…"
         assert not window.send_button.isEnabled()
     assert window.send_button.isEnabled()
-    assert window.status_text.text() == "Ready."
+    assert window.status_text.text() == "Ready to chat."
 
 
 def test_a_saved_model_that_is_gone_falls_back_to_the_built_in_one(
