@@ -29,8 +29,9 @@ _SENSITIVE = [
     ("a card's security code", re.compile(r"\b(?:CVV2?|CVC2?|CID)\b\s*[:=]?\s*\d{3,4}\b", re.IGNORECASE)),
     ("a code", re.compile(
         r"(?<!zip )(?<!post )(?<!postal )(?<!area )\b(?:code|combination|alarm|keypad|opener|"
-        r"(?:door|gate|garage|safe|lock))\b[^\n\d]{0,30}?[:=]?\s*(?!(?:19|20)\d\d\b)\d{3,8}\b#?",
-        re.IGNORECASE)),  # a year is not a code: "The lock was changed in 2019"
+        r"(?:door|gate|garage|safe|lock))\b[^\n\d]{0,30}?[:=]?\s*(?!(?:19|20)\d\d\b)\d{3,8}\b(?![ \t.-]?\d)#?",
+        re.IGNORECASE)),  # a year is not a code: "The lock was changed in 2019"; nor a phone
+    # number: "Garage: Fenwick Motors, 01632 960 221" (fourteenth new-user trial)
     ("a policy or account number", re.compile(
         r"\b(?:policy|account|membership|customer|card|passport|licen[cs]e)\s+(?:no\.?|number|#)\s*[:=]?\s*"
         r"[A-Z0-9][A-Z0-9-]{4,}", re.IGNORECASE)),

@@ -58,17 +58,31 @@ def _fmt_eta(seconds: float | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
+#: the secrets of desktop.core.sensitive.sensitive_content, in plain words, by kind (the
+#: summary had said "passwords or codes" of notes held back for a policy number, fourteenth
+#: new-user trial)
+_SECRET_WORDS = {"a password": "passwords", "a PIN": "PINs", "a code": "codes", "a card's security code": "codes",
+                 "a key or token": "keys", "a policy or account number": "account or policy numbers",
+                 "a bank account number": "account or policy numbers",
+                 "a social security number": "account or policy numbers",
+                 "a card number": "card numbers"}
+
+
 def held_kinds(sensitive: Iterable[str]) -> str:
     """What held-back files seem to hold (their ``PreviewItem.sensitive``: "a password",
-    "health details"...), in plain words for the preview's summary: "passwords, codes,
-    account numbers or keys", "health details", "phone numbers", or "private details
-    (passwords or codes, health details, phone numbers)" for a mix."""
-    kinds = {s if s in PRIVATE_DETAILS else "secret" for s in sensitive}
+    "health details"...), in plain words for the preview's summary: "passwords and PINs",
+    "health details", "phone numbers", or "private details (codes, account or policy
+    numbers, health details, phone numbers)" for a mix of the private details
+    (:data:`desktop.core.sensitive.PRIVATE_DETAILS`) and others."""
+    kinds = list(dict.fromkeys(_SECRET_WORDS.get(s, s if s in PRIVATE_DETAILS else "passwords or codes")
+                               for s in sensitive))
+    order = [*dict.fromkeys(_SECRET_WORDS.values()), "passwords or codes", *PRIVATE_DETAILS]
+    kinds.sort(key=lambda k: order.index(k) if k in order else len(order))
+    if len(kinds) <= 2 and not set(kinds) & set(PRIVATE_DETAILS):
+        return " and ".join(kinds)
     if len(kinds) == 1:
-        (kind,) = kinds
-        return "passwords, codes, account numbers or keys" if kind == "secret" else kind
-    short = [k for k in ("secret", *PRIVATE_DETAILS) if k in kinds]
-    return "private details (" + ", ".join("passwords or codes" if k == "secret" else k for k in short) + ")"
+        return kinds[0]
+    return "private details (" + ", ".join(kinds) + ")"
 
 
 def _about_words(tokens: int) -> str:

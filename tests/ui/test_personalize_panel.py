@@ -106,13 +106,17 @@ def test_preview_holds_back_health_details_and_phone_numbers(qtbot, core) -> Non
 def test_held_back_summary_names_what_the_files_hold() -> None:
     from desktop.ui.personalize_panel import held_kinds
 
-    assert held_kinds(["a password", "a PIN"]) == "passwords, codes, account numbers or keys"
+    assert held_kinds(["a password", "a PIN"]) == "passwords and PINs"
+    assert held_kinds(["a password"]) == "passwords"
     assert held_kinds(["health details"]) == "health details"
     assert held_kinds(["phone numbers", "phone numbers"]) == "phone numbers"
     assert held_kinds(["phone numbers", "a code", "health details"]) == \
-        "private details (passwords or codes, health details, phone numbers)"
+        "private details (codes, health details, phone numbers)"
     assert held_kinds(["a car registration", "where a spare key is"]) == \
         "private details (where a spare key is, a car registration)"
+    # a policy number had been summed up as "passwords or codes" (fourteenth trial)
+    assert held_kinds(["a policy or account number", "a password", "phone numbers"]) == \
+        "private details (passwords, account or policy numbers, phone numbers)"
 
 
 def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:

@@ -163,6 +163,8 @@ def test_files_that_seem_to_hold_secrets_are_flagged() -> None:
     assert sensitive_content("Alarm: 5521") == sensitive_content("Garage door: 4402#") == "a code"
     assert sensitive_content("The meeting is in room 4402 on floor 3.") == ""
     assert sensitive_content("The lock was changed in 2019 by the landlord.") == ""  # a year
+    # a garage's phone number is no code (fourteenth trial: car.md held back "for a code")
+    assert sensitive_content("Garage: Fenwick Motors, 01632 960 221") == ""
     assert sensitive_content("Gym locker code at FitLine: 5820") == "a code"  # the third trial's notes
     assert sensitive_content("Policy number: NBM-2291-77C") == "a policy or account number"
     assert sensitive_content("Zip code: 10115") == "" and sensitive_content("Locker number 112") == ""
