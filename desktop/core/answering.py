@@ -557,6 +557,25 @@ def asks_two_things(question: str) -> bool:
     return bool(_SECOND_QUESTION.search(asked))  # a follow-up's "And when ...?" is one question
 
 
+def question_parts(question: str) -> list[str]:
+    """The two questions of one that joins them (:func:`asks_two_things`), each made a
+    question of its own: "What's my gym membership number and when is Oscar's birthday?"
+    gives "What's my gym membership number?" and "When is Oscar's birthday?"; a second
+    that points back ("... and what is her phone number?") carries the first in brackets,
+    as a follow-up does; else ``[question]``."""
+    if not asks_two_things(question):
+        return [question]
+    m = _SECOND_QUESTION.search(question, 1)
+    assert m is not None
+    first = question[:m.start()].strip().rstrip(",&").strip()
+    second = question[m.start():].lstrip(" ,&").removeprefix("and ").removeprefix("And ").strip()
+    first = first if first.endswith("?") else first + "?"
+    second = second[:1].upper() + second[1:]
+    if re.search(r"\b(?:it|its|her|his|him|she|he|they|them|their)\b", second, re.IGNORECASE):
+        second += f" ({first})"  # "What is her phone number? (Who is my dentist?)", as a follow-up is asked
+    return [first, second]
+
+
 def answer_type(question: str) -> str | None:
     """The kind of value ``question`` asks for: "year" for "what year", "date" for "when",
     "what date/day/month/time" or a named date ("date of birth", "due date", "deadline"),
@@ -1852,6 +1871,15 @@ class AnswerPlan:
                 question, candidate_windows(question, docs, similar))))
         else:
             evidence = open_evidence
+        kind = answer_type(question)
+        top = evidence[0].source.text[evidence[0].best[0]:evidence[0].best[1]] if evidence else ""
+        if len(evidence) > 1 and kind in VALUE_KINDS and kind != "address" and _NOTE_LINE.fullmatch(top.strip()):
+            # a note's line that holds a value of the kind asked before one that holds none:
+            # "When is Oscar's birthday?" had quoted "- Buy birthday present for Oscar" (a
+            # to-do list) before "- Nephew Oscar: 9 November".  Only for a note's short line:
+            # in prose the value is often in words ("seven-eighths", squad-a)
+            value = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
+            evidence.sort(key=lambda ev: not value.search(ev.source.text[ev.best[0]:ev.best[1]]))
         if evidence and asks and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
         if evidence and asks and not names_held(question, docs):
@@ -1899,6 +1927,15 @@ class AnswerPlan:
         if factual and not evidence and memories:  # the value in what the user said, as said
             direct = next((v for m in memories if (v := said_value(question, m))), "")
         general = not_found and not docs and not named and not lookup and not is_personal(question)
+        if factual and asks_two_things(question):  # each question answered apart, from its own
+            # line: "What's my gym membership number and when is Oscar's birthday?" had got the
+            # birthday alone, "... the wifi password and ... the front door code?" the code
+            # alone (fourteenth new-user trial); one line that answers both is quoted whole
+            both = [cls.make(part, sources, searched, similarity, named) for part in question_parts(question)]
+            if len(both) == 2 and all(p.direct and p.evidence for p in both):
+                first, second = (p.evidence[0] for p in both)
+                if not (direct and first.source is second.source and first.best == second.best):
+                    return cls(True, [first, second], memories, direct="\n".join(p.direct for p in both))
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:

@@ -363,6 +363,10 @@ class ChatService:
             if not fresh and plan.departs_from_direct(text):  # Regenerate took another value
                 meta["direct"] = plan.direct
         copied = answering.copied_value(query, text) if plan.direct and text == plan.direct else ""
+        if plan.direct and text != plan.direct and not meta.get("direct"):  # Regenerate kept the
+            # value in a sentence ("The garage door code is 9035."): Copy takes the code alone,
+            # as it does under the first answer (fourteenth new-user trial)
+            copied = answering.copied_value(query, plan.direct)
         if copied:  # what Copy takes: the password, not "Wi-Fi password: " before it
             meta["copy"] = copied
         meta["stats"] = stats

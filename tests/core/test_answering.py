@@ -977,3 +977,26 @@ def test_a_name_asked_for_ranks_the_line_that_names_someone() -> None:
                      "He comes every fourth Wednesday.")
     best = select_evidence("What is the window cleaner's name?", [todo, cleaner])[0]
     assert best.source.title == "window-cleaner.txt"  # the to-do line had been the answer
+
+
+def test_two_questions_answered_from_two_lines_get_both() -> None:
+    from desktop.core.answering import question_parts
+
+    assert question_parts("What's my gym membership number and when is Oscar's birthday?") == \
+        ["What's my gym membership number?", "When is Oscar's birthday?"]
+    assert question_parts("Who is my dentist and what is her phone number?") == \
+        ["Who is my dentist?", "What is her phone number? (Who is my dentist?)"]  # as a follow-up
+    gym = Source("document", "gym.txt", "I go to PulseFit on Station Road.\nMembership number: PF-0098123")
+    todo = Source("document", "todo.md", "# To do\n- Buy birthday present for Oscar\n- Book the MOT")
+    birthdays = Source("document", "birthdays.md", "# Birthdays\n- Nephew Oscar: 9 November\n- Mum: 2 March")
+    # the birthday alone had been the answer (fourteenth trial); a to-do line named Oscar first
+    assert direct("When is Oscar's birthday?", todo) == ""
+    plan = AnswerPlan.make("What's my gym membership number and when is Oscar's birthday?",
+                           [gym, todo, birthdays], searched=True)
+    assert plan.direct == "Membership number: PF-0098123\nNephew Oscar: 9 November"
+    assert [ev.source.title for ev in plan.evidence] == ["gym.txt", "birthdays.md"]
+    codes = Source("document", "wifi-and-codes.txt", "Wi-Fi password: plum-Kestrel-8823\nFront door keypad code: 4716")
+    assert direct("What is the wifi password and what is the front door code?", codes) == \
+        "Wi-Fi password: plum-Kestrel-8823\nFront door keypad code: 4716"  # the code alone before
+    # one line that answers both stays whole
+    assert direct("How much is the rent and when do I pay it?", LANDLORD).startswith("Rent: 1,150 pounds per month, paid")

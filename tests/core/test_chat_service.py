@@ -784,6 +784,7 @@ def test_regenerate_that_takes_another_value_of_the_window_is_flagged(tmp_path: 
     svc.engine.reply = "It is 7713."  # the same value in other words: no warning
     list(svc.regenerate(c.id))
     assert "direct" not in h.messages(c.id)[-1].meta
+    assert h.messages(c.id)[-1].meta["copy"] == "7713"  # Copy takes the code, as under the first
     h.close()
 
 
