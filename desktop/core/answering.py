@@ -1878,8 +1878,8 @@ class AnswerPlan:
             # "When is Oscar's birthday?" had quoted "- Buy birthday present for Oscar" (a
             # to-do list) before "- Nephew Oscar: 9 November".  Only for a note's short line:
             # in prose the value is often in words ("seven-eighths", squad-a)
-            value = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
-            evidence.sort(key=lambda ev: not value.search(ev.source.text[ev.best[0]:ev.best[1]]))
+            of_kind = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
+            evidence.sort(key=lambda ev: not of_kind.search(ev.source.text[ev.best[0]:ev.best[1]]))
         if evidence and asks and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
         if evidence and asks and not names_held(question, docs):
@@ -1933,9 +1933,9 @@ class AnswerPlan:
             # alone (fourteenth new-user trial); one line that answers both is quoted whole
             both = [cls.make(part, sources, searched, similarity, named) for part in question_parts(question)]
             if len(both) == 2 and all(p.direct and p.evidence for p in both):
-                first, second = (p.evidence[0] for p in both)
-                if not (direct and first.source is second.source and first.best == second.best):
-                    return cls(True, [first, second], memories, direct="\n".join(p.direct for p in both))
+                one, other = (p.evidence[0] for p in both)
+                if not (direct and one.source is other.source and one.best == other.best):
+                    return cls(True, [one, other], memories, direct="\n".join(p.direct for p in both))
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
