@@ -169,6 +169,10 @@ class ModelsPanel(QWidget):
         selected = self.selected_entry()
         self.catalog_tree.clear()
         suggest = recommended(self.entries, self.hardware)
+        # where the suggestion cannot be personalized, the one to personalize is named too
+        # (fourteenth new-user trial: the app is built around it, and only "not
+        # personalizable" was said)
+        personal = recommended([e for e in self.entries if e.can_personalize], self.hardware)
         for row in catalog_states(self.entries):
             e = row.entry
             state = {"downloaded": "downloaded", "available": "",
@@ -194,6 +198,10 @@ class ModelsPanel(QWidget):
                                    "answer better)." + ("" if e.can_personalize else
                                                         f" Personalize cannot train it: {personalize_reason(e)}")
                                 + "\n" + item.toolTip(0))
+            if personal is not None and e.name == personal.name and personal is not suggest:
+                item.setText(0, f"{e.name}  ✦ recommended to personalize")
+                item.setToolTip(0, "The largest model that fits this computer well and that "
+                                   "Personalize can train.\n" + item.toolTip(0))
             self.catalog_tree.addTopLevelItem(item)
             if selected is not None and e.name == selected.name:
                 item.setSelected(True)

@@ -61,6 +61,11 @@ def test_catalog_shows_fit_labels_for_this_machine(qtbot: Any, core: HearthCore)
                 if "★ recommended" in slow.catalog_tree.topLevelItem(i).text(0)]
     row = slow.row_for(named.split()[0])
     assert (row.text(PERSONALIZE_COLUMN) == "no") == named.endswith("(not personalizable)")
+    # and then the one to personalize is named too (fourteenth trial)
+    (personal,) = [slow.catalog_tree.topLevelItem(i).text(0) for i in range(slow.catalog_tree.topLevelItemCount())
+                   if "✦ recommended to personalize" in slow.catalog_tree.topLevelItem(i).text(0)]
+    assert named.endswith("(not personalizable)")  # smollm2-1.7b on this machine
+    assert slow.row_for(personal.split()[0]).text(PERSONALIZE_COLUMN) == "yes"
     phi = panel.row_for("phi-3-mini-4k-instruct")
     assert phi.text(PERSONALIZE_COLUMN) == "no" and "cannot yet" in phi.toolTip(PERSONALIZE_COLUMN)
     assert labels["llama-3.1-8b-instruct"] == "may be slow"
