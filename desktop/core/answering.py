@@ -499,6 +499,9 @@ _ADDRESS = re.compile(
 #: a sentence that gives an address without one's usual shape: "Address: Flat 2, Kings
 #: House", "lives at the old mill"
 _ADDRESS_SAID = re.compile(r"\baddress(?:es)?\s*(?::|is\b|was\b)|\b(?:lives?|living|lived|based|located)\s+at\b"
+                           # a street named without a number: "Dr. Alvarez, Elm Street clinic"
+                           r"|\b(?-i:[A-Z][a-z]+\s+(?:Street|Road|Lane|Avenue|Drive|Terrace|Crescent|Square|"
+                           r"Gardens|Grove|Boulevard|Mews|Parade))\b"
                            r"|" + _ADDRESS.pattern, re.IGNORECASE)
 #: a question asking for a postal address ("What is the babysitter's home address?"); not
 #: an e-mail, web or IP address, nor a speech ("the Gettysburg Address")
@@ -1935,7 +1938,8 @@ class AnswerPlan:
             if len(both) == 2 and all(p.direct and p.evidence for p in both):
                 one, other = (p.evidence[0] for p in both)
                 if not (direct and one.source is other.source and one.best == other.best):
-                    return cls(True, [one, other], memories, direct="\n".join(p.direct for p in both))
+                    # a paragraph each: one line break reads as a space in the window
+                    return cls(True, [one, other], memories, direct="\n\n".join(p.direct for p in both))
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
@@ -2018,17 +2022,20 @@ class AnswerPlan:
         source's ``extra["evidence"]`` as ``{"text", "start", "end"}`` (offsets in the
         shown text, and ``doc_start``/``doc_end`` in the document where known)."""
         shown = self.shown_sources()
-        support = supporting_sentence(answer, question, self.evidence)
-        if support is None:
-            return shown
-        i = next(n for n, ev in enumerate(self.evidence) if ev.source is support.source
-                 and ev.start == support.start)
-        a, b = support.best
-        mark: dict[str, Any] = {"text": support.source.text[a:b], "start": a - support.start,
-                                "end": b - support.start}
-        if support.source.start is not None:
-            mark["doc_start"], mark["doc_end"] = support.source.start + a, support.source.start + b
-        shown[i].extra["evidence"] = mark
+        # each answer of two questions in one rests on its own line (:func:`question_parts`)
+        parts = answer.split("\n\n") if self.direct and "\n\n" in self.direct else [answer]
+        for part in parts:
+            support = supporting_sentence(part, question, self.evidence)
+            if support is None:
+                continue
+            i = next(n for n, ev in enumerate(self.evidence) if ev.source is support.source
+                     and ev.start == support.start)
+            a, b = support.best
+            mark: dict[str, Any] = {"text": support.source.text[a:b], "start": a - support.start,
+                                    "end": b - support.start}
+            if support.source.start is not None:
+                mark["doc_start"], mark["doc_end"] = support.source.start + a, support.source.start + b
+            shown[i].extra.setdefault("evidence", mark)
         return shown
 
 

@@ -920,6 +920,8 @@ def test_a_postal_address_is_a_kind_of_value() -> None:
     plan = AnswerPlan.make("What is the babysitter's home address?", [SITTER], searched=True)
     assert plan.not_found and not plan.evidence
     assert direct("What is the hotel's address?", TRIP) == "Hotel: The Thistle Court, 8 Royal Terrace"
+    clinic = Source("document", "Dentist.md", "# Dentist\n\nDr. Alvarez, Elm Street clinic. Next check-up on 14 March.")
+    assert not AnswerPlan.make("What is the dentist's address?", [clinic], searched=True).not_found  # a street
     home = Source("document", "contacts.txt", "Megan Ford, babysitter. Address: Flat 2, Kings House, Leeds.")
     assert not AnswerPlan.make("What is Megan's address?", [home], searched=True).not_found  # as labelled
 
@@ -993,10 +995,12 @@ def test_two_questions_answered_from_two_lines_get_both() -> None:
     assert direct("When is Oscar's birthday?", todo) == ""
     plan = AnswerPlan.make("What's my gym membership number and when is Oscar's birthday?",
                            [gym, todo, birthdays], searched=True)
-    assert plan.direct == "Membership number: PF-0098123\nNephew Oscar: 9 November"
+    assert plan.direct == "Membership number: PF-0098123\n\nNephew Oscar: 9 November"
     assert [ev.source.title for ev in plan.evidence] == ["gym.txt", "birthdays.md"]
+    marked = [s.extra["evidence"]["text"] for s in plan.mark_evidence(plan.direct, "q")]  # each in bold
+    assert marked == ["Membership number: PF-0098123", "- Nephew Oscar: 9 November"]
     codes = Source("document", "wifi-and-codes.txt", "Wi-Fi password: plum-Kestrel-8823\nFront door keypad code: 4716")
     assert direct("What is the wifi password and what is the front door code?", codes) == \
-        "Wi-Fi password: plum-Kestrel-8823\nFront door keypad code: 4716"  # the code alone before
+        "Wi-Fi password: plum-Kestrel-8823\n\nFront door keypad code: 4716"  # the code alone before
     # one line that answers both stays whole
     assert direct("How much is the rent and when do I pay it?", LANDLORD).startswith("Rent: 1,150 pounds per month, paid")
