@@ -487,7 +487,8 @@ _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-/().]{5,20}\d(?![\w.,]\d)")
 #: an e-mail address (the common shape, not all of RFC 5322)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: a postal address: a house number and a street ("8 Royal Terrace", "1200 Healthcare
-#: Avenue", "Hauptstraße 5"), a UK postcode ("EH7 5AB") or a US ZIP code after its state
+#: Avenue", "Hauptstraße 5"), a UK postcode ("EH7 5AB"), a US ZIP code after its state, or
+#: a street named without a number ("Elm Street")
 _STREET = (r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Way|Close|Terrace|Place|Pl|Crescent|"
            r"Court|Ct|Gardens|Square|Sq|Grove|Row|Hill|Mews|Parade|Walk|Boulevard|Blvd|Highway|Hwy|"
            r"Park|Green|Rise|Vale|View)")
@@ -495,13 +496,13 @@ _ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){0,4}" + _STREET + r"\b"
     r"|\b[A-Z][a-zäöü]+(?:straße|strasse|weg|gasse|platz|allee)\s+\d{1,4}[a-z]?\b"
     r"|\b(?:Rue|Via|Calle|Avenida|Rua)\s+[\w' -]{2,40}?,?\s*\d{1,4}\b|\b\d{1,4},?\s+(?:rue|via|calle)\s+\w+"
-    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+    # a street named without a number: "Dr. Alvarez, Elm Street clinic"
+    r"|\b(?-i:[A-Z][a-z]+\s+(?:Street|Road|Lane|Avenue|Drive|Terrace|Crescent|Square|Gardens|Grove|"
+    r"Boulevard|Mews|Parade))\b")
 #: a sentence that gives an address without one's usual shape: "Address: Flat 2, Kings
 #: House", "lives at the old mill"
 _ADDRESS_SAID = re.compile(r"\baddress(?:es)?\s*(?::|is\b|was\b)|\b(?:lives?|living|lived|based|located)\s+at\b"
-                           # a street named without a number: "Dr. Alvarez, Elm Street clinic"
-                           r"|\b(?-i:[A-Z][a-z]+\s+(?:Street|Road|Lane|Avenue|Drive|Terrace|Crescent|Square|"
-                           r"Gardens|Grove|Boulevard|Mews|Parade))\b"
                            r"|" + _ADDRESS.pattern, re.IGNORECASE)
 #: a question asking for a postal address ("What is the babysitter's home address?"); not
 #: an e-mail, web or IP address, nor a speech ("the Gettysburg Address")

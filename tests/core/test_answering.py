@@ -921,7 +921,8 @@ def test_a_postal_address_is_a_kind_of_value() -> None:
     assert plan.not_found and not plan.evidence
     assert direct("What is the hotel's address?", TRIP) == "Hotel: The Thistle Court, 8 Royal Terrace"
     clinic = Source("document", "Dentist.md", "# Dentist\n\nDr. Alvarez, Elm Street clinic. Next check-up on 14 March.")
-    assert not AnswerPlan.make("What is the dentist's address?", [clinic], searched=True).not_found  # a street
+    assert direct("What is the dentist's address?", clinic) == "Elm Street."  # a street, named so
+    # (the model had answered "The dentist's address is 14 March at 9:30")
     home = Source("document", "contacts.txt", "Megan Ford, babysitter. Address: Flat 2, Kings House, Leeds.")
     assert not AnswerPlan.make("What is Megan's address?", [home], searched=True).not_found  # as labelled
 
