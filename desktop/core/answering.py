@@ -558,7 +558,10 @@ def asks_two_things(question: str) -> bool:
     line is quoted whole, not the part the first question asks for (thirteenth new-user
     trial: "1,150 pounds.", the day it is paid left out)."""
     asked = re.sub(r"^\W*(?:and|&|but|also|so)\b", "", _ASKED_BEFORE.sub("?", question).strip(), flags=re.IGNORECASE)
-    return bool(_SECOND_QUESTION.search(asked))  # a follow-up's "And when ...?" is one question
+    m = _SECOND_QUESTION.search(asked)  # a follow-up's "And when ...?" is one question
+    # and what comes before is a question itself: "Prior to Super Bowl 50, when were the
+    # Carolina Panthers last there?" is one (squad-a)
+    return m is not None and bool(_FACTUAL_START.match(asked[:m.start()]))
 
 
 def question_parts(question: str) -> list[str]:
@@ -570,7 +573,8 @@ def question_parts(question: str) -> list[str]:
     if not asks_two_things(question):
         return [question]
     m = _SECOND_QUESTION.search(question, 1)
-    assert m is not None
+    if m is None:
+        return [question]
     first = question[:m.start()].strip().rstrip(",&").strip()
     second = question[m.start():].lstrip(" ,&").removeprefix("and ").removeprefix("And ").strip()
     first = first if first.endswith("?") else first + "?"
@@ -1321,36 +1325,56 @@ def identifier_value(question: str, evidence: Evidence) -> str:
 _LINES_UNDER_CHARS = 160
 
 
+#: a line that gives a contact detail of whoever the note is about: "Her mobile: ...",
+#: "Phone: ...", "email dennis@example.com"
+_OWN_CONTACT_LINE = re.compile(r"\s*(?:[-*•]\s*)?(?:(?:her|his|their|my|our)\s+)?(?:phone|mobile|mob|tel|telephone|"
+                               r"cell|landline|e-?mail|number)\b", re.IGNORECASE)
+#: the words of an identifier's label, not whose it is ("Cornwall cottage booking reference")
+_ID_WORDS = frozenset(terms("booking reference ref number no id code confirmation"))
+
+
+def whose_windows(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The windows of ``evidence`` about whose phone number, e-mail, postal address or
+    identifier ``question`` asks (its content words other than the identifier's label, in
+    the window, the lines right under it, or its file name and headings); all of them for
+    other questions and for a question that names no one.  Fourteenth and fifteenth
+    new-user trials: "What is the babysitter's phone number?" got the dentist's (whose
+    "Phone:" line matched best), "What is the plumber's address?" an address made of the
+    dentist's and the plumber's, "What is the babysitter's address?" the dentist's."""
+    kind = answer_type(question)
+    ids = kind is None and bool(_ID_ASKED.search(question))
+    if kind not in ("phone", "email", "address") and not ids:
+        return list(evidence)
+    wanted = with_related(set(asked_terms(question)) - (_ID_WORDS if ids else frozenset()))
+    if not wanted:
+        return list(evidence)
+    return [ev for ev in evidence if wanted & (
+        set(terms(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS])) | _passage_context(ev.source))]
+
+
 def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether a quoted window holds the kind of value ``question`` asks for where that is
     unmistakable: a phone number, an e-mail or a postal address (:func:`answer_type`; in the
-    window or the lines right under it), or an identifier (:data:`_ID_ASKED`) beside a word the
-    question names; True for other questions.  Twelfth new-user trial: "What is my passport
-    number?" got "2" (a to-do list's next item number), "What is my sister Nadia's phone
-    number?" got "27 June", "What is the vet's email address?" the vet's phone number;
-    "What is the babysitter's home address?" her name (thirteenth trial)."""
+    window or the lines right under it), or an identifier (:data:`_ID_ASKED`) on a line
+    that names a word of the question; True for other questions.  Twelfth new-user trial:
+    "What is my passport number?" got "2" (a to-do list's next item number), "What is my
+    sister Nadia's phone number?" got "27 June", "What is the vet's email address?" the
+    vet's phone number; thirteenth: "What is the babysitter's home address?" her name;
+    fifteenth: "What is my passport number?" a packing list ("- Passport", "- Euro cash
+    (about 150 EUR)").  Whose value it is, :func:`whose_windows` sees to."""
     kind = answer_type(question)
     if kind in ("phone", "email", "address"):
         # an address also as a note labels it ("Address: Flat 2, Kings House")
         value = _TYPE_PATTERNS[kind][0 if kind == "address" else 1]
         assert value is not None
-        # whose it is, where the question says: "What is the babysitter's address?" got the
-        # dentist's, from a window that names no babysitter (fourteenth new-user trial)
-        wanted = with_related(set(asked_terms(question)))
-
-        def about(ev: Evidence, near: str) -> bool:
-            return not wanted or bool(wanted & (set(terms(near)) | _passage_context(ev.source)))
-
-        for ev in evidence:
-            near = ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]
-            if value.search(near) and about(ev, near):
-                return True
-        return False
+        return any(value.search(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]) for ev in evidence)
     if not _ID_ASKED.search(question):
         return True
     wanted = with_related(set(asked_terms(question)))
-    return any(_ID_VALUE.search(ev.text) and wanted & (set(terms(ev.text)) | _passage_context(ev.source))
-               for ev in evidence)
+    context = [_passage_context(ev.source) for ev in evidence]
+    return any(_ID_LABELLED.search(line) or _ID_VALUE.search(line) and wanted & set(terms(line))
+               for ev, ctx in zip(evidence, context, strict=True) for line in ev.text.split("\n")
+               if wanted & (set(terms(line)) | ctx))
 
 
 def said_value(question: str, memory: Source) -> str:
@@ -1409,6 +1433,12 @@ def typed_value(question: str, evidence: Evidence) -> str:
             # the model's echo of the question, tenth new-user trial)
             under = _CONTACT_UNDER.match(evidence.source.text, b)
         sentence = (under.group() if under else "") or sentence
+        if not value_pattern.search(sentence):  # the window's own contact line ("Her mobile:
+            # 07700 900 384" two lines on; the window is about whose number is asked,
+            # :func:`whose_windows`), not another's ("Electrician: Sparks 07700 900 111")
+            lines = [line for line in evidence.text.split("\n")
+                     if value_pattern.search(line) and _OWN_CONTACT_LINE.match(line)]
+            sentence = lines[0] if len(lines) == 1 else sentence
     asked = question.lower()
     values, named = [], []  # named: numbers followed by what the question counts
     spans = []
@@ -1871,8 +1901,8 @@ class AnswerPlan:
         asks = factual or lookup
         similar = sentence_similarity(question, docs, similarity) if asks and similarity else {}
         if asks:  # the best windows of those not about someone else
-            evidence = best_windows(about_the_same_thing(question, about_the_same_person(
-                question, candidate_windows(question, docs, similar))))
+            evidence = best_windows(whose_windows(question, about_the_same_thing(question, about_the_same_person(
+                question, candidate_windows(question, docs, similar)))))
         else:
             evidence = open_evidence
         kind = answer_type(question)
@@ -1924,7 +1954,9 @@ class AnswerPlan:
             # holds: not found, not the model's pick of another value
             evidence = []
             not_found = searched and not memories
-        if factual and not direct:  # a list kept under a heading that names what is asked
+        if factual and not direct and not _ID_ASKED.search(question) and answer_type(question) is None:
+            # a list kept under a heading that names what is asked (not for a number: "What
+            # is my passport number?" got a packing list, fifteenth new-user trial)
             listed, window = listed_under_heading(question, docs)
             if window is not None:
                 direct, evidence = listed, [window]
@@ -1936,11 +1968,17 @@ class AnswerPlan:
             # birthday alone, "... the wifi password and ... the front door code?" the code
             # alone (fourteenth new-user trial); one line that answers both is quoted whole
             both = [cls.make(part, sources, searched, similarity, named) for part in question_parts(question)]
-            if len(both) == 2 and all(p.direct and p.evidence for p in both):
+            if len(both) == 2 and all(p.evidence and not p.not_found for p in both) and any(p.direct for p in both):
+                # a part without a value of its own is answered by the sentence it matched
+                # ("Who is my dentist and what is her phone number?" had lost the dentist's
+                # name, "Who is Maya's piano teacher and when are the lessons?" got nonsense;
+                # fifteenth new-user trial)
                 one, other = (p.evidence[0] for p in both)
+                answers = list(dict.fromkeys(p.direct or p.quoted_sentence() for p in both))
                 if not (direct and one.source is other.source and one.best == other.best):
                     # a paragraph each: one line break reads as a space in the window
-                    return cls(True, [one, other], memories, direct="\n\n".join(p.direct for p in both))
+                    return cls(True, [one, other] if other is not one else [one], memories,
+                               direct="\n\n".join(answers))
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:

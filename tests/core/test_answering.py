@@ -932,6 +932,8 @@ def test_two_questions_in_one_get_the_whole_line() -> None:
 
     question = "How much is the rent and when do I pay it?"
     assert asks_two_things(question) and answer_type(question) is None
+    # a clause before the question is no question of its own (squad-a)
+    assert not asks_two_things("Prior to Super Bowl 50, when were the Carolina Panthers last there?")
     # "1,150 pounds." had dropped the day it is paid
     assert direct(question, LANDLORD) == ("Rent: 1,150 pounds per month, paid on the 1st of each month "
                                           "by standing order")
@@ -1005,3 +1007,33 @@ def test_two_questions_answered_from_two_lines_get_both() -> None:
         "Wi-Fi password: plum-Kestrel-8823\n\nFront door keypad code: 4716"  # the code alone before
     # one line that answers both stays whole
     assert direct("How much is the rent and when do I pay it?", LANDLORD).startswith("Rent: 1,150 pounds per month, paid")
+
+
+# Fifteenth new-user trial.
+def test_whose_phone_number_or_reference_is_asked_counts() -> None:
+    dentist = Source("document", "dentist.txt", "Dentist: Dr. Amara Okafor\nPhone: 01632 960 418\n"
+                     "Address: 22 Mill Lane, Hexford HX4 7QP")
+    sitter = Source("document", "babysitter.txt", "Babysitter\nOur babysitter is Chloe Marsh. She charges 12 "
+                    "pounds an hour, 15 after midnight.\nHer mobile: 07700 900 384")
+    plumber = Source("document", "plumber.txt", "Plumber: Dave Horrocks\nAddress: 7 Kingfisher Close, Hexford HX2 3LD")
+    # the dentist's "Phone:" line matched best and had been given as the babysitter's
+    assert AnswerPlan.make("What is the babysitter's phone number?", [dentist, sitter], searched=True).direct == \
+        "07700 900 384."
+    assert AnswerPlan.make("What is the plumber's address?", [dentist, plumber], searched=True).direct == \
+        "Address: 7 Kingfisher Close, Hexford HX2 3LD"  # not one made of both
+    porto = Source("document", "porto-trip.md", "## Hotel\n- Hotel Ribeira Azul - booking reference RBZ-77310")
+    cornwall = Source("document", "cornwall-holiday.md", "# Cornwall holiday\n- Booking reference: CWL-55812")
+    assert AnswerPlan.make("What is the Cornwall cottage booking reference?", [porto, cornwall],
+                           searched=True).direct == "CWL-55812"
+    packing = Source("document", "packing-porto.md", "# What to pack for Porto\n\n- Passport\n"
+                     "- Euro cash (about 150 EUR)\n- Travel adapter (type F)")
+    # the packing list had been the answer
+    assert AnswerPlan.make("What is my passport number?", [packing], searched=True).not_found
+
+
+def test_a_part_of_two_questions_without_a_value_gets_its_sentence() -> None:
+    dentist = Source("document", "dentist.txt", "My dentist is Dr. Amara Okafor at Riverside Dental Practice.\n"
+                     "Phone: 01632 960 418")
+    # the dentist's name had been left out
+    assert direct("Who is my dentist and what is her phone number?", dentist) == \
+        "My dentist is Dr. Amara Okafor at Riverside Dental Practice.\n\n01632 960 418."

@@ -188,10 +188,13 @@ class BM25Index:
             together = np.logical_and.reduce([holding(w) for w in known]) if known else np.True_
             for word in unknown:
                 # one edit from the word, or from its stem ("electricans": "electrician")
-                near = {c for c in edits1(word) if written(c)} | {
+                one_edit = {c for c in edits1(word) if written(c)}
+                near = one_edit | {
                     self._word_of_stem[c] for c in edits1(self._stem_of(word)) if c in self._word_of_stem}
                 shared = {c: int(np.count_nonzero(together & holding(c))) for c in sorted(near)}
-                best = max(shared, key=lambda c: shared[c], default=None)
+                # of as many passages, one edit from the word as typed before one from its stem:
+                # "plumbers" is the notes' "Plumber" (it had been read as "lumber", fifteenth trial)
+                best = max(shared, key=lambda c: (shared[c], c in one_edit), default=None)
                 # a word of the same stem is found as typed ("sallys": "Sally's")
                 if best is not None and shared[best] and sid(best) != sid(word):
                     out[word] = best

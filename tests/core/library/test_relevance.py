@@ -175,6 +175,10 @@ def test_a_misspelt_question_is_read_with_the_words_of_the_files(notes: Notes) -
     # "plumber" became the "lumber" of a scan's OCR text (eleventh trial)
     notes({"scan.txt": "hieMPolicy#BCB-R4578 lumber BCB-445782\n"})
     assert lib.correct_spelling("What is the plumber's phone number?") == "What is the plumber's phone number?"
+    # a plural whose singular the notes hold as written is no misspelling: "plumbers number"
+    # had been read as "lumber number" (fifteenth trial)
+    notes({"plumber.txt": "Plumber\nOur plumber is Tomasz Nowak.\nMobile: 07700 900 512\n"})
+    assert lib.correct_spelling("plumbers number") == "plumbers number"
 
 
 def test_the_kind_of_answer_asked_for_is_not_a_word_the_passage_must_hold(notes: Notes) -> None:
