@@ -1177,28 +1177,28 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     if m is None:
         return ""
     label, value = m.group("label").strip(), m.group("value").strip()
+    kind, two = answer_type(question), asks_two_things(question)
     # a line that answers two questions may be longer ("Rent: 1,150 pounds per month, paid
     # on the 1st of each month by standing order." for "How much ... and when ...?")
-    if not value or len(label.split()) > 8 or len(value.split()) > (20 if asks_two_things(question) else 12):
+    if not value or len(label.split()) > 8 or len(value.split()) > (20 if two else 12):
         return ""
     wanted = set(asked_terms(question))
     in_label = with_related(terms(label))  # "Reg" for "registration"
     context = _passage_context(evidence.source)
-    if answer_type(question) == "address" and re.search(r"\baddress\b", label, re.IGNORECASE) and (
+    if kind == "address" and re.search(r"\baddress\b", label, re.IGNORECASE) and (
             not wanted or wanted & (set(terms(evidence.text)) | context)):
         return f"{label}: {value}"  # "Address: 22 Mill Lane, Hexford HX4 7QP" under the dentist
     if not wanted or not (wanted & in_label):
         return ""
-    if not wanted <= in_label | context and not asks_two_things(question):
+    if not wanted <= in_label | context and not two:
         # the one part of the value that names the rest: "Tyre pressures: rear 30 psi" of
         # "front 33 psi, rear 30 psi" for "What is the rear tyre pressure?" (the model had
         # answered "14", thirteenth new-user trial)
         pieces = re.split(r"[,;]", value)
         parts = [p.strip() for p in pieces
                  if wanted <= in_label | context | with_related(terms(p)) and re.search(r"\d", p)]
-        single = len(pieces) > 1 and len(parts) == 1 and answer_type(question) not in ("secret", "phone", "email")
+        single = len(pieces) > 1 and len(parts) == 1 and kind not in ("secret", "phone", "email")
         return f"{label}: {parts[0]}" if single else ""  # a code or number: typed_value takes it out
-    kind = answer_type(question)
     if kind not in (None, "secret") and not answer_type_match(question, " " + value):
         return ""  # a typed question ("when"...) whose value is not of that type
     # the line as written: a full stop added after "Wi-Fi password: tangerine-Badger-8832"
@@ -1325,6 +1325,11 @@ def identifier_value(question: str, evidence: Evidence) -> str:
 _LINES_UNDER_CHARS = 160
 
 
+def _with_lines_under(ev: Evidence) -> str:
+    """The window's text and the lines right under it (:data:`_LINES_UNDER_CHARS`)."""
+    return ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]
+
+
 #: a line that gives a contact detail of whoever the note is about: "Her mobile: ...",
 #: "Phone: ...", "email dennis@example.com"
 _OWN_CONTACT_LINE = re.compile(r"\s*(?:[-*•]\s*)?(?:(?:her|his|their|my|our)\s+)?(?:phone|mobile|mob|tel|telephone|"
@@ -1349,7 +1354,7 @@ def whose_windows(question: str, evidence: Sequence[Evidence]) -> list[Evidence]
     if not wanted:
         return list(evidence)
     return [ev for ev in evidence if wanted & (
-        set(terms(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS])) | _passage_context(ev.source))]
+        set(terms(_with_lines_under(ev))) | _passage_context(ev.source))]
 
 
 def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
@@ -1367,7 +1372,7 @@ def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
         # an address also as a note labels it ("Address: Flat 2, Kings House")
         value = _TYPE_PATTERNS[kind][0 if kind == "address" else 1]
         assert value is not None
-        return any(value.search(ev.text + ev.source.text[ev.end:ev.end + _LINES_UNDER_CHARS]) for ev in evidence)
+        return any(value.search(_with_lines_under(ev)) for ev in evidence)
     if not _ID_ASKED.search(question):
         return True
     wanted = with_related(set(asked_terms(question)))
@@ -1921,7 +1926,7 @@ class AnswerPlan:
         if lookup:  # answered as a fact where a window answers it, else as a chat message,
             # unless it names a value of the user's: "gym cost" with nothing in the files
             # got an invented price and no "not found" (ninth new-user trial)
-            value = bool(_VALUE_NOUN.search(question)) or answer_type(question) is not None
+            value = bool(_VALUE_NOUN.search(question)) or kind is not None
             factual, evidence = (True, evidence) if evidence or value else (False, open_evidence)
         if evidence or factual or not _ABOUT_TALK.search(question):
             # of past talk only what the user stated is kept: for a fact, Hearth's own earlier
@@ -1941,11 +1946,11 @@ class AnswerPlan:
         not_found = searched and not evidence and not memories and factual
         direct = ""
         if factual and evidence:  # a number or address asked for is the value, not its whole line
-            first, second = (typed_value, labelled_value) if answer_type(question) in ("phone", "email") \
+            first, second = (typed_value, labelled_value) if kind in ("phone", "email") \
                 else (labelled_value, typed_value)
             direct = (first(question, evidence[0]) or second(question, evidence[0])
                       or identifier_value(question, evidence[0]))
-            if not direct and answer_type(question) in ("phone", "email"):  # unmistakable values:
+            if not direct and kind in ("phone", "email"):  # unmistakable values:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
@@ -1954,7 +1959,7 @@ class AnswerPlan:
             # holds: not found, not the model's pick of another value
             evidence = []
             not_found = searched and not memories
-        if factual and not direct and not _ID_ASKED.search(question) and answer_type(question) is None:
+        if factual and not direct and not _ID_ASKED.search(question) and kind is None:
             # a list kept under a heading that names what is asked (not for a number: "What
             # is my passport number?" got a packing list, fifteenth new-user trial)
             listed, window = listed_under_heading(question, docs)
