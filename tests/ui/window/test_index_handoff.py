@@ -128,6 +128,7 @@ def test_watched_folders_are_kept_indexed_from_the_start(qtbot: Any, tmp_path: P
         window._panels["library"].indexing_status.emit("Loading the embedding model…")
         assert window.library_status.isVisible()
         assert window.library_status.text() == "Indexing · Loading the embedding model…"
+        assert window.library_separator.isVisible()
     finally:
         window.close()
         core.close()
