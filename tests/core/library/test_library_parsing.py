@@ -104,3 +104,37 @@ def test_sections_follow_headings(model_dir: Path, docs: Path) -> None:
     pdf = extract(docs / "pdf_font_identity-cmap_polish_issue-625.pdf")
     assert {s.page for s in chunker.chunk(pdf)} == {1, 2}
 
+
+
+@pytest.mark.parametrize("block_chars", [1 << 16, 400])
+def test_chunks_are_those_the_splitter_makes_tokenizing_every_piece(
+        model_dir: Path, docs: Path, block_chars: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter that tokenizes a document once gives the splitter's own sizer's chunks,
+    also when the document is tokenized in blocks."""
+    from semantic_text_splitter import MarkdownSplitter, TextSplitter
+
+    from desktop.core.library import chunking
+
+    monkeypatch.setattr(chunking, "_BLOCK_CHARS", block_chars)
+    chunker = Chunker(model_dir)
+    reference = Chunker(model_dir)  # sized by the splitter's own tokenizer sizer
+    tok = reference.tokenizer
+    reference._markdown = MarkdownSplitter.from_huggingface_tokenizer(tok, reference.max_tokens, overlap=32)
+    reference._text = TextSplitter.from_huggingface_tokenizer(tok, reference.max_tokens, overlap=32)
+    for name in ("html_wikipedia-article.html", "csv_cp932-shift-jis_japanese.csv", "odt_electra.odt",
+                 "pdf_font_identity-cmap_polish_issue-625.pdf", "txt_cp1252-latin1_french.txt"):
+        doc = extract(docs / name)
+        assert chunker.chunk(doc) == reference.chunk(doc), name
+
+
+def test_a_piece_that_cuts_a_word_is_tokenized_on_its_own(model_dir: Path) -> None:
+    from desktop.core.library.chunking import SpanCounter
+
+    chunker = Chunker(model_dir)
+    counter = SpanCounter(chunker.tokenizer)
+    text = "Unbelievably, the re-indexing of 東京 notes (v2.0) finished early."
+    counter.reset(text)
+    for piece in ("believably, the", "Unbelievably,", "re-index", "東京 notes (v2", "finished early.",
+                  "ably", text, " "):
+        assert counter(piece) == chunker.count_tokens(piece), piece
+    assert counter("not in the text at all") == chunker.count_tokens("not in the text at all")
