@@ -132,9 +132,9 @@ def _follow(events: Any, bar: Any) -> Any:
                 bar.unit = "file" if total == 1 else "files"
                 bar.set_description_str("Indexing", refresh=False)
             bar.n = done
-            post = [f"{d.get('chunks_done', 0)} chunks"]
+            post = [f"{d.get('chunks_done', 0)} passages"]
             if d.get("chunks_per_s"):
-                post.append(f"{d['chunks_per_s']:.1f} chunks/s")
+                post.append(f"{d['chunks_per_s']:.1f} passages/s")
             if d.get("eta_s") is not None and done < total:
                 post.append(_time_left(d["eta_s"]))
             if d.get("paused"):
@@ -362,7 +362,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if not infos:
             print("The library is empty. Add documents with: hearth index FOLDER")
         for c in infos:
-            print(f"{c.name}: {c.files} files, {c.chunks} chunks, {c.skipped} skipped "
+            print(f"{c.name}: {c.files} files, {c.chunks} passages, {c.skipped} skipped "
                   f"(embedding model {c.embedding_model})")
             for folder in c.folders:
                 print(f"  watching {folder}")
@@ -418,7 +418,7 @@ def cmd_files(args: argparse.Namespace) -> int:
         library = core.library
         for f in library.files(args.collection):
             extra = f" — {f.reason}" if f.reason else ""
-            print(f"{f.state:9} {f.chunks:6} chunks  [{f.collection}] {f.path}{extra}")
+            print(f"{f.state:9} {f.chunks:6} passages  [{f.collection}] {f.path}{extra}")
     return 0
 
 

@@ -32,7 +32,7 @@ def test_index_reports_skips_and_library_commands(tmp_path: Path, shared_data: P
 
     assert main(["index", str(folder), "--collection", "home"]) == 0
     out = capsys.readouterr().out
-    assert "Indexed 0 file(s) (0 chunks), 2 unchanged; 2 file(s) skipped." in out
+    assert "Indexed 0 file(s) (0 passages), 2 unchanged; 2 file(s) skipped." in out
     assert "add --watch" not in out  # watched already
     other = tmp_path / "other"
     other.mkdir()
@@ -96,7 +96,7 @@ def test_the_indexing_line_counts_files_in_words() -> None:
         ProgressEvent("index", "progress", "files", 2, 5, "files",
                       data={"chunks_done": 12, "chunks_per_s": 3.44, "eta_s": 5.2}),
         ProgressEvent("index", "progress", "files", 5, 5, "files", data={"chunks_done": 30, "eta_s": 0.0}),
-        ProgressEvent("index", "done", "files", 5, 5, "files", message="Indexed 5 file(s) (30 chunks)."),
+        ProgressEvent("index", "done", "files", 5, 5, "files", message="Indexed 5 file(s) (30 passages)."),
     ]
     out = io.StringIO()
     bar = progress_bar(out)
@@ -111,14 +111,14 @@ def test_the_indexing_line_counts_files_in_words() -> None:
     bar.close()
     assert final is events[-1]
     assert shown[0] == "Looking for documents…"
-    assert shown[1].startswith("Indexing:   0%|") and shown[1].endswith("| 0 of 5 files, 0 chunks")
+    assert shown[1].startswith("Indexing:   0%|") and shown[1].endswith("| 0 of 5 files, 0 passages")
     assert shown[2].startswith("Indexing:  40%|")
-    assert shown[2].endswith("| 2 of 5 files, 12 chunks, 3.4 chunks/s, about 5 s left")
-    assert shown[3].endswith("| 5 of 5 files, 30 chunks")  # no time left once all are read
+    assert shown[2].endswith("| 2 of 5 files, 12 passages, 3.4 passages/s, about 5 s left")
+    assert shown[3].endswith("| 5 of 5 files, 30 passages")  # no time left once all are read
 
     bar = progress_bar(io.StringIO())
     _follow([ProgressEvent("index", "progress", "files", 0, 1, "files", data={"chunks_done": 0})], bar)
-    assert str(bar).endswith("| 0 of 1 file, 0 chunks")
+    assert str(bar).endswith("| 0 of 1 file, 0 passages")
     bar.close()
 
 

@@ -537,7 +537,7 @@ class IndexRun:
                                         "it resumes where it stopped next time.", data=figures)
             return
         yield self._progress_now()
-        summary = f"Indexed {self.indexed} file(s) ({self.chunks_done} chunks)"
+        summary = f"Indexed {self.indexed} file(s) ({self.chunks_done} passages)"
         if self.unchanged:
             summary += f", {self.unchanged} unchanged"
         if self.removed:
@@ -589,7 +589,7 @@ class IndexRun:
         rate = self._rate.rate
         return ProgressEvent(
             JOB, "progress", "files", self.files_done, files_total, "files",
-            message=f"{self.files_done} of {files_total} files · {chunks} chunks",
+            message=f"{self.files_done} of {files_total} files · {chunks} passages",
             data={"files_done": self.files_done, "files_total": files_total, "chunks_done": chunks,
                   "chunks_per_s": self._chunk_rate.rate, "bytes_done": self.bytes_done,
                   "bytes_total": self.bytes_total, "mb_per_min": rate * 60 / 1e6 if rate else None,
