@@ -470,7 +470,12 @@ _DATE_VALUE = re.compile(
     # a weekday alone is a date in a note ("Send the quarterly report by Friday"); before a
     # date ("Tuesday 14 April 2026") the date is the value
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
-    rf"(?!,?\s+(?:the\s+)?\d){_CLOCK})", re.IGNORECASE)
+    rf"(?!,?\s+(?:the\s+)?\d){_CLOCK}"
+    # a month alone after "in", "by", "until": "Booster vaccination due in October" (the
+    # fifteenth trial's "when is Biscuit's booster due" had got no date from it)
+    rf"|(?:(?<=\bin )|(?<=\bby )|(?<=\buntil )|(?<=\bnext )|(?<=\bearly )|(?<=\blate ))"
+    rf"(?:january|february|march|april|june|july|august|september|october|november|december)\b)",
+    re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a time of day: "19:40", "9.30am", "6 pm" (not a price's "34.99")
 _TIME_OF_DAY = re.compile(r"(?<![\d:.])(?:[01]?\d|2[0-3])(?::[0-5]\d(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
@@ -552,33 +557,66 @@ _READING = re.compile(r"\b(?:blood pressure|heart rate|pulse|weight|height|bmi|c
 _SECOND_QUESTION = re.compile(r"(?:\band|&|,)\s+(?:when|where|what|who|whom|how|which|why)\b", re.IGNORECASE)
 
 
-def asks_two_things(question: str) -> bool:
-    """Whether ``question`` joins two questions ("How much is the rent and when do I pay
-    it?"): then no one kind of value answers it (:func:`answer_type` is None) and a note's
-    line is quoted whole, not the part the first question asks for (thirteenth new-user
-    trial: "1,150 pounds.", the day it is paid left out)."""
-    asked = re.sub(r"^\W*(?:and|&|but|also|so)\b", "", _ASKED_BEFORE.sub("?", question).strip(), flags=re.IGNORECASE)
+#: what a note's line gives a value for: "the wifi password", "the door code"
+_VALUE_THING = re.compile(
+    r"\b(?:password|passcode|code|pin|number|address|phone|e-?mail|birthday|date|reference|postcode)s?\b",
+    re.IGNORECASE)
+#: a second thing asked for without a question word of its own: "What is the wifi password
+#: and the door code?" (fourteenth new-user trial: only the code was given)
+_SECOND_THING = re.compile(
+    r"^(?P<head>(?:what|what's|whats)(?:\s+(?:is|are|was|were))?)\s+(?P<first>[^?,]+?)\s+and\s+"
+    r"(?P<second>(?:the|my|our|his|her|their|its)\s+[^?,]+?)\s*\?*$", re.IGNORECASE)
+
+
+def _two_parts(question: str) -> tuple[str, str] | None:
+    """The two questions joined in ``question`` as written (see :func:`question_parts`), or
+    None when it asks one thing."""
+    asked = re.sub(r"^\W*(?:and|&|but|also|so)\b", "", _ASKED_BEFORE.sub("?", question).strip(),
+                   flags=re.IGNORECASE).strip()
     m = _SECOND_QUESTION.search(asked)  # a follow-up's "And when ...?" is one question
     # and what comes before is a question itself: "Prior to Super Bowl 50, when were the
     # Carolina Panthers last there?" is one (squad-a)
-    return m is not None and bool(_FACTUAL_START.match(asked[:m.start()]))
+    if m is not None and _FACTUAL_START.match(asked[:m.start()]):
+        first = asked[:m.start()].strip().rstrip(",&").strip()
+        second = asked[m.start():].lstrip(" ,&")
+        second = re.sub(r"^and\s+", "", second, flags=re.IGNORECASE).strip()
+        first = first if first.endswith("?") else first + "?"
+        return first[:1].upper() + first[1:], second[:1].upper() + second[1:]
+    t = _SECOND_THING.match(asked)
+    # both are values a note gives, and the second stands alone ("... and the door code",
+    # not "the difference between the password and the code", "the name and the address of
+    # the plumber")
+    if (t is not None and _VALUE_THING.search(t["first"]) and _VALUE_THING.search(t["second"])
+            and not re.search(r"\b(?:between|of|for|from)\b", t["first"] + " " + t["second"], re.IGNORECASE)):
+        head = t["head"][:1].upper() + t["head"][1:]
+        return f"{head} {t['first']}?", f"{head} {t['second']}?"
+    return None
+
+
+def asks_two_things(question: str) -> bool:
+    """Whether ``question`` joins two questions ("How much is the rent and when do I pay
+    it?", "What is the wifi password and the door code?"): then no one kind of value
+    answers it (:func:`answer_type` is None) and a note's line is quoted whole, not the part
+    the first question asks for (thirteenth new-user trial: "1,150 pounds.", the day it is
+    paid left out)."""
+    return _two_parts(question) is not None
 
 
 def question_parts(question: str) -> list[str]:
     """The two questions of one that joins them (:func:`asks_two_things`), each made a
     question of its own: "What's my gym membership number and when is Oscar's birthday?"
-    gives "What's my gym membership number?" and "When is Oscar's birthday?"; a second
-    that points back ("... and what is her phone number?") carries the first in brackets,
-    as a follow-up does; else ``[question]``."""
-    if not asks_two_things(question):
+    gives "What's my gym membership number?" and "When is Oscar's birthday?", "What is the
+    wifi password and the door code?" "What is the wifi password?" and "What is the door
+    code?"; a second that points back ("... and what is her phone number?") carries the
+    first in brackets, as a follow-up does; else ``[question]``."""
+    parts = _two_parts(question)
+    if parts is None:
         return [question]
-    m = _SECOND_QUESTION.search(question, 1)
-    if m is None:
-        return [question]
-    first = question[:m.start()].strip().rstrip(",&").strip()
-    second = question[m.start():].lstrip(" ,&").removeprefix("and ").removeprefix("And ").strip()
-    first = first if first.endswith("?") else first + "?"
-    second = second[:1].upper() + second[1:]
+    first, second = parts
+    earlier = _ASKED_BEFORE.search(question.strip())
+    if earlier:  # a follow-up: both parts carry the question asked before, as it did
+        before = earlier.group()[1:].strip()
+        return [f"{first} {before}", f"{second} {before}"]
     if re.search(r"\b(?:it|its|her|his|him|she|he|they|them|their)\b", second, re.IGNORECASE):
         second += f" ({first})"  # "What is her phone number? (Who is my dentist?)", as a follow-up is asked
     return [first, second]
@@ -1981,9 +2019,11 @@ class AnswerPlan:
                 one, other = (p.evidence[0] for p in both)
                 answers = list(dict.fromkeys(p.direct or p.quoted_sentence() for p in both))
                 if not (direct and one.source is other.source and one.best == other.best):
-                    # a paragraph each: one line break reads as a space in the window
-                    return cls(True, [one, other] if other is not one else [one], memories,
-                               direct="\n\n".join(answers))
+                    # a paragraph each: one line break reads as a space in the window; one
+                    # window that answers both is shown once (:meth:`mark_evidence` marks
+                    # both its lines)
+                    same = one.source is other.source and (one.start, one.end) == (other.start, other.end)
+                    return cls(True, [one] if same else [one, other], memories, direct="\n\n".join(answers))
         return cls(factual, evidence, memories, not_found, general=general, direct=direct)
 
     def opening(self, fresh: bool = True) -> tuple[str, bool]:
@@ -2066,7 +2106,8 @@ class AnswerPlan:
         source's ``extra["evidence"]`` as ``{"text", "start", "end"}`` (offsets in the
         shown text, and ``doc_start``/``doc_end`` in the document where known)."""
         shown = self.shown_sources()
-        # each answer of two questions in one rests on its own line (:func:`question_parts`)
+        # each answer of two questions in one rests on its own line (:func:`question_parts`);
+        # two lines of one window are marked together, from the first to the last
         parts = answer.split("\n\n") if self.direct and "\n\n" in self.direct else [answer]
         for part in parts:
             support = supporting_sentence(part, question, self.evidence)
@@ -2075,11 +2116,15 @@ class AnswerPlan:
             i = next(n for n, ev in enumerate(self.evidence) if ev.source is support.source
                      and ev.start == support.start)
             a, b = support.best
+            earlier = shown[i].extra.get("evidence")
+            if earlier:
+                a = min(a, support.start + earlier["start"])
+                b = max(b, support.start + earlier["end"])
             mark: dict[str, Any] = {"text": support.source.text[a:b], "start": a - support.start,
                                     "end": b - support.start}
             if support.source.start is not None:
                 mark["doc_start"], mark["doc_end"] = support.source.start + a, support.source.start + b
-            shown[i].extra.setdefault("evidence", mark)
+            shown[i].extra["evidence"] = mark
         return shown
 
 

@@ -1037,3 +1037,34 @@ def test_a_part_of_two_questions_without_a_value_gets_its_sentence() -> None:
     # the dentist's name had been left out
     assert direct("Who is my dentist and what is her phone number?", dentist) == \
         "My dentist is Dr. Amara Okafor at Riverside Dental Practice.\n\n01632 960 418."
+
+
+# Sixteenth session: the fifteenth trial's two-part questions.
+def test_a_second_thing_asked_without_a_question_word_is_a_question_of_its_own() -> None:
+    from desktop.core.answering import question_parts
+
+    assert question_parts("What is the wifi password and the door code?") == \
+        ["What is the wifi password?", "What is the door code?"]
+    assert question_parts("What is her phone number and her address? (Who is my dentist?)") == \
+        ["What is her phone number? (Who is my dentist?)", "What is her address? (Who is my dentist?)"]
+    for one in ("What is the difference between the wifi password and the door code?",
+                "What is the name and the address of the plumber?",
+                "What is the relationship between Tesla and the Edison company?"):
+        assert question_parts(one) == [one]
+    codes = Source("document", "wifi-and-codes.txt", "Wi-Fi password: plum-Kestrel-8823\nAlarm PIN: 2291\n"
+                   "Front door keypad code: 4716")
+    # only the code had been given (fourteenth trial)
+    assert direct("What is the wifi password and the door code?", codes) == \
+        "Wi-Fi password: plum-Kestrel-8823\n\nFront door keypad code: 4716"
+
+
+def test_two_answers_from_one_window_show_it_once_with_both_lines_marked() -> None:
+    vet = Source("document", "vet.txt", "Biscuit's vet is Oakfield Veterinary Clinic.\n"
+                 "Booster vaccination due in October.\nBiscuit eats 2 scoops of food twice a day.")
+    question = "What's the vet's name and when is Biscuit's booster due?"
+    plan = AnswerPlan.make(question, [vet], searched=True)
+    # the model had answered "October" for both (fifteenth trial): a month alone is a date
+    assert plan.direct == "Biscuit's vet is Oakfield Veterinary Clinic.\n\nOctober."
+    (shown,) = plan.mark_evidence(plan.direct, question)
+    assert shown.extra["evidence"]["text"] == ("Biscuit's vet is Oakfield Veterinary Clinic.\n"
+                                               "Booster vaccination due in October.")
