@@ -31,6 +31,7 @@ from desktop.core.library.formats import (
     extract_pdf_pdfium,
     extract_rtf,
     join_pages,
+    ocr_heading,
     read_text,
 )
 
@@ -204,7 +205,9 @@ def _pdf_ocr(path: Path, result: Extracted, ocr: bool) -> Extracted:
     if not result.pages:
         return ocr_pdf(path, pages=None)
     ocred = ocr_pdf(path, pages=empty)
-    by_page = dict(_page_texts(ocred))
+    # without the heading ocr_pdf put above each page: join_pages puts it back (it had
+    # been there twice, in every citation's passage)
+    by_page = {n: text.removeprefix(ocr_heading(n)).lstrip("\n") for n, text in _page_texts(ocred)}
     texts = dict(_page_texts(result))
     return join_pages(
         [(n, by_page.get(n, "") if n in empty else texts.get(n, "")) for _, n in result.pages],

@@ -72,6 +72,10 @@ def test_a_scanned_pdf_page_is_read_and_its_page_kept(tmp_path: Path) -> None:
     doc = extract(pdf)
     assert doc.ocr_pages == [1] and doc.pages[0][1] == 1
     assert "garden fence" in doc.text.lower() or "gardenfence" in doc.text.lower()
+    two = tmp_path / "two-pages.pdf"
+    Image.open(png).save(two, save_all=True, append_images=[Image.open(png)])
+    # each page's heading once: it had been there twice, in every citation's passage
+    assert extract(two).text.count("text recognised by OCR") == 2
     with pytest.raises(Unreadable, match="turn on OCR"):
         extract(pdf, ocr=False)
     with pytest.raises(Unreadable, match="turn on OCR"):
