@@ -1215,6 +1215,9 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     if m is None:
         return ""
     label, value = m.group("label").strip(), m.group("value").strip()
+    if (further := _FORM_LABEL.search(value)) and further.start() > 0:
+        value = value[:further.start()].rstrip(" ,;")  # the next field of a form's line
+        # ("Report ID: MEDRPT-2024-PAT-3847 Date of Service: October 28,2024")
     kind, two = answer_type(question), asks_two_things(question)
     # a line that answers two questions may be longer ("Rent: 1,150 pounds per month, paid
     # on the 1st of each month by standing order." for "How much ... and when ...?")
@@ -1242,6 +1245,70 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     # the line as written: a full stop added after "Wi-Fi password: tangerine-Badger-8832"
     # is copied with it (eleventh trial)
     return f"{label}: {value}"
+
+
+#: a field of a form: a label of one to four capitalised words and a colon ("Patient Name:
+#: Jonathan Michael Harrison"); a scanned form has several on a line ("Date of Birth: March
+#: 15,1978 Primary Physician: Dr. Elizabeth Warren, MD")
+_FORM_LABEL = re.compile(
+    r"(?<![\w#])(?P<label>[A-Z][A-Za-z]*(?:[ \t]+(?:of[ \t]+)?[A-Z][A-Za-z]*){0,3})[ \t]*:[ \t]*(?=\S)")
+#: words a field's label may hold beyond those asked ("Patient Name" for "Who is the patient?")
+_LABEL_EXTRA = frozenset(terms("name full number no id date"))
+#: a person's name at the start of a value, up to anything that is not a capitalised word
+#: (OCR's noise after "Jonathan Michael Harrison")
+_PERSON_NAME = re.compile(r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][A-Za-z'-]*\.?(?:[ \t]+[A-Z][A-Za-z'-]*\.?(?=[\s,]|$))*"
+                         r"(?:,[ \t]*(?:MD|PhD|DDS|RN)\b)?")
+FORM_VALUE_MAX_WORDS = 8
+
+
+def form_field(question: str, sources: Sequence[Source]) -> tuple[str, Evidence] | None:
+    """The field of a form in ``sources`` whose label is what ``question`` asks for, as
+    ("Label: value", its Evidence): every word of the label is asked for (or "name",
+    "number", "date"...), and the question's other words are in the passage or its file
+    name ("Who is the patient in the medical report?" -> "Patient Name: Jonathan Michael
+    Harrison" of the scanned report, whose "Department of Internal Medicine" line had
+    matched the question's words best; fifteenth new-user trial).  A "who" question takes
+    the name at the start of the value; a typed one (:func:`answer_type`) a value of its
+    kind.  None when no one field answers."""
+    kind = answer_type(question)
+    asked_for = asked_terms(question)
+    wanted = set(asked_for)
+    if not wanted or kind in ("secret", "phone", "email", "address", "reading"):
+        return None  # these have their own, stricter readers
+    found: dict[str, tuple[str, Evidence]] = {}
+    for src in sources:
+        context = _passage_context(src)
+        in_passage = set(terms(src.text)) | context
+        if not wanted <= with_related(in_passage):
+            continue
+        # what is asked about, not whose it is: "insurance" of "What is the patient's
+        # insurance?" (not "Patient Name"); a word the file's name says is no such word
+        head = ([t for t in asked_for if t not in context] or asked_for)[-1]
+        for line in re.finditer(r"[^\n]+", src.text):
+            fields = list(_FORM_LABEL.finditer(line.group()))
+            for i, m in enumerate(fields):
+                label = m.group("label")
+                in_label = set(terms(label))
+                if head not in in_label or not in_label <= wanted | _LABEL_EXTRA:
+                    continue
+                end = fields[i + 1].start() if i + 1 < len(fields) else len(line.group())
+                value = line.group()[m.end():end].strip(" \t,;")
+                if kind == "name":
+                    named = _PERSON_NAME.match(value)
+                    value = named.group().strip() if named else ""
+                    if len(value.split()) < 2:
+                        continue
+                elif kind is not None and not answer_type_match(question, " " + value):
+                    continue
+                if not value or len(value.split()) > FORM_VALUE_MAX_WORDS:
+                    continue
+                a = line.start() + m.start()
+                b = line.start() + m.end() + line.group()[m.end():].find(value) + len(value)
+                answer = f"{label}: {value}"
+                found.setdefault(answer.lower(), (answer, Evidence(src, line.start(), line.end(), (a, b), 1.0)))
+    # a line cut at the end of one passage is whole in the next (chunks overlap)
+    whole = [f for key, f in found.items() if not any(k != key and k.startswith(key) for k in found)]
+    return whole[0] if len(whole) == 1 else None
 
 
 def copied_value(question: str, answer: str) -> str:
@@ -1988,10 +2055,16 @@ class AnswerPlan:
                 else (labelled_value, typed_value)
             direct = (first(question, evidence[0]) or second(question, evidence[0])
                       or identifier_value(question, evidence[0]))
+            if kind == "name" and (field_found := form_field(question, docs)):
+                # a form's name field, not the line it is on ("Patient Name: Jonathan Michael
+                # Harrison" and the OCR noise after it)
+                direct, evidence = field_found[0], [field_found[1]]
             if not direct and kind in ("phone", "email"):  # unmistakable values:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
+        if factual and evidence and not direct and (field_found := form_field(question, docs)):
+            direct, evidence = field_found[0], [field_found[1]]
         if factual and evidence and not direct and not holds_value_asked(question, evidence):
             # a phone number, an e-mail address or an ID asked for that no quoted window
             # holds: not found, not the model's pick of another value

@@ -8,6 +8,7 @@ from desktop.core.answering import (
     answer_type_match,
     balance_quotes,
     coverage,
+    form_field,
     grounded,
     is_factual,
     is_not_found,
@@ -1068,3 +1069,23 @@ def test_two_answers_from_one_window_show_it_once_with_both_lines_marked() -> No
     (shown,) = plan.mark_evidence(plan.direct, question)
     assert shown.extra["evidence"]["text"] == ("Biscuit's vet is Oakfield Veterinary Clinic.\n"
                                                "Booster vaccination due in October.")
+
+
+def test_a_scanned_forms_field_answers_what_its_label_names() -> None:
+    # the OCR'd medical report of ../shared/data/docs: several fields on a line, noise after
+    report = Source("document", "pdf_scanned_image-only_medical-report.pdf",
+                    "SEATTLE GENERAL HOSPITAL\nDepartment of Internal Medicine\nCOMPREHENSIVE MEDICAL REPORT\n"
+                    "Report ID: MEDRPT-2024-PAT-3847 Date of Service: October 28,2024\nPATIENT INFORMATION\n"
+                    "Patient Name: Jonathan Michael Harrison B目期sici细er: A P检zeB0含ie MEolicy #BCB-44\n"
+                    "Date of Birth: March 15,1978 Primary Physician: Dr. Elizabeth Warren, MD\n"
+                    "PatientID: PAT-3847-2024 Insurance: Blue Cross Blue Shield")
+    # "Department of Internal Medicine" had matched "Who is the patient in the medical report?" best
+    assert direct("Who is the patient in the medical report?", report) == "Patient Name: Jonathan Michael Harrison"
+    assert direct("Who is the primary physician?", report) == "Primary Physician: Dr. Elizabeth Warren, MD"
+    assert direct("What is the patient's insurance?", report) == "Insurance: Blue Cross Blue Shield"
+    assert direct("What is the report ID?", report) == "Report ID: MEDRPT-2024-PAT-3847"  # not the next field
+    plan = AnswerPlan.make("Who is the patient?", [report], searched=True)
+    (shown,) = plan.mark_evidence(plan.direct, "Who is the patient?")
+    assert shown.extra["evidence"]["text"].startswith("Patient Name: Jonathan Michael Harrison")  # the line
+    # a field whose label is not what is asked answers nothing
+    assert form_field("What is the patient's blood type?", [report]) is None
