@@ -133,7 +133,7 @@ FACTUAL_MAX_TOKENS = 96
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DATE = re.compile(
-    r"\b(?:1[0-9]{3}|20[0-9]{2})\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b"
+    r"(?<!\d/)\b(?:1[0-9]{3}|20[0-9]{2})\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b"
     r"|\b(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|today|tomorrow|century|"
     r"spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
@@ -466,7 +466,7 @@ _CLOCK = r"(?:,?\s+at\s+\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?)?"
 _DATE_VALUE = re.compile(
     rf"\b(?:(?:(?:{_DAY}\s*[-–]\s*)?{_DAY}\s+{_MONTH}\b\.?(?:,?\s+\d{{4}})?|{_MONTH}\.?\s*{_DAY}\b(?:,?\s*\d{{4}})?"
     rf"|{_MONTH}\b\.?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}){_CLOCK}"
-    rf"|(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
+    rf"|(?<!\d/)(?:1[0-9]|20)\d{{2}}s?\b|\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
     # a weekday alone is a date in a note ("Send the quarterly report by Friday"); before a
     # date ("Tuesday 14 April 2026") the date is the value
     rf"|(?:(?:next|this|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
@@ -1390,7 +1390,7 @@ def listed_under_heading(question: str, sources: Sequence[Source]) -> tuple[str,
 
 #: an identifier asked for ("What is my passport number?", "membership no", "booking reference")
 _ID_ASKED = re.compile(
-    r"\b(?:passport|membership|member|policy|account|booking|order|tracking|serial|registration|reg|"
+    r"\b(?:passport|membership|member|policy|account|booking|order|tracking|serial|registration|reg|invoice|receipt|"
     r"licen[cs]e|national insurance|ni|customer|confirmation|reference|ticket|case|claim|patient|nhs)\s+"
     r"(?:number|no\.?|ref(?:erence)?|id|code)\b|\b(?:booking|confirmation) reference\b", re.IGNORECASE)
 #: what an identifier looks like: three or more letters, digits and dashes with a digit
@@ -1398,7 +1398,9 @@ _ID_ASKED = re.compile(
 _ID_VALUE = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z0-9][\w-]{2,}")
 #: an identifier after the word that names it: "Booking reference HTC-44719", "Policy no.
 #: HM-553-20918", "reference: DPS-302948", "ID #A1234"
-_ID_LABELLED = re.compile(r"\b(?:number|no\.?|ref(?:erence)?|id|code)\s*(?:is\s+)?[:#]?\s*(?P<value>"
+_ID_LABELLED = re.compile(r"\b(?:number|no\.?|nr\.?|ref(?:erence)?|id|code)\s*(?:is\s+)?[:#]?\s*(?P<value>"
+                          # an invoice's series and number/year: "Faktura nr FV 1/2021"
+                          r"(?-i:[A-Z]{1,4}[ \t])?\d{1,6}/(?:19|20)\d{2}\b|"
                           + _ID_VALUE.pattern + ")", re.IGNORECASE)
 
 
@@ -1440,7 +1442,7 @@ def _with_lines_under(ev: Evidence) -> str:
 _OWN_CONTACT_LINE = re.compile(r"\s*(?:[-*•]\s*)?(?:(?:her|his|their|my|our)\s+)?(?:phone|mobile|mob|tel|telephone|"
                                r"cell|landline|e-?mail|number)\b", re.IGNORECASE)
 #: the words of an identifier's label, not whose it is ("Cornwall cottage booking reference")
-_ID_WORDS = frozenset(terms("booking reference ref number no id code confirmation"))
+_ID_WORDS = frozenset(terms("booking reference ref number no nr id code confirmation"))
 
 
 def whose_windows(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:

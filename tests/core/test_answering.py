@@ -1089,3 +1089,11 @@ def test_a_scanned_forms_field_answers_what_its_label_names() -> None:
     assert shown.extra["evidence"]["text"].startswith("Patient Name: Jonathan Michael Harrison")  # the line
     # a field whose label is not what is asked answers nothing
     assert form_field("What is the patient's blood type?", [report]) is None
+
+
+def test_an_invoices_number_and_due_date_in_another_language() -> None:
+    invoice = Source("document", "faktura.pdf", "Faktura nr FV 1/2021\nData wystawienia: 2021-04-26 "
+                     "Data sprzedaży: 2021-04-26\nTermin płatności: 2021-05-03 Metoda płatności: przelew")
+    assert direct("What is the invoice number?", invoice) == "FV 1/2021"
+    # "FV 1/2021" holds no year of its own: it had been the answer "2021."
+    assert direct("When is the invoice due?", invoice) == "2021-05-03."

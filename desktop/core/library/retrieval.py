@@ -4,7 +4,9 @@ and :class:`Retriever`, which keeps each collection's BM25 index in step with th
 BM25: bm25s (Lù 2024, arXiv:2407.03618) with Lucene's BM25 variant, k1 = 0.9 and
 b = 0.4 (Anserini's defaults, the settings behind BEIR's published BM25 figures),
 English stop words and the Snowball English stemmer (PyStemmer), as Anserini's
-analyser does with Porter.
+analyser does with Porter.  A question's paperwork words are also looked for in the other
+languages of Europe (:data:`desktop.core.words.PAPERWORK_WORDS`: "invoice" finds a Polish
+"Faktura"), which neither the English stemmer nor the English embedding model links.
 
 Fusion: a convex combination of normalized scores (Bruch, Gai and Ingber, "An Analysis of
 Fusion Functions for Hybrid Retrieval", ACM TOIS 2023, who find it beats reciprocal rank
@@ -53,6 +55,7 @@ from desktop.core.words import (
     holds_related,
     long_words,
     named_for,
+    paperwork_translations,
     sentence_spans,
     terms,
 )
@@ -445,8 +448,11 @@ class Retriever:
         qvec = self.query_vector(query)
         keyword: list[list[tuple[str, float]]] = []
         meaning: list[tuple[str, float]] = []
+        # an invoice's words in the languages of Europe, for the English ones asked with
+        # ("When is the invoice due?" of a Polish "Faktura ... Termin płatności")
+        lexical = " ".join([query, *paperwork_translations(query)])
         for name in names:
-            found = self.bm25(name).search(query, CANDIDATE_DEPTH)
+            found = self.bm25(name).search(lexical, CANDIDATE_DEPTH)
             keyword.append([(f"{name}\x00{i}", score) for i, score in found])
             near = self.dense_scores(name, qvec)
             meaning += [(f"{name}\x00{i}", sim) for i, sim in near]
@@ -506,6 +512,7 @@ class Retriever:
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
                 vectors[(name, cid)] = vec
         out, seen = [], set()
+        abroad = bool(paperwork_translations(query))
         for src in sources:
             vec = vectors.get((src.collection, src.chunk_id))
             if vec is None:
@@ -518,8 +525,10 @@ class Retriever:
             named = f"{src.text}\n{FILE_NAME_SEPARATORS.sub(' ', Path(src.title).stem)}"
             # a file named for everything asked is about it: "car.md" for "Summarise my car
             # notes" (cosine 0.27; twelfth new-user trial)
+            # nor does it for a passage in another language: one holding the words of an
+            # invoice asked about ("invoice number" of a Polish "Faktura nr FV 1/2021") is kept
             if key in seen or (similarity < self.settings.min_similarity and not named_for(query, src.title)
-                               and not holds_all_words(query, named)
+                               and not holds_all_words(query, named, min_words=1 if abroad else MIN_WORDS_HELD)
                                and not self._has_answering_sentence(query, src.text)):
                 continue
             seen.add(key)

@@ -229,3 +229,26 @@ def test_a_request_about_a_topic_reads_the_file_named_for_it_first(notes: Notes)
         plan = AnswerPlan.make(request, sources, True, lib.similarity)
         assert not plan.factual and plan.evidence[0].source.title == "car.md", request
     assert lib.sources_for("Summarise my boat notes", None, 3000) == []
+
+
+def test_an_invoice_in_another_language_answers_the_question_in_english(
+        notes: Notes, docs: Path, tmp_path: Path) -> None:
+    # the README's own example, "When is the invoice due?" with the Polish invoice of
+    # ../shared/data/docs in the library, had found nothing (issue 11)
+    import shutil
+
+    from desktop.core.answering import AnswerPlan
+    from desktop.core.words import paperwork_translations
+
+    assert "faktura" in paperwork_translations("When is the invoice due?")
+    assert paperwork_translations("What is the capital of France?") == []
+    lib = notes({"pets.txt": PETS, "car.md": "# Car\n\nCar: 2019 Skoda Octavia Estate\nNext service: 12 May 2026"})
+    invoices = tmp_path / "invoices"
+    invoices.mkdir()
+    shutil.copy(docs / "pdf_font_identity-cmap_polish_issue-625.pdf", invoices / "faktura.pdf")
+    list(lib.index_paths([invoices]))
+    question = "When is the invoice due?"
+    sources = lib.sources_for(question, None, 1200)
+    plan = AnswerPlan.make(question, sources, searched=True, similarity=lib.similarity)
+    assert plan.direct == "2021-05-03."  # "Termin płatności: 2021-05-03"; not the "2021" of "FV 1/2021"
+    assert all("faktura" not in (s.path or "") for s in lib.sources_for("When is my cat's birthday?", None, 1200))
