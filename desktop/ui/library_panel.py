@@ -271,6 +271,8 @@ class LibraryPanel(QWidget):
         self.file_tree.setRootIsDecorated(False)
         self.file_tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.file_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # the status in full ("Waiting to be indexed" had been cut, fifteenth trial)
+        self.file_tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         vl.addWidget(self.file_tree)
         split.addWidget(files_box)
 

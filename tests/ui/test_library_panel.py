@@ -61,6 +61,11 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     tips = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).toolTip(1)
             for i in range(panel.file_tree.topLevelItemCount())}
     assert tips["pdf_encrypted_r4_user-password-required.pdf"].startswith("Skipped\n")  # the state in full
+    # a file found and not yet stored shows its state in full (it had been cut)
+    core.library.manifest.record_waiting("default", [(str(folder / "later.txt"), 10, 0.0)])
+    panel.refresh()
+    metrics = panel.file_tree.fontMetrics()
+    assert panel.file_tree.columnWidth(1) >= metrics.horizontalAdvance("Waiting to be indexed")
     assert "password-protected" in tips["pdf_encrypted_r4_user-password-required.pdf"]
     assert panel.skipped_label.text() == "1 file skipped"
     assert "password-protected" in panel.skipped_list.item(0).text()
