@@ -770,15 +770,28 @@ def candidate_windows(question: str, sources: Sequence[Source],
     n = sum(len(s) for s in per_source) or 1
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in q_terms}
     similar = cosine or {}
+    wrong_way = other_way(question)
     picks: list[Evidence] = []
     for rank, (src, sents) in enumerate(zip(docs, per_source, strict=True)):
         if not sents:
             continue
         context = _passage_context(src) & q_terms
         heading = [is_heading(src.text, a, b) for (a, b), _ in sents]
-        scored = [(_sentence_score(question, src.text[a:b], words & q_terms, idf, context, heading[i])
+        # a line under a Markdown heading is about what the heading names ("- Outbound:
+        # EZY6291, ..." under "## Flights" for "What flight do I take to Porto?")
+        under: list[set[str]] = []
+        above: set[str] = set()
+        for (a, b), words in sents:
+            under.append(above)
+            if _MARKED_HEADING.match(src.text[a:b]):
+                above = words & q_terms
+        scored = [(_sentence_score(question, src.text[a:b], (words | under[i]) & q_terms, idf, context | under[i],
+                                   heading[i])
                    + SIMILARITY_WEIGHT * similar.get(src.text[a:b], 0.0), i)
                   for i, ((a, b), words) in enumerate(sents)]
+        if wrong_way is not None:  # a line that goes the other way is no answer
+            scored = [(0.0, i) if wrong_way.search(src.text[a:b]) else (score, i)
+                      for (score, i), ((a, b), _) in zip(scored, sents, strict=True)]
         # a heading wins only where no other sentence matches at all ("Home Wi-Fi" holds
         # two of "What is my Wi-Fi password?"'s words, "Password: maple-Otter-4471" one)
         text_of = [src.text[a:b] for (a, b), _ in sents]
@@ -932,6 +945,26 @@ _OWN_HEADS = frozenset({"name", "number", "address"})
 #: Shared first letters that make two words one kind ("dental" for "dentist", "hair" for
 #: "haircut"), where :func:`desktop.core.words.related` knows no link.
 SHARED_PREFIX = 4
+
+
+#: a place a question asks to go to or to come from: "to Porto", "home from Porto"
+_GOING = re.compile(r"\b(?P<way>to|into|from)\s+(?P<place>[A-Z][\w'-]+)")
+
+
+def other_way(question: str) -> re.Pattern[str] | None:
+    """What a line says when it goes the other way between places than ``question`` asks:
+    for "What flight do I take to Porto?" a line that "departs Porto" (the return flight),
+    for "... home from Porto" one that goes "to Porto"; None when no place is asked.  The
+    fifteenth new-user trial's Porto itinerary, whose return line alone names Porto, had
+    given the return flight for the outbound one (:func:`candidate_windows` passes such
+    lines over)."""
+    going = _GOING.search(question)
+    if not going:
+        return None
+    place = re.escape(going["place"])
+    if going["way"] == "from":
+        return re.compile(rf"\b(?:to|into|arrives?(?:\s+(?:in|at))?)\s+{place}\b", re.IGNORECASE)
+    return re.compile(rf"\b(?:from|departs?|departing|leaves?|leaving)\s+{place}\b", re.IGNORECASE)
 
 
 def about_the_same_thing(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:

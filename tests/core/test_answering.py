@@ -1097,3 +1097,15 @@ def test_an_invoices_number_and_due_date_in_another_language() -> None:
     assert direct("What is the invoice number?", invoice) == "FV 1/2021"
     # "FV 1/2021" holds no year of its own: it had been the answer "2021."
     assert direct("When is the invoice due?", invoice) == "2021-05-03."
+
+
+def test_the_flight_asked_for_goes_the_way_asked() -> None:
+    trip = Source("document", "porto-trip.md", "# Porto trip, April 2027\n\n## Flights\n"
+                  "- Outbound: EZY6291, Friday 16 April 2027, departs Bristol 07:05\n"
+                  "- Return: EZY6292, Tuesday 20 April 2027, departs Porto 11:50\n\n## Hotel\n"
+                  "- Hotel Ribeira Azul, Rua da Alfandega 41, Porto - booking reference RBZ-77310")
+    # the return line, the one that names Porto, had been the answer (fifteenth trial)
+    assert direct("When does my flight to Porto leave?", trip) == "16 April 2027 at 07:05."
+    best = select_evidence("What flight do I take to Porto?", [trip])[0]
+    assert "Outbound" in trip.text[best.best[0]:best.best[1]]  # under "## Flights"
+    assert direct("When does my flight home from Porto leave?", trip) == "20 April 2027 at 11:50."
