@@ -1316,7 +1316,9 @@ def form_field(question: str, sources: Sequence[Source]) -> tuple[str, Evidence]
             continue
         # what is asked about, not whose it is: "insurance" of "What is the patient's
         # insurance?" (not "Patient Name"); a word the file's name says is no such word
-        head = ([t for t in asked_for if t not in context] or asked_for)[-1]
+        # ("report" of "... the medical report?")
+        named = set(terms(FILE_NAME_SEPARATORS.sub(" ", Path(src.title).stem)))
+        head = ([t for t in asked_for if t not in named] or asked_for)[-1]
         for line in re.finditer(r"[^\n]+", src.text):
             fields = list(_FORM_LABEL.finditer(line.group()))
             for i, m in enumerate(fields):
@@ -1327,8 +1329,8 @@ def form_field(question: str, sources: Sequence[Source]) -> tuple[str, Evidence]
                 end = fields[i + 1].start() if i + 1 < len(fields) else len(line.group())
                 value = line.group()[m.end():end].strip(" \t,;")
                 if kind == "name":
-                    named = _PERSON_NAME.match(value)
-                    value = named.group().strip() if named else ""
+                    person = _PERSON_NAME.match(value)
+                    value = person.group().strip() if person else ""
                     if len(value.split()) < 2:
                         continue
                 elif kind is not None and not answer_type_match(question, " " + value):
@@ -1342,6 +1344,38 @@ def form_field(question: str, sources: Sequence[Source]) -> tuple[str, Evidence]
     # a line cut at the end of one passage is whole in the next (chunks overlap)
     whole = [f for key, f in found.items() if not any(k != key and k.startswith(key) for k in found)]
     return whole[0] if len(whole) == 1 else None
+
+
+#: "Which hospital ...?": the kind of named thing asked for
+_WHICH_NOUN = re.compile(r"^\W*(?:which|what)\s+(?P<noun>[a-z]{3,})\b(?!\s+(?:is|are|was|were|do|does|did)\b)",
+                         re.IGNORECASE)
+#: a line that is a name: two to six capitalised words ("SEATTLE GENERAL HOSPITAL",
+#: "Riverside Dental Practice"), "of", "and", "the" or "&" between them
+_NAME_LINE = re.compile(r"[ \t]*(?P<name>[A-Z][\w'.-]*(?:[ \t]+(?:of|and|the|&|[A-Z][\w'.-]*)){1,5})[ \t]*")
+
+
+def named_line(question: str, sources: Sequence[Source]) -> tuple[str, Evidence] | None:
+    """The name ``question`` asks for when it asks "Which <thing> ...?" and one line of
+    ``sources`` is a name of such a thing and nothing else (a letterhead's "SEATTLE GENERAL
+    HOSPITAL" for "Which hospital wrote the medical report?", fifteenth new-user trial: the
+    report's "Department of Internal Medicine" had been quoted), as (the name, its Evidence);
+    None otherwise."""
+    asked = _WHICH_NOUN.match(question)
+    if not asked or answer_type(question) is not None:
+        return None
+    noun = terms(asked["noun"])
+    if not noun:
+        return None
+    found: dict[str, tuple[str, Evidence]] = {}
+    for src in sources:
+        for line in re.finditer(r"[^\n]+", src.text):
+            m = _NAME_LINE.fullmatch(line.group())
+            if m is None or terms(m["name"].split()[-1]) != noun:
+                continue
+            name = m["name"]
+            a = line.start() + m.start("name")
+            found.setdefault(name.lower(), (name, Evidence(src, line.start(), line.end(), (a, a + len(name)), 1.0)))
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def copied_value(question: str, answer: str) -> str:
@@ -2098,7 +2132,8 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
-        if factual and evidence and not direct and (field_found := form_field(question, docs)):
+        if factual and evidence and not direct and (field_found := form_field(question, docs) or named_line(
+                question, docs)):
             direct, evidence = field_found[0], [field_found[1]]
         if factual and evidence and not direct and not holds_value_asked(question, evidence):
             # a phone number, an e-mail address or an ID asked for that no quoted window

@@ -1089,6 +1089,9 @@ def test_a_scanned_forms_field_answers_what_its_label_names() -> None:
     assert shown.extra["evidence"]["text"].startswith("Patient Name: Jonathan Michael Harrison")  # the line
     # a field whose label is not what is asked answers nothing
     assert form_field("What is the patient's blood type?", [report]) is None
+    # the letterhead names the hospital ("Department of Internal Medicine" had been quoted;
+    # the file's name says "report", so "Report ID" is no answer)
+    assert direct("Which hospital wrote the medical report?", report) == "SEATTLE GENERAL HOSPITAL"
 
 
 def test_an_invoices_number_and_due_date_in_another_language() -> None:
