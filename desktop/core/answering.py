@@ -2226,11 +2226,13 @@ class AnswerPlan:
         code: 7713"), else the direct answer without its full stop.  Thirteenth new-user
         trial: Regenerate gave the alarm PIN, which the same window holds, for "What is the
         garage code?" without a warning."""
-        if not self.direct:
-            return False
-        m = _LABELLED.match(self.direct.strip())
-        value = (m.group("value") if m else self.direct).strip().rstrip(".")
-        return bool(value) and " ".join(value.lower().split()) not in " ".join(answer.lower().split())
+        said = " ".join(answer.lower().split())
+        for part in self.direct.split("\n\n"):  # each answer of two questions in one
+            m = _LABELLED.match(part.strip())
+            value = (m.group("value") if m else part).strip().rstrip(".")
+            if value and " ".join(value.lower().split()) not in said:
+                return True
+        return False
 
     def unsupported(self, answer: str, question: str) -> list[str]:
         """Numbers and names of the reply that its quotes do not hold

@@ -1112,3 +1112,12 @@ def test_the_flight_asked_for_goes_the_way_asked() -> None:
     best = select_evidence("What flight do I take to Porto?", [trip])[0]
     assert "Outbound" in trip.text[best.best[0]:best.best[1]]  # under "## Flights"
     assert direct("When does my flight home from Porto leave?", trip) == "20 April 2027 at 11:50."
+
+
+def test_a_regenerated_answer_to_two_questions_is_flagged_only_when_it_leaves_a_value_out() -> None:
+    codes = Source("document", "wifi-and-codes.txt", "Wi-Fi password: plum-Kestrel-8823\nFront door keypad code: 4716")
+    plan = AnswerPlan.make("What is the wifi password and the front door code?", [codes], searched=True)
+    assert plan.direct == "Wi-Fi password: plum-Kestrel-8823\n\nFront door keypad code: 4716"
+    # every Regenerate of a two-part answer had carried the warning
+    assert not plan.departs_from_direct("The password is plum-Kestrel-8823 and the code is 4716.")
+    assert plan.departs_from_direct("The password is plum-Kestrel-8823 and the code is 2580.")
