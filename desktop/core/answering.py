@@ -1634,6 +1634,8 @@ def typed_value(question: str, evidence: Evidence) -> str:
         if kind == "number":  # "2" -> "2 eggs", "250" -> "250 grams of flour"
             counted = _counted_noun(sentence[m.end():], question)
             value += counted
+            if _MONEY.search(value) and (rate := _RATE.match(sentence, m.end())):
+                value += rate.group()  # "12 pounds an hour" (it had been "12 pounds.", fifteenth trial)
         if value and value.lower() not in asked and value not in values:
             values.append(value)
             named += [value] if counted else []
@@ -1693,6 +1695,11 @@ def reading_value(question: str, evidence: Evidence) -> str:
 #: a question about what something costs, and an amount of money
 _COST_ASKED = re.compile(r"\b(?:costs?|price|fees?|charges?|rent|pay|paid|how much)\b")
 _MONEY = re.compile(r"[$£€]|\b(?:euros?|dollars?|pounds?|pence|cents?|yen|francs?|eur|usd|gbp)\b", re.IGNORECASE)
+
+
+#: what an amount of money is paid per, right after it: "an hour", "per month", "each"
+_RATE = re.compile(r"\s+(?:(?:an?|per|each|every)\s+(?:hour|day|week|month|year|night|person|session|"
+                   r"lesson|visit|class)\b|each\b)", re.IGNORECASE)
 
 
 #: where a sentence's clauses part ("School starts at 8:45 and pick-up is at 15:15")

@@ -938,7 +938,7 @@ def test_two_questions_in_one_get_the_whole_line() -> None:
     # "1,150 pounds." had dropped the day it is paid
     assert direct(question, LANDLORD) == ("Rent: 1,150 pounds per month, paid on the 1st of each month "
                                           "by standing order")
-    assert direct("How much is the rent?", LANDLORD) == "1,150 pounds."  # one question: its value
+    assert direct("How much is the rent?", LANDLORD) == "1,150 pounds per month."  # one question: its value
 
 
 def test_a_reading_is_taken_with_its_unit_from_the_line_that_names_it() -> None:
@@ -974,7 +974,7 @@ def test_a_markdown_heading_with_a_year_is_a_heading() -> None:
 def test_what_something_costs_is_the_amount_of_money() -> None:
     piano = Source("document", "piano-lessons.txt", "Maya's piano teacher is Mrs. Ingrid Solberg.\n"
                    "Lessons are on Wednesdays at 4:30pm and cost 28 pounds each.")
-    assert direct("How much do Maya's piano lessons cost?", piano) == "28 pounds."  # not "4"
+    assert direct("How much do Maya's piano lessons cost?", piano) == "28 pounds each."  # not "4"
 
 
 def test_a_name_asked_for_ranks_the_line_that_names_someone() -> None:
@@ -1121,3 +1121,9 @@ def test_a_regenerated_answer_to_two_questions_is_flagged_only_when_it_leaves_a_
     # every Regenerate of a two-part answer had carried the warning
     assert not plan.departs_from_direct("The password is plum-Kestrel-8823 and the code is 4716.")
     assert plan.departs_from_direct("The password is plum-Kestrel-8823 and the code is 2580.")
+
+
+def test_an_amount_of_money_keeps_what_it_is_paid_per() -> None:
+    sitter = Source("document", "babysitter.txt", "Babysitter\nOur babysitter is Chloe Marsh. She charges 12 pounds "
+                    "an hour, 15 after midnight.\nHer mobile: 07700 900 384")
+    assert direct("How much does the babysitter charge?", sitter) == "12 pounds an hour."  # "12 pounds." before
