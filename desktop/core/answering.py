@@ -1378,6 +1378,37 @@ def named_line(question: str, sources: Sequence[Source]) -> tuple[str, Evidence]
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+#: most codes or passwords given for one question that several lines answer
+ALIKE_MAX_LINES = 3
+
+
+def alike_secrets(question: str, evidence: Sequence[Evidence]) -> tuple[str, Evidence] | None:
+    """Where several labelled lines of the passages quoted hold every word of a question
+    asking for a code or password ("Front door keypad code: 4716" and "Garage door code:
+    9035" for "What is the door code?"), those lines as one answer, a paragraph each, and a
+    window that holds them; None where one line does.  The fifteenth new-user trial's "the
+    door code" had got the garage's alone, a guess between two codes."""
+    if answer_type(question) != "secret" or asks_two_things(question):
+        return None
+    wanted = set(asked_terms(question))
+    lines: dict[str, tuple[Source, int, int]] = {}
+    for ev in evidence:
+        for line in re.finditer(r"[^\n]+", ev.source.text):
+            text = line.group().strip()
+            text = text[bullet.end():] if (bullet := _LIST_ITEM.match(text)) else text
+            m = _LABELLED.match(text)
+            if m and wanted <= with_related(terms(m.group("label"))) and _SECRET_LIKE.search(m.group("value")):
+                lines.setdefault(text.lower(), (ev.source, line.start(), line.end()))
+    if not 1 < len(lines) <= ALIKE_MAX_LINES or len({id(src) for src, _, _ in lines.values()}) > 1:
+        return None
+    src, start, end = next(iter(lines.values()))
+    last = max(e for _, _, e in lines.values())
+    first = min(a for _, a, _ in lines.values())
+    said = [src.text[a:b].strip() for _, a, b in sorted(lines.values(), key=lambda x: x[1])]
+    said = [t[bullet.end():] if (bullet := _LIST_ITEM.match(t)) else t for t in said]
+    return "\n\n".join(said), Evidence(src, first, last, (start, end), 1.0)
+
+
 def copied_value(question: str, answer: str) -> str:
     """What the Copy button takes from ``answer`` to ``question``: the value of a note's
     labelled line given for a code or password ("copper-Heron-9182" of "Wi-Fi password:
@@ -2135,6 +2166,8 @@ class AnswerPlan:
                 # a form's name field, not the line it is on ("Patient Name: Jonathan Michael
                 # Harrison" and the OCR noise after it)
                 direct, evidence = field_found[0], [field_found[1]]
+            if direct and (alike := alike_secrets(question, evidence)):
+                direct, evidence = alike[0], [alike[1]]
             if not direct and kind in ("phone", "email"):  # unmistakable values:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)

@@ -1127,3 +1127,16 @@ def test_an_amount_of_money_keeps_what_it_is_paid_per() -> None:
     sitter = Source("document", "babysitter.txt", "Babysitter\nOur babysitter is Chloe Marsh. She charges 12 pounds "
                     "an hour, 15 after midnight.\nHer mobile: 07700 900 384")
     assert direct("How much does the babysitter charge?", sitter) == "12 pounds an hour."  # "12 pounds." before
+
+
+def test_two_codes_that_both_answer_are_both_given() -> None:
+    codes = Source("document", "wifi-and-codes.txt", "Home codes\n\nWi-Fi password: plum-Kestrel-8823\n"
+                   "Front door keypad code: 4716\nGarage door code: 9035\nSpare key: under the blue flowerpot")
+    # the garage's code alone had been the answer to "the door code" (fifteenth trial)
+    question = "What is the door code?"
+    plan = AnswerPlan.make(question, [codes], searched=True)
+    assert plan.direct == "Front door keypad code: 4716\n\nGarage door code: 9035"
+    (shown,) = plan.mark_evidence(plan.direct, question)
+    assert shown.extra["evidence"]["text"] == "Front door keypad code: 4716\nGarage door code: 9035"
+    assert direct("What is the front door code?", codes) == "Front door keypad code: 4716"
+    assert direct("What is the garage code?", codes) == "Garage door code: 9035"
