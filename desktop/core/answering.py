@@ -2172,8 +2172,9 @@ class AnswerPlan:
                 # the next window's, where the best holds none ("What is my dentist's phone
                 # number?" quoted the appointment first, ninth trial)
                 direct = next((v for ev in evidence[1:] if (v := typed_value(question, ev))), "")
-        if factual and evidence and not direct and (field_found := form_field(question, docs) or named_line(
-                question, docs)):
+        if factual and evidence and not direct and (field_found := (
+                kind != "name" and form_field(question, docs)) or named_line(question, docs)):  # a name's
+            # form field was looked for above
             direct, evidence = field_found[0], [field_found[1]]
         if factual and evidence and not direct and not holds_value_asked(question, evidence):
             # a phone number, an e-mail address or an ID asked for that no quoted window
