@@ -2302,6 +2302,12 @@ class AnswerPlan:
             i = next(n for n, ev in enumerate(self.evidence) if ev.source is support.source
                      and ev.start == support.start)
             a, b = support.best
+            given = part.strip()
+            at = support.source.text.find(given, a, b)
+            if at >= 0 and _LABELLED.match(given) and (support.source.text[a:at].strip(" \t-*•")
+                            or support.source.text[at + len(given):b].strip()):  # the part of a line
+                # given ("Patient Name: Jonathan Michael Harrison" of a scanned form's noisy line)
+                a, b = at, at + len(given)
             earlier = shown[i].extra.get("evidence")
             if earlier:
                 a = min(a, support.start + earlier["start"])
