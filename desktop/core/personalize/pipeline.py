@@ -253,7 +253,13 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
                            trainer.steps_per_epoch, cfg.max_epochs, min_steps=trainer.step + 1)
             return p.steps
 
-        for event in trainer.run(token, plan):
+        def general_holds() -> bool:
+            """General text no less likely than the promotion allows (the same measure as
+            after training, :func:`.evaluate.decide_promotion`): about 3 s a check."""
+            now = ev.perplexity(trainer.model, general_tokens, cfg.seq_len, spec.eval_max_tokens)
+            return now is None or before["general"] is None or now <= before["general"] * (1 + spec.general_margin)
+
+        for event in trainer.run(token, plan, guard=general_holds):
             event.job = "personalize"
             event.data["phase"] = "train"
             yield event

@@ -122,6 +122,8 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     checkpoint_every_s: float = 600.0
+    #: seconds between checks of general text (:meth:`Trainer.run`'s ``guard``)
+    guard_every_s: float = 300.0
     checkpoint_every_steps: int = 0
     loss_chunk: int = 0  # positions per lm_head/loss chunk; 0: loss_chunk_rows(vocab)
     max_grad_norm: float = 1.0
@@ -419,7 +421,8 @@ class TrainResult:
     """How training ended.
 
     Attributes:
-        status: "finished", "budget" (stopped at the deadline), "cancelled", "diverged".
+        status: "finished", "budget" (stopped at the deadline), "cancelled", "diverged",
+            "guarded" (stopped by :meth:`Trainer.run`'s guard).
         steps: steps done; tokens: training tokens seen.
         final_loss / best_loss: smoothed training loss (nats per token).
         message: a sentence for the user.
@@ -481,6 +484,9 @@ class Trainer:
         self.elapsed = 0.0
         self.resumed_from: int | None = None
         self._last_ckpt = time.monotonic()
+        #: the weights at the last check of ``run``'s guard that passed, and their step
+        self.guarded_state: dict[str, Any] | None = None
+        self.guarded_step = 0
 
     # -- data order --------------------------------------------------------------------
     @property
@@ -597,6 +603,7 @@ class Trainer:
         self,
         cancel: CancelToken | None = None,
         plan: Callable[[float], int] | None = None,
+        guard: Callable[[], bool] | None = None,
     ) -> Iterator[ProgressEvent]:
         """Train, yielding a progress event per step; the generator's return value (via
         ``self.result``) says how it ended.
@@ -608,6 +615,12 @@ class Trainer:
                 step times the deadline plan uses).
             plan: given the measured seconds per step (after 2 steps), returns the total
                 steps (used once, when not resuming and ``config.max_steps`` is 0).
+            guard: called every ``config.guard_every_s`` seconds of training; False means
+                the model has drifted too far (the pipeline's check of general text), and
+                training stops with the weights of the last check that passed (status
+                "guarded"; early stopping on a validation set, as in Prechelt, "Early
+                Stopping - But When?", 1998).  A 60-minute run on squad-a's articles had
+                made general text 3.2 % less likely after three epochs.
         """
         cfg = self.config
         token = cancel or CancelToken()
@@ -628,6 +641,7 @@ class Trainer:
                                 f"Resuming from the checkpoint at step {self.step}.",
                                 {"resumed_from": self.step})
         rate.update(self.tokens)
+        last_guard = time.monotonic()
         while self.step < self.total_steps:
             if token.paused:
                 yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
@@ -675,6 +689,23 @@ class Trainer:
             due = (cfg.checkpoint_every_steps and self.step % cfg.checkpoint_every_steps == 0) or (
                 time.monotonic() - self._last_ckpt >= cfg.checkpoint_every_s
             )
+            if guard is not None and time.monotonic() - last_guard >= cfg.guard_every_s:
+                if not guard():
+                    kept = self.guarded_step
+                    if self.guarded_state is not None:
+                        from peft import set_peft_model_state_dict
+
+                        set_peft_model_state_dict(self.model, self.guarded_state)
+                    self.best_loss, self.best_state = None, self.guarded_state
+                    self.result = self._result(
+                        "guarded", started, base_elapsed,
+                        f"Stopped at step {self.step}: general text had become less likely than allowed; "
+                        + (f"the adapter of step {kept} is kept." if kept else "no step was kept."))
+                    yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
+                                        self.result.message, {"guarded_at": self.step, "kept_step": kept})
+                    break
+                self.guarded_state, self.guarded_step = self._lora_state(), self.step
+                last_guard = time.monotonic()
             if due:
                 if self.best_loss is None or self.ema <= self.best_loss:
                     self.best_loss, self.best_state = self.ema, self._lora_state()
@@ -689,7 +720,8 @@ class Trainer:
         if self.result.status == "finished":
             self.result = self._result("finished", started, base_elapsed,
                                        f"Trained {self.step} steps on {self.tokens} tokens.")
-        if self.best_loss is None or (self.ema is not None and self.ema <= self.best_loss):
+        if self.result.status != "guarded" and (
+                self.best_loss is None or (self.ema is not None and self.ema <= self.best_loss)):
             self.best_loss, self.best_state = self.ema, self._lora_state()
         self.result.best_loss = self.best_loss
         self.save_checkpoint()

@@ -1,0 +1,52 @@
+"""Training stops when the pipeline's check of general text fails, and keeps the weights
+of the last check that passed (early stopping on a validation set)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+def test_a_failed_check_stops_training_with_the_last_weights_that_passed(tmp_path: Path) -> None:
+    from peft import get_peft_model_state_dict
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    sequences = [[(7 * i + j) % 101 for j in range(16)] for i in range(8)]
+    trainer = Trainer(model, sequences, TrainConfig(seq_len=16, max_steps=20, guard_every_s=0.0,
+                                                    learning_rate=1e-2, threads=1), tmp_path)
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def guard() -> bool:  # passes three times, then the model has "drifted"
+        seen.append({k: v.clone() for k, v in get_peft_model_state_dict(model).items()})
+        return len(seen) <= 3
+
+    events = list(trainer.run(guard=guard))
+    assert trainer.result.status == "guarded" and trainer.step == 4 and trainer.guarded_step == 3
+    assert "the adapter of step 3 is kept" in trainer.result.message
+    assert any(e.data.get("kept_step") == 3 for e in events)
+    now = get_peft_model_state_dict(model)
+    assert all(torch.equal(now[k], seen[2][k]) for k in now)  # step 3's weights, not step 4's
+    assert not all(torch.equal(seen[2][k], seen[3][k]) for k in now)  # (which differ)
+
+
+def test_without_a_guard_training_runs_its_steps(tmp_path: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    trainer = Trainer(model, [[i % 101 for i in range(16)]] * 4, TrainConfig(seq_len=16, max_steps=5, threads=1),
+                      tmp_path)
+    list(trainer.run(guard=lambda: True))
+    assert trainer.result.status == "finished" and trainer.step == 5
