@@ -691,7 +691,7 @@ class Trainer:
             )
             if guard is not None and time.monotonic() - last_guard >= cfg.guard_every_s:
                 if not guard():
-                    kept = self.guarded_step
+                    kept_step = self.guarded_step
                     if self.guarded_state is not None:
                         from peft import set_peft_model_state_dict
 
@@ -700,9 +700,9 @@ class Trainer:
                     self.result = self._result(
                         "guarded", started, base_elapsed,
                         f"Stopped at step {self.step}: general text had become less likely than allowed; "
-                        + (f"the adapter of step {kept} is kept." if kept else "no step was kept."))
+                        + (f"the adapter of step {kept_step} is kept." if kept_step else "no step was kept."))
                     yield ProgressEvent("train", "log", "step", self.step, self.total_steps, "steps",
-                                        self.result.message, {"guarded_at": self.step, "kept_step": kept})
+                                        self.result.message, {"guarded_at": self.step, "kept_step": kept_step})
                     break
                 self.guarded_state, self.guarded_step = self._lora_state(), self.step
                 last_guard = time.monotonic()
