@@ -78,6 +78,9 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
         before, after = report.get("answers_correct_before"), report.get("answers_correct_after")
         sentences.append(f"Asked {asked} new questions about your documents, it answered {after} "
                          f"right, against {before} before.")
+    if report.get("status") == "guarded":  # the trainer's guard on general text stopped it
+        sentences.append("It stopped early, at the last point before its everyday language "
+                         "would have got noticeably worse.")
     if isinstance(general, (int, float)):
         if abs(general) <= UNCHANGED:
             sentences.append("Its everyday language is as good as before.")

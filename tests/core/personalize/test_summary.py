@@ -24,6 +24,12 @@ def test_answers_to_new_questions_are_reported_beside_perplexity() -> None:
     assert "new questions" not in plain_summary({"heldout_change": -0.1}).text()
 
 
+def test_a_run_the_guard_stopped_says_so() -> None:
+    s = plain_summary({"heldout_change": -0.05, "general_change": 0.02, "promoted": True, "status": "guarded"})
+    assert "stopped early" in s.text() and "2% worse" in s.text()
+    assert "stopped early" not in plain_summary({"heldout_change": -0.05, "status": "finished"}).text()
+
+
 def test_worse_or_unfinished_runs_say_nothing_changed() -> None:
     worse = plain_summary({"heldout_change": 0.1, "general_change": 0.2, "promoted": False})
     assert "not used" in worse.headline and "20% worse" in worse.text()
