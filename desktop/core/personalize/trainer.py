@@ -720,6 +720,17 @@ class Trainer:
         if self.result.status == "finished":
             self.result = self._result("finished", started, base_elapsed,
                                        f"Trained {self.step} steps on {self.tokens} tokens.")
+        if (self.result.status in ("finished", "budget") and guard is not None
+                and self.guarded_state is not None and self.guarded_step < self.step and not guard()):
+            # the steps since the last check went too far: back to it
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.model, self.guarded_state)
+            self.best_loss, self.best_state = None, self.guarded_state
+            self.result = self._result(
+                "guarded", started, base_elapsed,
+                f"Trained {self.step} steps; general text had become less likely than allowed, so the "
+                f"adapter of step {self.guarded_step} is kept.")
         if self.result.status != "guarded" and (
                 self.best_loss is None or (self.ema is not None and self.ema <= self.best_loss)):
             self.best_loss, self.best_state = self.ema, self._lora_state()

@@ -50,3 +50,31 @@ def test_without_a_guard_training_runs_its_steps(tmp_path: Path) -> None:
                       tmp_path)
     list(trainer.run(guard=lambda: True))
     assert trainer.result.status == "finished" and trainer.step == 5
+
+
+def test_steps_after_the_last_check_that_went_too_far_are_undone(tmp_path: Path) -> None:
+    from peft import get_peft_model_state_dict
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    trainer = Trainer(model, [[(3 * i + j) % 101 for j in range(16)] for i in range(6)],
+                      TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, learning_rate=1e-2, threads=1), tmp_path)
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def guard() -> bool:  # checks at steps 1-3 pass; the one after the last step does not
+        seen.append({k: v.clone() for k, v in get_peft_model_state_dict(model).items()})
+        if trainer.step == 3:
+            trainer.config.guard_every_s = 1e9  # no check at steps 4-6
+        return trainer.step < 6
+
+    list(trainer.run(guard=guard))
+    assert len(seen) == 4 and trainer.step == 6
+    assert trainer.result.status == "guarded" and trainer.guarded_step == 3
+    assert "adapter of step 3 is kept" in trainer.result.message
+    now = get_peft_model_state_dict(model)
+    assert all(torch.equal(now[k], seen[2][k]) for k in now)
