@@ -16,6 +16,7 @@ Usage (from the repository root):
 
     QT_QPA_PLATFORM=offscreen PYTHONPATH=$PWD python tools/screenshots.py OUT_FOLDER \
         [--data /path/to/shared/data] [--sizes 1280x800,1920x1080] [--themes light,dark]
+        [--add FILE ...] [--ask QUESTION ...]
 
 Takes about a minute on two cores (indexing, then one short answer).
 """
@@ -77,11 +78,13 @@ def _settle(app: Any) -> None:
         loop.exec()
 
 
-def _prepare_home(home: Path, data: Path) -> Path:
+def _prepare_home(home: Path, data: Path, extra: list[Path] | None = None) -> Path:
     notes = home.parent / "My notes"
     notes.mkdir(parents=True, exist_ok=True)
     for name, text in NOTES.items():
         (notes / name).write_text(text, encoding="utf-8")
+    for path in extra or []:
+        shutil.copy(path, notes / path.name)
     pdf = data / PDF
     if pdf.exists():
         shutil.copy(pdf, notes / "Crazy ones (Apple ad).pdf")
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ask", action="append", default=None, metavar="QUESTION",
                         help=f"a question to ask before the screenshots, in one chat (repeatable; "
                              f"default: {QUESTION!r})")
+    parser.add_argument("--add", action="append", type=Path, default=None, metavar="FILE",
+                        help="a file to put in the library beside the notes (repeatable)")
     args = parser.parse_args(argv)
     sizes = _parse_sizes(args.sizes)
     themes = [t.strip() for t in args.themes.split(",")]
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     home = tmp / "hearth-home"
     os.environ["HEARTH_HOME"] = str(home)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    notes = _prepare_home(home, args.data)
+    notes = _prepare_home(home, args.data, args.add)
 
     from desktop.core import privacy
 
