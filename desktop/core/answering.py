@@ -2305,7 +2305,7 @@ class AnswerPlan:
             given = part.strip()
             at = support.source.text.find(given, a, b)
             if at >= 0 and _LABELLED.match(given) and (support.source.text[a:at].strip(" \t-*•")
-                            or support.source.text[at + len(given):b].strip()):  # the part of a line
+                            or support.source.text[at + len(given):b].strip(" \t.,;:")):  # the part of a line
                 # given ("Patient Name: Jonathan Michael Harrison" of a scanned form's noisy line)
                 a, b = at, at + len(given)
             earlier = shown[i].extra.get("evidence")

@@ -1140,3 +1140,12 @@ def test_two_codes_that_both_answer_are_both_given() -> None:
     assert shown.extra["evidence"]["text"] == "Front door keypad code: 4716\nGarage door code: 9035"
     assert direct("What is the front door code?", codes) == "Front door keypad code: 4716"
     assert direct("What is the garage code?", codes) == "Garage door code: 9035"
+
+
+def test_a_labelled_line_is_marked_whole_with_its_full_stop() -> None:
+    wifi = Source("document", "wifi.txt", "Home network\n\nWi-Fi password: blue-otter-2417. The guest "
+                  "network is Hearthside-guest, no password.\n")
+    plan = AnswerPlan.make("What is my Wi-Fi password?", [wifi], searched=True)
+    assert plan.direct == "Wi-Fi password: blue-otter-2417"
+    (shown,) = plan.mark_evidence(plan.direct, "What is my Wi-Fi password?")
+    assert shown.extra["evidence"]["text"] == "Wi-Fi password: blue-otter-2417."  # the sentence, as before
