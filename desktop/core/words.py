@@ -227,8 +227,9 @@ def paperwork_translations(text: str) -> list[str]:
     (:data:`PAPERWORK_WORDS`): ["faktura", "rechnung", ...] for "When is the invoice
     due?"; [] for most texts."""
     asked = set(terms(text))
+    # not a word of the same stem as one asked ("totale" for "total": BM25 would count it twice)
     return list(dict.fromkeys(w for english, others in PAPERWORK_WORDS.items()
-                              if terms(english)[0] in asked for w in others.split()))
+                              if terms(english)[0] in asked for w in others.split() if not set(terms(w)) <= asked))
 
 
 def related(term: str) -> tuple[str, ...]:
