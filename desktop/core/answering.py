@@ -1391,22 +1391,20 @@ def alike_secrets(question: str, evidence: Sequence[Evidence]) -> tuple[str, Evi
     if answer_type(question) != "secret" or asks_two_things(question):
         return None
     wanted = set(asked_terms(question))
-    lines: dict[str, tuple[Source, int, int]] = {}
+    lines: dict[str, tuple[Source, int, int, str]] = {}  # the line, without its bullet
     for ev in evidence:
         for line in re.finditer(r"[^\n]+", ev.source.text):
             text = line.group().strip()
             text = text[bullet.end():] if (bullet := _LIST_ITEM.match(text)) else text
             m = _LABELLED.match(text)
             if m and wanted <= with_related(terms(m.group("label"))) and _SECRET_LIKE.search(m.group("value")):
-                lines.setdefault(text.lower(), (ev.source, line.start(), line.end()))
-    if not 1 < len(lines) <= ALIKE_MAX_LINES or len({id(src) for src, _, _ in lines.values()}) > 1:
+                lines.setdefault(text.lower(), (ev.source, line.start(), line.end(), text))
+    if not 1 < len(lines) <= ALIKE_MAX_LINES or len({id(found[0]) for found in lines.values()}) > 1:
         return None
-    src, start, end = next(iter(lines.values()))
-    last = max(e for _, _, e in lines.values())
-    first = min(a for _, a, _ in lines.values())
-    said = [src.text[a:b].strip() for _, a, b in sorted(lines.values(), key=lambda x: x[1])]
-    said = [t[bullet.end():] if (bullet := _LIST_ITEM.match(t)) else t for t in said]
-    return "\n\n".join(said), Evidence(src, first, last, (start, end), 1.0)
+    in_order = sorted(lines.values(), key=lambda found: found[1])
+    src, start, end, _ = in_order[0]
+    said = [text for _, _, _, text in in_order]
+    return "\n\n".join(said), Evidence(src, start, in_order[-1][2], (start, end), 1.0)
 
 
 def copied_value(question: str, answer: str) -> str:

@@ -571,6 +571,12 @@ class Trainer:
         if self.best_state is not None:
             set_peft_model_state_dict(self.model, self.best_state)
 
+    def _back_to_guarded(self) -> None:
+        """The weights of the guard's last passing check become the best and the model's
+        (:meth:`restore_best`); with no passing check the model is left as it is."""
+        self.best_loss, self.best_state = None, self.guarded_state
+        self.restore_best()
+
     # -- one step ----------------------------------------------------------------------
     def train_step(self) -> tuple[float, int]:
         """One optimizer step; returns (mean loss per token, tokens)."""
@@ -692,11 +698,7 @@ class Trainer:
             if guard is not None and time.monotonic() - last_guard >= cfg.guard_every_s:
                 if not guard():
                     kept_step = self.guarded_step
-                    if self.guarded_state is not None:
-                        from peft import set_peft_model_state_dict
-
-                        set_peft_model_state_dict(self.model, self.guarded_state)
-                    self.best_loss, self.best_state = None, self.guarded_state
+                    self._back_to_guarded()
                     self.result = self._result(
                         "guarded", started, base_elapsed,
                         f"Stopped at step {self.step}: general text had become less likely than allowed; "
@@ -722,11 +724,7 @@ class Trainer:
                                        f"Trained {self.step} steps on {self.tokens} tokens.")
         if (self.result.status in ("finished", "budget") and guard is not None
                 and self.guarded_state is not None and self.guarded_step < self.step and not guard()):
-            # the steps since the last check went too far: back to it
-            from peft import set_peft_model_state_dict
-
-            set_peft_model_state_dict(self.model, self.guarded_state)
-            self.best_loss, self.best_state = None, self.guarded_state
+            self._back_to_guarded()  # the steps since the last check went too far
             self.result = self._result(
                 "guarded", started, base_elapsed,
                 f"Trained {self.step} steps; general text had become less likely than allowed, so the "
