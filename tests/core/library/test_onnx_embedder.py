@@ -44,6 +44,24 @@ def test_converted_model_is_reused_and_named(embedder: Any, model_dir: Path) -> 
     assert again.name == embedder.name and again.name.endswith(f"+{RECIPE}")
 
 
+def test_the_layer_norms_run_unfused_where_onnx_runtime_s_fused_kernel_is_slower(
+        embedder: Any, tmp_path: Path) -> None:
+    """SkipLayerNormalization (about eight times slower than Add + LayerNormalization on
+    CPU, see the module's docstring) is neither in the file nor made by the session."""
+    import onnx
+
+    from desktop.core.library.onnx_embedder import _session
+
+    assert embedder.folder is not None
+    path = embedder.folder / "model.onnx"
+    on_disk = {n.op_type for n in onnx.load(str(path)).graph.node}
+    _session(path, 1, optimized_path=tmp_path / "run.onnx")
+    running = {n.op_type for n in onnx.load(str(tmp_path / "run.onnx")).graph.node}
+    for ops in (on_disk, running):
+        assert "LayerNormalization" in ops and "SkipLayerNormalization" not in ops, sorted(ops)
+    assert "QAttention" in running  # the other fusions stay
+
+
 def test_batches_run_on_several_threads_and_keep_the_texts_order(embedder: Any, model_dir: Path) -> None:
     """With 2 threads, batches run at once on two worker threads (data parallelism), and
     every vector still lands at its own text's row, whatever the length order; a text's
