@@ -259,7 +259,11 @@ def run_job(run_dir: Path, cancel: CancelToken | None = None) -> Iterator[Progre
             now = ev.perplexity(trainer.model, general_tokens, cfg.seq_len, spec.eval_max_tokens)
             return now is None or before["general"] is None or now <= before["general"] * (1 + spec.general_margin)
 
-        for event in trainer.run(token, plan, guard=general_holds):
+        def heldout_perplexity() -> float | None:
+            """The held-out documents' perplexity, as the promotion measures it."""
+            return ev.perplexity(trainer.model, data.heldout, cfg.seq_len, spec.eval_max_tokens)
+
+        for event in trainer.run(token, plan, guard=general_holds, validate=heldout_perplexity):
             event.job = "personalize"
             event.data["phase"] = "train"
             yield event

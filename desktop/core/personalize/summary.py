@@ -81,6 +81,9 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
     if report.get("status") == "guarded":  # the trainer's guard on general text stopped it
         sentences.append("It stopped early, at the last point before its everyday language "
                          "would have got noticeably worse.")
+    if report.get("status") == "early-stopped":  # held-out documents read best at an earlier check
+        sentences.append("It kept the point of its training where it did best on documents it "
+                         "had not trained on, before it began to learn yours by rote.")
     if isinstance(general, (int, float)):
         if abs(general) <= UNCHANGED:
             sentences.append("Its everyday language is as good as before.")

@@ -78,3 +78,71 @@ def test_steps_after_the_last_check_that_went_too_far_are_undone(tmp_path: Path)
     assert "adapter of step 3 is kept" in trainer.result.message
     now = get_peft_model_state_dict(model)
     assert all(torch.equal(now[k], seen[2][k]) for k in now)
+
+
+def test_training_keeps_the_check_where_held_out_documents_read_best(tmp_path: Path) -> None:
+    """After its last step, the weights of the check with the lowest held-out perplexity
+    come back when the last step's is higher (the model began to learn the training
+    documents by rote), and the report says so."""
+    from peft import get_peft_model_state_dict
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.summary import plain_summary
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    trainer = Trainer(model, [[(5 * i + j) % 101 for j in range(16)] for i in range(6)],
+                      TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, learning_rate=1e-2, threads=1), tmp_path)
+    seen: dict[int, dict[str, torch.Tensor]] = {}
+    heldout = {1: 20.0, 2: 18.0, 3: 19.0, 4: 21.0, 5: 22.0, 6: 23.0}  # best at step 2
+
+    def validate() -> float:
+        seen[trainer.step] = {k: v.clone() for k, v in get_peft_model_state_dict(model).items()}
+        return heldout[trainer.step]
+
+    list(trainer.run(guard=lambda: True, validate=validate))
+    assert trainer.step == 6 and trainer.result.status == "early-stopped"
+    assert "read best at step 2" in trainer.result.message
+    now = get_peft_model_state_dict(model)
+    assert all(torch.equal(now[k], seen[2][k]) for k in now)
+    assert not all(torch.equal(seen[2][k], seen[6][k]) for k in now)
+    assert "did best on documents it had not trained on" in plain_summary({"status": "early-stopped"}).text()
+
+
+def test_the_last_weights_stay_when_held_out_documents_read_best_there(tmp_path: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    trainer = Trainer(model, [[(5 * i + j) % 101 for j in range(16)] for i in range(6)],
+                      TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, threads=1), tmp_path)
+    list(trainer.run(guard=lambda: True, validate=lambda: 30.0 - trainer.step))
+    assert trainer.result.status == "finished"
+
+
+def test_the_best_held_out_check_survives_a_resume(tmp_path: Path) -> None:
+    """Overnight runs are paused and resumed: the check where held-out documents read best
+    is in the checkpoint, so a resumed run still goes back to it."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+
+    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    cfg = TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, threads=1)
+    data = [[(5 * i + j) % 101 for j in range(16)] for i in range(6)]
+    first = Trainer(add_lora(LlamaForCausalLM(config), 4, 8), data, cfg, tmp_path)
+    for event in first.run(validate=lambda: 10.0 + abs(first.step - 2)):  # best at step 2
+        if event.done == 3:
+            break
+    first.save_checkpoint()
+    again = Trainer(add_lora(LlamaForCausalLM(config), 4, 8), data, cfg, tmp_path)
+    assert again.load_checkpoint() and again.valid_step == 2 and again.valid_best == 10.0
+    list(again.run(validate=lambda: 10.0 + abs(again.step - 2)))
+    assert again.result.status == "early-stopped" and "read best at step 2" in again.result.message
