@@ -582,7 +582,7 @@ class Trainer:
         if self.best_state is not None:
             set_peft_model_state_dict(self.model, self.best_state)
 
-    def _back_to_guarded(self) -> int:
+    def _back_to_best_check(self) -> int:
         """The weights of the passing check where held-out documents read best (else the
         guard's last passing check) become the best and the model's (:meth:`restore_best`);
         with no passing check the model is left as it is.  Returns that check's step."""
@@ -650,9 +650,10 @@ class Trainer:
             guard: called every ``config.guard_every_s`` seconds of training; False means
                 the model has drifted too far (the pipeline's check of general text), and
                 training stops with the weights of the passing check where ``validate`` was
-                lowest, else of the last check that passed (status "guarded"; early stopping on a validation set, as in Prechelt, "Early
-                Stopping - But When?", 1998).  A 60-minute run on squad-a's articles had
-                made general text 3.2 % less likely after three epochs.
+                lowest, else of the last check that passed (status "guarded"; early
+                stopping on a validation set, as in Prechelt, "Early Stopping - But
+                When?", 1998).  A 60-minute run on squad-a's articles had made general
+                text 3.2 % less likely after three epochs.
             validate: called at each check that passes, and after the last step: the
                 held-out documents' perplexity (None: not measured).  The weights where it
                 was lowest are kept when training ends, or when the guard fails (early
@@ -730,7 +731,7 @@ class Trainer:
             )
             if (guard is not None or validate is not None) and time.monotonic() - last_guard >= cfg.guard_every_s:
                 if guard is not None and not guard():
-                    kept_step = self._back_to_guarded()
+                    kept_step = self._back_to_best_check()
                     self.result = self._result(
                         "guarded", started, base_elapsed,
                         f"Stopped at step {self.step}: general text had become less likely than allowed; "
@@ -756,7 +757,7 @@ class Trainer:
                                        f"Trained {self.step} steps on {self.tokens} tokens.")
         if (self.result.status in ("finished", "budget") and guard is not None
                 and self.guarded_state is not None and self.guarded_step < self.step and not guard()):
-            kept_step = self._back_to_guarded()  # the steps since the last check went too far
+            kept_step = self._back_to_best_check()  # the steps since the last check went too far
             self.result = self._result(
                 "guarded", started, base_elapsed,
                 f"Trained {self.step} steps; general text had become less likely than allowed, so the "
@@ -765,7 +766,7 @@ class Trainer:
                 and self.valid_state is not None and self.valid_step < self.step):
             last = validate()
             if last is not None and self.valid_best is not None and last > self.valid_best:
-                kept_step = self._back_to_guarded()  # held-out documents read best earlier
+                kept_step = self._back_to_best_check()  # held-out documents read best earlier
                 self.result = self._result(
                     "early-stopped", started, base_elapsed,
                     f"Trained {self.step} steps; your held-out documents read best at step {kept_step}, "
