@@ -10,16 +10,24 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-def test_a_failed_check_stops_training_with_the_last_weights_that_passed(tmp_path: Path) -> None:
-    from peft import get_peft_model_state_dict
+def tiny_lora_model():  # type: ignore[no-untyped-def]
+    """A two-layer Llama of 101 tokens with rank-4 LoRA: seconds to train a few steps."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+    from desktop.core.personalize.trainer import add_lora
 
-    torch.manual_seed(0)
     config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2)
-    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    return add_lora(LlamaForCausalLM(config), 4, 8)
+
+
+def test_a_failed_check_stops_training_with_the_last_weights_that_passed(tmp_path: Path) -> None:
+    from peft import get_peft_model_state_dict
+
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    model = tiny_lora_model()
     sequences = [[(7 * i + j) % 101 for j in range(16)] for i in range(8)]
     trainer = Trainer(model, sequences, TrainConfig(seq_len=16, max_steps=20, guard_every_s=0.0,
                                                     learning_rate=1e-2, threads=1), tmp_path)
@@ -39,13 +47,9 @@ def test_a_failed_check_stops_training_with_the_last_weights_that_passed(tmp_pat
 
 
 def test_without_a_guard_training_runs_its_steps(tmp_path: Path) -> None:
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
 
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
-
-    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2)
-    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    model = tiny_lora_model()
     trainer = Trainer(model, [[i % 101 for i in range(16)]] * 4, TrainConfig(seq_len=16, max_steps=5, threads=1),
                       tmp_path)
     list(trainer.run(guard=lambda: True))
@@ -54,14 +58,11 @@ def test_without_a_guard_training_runs_its_steps(tmp_path: Path) -> None:
 
 def test_steps_after_the_last_check_that_went_too_far_are_undone(tmp_path: Path) -> None:
     from peft import get_peft_model_state_dict
-    from transformers import LlamaConfig, LlamaForCausalLM
 
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2)
-    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    model = tiny_lora_model()
     trainer = Trainer(model, [[(3 * i + j) % 101 for j in range(16)] for i in range(6)],
                       TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, learning_rate=1e-2, threads=1), tmp_path)
     seen: list[dict[str, torch.Tensor]] = []
@@ -85,15 +86,12 @@ def test_training_keeps_the_check_where_held_out_documents_read_best(tmp_path: P
     come back when the last step's is higher (the model began to learn the training
     documents by rote), and the report says so."""
     from peft import get_peft_model_state_dict
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     from desktop.core.personalize.summary import plain_summary
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2)
-    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    model = tiny_lora_model()
     trainer = Trainer(model, [[(5 * i + j) % 101 for j in range(16)] for i in range(6)],
                       TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, learning_rate=1e-2, threads=1), tmp_path)
     seen: dict[int, dict[str, torch.Tensor]] = {}
@@ -113,13 +111,9 @@ def test_training_keeps_the_check_where_held_out_documents_read_best(tmp_path: P
 
 
 def test_the_last_weights_stay_when_held_out_documents_read_best_there(tmp_path: Path) -> None:
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
 
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
-
-    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2)
-    model = add_lora(LlamaForCausalLM(config), 4, 8)
+    model = tiny_lora_model()
     trainer = Trainer(model, [[(5 * i + j) % 101 for j in range(16)] for i in range(6)],
                       TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, threads=1), tmp_path)
     list(trainer.run(guard=lambda: True, validate=lambda: 30.0 - trainer.step))
@@ -129,20 +123,16 @@ def test_the_last_weights_stay_when_held_out_documents_read_best_there(tmp_path:
 def test_the_best_held_out_check_survives_a_resume(tmp_path: Path) -> None:
     """Overnight runs are paused and resumed: the check where held-out documents read best
     is in the checkpoint, so a resumed run still goes back to it."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
 
-    from desktop.core.personalize.trainer import TrainConfig, Trainer, add_lora
-
-    config = LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2)
     cfg = TrainConfig(seq_len=16, max_steps=6, guard_every_s=0.0, threads=1)
     data = [[(5 * i + j) % 101 for j in range(16)] for i in range(6)]
-    first = Trainer(add_lora(LlamaForCausalLM(config), 4, 8), data, cfg, tmp_path)
+    first = Trainer(tiny_lora_model(), data, cfg, tmp_path)
     for event in first.run(validate=lambda: 10.0 + abs(first.step - 2)):  # best at step 2
         if event.done == 3:
             break
     first.save_checkpoint()
-    again = Trainer(add_lora(LlamaForCausalLM(config), 4, 8), data, cfg, tmp_path)
+    again = Trainer(tiny_lora_model(), data, cfg, tmp_path)
     assert again.load_checkpoint() and again.valid_step == 2 and again.valid_best == 10.0
     list(again.run(validate=lambda: 10.0 + abs(again.step - 2)))
     assert again.result.status == "early-stopped" and "read best at step 2" in again.result.message
