@@ -97,7 +97,8 @@ def readable(text: str, name: str) -> str:
 
 def source_label(source: Source | Mapping[str, Any], full_path: bool = False, section: bool = True) -> str:
     """Where a passage comes from, as the user reads it: 'report.pdf, page 3, “Results”',
-    or 'from your conversation of 12 March' for a past conversation.  The one rule for
+    'minutes.docx, attached to quote.eml' for an e-mail's attachment, or 'from your
+    conversation of 12 March' for a past conversation.  The one rule for
     the window's cards, the terminal, exports and the model's prompt.
 
     Args:
@@ -110,6 +111,9 @@ def source_label(source: Source | Mapping[str, Any], full_path: bool = False, se
     if raw.get("kind") == "memory":
         return f"from {title or 'a past conversation'}"
     where = ((path or title) if full_path else (title or Path(path).name if path else title)) or "source"
+    parent = str((raw.get("extra") or {}).get("attached_to") or "")
+    if parent and not full_path:  # an e-mail's attachment (the full path already names the message)
+        where += f", attached to {Path(parent).name}"
     if raw.get("page"):
         where += f", page {raw['page']}"
     if section and raw.get("section"):

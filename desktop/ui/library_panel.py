@@ -333,20 +333,28 @@ class LibraryPanel(QWidget):
         self.file_tree.clear()
         files = lib.files(collection)
         folders = [f for f, c in lib.folders() if c == collection]
+        items: dict[str, QTreeWidgetItem] = {}
         for f in files:
             path = Path(f.path)
-            folder = next((d for d in folders if f.path.startswith(d)), str(path.parent))
+            folder = "" if f.parent else next((d for d in folders if f.path.startswith(d)), str(path.parent))
             item = QTreeWidgetItem([path.name, STATE_LABELS.get(f.state, f.state),
                                     str(f.chunks) if f.state == "indexed" else "", folder])
-            item.setData(0, Qt.ItemDataRole.UserRole, f.path)
-            item.setToolTip(0, f.path)
+            # an e-mail's attachment is listed under its message; removing it removes the message
+            item.setData(0, Qt.ItemDataRole.UserRole, f.parent or f.path)
+            item.setToolTip(0, f"{path.name}, attached to {f.parent}" if f.parent else f.path)
             tip = f.reason or (f"read by {f.extractor}" if f.extractor else "")
             if f.warnings:
                 tip += "\n⚠ " + "\n⚠ ".join(f.warnings)
                 item.setText(1, item.text(1) + " ⚠")
             # the state in full where the column cuts it ("Waiting — i…", thirteenth trial)
             item.setToolTip(1, "\n".join(t for t in (STATE_LABELS.get(f.state, f.state), tip) if t))
-            self.file_tree.addTopLevelItem(item)
+            items[f.path] = item
+            if f.parent in items:
+                items[f.parent].addChild(item)
+                items[f.parent].setExpanded(True)
+            else:
+                self.file_tree.addTopLevelItem(item)
+        self.file_tree.setRootIsDecorated(any(f.parent for f in files))
         indexed = sum(1 for f in files if f.state == "indexed")
         chunks = sum(f.chunks for f in files if f.state == "indexed")
         self.files_label.setText(f"Files — {_files(indexed)} ready to search ({chunks} passages)")
@@ -592,8 +600,8 @@ class LibraryPanel(QWidget):
         lib = self.library
         if lib is None:
             return
-        for item in self.file_tree.selectedItems():
-            lib.remove_path(item.data(0, Qt.ItemDataRole.UserRole))
+        for path in dict.fromkeys(item.data(0, Qt.ItemDataRole.UserRole) for item in self.file_tree.selectedItems()):
+            lib.remove_path(path)
         self.refresh()
         self.library_changed.emit()
 

@@ -111,10 +111,14 @@ def source_number(url: QUrl | str) -> int | None:
 
 def source_url(source: dict[str, Any]) -> QUrl | None:
     """The file's URL, with ``#page=N`` for PDFs (PDF Open Parameters, Adobe 2008, which
-    browsers' and most desktop viewers honour); None for memories and missing paths."""
+    browsers' and most desktop viewers honour); an e-mail's attachment opens its message
+    (the attachment is not a file on disk); None for memories and missing paths."""
     path = source.get("path")
     if source.get("kind") == "memory" or not path:
         return None
+    parent = (source.get("extra") or {}).get("attached_to")
+    if parent:
+        return QUrl.fromLocalFile(str(parent))
     url = QUrl.fromLocalFile(str(path))
     if str(path).lower().endswith(".pdf") and source.get("page"):
         url.setFragment(f"page={int(source['page'])}")

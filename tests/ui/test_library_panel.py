@@ -176,6 +176,33 @@ def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any
     assert opened[0].isLocalFile() and opened[0].fragment() == "page=3"
     assert Path(opened[0].toLocalFile()) == pdf
     assert not sources_view.open_source(sources[1])
+    # an e-mail's attachment is not a file on disk: its message opens
+    eml = tmp_path / "quote.eml"
+    eml.write_bytes(b"Subject: quote\n\nhi\n")
+    attached = {"kind": "document", "title": "minutes.txt", "path": str(eml / "minutes.txt"),
+                "text": "The board approved it.", "extra": {"attached_to": str(eml)}}
+    assert "minutes.txt, attached to quote.eml" in sources_view.sources_html([attached])
+    assert sources_view.open_source(attached) and Path(opened[-1].toLocalFile()) == eml
+
+
+def test_an_e_mails_attachment_is_listed_under_its_message(qtbot: Any, core: Any, tmp_path: Path) -> None:
+    from tests.mail import write_eml
+
+    eml = write_eml(tmp_path / "quote.eml", "Boiler quote", "The minutes are attached.",
+                    {"minutes.txt": "The board approved the boiler replacement."})
+    panel = LibraryPanel(core, watch=False)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.indexing_finished, timeout=300_000):
+        panel.add_paths([eml])
+    assert panel.file_tree.topLevelItemCount() == 1
+    message = panel.file_tree.topLevelItem(0)
+    assert message.text(0) == "quote.eml" and message.childCount() == 1
+    child = message.child(0)
+    assert (child.text(0), child.text(1)) == ("minutes.txt", "Indexed")
+    assert "attached to" in child.toolTip(0)
+    child.setSelected(True)  # removing the attachment removes its message
+    panel._remove_selected_files()
+    assert core.library.files() == []
 
 
 def test_the_sentence_an_answer_rests_on_is_in_bold(qtbot: Any) -> None:

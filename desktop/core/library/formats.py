@@ -70,6 +70,7 @@ class Extracted:
             shown in the file list.
         warnings: sentences for the file list (a page OCR could not read, a fallback used).
         ocr_pages: pages (1-based) whose text came from OCR; their chunks are marked.
+        attachments: an e-mail's attachments, each read as a document of its own.
     """
 
     text: str
@@ -79,6 +80,28 @@ class Extracted:
     extractor: str = ""
     warnings: list[str] = field(default_factory=list)
     ocr_pages: list[int] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass
+class Attachment:
+    """A file attached to an e-mail, read as a document of its own, linked to the message.
+
+    Attributes:
+        name: its file name, unique within the message file ("minutes (2).docx" for a
+            second "minutes.docx" of an mbox); the library records it at the path
+            ``<message file>/<name>``.
+        message: the subject of the message it came with.
+        size: bytes.
+        sha256: hex digest of its bytes.
+        doc: its text, read by the extractor of its type.
+    """
+
+    name: str
+    message: str
+    size: int
+    sha256: str
+    doc: Extracted
 
 
 #: Why a locked PDF is skipped, and what to do about it.

@@ -198,22 +198,26 @@ class Indexer:
 
 @dataclass
 class ParsedFile:
-    """A file read by :meth:`IndexRun.produce`, waiting to be embedded and stored."""
+    """A file read by :meth:`IndexRun.produce`, waiting to be embedded and stored; or an
+    e-mail's attachment, a document of its own at ``<message file>/<name>`` whose
+    ``parent`` is the message file (size: the attachment's bytes; mtime: the message's)."""
 
     path: str
-    st: os.stat_result
+    size: int
+    mtime: float
     sha: str
     result: ParseResult
     ids: list[str]
     texts: list[str]
+    parent: str = ""
 
     def entry(self) -> mf.FileEntry:
         """What the manifest records for it."""
         r = self.result
         chunks = [mf.ChunkEntry(cid, r.text[c.start:c.end], t, c.page, c.section, c.start, c.end)
                   for cid, c, t in zip(self.ids, r.chunks, self.texts, strict=True)]
-        return mf.FileEntry(self.path, self.st.st_size, self.st.st_mtime, self.sha, r.title, r.text,
-                            r.extractor, r.warnings, chunks)
+        return mf.FileEntry(self.path, self.size, self.mtime, self.sha, r.title, r.text,
+                            r.extractor, r.warnings, chunks, self.parent)
 
 
 class _GroupCheckpoint:
@@ -339,9 +343,9 @@ class IndexRun:
         candidates, skipped, roots = scan(self.paths)
         for root in roots:
             gone = [rec for rec in self.manifest.files(self.collection, under=str(root))
-                    if not os.path.lexists(rec.path)]
+                    if not os.path.lexists(rec.on_disk)]
             self.store.remove_records(gone)
-            self.removed += len(gone)
+            self.removed += sum(1 for rec in gone if not rec.parent)
         for p in self.paths:
             if not os.path.lexists(p):
                 self.removed += len(self.store.remove_path(p))
@@ -478,10 +482,17 @@ class IndexRun:
         return False
 
     def _add_pending(self, path: str, st: os.stat_result, sha: str, result: ParseResult) -> None:
-        ids = [chunk_id(path, c.start, c.end) for c in result.chunks]
-        texts = [embedding_text(result.text[c.start:c.end], c.section, result.title) for c in result.chunks]
-        self.pending.append(ParsedFile(path, st, sha, result, ids, texts))
-        self.pending_chunks += len(ids)
+        """Queue a parsed file, and each of its attachments as a document of its own (in
+        the same group, so that they are stored with it)."""
+        files = [ParsedFile(path, st.st_size, st.st_mtime, sha, result, [], [])]
+        files += [ParsedFile(str(Path(path) / a.name), a.size, st.st_mtime, a.sha256, a.result, [], [], parent=path)
+                  for a in result.attachments]
+        for f in files:
+            r = f.result
+            f.ids = [chunk_id(f.path, c.start, c.end) for c in r.chunks]
+            f.texts = [embedding_text(r.text[c.start:c.end], c.section, r.title) for c in r.chunks]
+            self.pending.append(f)
+            self.pending_chunks += len(f.ids)
 
     def flush(self) -> Iterator[ProgressEvent]:
         """Embed the pending files' chunks (pausing and cancelling between batches) and
@@ -514,10 +525,11 @@ class IndexRun:
         self.store.write_files(self.collection, [p.entry() for p in pending], vectors, metas)
         checkpoint.remove()
         self.embed_s += time.monotonic() - t_embed
-        self.files_done += len(pending)
-        self.indexed += len(pending)
+        files = [p for p in pending if not p.parent]  # the files scanned (attachments come with them)
+        self.files_done += len(files)
+        self.indexed += len(files)
         self.chunks_done += self.pending_chunks
-        self.bytes_done += sum(p.st.st_size for p in pending)
+        self.bytes_done += sum(p.size for p in files)
         self.pending, self.pending_chunks = [], 0
 
     def _finish(self, cancelled: bool, seconds: float) -> Iterator[ProgressEvent]:
@@ -578,7 +590,7 @@ class IndexRun:
         files_total = len(self.work)
         bytes_now = float(self.bytes_done)
         if extra_chunks and self.pending_chunks:
-            group_bytes = sum(p.st.st_size for p in self.pending)
+            group_bytes = sum(p.size for p in self.pending if not p.parent)
             bytes_now += group_bytes * min(1.0, extra_chunks / self.pending_chunks)
         if self.bytes_total:
             fraction = min(1.0, bytes_now / self.bytes_total)

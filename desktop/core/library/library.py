@@ -126,6 +126,8 @@ class FileStatus:
     reason: str = ""
     extractor: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: the message file an attachment came in ("" for a file of its own)
+    parent: str = ""
 
 
 class Library:
@@ -318,7 +320,9 @@ class Library:
         ("waiting")."""
         out: dict[str, list[Path]] = {}
         for rec in [r for state in (mf.STALE, mf.INDEXING, mf.WAITING) for r in self.manifest.files(state=state)]:
-            out.setdefault(rec.collection, []).append(Path(rec.path))
+            paths = out.setdefault(rec.collection, [])
+            if Path(rec.on_disk) not in paths:  # an attachment: its message is read again
+                paths.append(Path(rec.on_disk))
         return out
 
     # -- status ------------------------------------------------------------------------
@@ -327,7 +331,7 @@ class Library:
         """Every file the library knows, with its state (for the window's file list)."""
         return [
             FileStatus(r.path, r.collection, r.state, r.n_chunks, r.size, r.updated_at, r.reason,
-                       r.extractor, r.warnings)
+                       r.extractor, r.warnings, r.parent)
             for r in self.manifest.files(collection)
         ]
 

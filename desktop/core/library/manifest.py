@@ -95,6 +95,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE files ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        # an e-mail's attachment is a document of its own at "<message file>/<name>", whose
+        # parent is the message file: removed, replaced and opened with it
+        "0003_file_parent",
+        """
+        ALTER TABLE files ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+        CREATE INDEX files_parent ON files(collection, parent);
+        """,
+    ),
 ]
 
 #: the collection used when the user names none
@@ -126,6 +135,13 @@ class FileRecord:
     updated_at: float
     extractor: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: the file it came in (an e-mail's attachment: the message file), else ""
+    parent: str = ""
+
+    @property
+    def on_disk(self) -> str:
+        """The file on disk that holds it: itself, or the message it is attached to."""
+        return self.parent or self.path
 
 
 @dataclass
@@ -155,6 +171,7 @@ class FileEntry:
     extractor: str
     warnings: list[str]
     chunks: list[ChunkEntry]
+    parent: str = ""
 
     @property
     def chunk_ids(self) -> list[str]:
@@ -259,6 +276,11 @@ class Manifest:
             args += [under, len(prefix), prefix]
         return [_file(r) for r in self._query(sql + " ORDER BY path", tuple(args))]
 
+    def children(self, collection: str, parent: str) -> list[FileRecord]:
+        """The attachments of message file ``parent`` recorded as documents of their own."""
+        return [_file(r) for r in self._query(
+            "SELECT * FROM files WHERE collection = ? AND parent = ? ORDER BY path", (collection, parent))]
+
     def update_stat(self, collection: str, path: str, size: int, mtime: float) -> None:
         """A file's size or mtime changed but not its content: record the new ones."""
         with self._tx() as db:
@@ -278,10 +300,11 @@ class Manifest:
                 old_ids[f.path] = old
                 both = sorted(set(old) | set(f.chunk_ids))
                 db.execute(
-                    "INSERT INTO files(collection, path, size, mtime, sha256, state, chunk_ids, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(collection, path) DO UPDATE SET "
-                    "state = excluded.state, chunk_ids = excluded.chunk_ids, updated_at = excluded.updated_at",
-                    (collection, f.path, f.size, f.mtime, f.sha256, INDEXING, json.dumps(both), now))
+                    "INSERT INTO files(collection, path, size, mtime, sha256, state, chunk_ids, updated_at, parent) "
+                    "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(collection, path) DO UPDATE SET "
+                    "state = excluded.state, chunk_ids = excluded.chunk_ids, updated_at = excluded.updated_at, "
+                    "parent = excluded.parent",
+                    (collection, f.path, f.size, f.mtime, f.sha256, INDEXING, json.dumps(both), now, f.parent))
         return old_ids
 
     def commit_files(self, collection: str, files: Sequence[FileEntry]) -> None:
@@ -347,7 +370,7 @@ class Manifest:
             part = ids[i:i + 500]
             marks = ",".join("?" * len(part))
             for r in self._query(
-                f"SELECT c.*, f.path AS path, f.title AS doc_title FROM chunks c JOIN files f ON f.id = c.file_id "
+                f"SELECT c.*, f.path AS path, f.title AS doc_title, f.parent AS parent FROM chunks c JOIN files f ON f.id = c.file_id "
                 f"WHERE c.collection = ? AND c.id IN ({marks})", (collection, *part)
             ):
                 out[r["id"]] = r
@@ -445,5 +468,5 @@ def _file(row: sqlite3.Row) -> FileRecord:
         mtime=row["mtime"], sha256=row["sha256"], state=row["state"], reason=row["reason"],
         title=row["title"], chunk_ids=json.loads(row["chunk_ids"] or "[]"),
         n_chunks=row["n_chunks"], updated_at=row["updated_at"],
-        extractor=row["extractor"], warnings=json.loads(row["warnings"] or "[]"),
+        extractor=row["extractor"], warnings=json.loads(row["warnings"] or "[]"), parent=row["parent"],
     )

@@ -8,7 +8,10 @@ read them.
 What the citation shows comes from the headings emitted here (they become chunk
 sections): ``Sheet1!A1:D25`` for a block of spreadsheet rows (every cell is also written
 with its address, ``B7: 1299``), ``Slide 3: Title`` for a slide (speaker notes follow its
-text under ``Speaker notes:``), ``Message: Subject`` for an e-mail.  Spreadsheet formulas
+text under ``Speaker notes:``), ``Message: Subject`` for an e-mail.  An e-mail's
+attachments of supported types are read by their own extractors into
+:attr:`~.formats.Extracted.attachments`: the library indexes each as a document of its
+own, linked to the message (:mod:`.indexer`).  Spreadsheet formulas
 are read as their cached values (what the user last saw), never as formula text.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import mailbox
 import os
 import tempfile
@@ -26,6 +30,7 @@ from typing import Any
 
 from desktop.core.library.formats import (
     SUPPORTED_EXTENSIONS,
+    Attachment,
     Extracted,
     Unreadable,
     check_zip_xml,
@@ -285,15 +290,19 @@ def extract_odp(path: Path) -> Extracted:
 
 
 def _message_text(msg: EmailMessage, ocr: bool, level: int, warnings: list[str],
-                  extract: Extractor | None) -> list[str]:
-    """Heading with From/To/Date/Subject, the body (plain text, else HTML), then each
-    attachment of a supported type under its own heading, linked to the message."""
+                  extract: Extractor | None, attachments: list[Attachment]) -> list[str]:
+    """Heading with From/To/Date/Subject, the body (plain text, else HTML) and the names
+    of its attachments; each attachment of a supported type is read into
+    ``attachments``, a document of its own linked to the message."""
     subject = " ".join(str(msg.get("subject", "") or "(no subject)").split())
     lines = [("#" * level) + f" Message: {subject}"]
     for header in ("From", "To", "Cc", "Date", "Subject"):
         value = msg.get(header)
         if value:
             lines.append(f"{header}: {' '.join(str(value).split())}")
+    names = [n for n in (os.path.basename(p.get_filename() or "") for p in msg.iter_attachments()) if n]
+    if names:
+        lines.append("Attachments: " + ", ".join(names))
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:
         try:
@@ -319,20 +328,35 @@ def _message_text(msg: EmailMessage, ocr: bool, level: int, warnings: list[str],
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes) or not data:
             continue
-        text = _attachment_text(name, data, ocr, warnings, extract)
-        if text:
-            lines.append(("#" * min(6, level + 1)) + f" Attachment {name} (of the message \"{subject}\")")
-            lines.append(text)
+        doc = _read_attachment(name, data, ocr, warnings, extract)
+        if doc is not None:
+            heading = f"# Attachment {name} (of the message \"{subject}\")"
+            doc.text = heading + "\n\n" + doc.text
+            doc.kind = "markdown"
+            doc.pages = [(offset + len(heading) + 2, page) for offset, page in doc.pages]
+            attachments.append(Attachment(_unique_name(name, attachments), subject, len(data),
+                                          hashlib.sha256(data).hexdigest(), doc))
     return lines
 
 
-def _attachment_text(name: str, data: bytes, ocr: bool, warnings: list[str],
-                     extract: Extractor | None) -> str:
+def _unique_name(name: str, taken: list[Attachment]) -> str:
+    """``name``, or "minutes (2).docx" when an earlier attachment of the file has it."""
+    names = {a.name for a in taken}
+    stem, suffix, n = Path(name).stem, Path(name).suffix, 1
+    while name in names:
+        n += 1
+        name = f"{stem} ({n}){suffix}"
+    return name
+
+
+def _read_attachment(name: str, data: bytes, ocr: bool, warnings: list[str],
+                     extract: Extractor | None) -> Extracted | None:
     """Extract an attachment with the extractor of its type (in a private temporary folder,
-    deleted afterwards); its own headings are pushed one level down."""
+    deleted afterwards); its own headings are pushed one level down, below the heading
+    that names the message.  None (with a warning) when it cannot be read."""
     if extract is None:
         warnings.append(f"attachment {name} not read")
-        return ""
+        return None
     with tempfile.TemporaryDirectory(prefix="hearth-attachment-") as tmp:
         p = Path(tmp) / name
         p.write_bytes(data)
@@ -340,11 +364,10 @@ def _attachment_text(name: str, data: bytes, ocr: bool, warnings: list[str],
             doc = extract(p, ocr)
         except Unreadable as exc:
             warnings.append(f"attachment {name} skipped: {exc}")
-            return ""
-    warnings.extend(f"attachment {name}: {w}" for w in doc.warnings)
+            return None
     if doc.kind == "markdown":
-        return "\n".join(("#" + line) if line.startswith("#") else line for line in doc.text.splitlines())
-    return doc.text
+        doc.text = "\n".join(("#" + line) if line.startswith("#") else line for line in doc.text.splitlines())
+    return doc
 
 
 def extract_eml(path: Path, ocr: bool = True, extract: Extractor | None = None) -> Extracted:
@@ -354,9 +377,10 @@ def extract_eml(path: Path, ocr: bool = True, extract: Extractor | None = None) 
     if not isinstance(msg, EmailMessage) or not msg.keys():
         raise Unreadable("not an e-mail message (no headers)")
     warnings: list[str] = []
-    lines = _message_text(msg, ocr, 1, warnings, extract)
+    attachments: list[Attachment] = []
+    lines = _message_text(msg, ocr, 1, warnings, extract, attachments)
     return Extracted("\n\n".join(lines), "markdown", title=str(msg.get("subject", "") or ""),
-                     extractor="email (Python)", warnings=warnings)
+                     extractor="email (Python)", warnings=warnings, attachments=attachments)
 
 
 def extract_mbox(path: Path, ocr: bool = True, extract: Extractor | None = None) -> Extracted:
@@ -364,6 +388,7 @@ def extract_mbox(path: Path, ocr: bool = True, extract: Extractor | None = None)
     box = mailbox.mbox(str(path), create=False)
     warnings: list[str] = []
     lines: list[str] = []
+    attachments: list[Attachment] = []
     try:
         for n, key in enumerate(box.iterkeys()):
             msg = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
@@ -371,7 +396,8 @@ def extract_mbox(path: Path, ocr: bool = True, extract: Extractor | None = None)
                 warnings.append(f"only the first {MAX_MESSAGES} messages were read")
                 break
             if isinstance(msg, EmailMessage):
-                lines += _message_text(msg, ocr, 1, warnings, extract)
+                lines += _message_text(msg, ocr, 1, warnings, extract, attachments)
     finally:
         box.close()
-    return Extracted("\n\n".join(lines), "markdown", extractor="mailbox (Python)", warnings=warnings)
+    return Extracted("\n\n".join(lines), "markdown", extractor="mailbox (Python)", warnings=warnings,
+                     attachments=attachments)

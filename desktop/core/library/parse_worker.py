@@ -4,7 +4,9 @@ Reads one JSON request per line on stdin (``{"path": "..."}``), extracts and chu
 file, and writes one JSON line on stdout:
 
 - ``{"ok": true, "text": ..., "title": ..., "kind": ..., "extractor": ..., "warnings": [...],
-  "chunks": [[start, end, page, section, ocr], ...]}``
+  "chunks": [[start, end, page, section, ocr], ...], "attachments": [...]}``, where each
+  attachment of an e-mail (a document of its own) is ``{"name", "message", "size", "sha256",
+  "text", "title", "kind", "extractor", "warnings", "chunks"}``
 - ``{"ok": false, "reason": "password-protected PDF ..."}``
 
 A request may say ``"ocr": false`` (the user turned OCR off) and ``"chunk_tokens"`` and
@@ -24,6 +26,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _limit_memory() -> None:
@@ -46,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.library.chunking import MAX_CHUNK_TOKENS, OVERLAP_TOKENS, Chunker
     from desktop.core.library.extraction import extract
     from desktop.core.library.formats import Unreadable
-    from desktop.core.library.quality import tiny_chunks_reason
 
     for stream in (sys.stdout, sys.stdin):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -76,16 +78,13 @@ def main(argv: list[str] | None = None) -> int:
                 chunkers[key] = Chunker(model_dir, max_tokens=key[0], overlap=key[1])
             chunker = chunkers[key]
             doc = extract(path, ocr=bool(request.get("ocr", True)))
-            specs = chunker.chunk(doc)
-            tiny = tiny_chunks_reason([doc.text[c.start:c.end] for c in specs])
-            if tiny and all(len(doc.text[c.start:c.end].strip()) < 3 for c in specs):
-                raise Unreadable(f"no real text was extracted ({tiny})")
-            warnings = list(doc.warnings) + ([tiny] if tiny else [])
-            reply = {
-                "ok": True, "text": doc.text, "title": doc.title, "kind": doc.kind,
-                "extractor": doc.extractor, "warnings": warnings,
-                "chunks": [[c.start, c.end, c.page, c.section, c.ocr] for c in specs],
-            }
+            reply = {"ok": True, **_chunked(doc, chunker), "attachments": []}
+            for att in doc.attachments:
+                try:
+                    reply["attachments"].append({"name": att.name, "message": att.message, "size": att.size,
+                                                 "sha256": att.sha256, **_chunked(att.doc, chunker)})
+                except Unreadable as exc:
+                    reply["warnings"].append(f"attachment {att.name} skipped: {exc}")
         except Unreadable as exc:
             reply = {"ok": False, "reason": str(exc)}
         except MemoryError:
@@ -95,6 +94,25 @@ def main(argv: list[str] | None = None) -> int:
         out.write(json.dumps(reply, ensure_ascii=False) + "\n")
         out.flush()
     return 0
+
+
+def _chunked(doc: Any, chunker: Any) -> dict[str, Any]:
+    """A reply's fields for one extracted document (:class:`.formats.Extracted`) cut into
+    passages by ``chunker``.
+
+    Raises:
+        Unreadable: its passages hold no real text.
+    """
+    from desktop.core.library.formats import Unreadable
+    from desktop.core.library.quality import tiny_chunks_reason
+
+    specs = chunker.chunk(doc)
+    tiny = tiny_chunks_reason([doc.text[c.start:c.end] for c in specs])
+    if tiny and all(len(doc.text[c.start:c.end].strip()) < 3 for c in specs):
+        raise Unreadable(f"no real text was extracted ({tiny})")
+    return {"text": doc.text, "title": doc.title, "kind": doc.kind, "extractor": doc.extractor,
+            "warnings": list(doc.warnings) + ([tiny] if tiny else []),
+            "chunks": [[c.start, c.end, c.page, c.section, c.ocr] for c in specs]}
 
 
 if __name__ == "__main__":

@@ -41,6 +41,20 @@ class ParseResult:
     reason: str = ""
     extractor: str = ""
     warnings: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+
+
+@dataclass
+class ParsedAttachment:
+    """An e-mail's attachment, parsed as a document of its own (see
+    :class:`.formats.Attachment`): its name (unique within the message file), the
+    message's subject, its size in bytes, the SHA-256 of its bytes, and its text and chunks."""
+
+    name: str
+    message: str
+    size: int
+    sha256: str
+    result: ParseResult
 
 
 class ParserError(Exception):
@@ -137,12 +151,10 @@ class ParserProcess:
             raw: dict[str, Any] = json.loads(line)
         if not raw.get("ok"):
             return ParseResult(False, reason=str(raw.get("reason", "could not be read")))
-        return ParseResult(
-            True, text=raw["text"], title=raw.get("title", ""), kind=raw.get("kind", "text"),
-            chunks=[ChunkSpec(int(c[0]), int(c[1]), c[2], c[3] or "", bool(c[4]) if len(c) > 4 else False)
-                    for c in raw["chunks"]],
-            extractor=str(raw.get("extractor", "")), warnings=[str(w) for w in raw.get("warnings", [])],
-        )
+        result = _result(raw)
+        result.attachments = [ParsedAttachment(str(a["name"]), str(a["message"]), int(a["size"]),
+                                               str(a["sha256"]), _result(a)) for a in raw.get("attachments", [])]
+        return result
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -157,3 +169,13 @@ class ParserProcess:
             proc, self._proc = self._proc, None
         if proc is not None:
             proc.stop(None, timeout=5, terminate_timeout=2)
+
+
+def _result(raw: dict[str, Any]) -> ParseResult:
+    """A parsed document from the worker's reply (or one attachment of it)."""
+    return ParseResult(
+        True, text=raw["text"], title=raw.get("title", ""), kind=raw.get("kind", "text"),
+        chunks=[ChunkSpec(int(c[0]), int(c[1]), c[2], c[3] or "", bool(c[4]) if len(c) > 4 else False)
+                for c in raw["chunks"]],
+        extractor=str(raw.get("extractor", "")), warnings=[str(w) for w in raw.get("warnings", [])],
+    )

@@ -482,11 +482,13 @@ class Retriever:
             row = rows[name].get(cid)
             if row is None:  # removed since the BM25 index was built
                 continue
+            extra = {"document_title": row["doc_title"]} if row["doc_title"] else {}
+            if row["parent"]:  # an e-mail's attachment: opened through its message
+                extra["attached_to"] = row["parent"]
             out.append(Source(
                 kind="document", title=Path(row["path"]).name, text=row["text"], path=row["path"],
                 page=row["page"], section=row["section"] or None, start=row["start"], end=row["end"],
-                score=score, chunk_id=cid, collection=name,
-                extra={"document_title": row["doc_title"]} if row["doc_title"] else {},
+                score=score, chunk_id=cid, collection=name, extra=extra,
             ))
             if len(out) >= top_k:
                 break

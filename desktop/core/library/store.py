@@ -544,12 +544,17 @@ class LibraryStore:
         if stale:
             store.delete(ids=stale)
         self.manifest.commit_files(collection, files)
+        # a message read again: the attachments it no longer has go (its others were replaced)
+        written = {f.path for f in files}
+        self.remove_records([c for f in files if not f.parent
+                             for c in self.manifest.children(collection, f.path) if c.path not in written])
 
     def record_skip(self, collection: str, path: str, size: int, mtime: float, reason: str) -> None:
         """Record ``path`` as skipped for ``reason``; vectors it had are removed first."""
         rec = self.manifest.file(collection, path)
         if rec is not None and rec.chunk_ids:
             self.remove_records([rec])
+        self.remove_records(self.manifest.children(collection, path))  # a message's attachments
         self.manifest.record_skip(collection, path, size, mtime, reason)
 
     def remove_records(self, recs: Sequence[mf.FileRecord]) -> None:
@@ -569,7 +574,7 @@ class LibraryStore:
 
     def remove_path(self, path: Path | str) -> list[str]:
         """Remove a file, or every file under a folder, from all collections at once
-        (vectors, chunks, text, manifest).  Returns the collections of the files removed,
+        (vectors, chunks, text, manifest); a message file's attachments go with it.  Returns the collections of the files removed,
         one entry per file."""
         recs = self.manifest.files(under=str(Path(path).expanduser().absolute()))
         self.remove_records(recs)

@@ -358,3 +358,49 @@ def test_too_large_and_unlistable_files_are_skipped_with_reasons(library: Librar
         final, _ = run(library.index_paths([folder]))
         reasons = {Path(s["file"]).name: s["reason"] for s in final.data["skipped"]}
         assert reasons["locked.txt"] == "permission denied"
+
+
+def test_an_e_mails_attachments_are_documents_of_their_own_linked_to_the_message(
+        library: Library, notes: Path) -> None:
+    from desktop.core.sources import source_label
+    from tests.mail import write_eml
+
+    eml = write_eml(notes / "quote.eml", "Boiler quote", "Please find the quote and the minutes attached.",
+                    {"minutes.txt": "The board approved the boiler replacement on 3 March.",
+                     "quote.txt": "Replacing the boiler costs 4,180 euros including fitting."})
+    first, _ = run(library.index_paths([notes]))
+    assert first.data["indexed"] == 4  # three notes and the message; its attachments come with it
+    files = {f.path: f for f in library.files()}
+    minutes = files[str(eml / "minutes.txt")]
+    assert minutes.parent == str(eml) and minutes.state == "indexed" and minutes.chunks >= 1
+    assert files[str(eml / "quote.txt")].parent == str(eml) and files[str(eml)].parent == ""
+    assert library.chunk_count("default") == sum(f.chunks for f in library.files())
+    top = library.search("When did the board approve the boiler replacement?", top_k=1)[0]
+    assert top.path == str(eml / "minutes.txt") and "3 March" in top.text
+    assert top.extra["attached_to"] == str(eml)
+    assert source_label(top).startswith("minutes.txt, attached to quote.eml")
+    assert "Boiler quote" in top.section  # the passage names the message it came with
+    # the message is unchanged: its attachments stay (they are not files the scan finds on disk)
+    again, _ = run(library.index_paths([notes]))
+    assert again.data["unchanged"] == 4 and again.data["removed"] == 0
+    assert str(eml / "minutes.txt") in {f.path for f in library.files()}
+    # stale (another embedding model): the message is read again, never the attachment's path
+    library.manifest.mark_stale("default", library.store.embedding_model)
+    assert sorted(library.pending_reindex()["default"]) == sorted(
+        [eml, notes / "car.txt", notes / "garden.md", notes / "sub" / "recipe.txt"])
+    run(library.reindex_pending())
+    assert files.keys() == {f.path for f in library.files() if f.state == "indexed"}
+    # the message is saved again with one attachment: the other one goes, vectors and all
+    write_eml(eml, "Boiler quote", "Only the quote this time.", {"quote.txt": "The boiler costs 4,180 euros."})
+    os.utime(eml, (time.time() + 5, time.time() + 5))
+    run(library.index_paths([notes]))
+    paths = {f.path for f in library.files()}
+    assert str(eml / "minutes.txt") not in paths and str(eml / "quote.txt") in paths
+    assert library.chunk_count("default") == sum(f.chunks for f in library.files())
+    assert all("board approved" not in s.text for s in library.search("board approved boiler", top_k=10))
+    # the message deleted: its attachment goes with it
+    eml.unlink()
+    final, _ = run(library.index_paths([notes]))
+    assert final.data["removed"] == 1
+    assert not any(f.path.startswith(str(eml)) for f in library.files())
+    assert library.chunk_count("default") == sum(f.chunks for f in library.files())

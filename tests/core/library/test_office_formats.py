@@ -4,6 +4,7 @@ library's email and mailbox (.eml, .mbox)."""
 
 from __future__ import annotations
 
+import hashlib
 import mailbox
 import zipfile
 from email.message import EmailMessage
@@ -195,9 +196,30 @@ def test_eml_headers_body_and_attachments(tmp_path: Path) -> None:
     for line in ("From: Ana Lima <ana@example.org>", "To: Ben Okafor <ben@example.org>",
                  "Date: Tue, 01 Dec 2026 09:30:00 +0000", "Please find the minutes attached."):
         assert line in doc.text
-    assert '## Attachment minutes.docx (of the message "Boiler quote")' in doc.text
-    assert "The board approved the boiler replacement." in doc.text
+    assert "Attachments: minutes.docx, blob.bin" in doc.text
+    # the attachment is a document of its own, linked to the message, not part of its text
+    assert "The board approved the boiler replacement." not in doc.text
+    [minutes] = doc.attachments
+    assert (minutes.name, minutes.message, minutes.size) == ("minutes.docx", "Boiler quote", att.stat().st_size)
+    assert minutes.sha256 == hashlib.sha256(att.read_bytes()).hexdigest()
+    assert minutes.doc.text.startswith('# Attachment minutes.docx (of the message "Boiler quote")')
+    assert "## Minutes" in minutes.doc.text  # its own headings one level down
+    assert "The board approved the boiler replacement." in minutes.doc.text
     assert any("blob.bin" in w for w in doc.warnings)
+
+
+def test_mbox_attachments_of_the_same_name_get_their_own_names(tmp_path: Path) -> None:
+    path = tmp_path / "saved.mbox"
+    box = mailbox.mbox(str(path))
+    for subject, body in (("March meeting", "Alpha budget"), ("April meeting", "Beta budget")):
+        msg = _message(subject, "Notes attached.")
+        msg.add_attachment(body.encode(), maintype="text", subtype="plain", filename="notes.txt")
+        box.add(msg)
+    box.close()
+    doc = extract(path)
+    assert [(a.name, a.message) for a in doc.attachments] == [
+        ("notes.txt", "March meeting"), ("notes (2).txt", "April meeting")]
+    assert "Beta budget" in doc.attachments[1].doc.text and "Beta budget" not in doc.text
 
 
 def test_mbox_every_message(tmp_path: Path) -> None:
