@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -12,6 +14,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from desktop.core import privacy
 
 log = logging.getLogger(__name__)
+
+#: seconds a second launch waits for a window that is closing to let go of the library
+CLOSING_WAIT_S = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,18 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("Hearth")
     app.setDesktopFileName("hearth")
 
-    from desktop.core.app import HearthCore
     from desktop.ui.main_window import MainWindow, app_icon
 
     icon = app_icon()
     if not icon.isNull():
         app.setWindowIcon(icon)
     try:
-        core = HearthCore()
+        core = open_core()
     except Exception as exc:  # e.g. the history database cannot be opened
         log.exception("Hearth could not start")
         QMessageBox.critical(None, "Hearth could not start", str(exc))
         return 1
+    if core is None:  # Hearth is open already: its window came to the front
+        return 0
     window: MainWindow | None = None
     try:
         window = MainWindow(core)
@@ -57,6 +63,38 @@ def main(argv: list[str] | None = None) -> int:
             window.handoff.close()
         core.close()
     return int(code)
+
+
+def open_core(wait_s: float = CLOSING_WAIT_S) -> Any:
+    """The app's core, or None when a Hearth window already holds the library: that window
+    is asked to come to the front instead (from the tray, or from behind other windows),
+    as a desktop application opens once.  A window that is closing (it no longer answers)
+    is given ``wait_s`` seconds to let go of the library.
+
+    Raises:
+        LibraryBusy: another program (a ``hearth`` command) holds the library, or the
+            window holding it neither answers nor lets go in time.
+        Exception: anything else that stops the core from opening.
+    """
+    from desktop.core.app import HearthCore
+    from desktop.core.library import LibraryBusy
+    from desktop.core.library.handoff import HandoffRefused, HandoffUnavailable, request_show
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return HearthCore()
+        except LibraryBusy as busy:
+            if busy.root is None or "the Hearth window" not in busy.owner:
+                raise
+            try:
+                request_show(busy.root)
+                log.info("Hearth is open already (%s): its window was brought to the front", busy.owner)
+                return None
+            except (HandoffUnavailable, HandoffRefused):
+                if time.monotonic() >= deadline:
+                    raise busy from None
+            time.sleep(0.5)  # the window is closing: it lets go of the library when done
 
 
 def _close_on_signals(window: QWidget) -> None:

@@ -104,6 +104,8 @@ class MainWindow(QMainWindow):
     #: ``hearth index`` handed paths to this window (an IndexRequest; emitted from the
     #: handoff's thread, handled on the GUI thread)
     index_requested = Signal(object)
+    #: Hearth was launched again while this window holds the library (from any thread)
+    show_requested = Signal()
 
     def __init__(self, core: HearthCore) -> None:
         super().__init__()
@@ -152,10 +154,20 @@ class MainWindow(QMainWindow):
         if self.core.library is None:
             return
         self.index_requested.connect(self._index_from_terminal)
+        self.show_requested.connect(self.bring_to_front)
         try:
-            self.handoff = HandoffServer(self.core.library.root, self.index_requested.emit).start()
+            self.handoff = HandoffServer(self.core.library.root, self.index_requested.emit,
+                                         self.show_requested.emit).start()
         except Exception:  # hearth index is then refused, as before
             log.exception("cannot listen for hearth index")
+
+    def bring_to_front(self) -> None:
+        """Show the window in front: from the tray, minimized or behind others (Hearth was
+        launched again; a second window would find its library taken)."""
+        if self.isMinimized() or not self.isVisible():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def _index_from_terminal(self, request: IndexRequest) -> None:
         """Index what ``hearth index`` asked for, as the Library page's Add folder does,
@@ -675,6 +687,7 @@ class MainWindow(QMainWindow):
         personalize = self._panels.get("personalize")
         if personalize is not None and getattr(personalize, "waits_in_tray", False):
             event.ignore()
+            self.chat_page.stop()  # the window closed: an answer being written stops (kept)
             self.hide()
             personalize.notify(  # type: ignore[attr-defined]
                 "Hearth is still personalizing",

@@ -140,3 +140,37 @@ def test_abandoned_answer_does_not_leak_into_the_next(isolated: IsolatedBackend)
     gen.close()  # e.g. the window closed the conversation, or saving failed
     text, done, _ = _answer(isolated)
     assert "Paris" in text and done["finish_reason"] == "stop"
+
+
+def test_closing_never_waits_for_an_answer_still_being_written(
+    default_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app closing while an answer ignores its cancel (or never got one) stops the
+    engine process instead of waiting for the answer's last token."""
+    import threading
+
+    from desktop.core.engine import isolated as isolated_module
+
+    monkeypatch.setattr(isolated_module, "CLOSE_WAIT_S", 0.5)
+    engine = IsolatedBackend()
+    engine.load(str(default_model), OPTS)
+    pid = engine.worker_pid
+    started, outcome = threading.Event(), []
+
+    def answer() -> None:  # no cancel token: nothing but close() can end it early
+        try:
+            for _ev in engine.generate(QUESTION[:1] + [{"role": "user", "content": "Write a long story."}],
+                                       SamplingParams(max_tokens=4000, temperature=0.8)):
+                started.set()
+            outcome.append("finished")
+        except EngineCrashed:
+            outcome.append("stopped")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    assert started.wait(120)
+    engine.close()
+    thread.join(30)
+    assert outcome == ["stopped"] and engine.worker_pid is None
+    if Path("/proc/self").exists():  # Linux: the worker process is gone (killed and reaped)
+        assert not Path(f"/proc/{pid}").exists()

@@ -29,6 +29,9 @@ from desktop.core.process import ChildExited, SupervisedProcess
 
 log = logging.getLogger(__name__)
 
+#: seconds :meth:`IsolatedBackend.close` waits for an answer being written to end
+CLOSE_WAIT_S = 10.0
+
 
 class _Worker:
     """The engine's side of :class:`~desktop.core.process.SupervisedProcess`: only what
@@ -195,11 +198,22 @@ class IsolatedBackend:
             self._adapters = list(adapters)
 
     def close(self) -> None:
-        with self._lock:
+        """Stop the worker.  An answer still being written when the app closes (its cancel
+        not seen within :data:`CLOSE_WAIT_S` seconds) has its worker process killed, so
+        that closing never waits for an answer to end."""
+        if not self._lock.acquire(timeout=CLOSE_WAIT_S):
+            worker = self._worker
+            if worker is not None:
+                log.warning("an answer was still being written at close; stopping the engine process")
+                worker.child.kill()  # the answer's thread gets EngineCrashed and lets go
+            self._lock.acquire()
+        try:
             if self._worker is not None:
                 self._worker.close()
                 self._worker = None
             self._info = None
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> IsolatedBackend:
         return self

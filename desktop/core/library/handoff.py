@@ -14,7 +14,10 @@ on close.  Messages are JSON (never pickles).
 Protocol, one request per connection: the client sends ``{"op": "index", "paths":
 [absolute paths], "collection": name}``; the server answers ``{"kind": "accepted"}`` (or
 one "error" event), then the indexing job's :class:`~desktop.core.jobs.ProgressEvent`\\ s as
-dictionaries, ending with its final one ("done", "cancelled" or "error").
+dictionaries, ending with its final one ("done", "cancelled" or "error").  A second
+launch of the window sends ``{"op": "show"}``: the window comes to the front (from the
+tray too) and answers ``{"kind": "shown"}``, so that Hearth opens once, as users expect of
+a desktop application.
 """
 
 from __future__ import annotations
@@ -97,13 +100,17 @@ class HandoffServer:
         on_request: called with each valid :class:`IndexRequest`, on the connection's own
             thread; it must not block (the window queues it to its GUI thread) and must
             end the job with ``request.send(None)``.
+        on_show: called (on the connection's thread, without blocking) when the program is
+            launched again: the window comes to the front.  None refuses such requests.
 
     Use :meth:`start`, then :meth:`close` (also a context manager).
     """
 
-    def __init__(self, root: Path, on_request: Callable[[IndexRequest], None]) -> None:
+    def __init__(self, root: Path, on_request: Callable[[IndexRequest], None],
+                 on_show: Callable[[], None] | None = None) -> None:
         self.root = Path(root)
         self.on_request = on_request
+        self.on_show = on_show
         self._listener: Listener | None = None
         self._authkey = b""
         self._thread: threading.Thread | None = None
@@ -162,6 +169,10 @@ class HandoffServer:
                 return
             try:
                 request = json.loads(conn.recv_bytes(_MAX_MESSAGE).decode("utf-8"))
+                if request.get("op") == "show" and self.on_show is not None and not self._closing.is_set():
+                    self.on_show()
+                    _send_json(conn, {"kind": "shown"})
+                    return
                 paths = [Path(p) for p in request["paths"]]
                 collection = str(request.get("collection") or "default")
                 if request.get("op") != "index" or not paths:
@@ -294,6 +305,44 @@ class IndexHandoff:
             self._conn.close()
 
 
+def _open(root: Path, timeout: float) -> Connection:
+    """A connection to the program holding the library at ``root``.
+
+    Raises:
+        HandoffUnavailable: no address file, it is stale, or no answer within ``timeout``.
+    """
+    try:
+        record = json.loads((Path(root) / ADDRESS_FILE).read_text(encoding="utf-8"))
+        address, family = record["address"], str(record["family"])
+        authkey = bytes.fromhex(record["authkey"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HandoffUnavailable(f"no program listens for the library at {root}: {exc}") from None
+    conn = _connect(address, family, authkey, timeout)
+    if conn is None:
+        raise HandoffUnavailable(f"the program at {address} did not answer (a stale address?)")
+    return conn
+
+
+def _ask(conn: Connection, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Send ``request`` and return the first reply (the connection is closed on failure).
+
+    Raises:
+        HandoffUnavailable: no reply within ``timeout``, or the program went away.
+    """
+    try:
+        _send_json(conn, request)
+        if not conn.poll(timeout):
+            raise HandoffUnavailable("the program holding the library did not accept the request in time")
+        reply: dict[str, Any] = json.loads(conn.recv_bytes(_MAX_MESSAGE).decode("utf-8"))
+        return reply
+    except (OSError, EOFError, ValueError) as exc:
+        conn.close()
+        raise HandoffUnavailable(f"the program holding the library went away: {exc}") from None
+    except HandoffUnavailable:
+        conn.close()
+        raise
+
+
 def request_index(root: Path, paths: list[Path], collection: str = "default",
                   timeout: float = CONNECT_TIMEOUT_S) -> IndexHandoff:
     """Ask the program holding the library at ``root`` to index ``paths`` into ``collection``.
@@ -311,31 +360,29 @@ def request_index(root: Path, paths: list[Path], collection: str = "default",
             program did not answer within ``timeout``.
         HandoffRefused: it answered but refused the request (the message says why).
     """
-    try:
-        record = json.loads((Path(root) / ADDRESS_FILE).read_text(encoding="utf-8"))
-        address, family = record["address"], str(record["family"])
-        authkey = bytes.fromhex(record["authkey"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HandoffUnavailable(f"no program listens for the library at {root}: {exc}") from None
-    conn = _connect(address, family, authkey, timeout)
-    if conn is None:
-        raise HandoffUnavailable(f"the program at {address} did not answer (a stale address?)")
-    try:
-        _send_json(conn, {"op": "index", "paths": [str(Path(p).resolve()) for p in paths],
-                          "collection": collection})
-        if not conn.poll(timeout):
-            raise HandoffUnavailable("the program holding the library did not accept the request in time")
-        reply = json.loads(conn.recv_bytes(_MAX_MESSAGE).decode("utf-8"))
-    except (OSError, EOFError, ValueError) as exc:
-        conn.close()
-        raise HandoffUnavailable(f"the program holding the library went away: {exc}") from None
-    except HandoffUnavailable:
-        conn.close()
-        raise
+    conn = _open(root, timeout)
+    reply = _ask(conn, {"op": "index", "paths": [str(Path(p).resolve()) for p in paths],
+                        "collection": collection}, timeout)
     if reply.get("kind") != "accepted":
         conn.close()
         raise HandoffRefused(str(reply.get("message") or "the window refused the request"))
     return IndexHandoff(conn)
 
 
-__all__ = ["ADDRESS_FILE", "HandoffRefused", "HandoffServer", "HandoffUnavailable", "IndexHandoff", "IndexRequest", "request_index"]
+def request_show(root: Path, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Ask the window holding the library at ``root`` to come to the front.
+
+    Raises:
+        HandoffUnavailable: no window listens (it is closing, or was killed), or it did
+            not answer within ``timeout``.
+        HandoffRefused: the program holding it has no window to show.
+    """
+    conn = _open(root, timeout)
+    reply = _ask(conn, {"op": "show"}, timeout)
+    conn.close()
+    if reply.get("kind") != "shown":
+        raise HandoffRefused(str(reply.get("message") or "it has no window to show"))
+
+
+__all__ = ["ADDRESS_FILE", "HandoffRefused", "HandoffServer", "HandoffUnavailable", "IndexHandoff", "IndexRequest", "request_index",
+           "request_show"]

@@ -132,3 +132,45 @@ def test_watched_folders_are_kept_indexed_from_the_start(qtbot: Any, tmp_path: P
     finally:
         window.close()
         core.close()
+
+
+def test_launching_hearth_again_brings_the_open_window_to_the_front(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reopening Hearth while its window was hidden in the tray (or still closing) said
+    "Your document library is open in the Hearth window (process N)" and stopped (twenty-first
+    trial).  Launched again, it brings that window to the front and ends by itself."""
+    from desktop.core.library import store
+
+    # this test process plays the window's part (launched, it would name itself so)
+    monkeypatch.setattr(store, "_this_program", lambda: f"the Hearth window (process {os.getpid()})")
+    settings = Settings()
+    settings.ui.welcome_done = True
+    core = HearthCore(settings=settings, engine=ScriptedBackend())
+    window = MainWindow(core)
+    qtbot.addWidget(window)
+    try:
+        assert not window.isVisible()  # in the tray
+        second = subprocess.Popen([sys.executable, "-m", "desktop"], cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            qtbot.waitUntil(lambda: second.poll() is not None, timeout=120_000)  # the window's loop runs meanwhile
+        finally:
+            if second.poll() is None:
+                second.kill()
+        out = second.communicate()[0]
+        assert second.returncode == 0, out
+        assert "its window was brought to the front" in out
+        qtbot.waitUntil(window.isVisible, timeout=10_000)
+        # a window that no longer answers (closing) and keeps the library: a clear refusal
+        assert window.handoff is not None
+        window.handoff.close()
+        code = ("from desktop.ui.app import open_core\n"
+                "try:\n    open_core(wait_s=1.0)\nexcept Exception as exc:\n    print(type(exc).__name__, exc)")
+        refused = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert refused.stdout.startswith("LibraryBusy") and "is open in the Hearth window" in refused.stdout, \
+            refused.stdout + refused.stderr
+    finally:
+        window.close()
+        core.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QLabel, QWidget
+from window_helpers import send, wait_idle
 
 from desktop.ui import chat_view
 
@@ -84,8 +85,10 @@ def test_sources_use_sources_view_when_present(qtbot: Any, make_window: Any, wit
 def test_closing_while_personalizing_hides_to_the_tray(
     qtbot: Any, make_window: Any, with_panels: None
 ) -> None:
-    window = make_window()
+    window = make_window(reply="word " * 400, delay=0.05)
     window.show()
+    send(qtbot, window, "Write a long story.")
+    qtbot.waitUntil(lambda: window._live is not None and bool(window._live["text"]), timeout=10_000)
     window.mode_buttons["personalize"].click()
     panel = window.modes.currentWidget()
     notes: list[tuple[str, str]] = []
@@ -94,6 +97,8 @@ def test_closing_while_personalizing_hides_to_the_tray(
     window.close()
     assert not window.isVisible() and not window._closed
     assert notes and "tray" in notes[0][1]
+    wait_idle(qtbot, window)  # the answer being written stopped with the window (kept)
+    assert window.core.history.messages(window.conversation_id)[-1].status == "stopped"
     panel.waits_in_tray = False  # type: ignore[attr-defined]
     window.close()
     assert window._closed
