@@ -1280,6 +1280,42 @@ def labelled_value(question: str, evidence: Evidence) -> str:
     return f"{label}: {value}"
 
 
+#: a sentence that states the value of something: "The side gate padlock code is 5521."
+_STATED_VALUE = re.compile(r"(?P<subject>[^.!?:;\n]{3,80}?)\s+(?:is|are|was|were)\s+(?P<value>[^.!?:;\n]{1,60}?)[.!]?")
+#: words at most in a stated value (longer: a sentence for the model to read)
+STATED_VALUE_MAX_WORDS = 6
+
+
+def stated_value(question: str, evidence: Evidence) -> str:
+    """The best sentence of ``evidence`` as the answer, when it states the value asked for
+    in the question's own words: "The side gate padlock code is 5521." for "What is the
+    side gate padlock code?".  Its subject (before "is", "are", "was" or "were") holds every
+    content word of ``question`` but those of the passage's file name and headings; its
+    value (after) is at most :data:`STATED_VALUE_MAX_WORDS` words, of the kind asked for
+    a typed question (:func:`answer_type_match`); else "".
+
+    Notes are written as sentences too, and the built-in model, given "Garage door remote
+    battery is a CR2032. The side gate padlock code is 5521." with the second sentence
+    marked as the one that answers, answered "The side gate padlock code is a CR2032."
+    (twenty-first new-user trial): the sentence itself is the answer the user can trust."""
+    a, b = evidence.best
+    sentence = " ".join(evidence.source.text[a:b].split())
+    m = _STATED_VALUE.fullmatch(sentence)
+    if m is None:
+        return ""
+    wanted = set(asked_terms(question))
+    subject = with_related(terms(m.group("subject")))
+    if not wanted & subject or not wanted <= subject | _passage_context(evidence.source):
+        return ""
+    value = m.group("value")
+    if len(value.split()) > STATED_VALUE_MAX_WORDS or wanted & set(terms(value)):
+        return ""  # a value that names what is asked again is no value of it
+    kind = answer_type(question)
+    if kind not in (None, "secret") and not answer_type_match(question, " " + value):
+        return ""
+    return sentence
+
+
 #: a field of a form: a label of one to four capitalised words and a colon ("Patient Name:
 #: Jonathan Michael Harrison"); a scanned form has several on a line ("Date of Birth: March
 #: 15,1978 Primary Physician: Dr. Elizabeth Warren, MD")
@@ -2159,7 +2195,7 @@ class AnswerPlan:
             first, second = (typed_value, labelled_value) if kind in ("phone", "email") \
                 else (labelled_value, typed_value)
             direct = (first(question, evidence[0]) or second(question, evidence[0])
-                      or identifier_value(question, evidence[0]))
+                      or identifier_value(question, evidence[0]) or stated_value(question, evidence[0]))
             if kind == "name" and (field_found := form_field(question, docs)):
                 # a form's name field, not the line it is on ("Patient Name: Jonathan Michael
                 # Harrison" and the OCR noise after it)

@@ -243,6 +243,21 @@ def test_a_labelled_line_that_answers_the_question_is_the_answer() -> None:
     assert labelled_value("What are the sectors of construction?", ev) == ""  # a sentence with a colon
 
 
+def test_a_sentence_that_states_the_value_asked_for_is_the_answer() -> None:
+    """The built-in model answered "The side gate padlock code is a CR2032." from the line
+    below, with its second sentence marked as the one that answers (twenty-first trial)."""
+    gate = Source("document", "gate.txt",
+                  "Garage door remote battery is a CR2032. The side gate padlock code is 5521.")
+    assert direct("What is the side gate padlock code?", gate) == "The side gate padlock code is 5521."
+    assert direct("What is the garage door remote battery?", gate) == "Garage door remote battery is a CR2032."
+    # a sentence whose subject is not all that is asked, or whose value is a long clause, is
+    # left to the model
+    assert direct("What is the front gate padlock code?", gate) == ""
+    story = Source("document", "trip.txt", "The ferry to the island was late because the harbour "
+                   "master had gone home early for his daughter's wedding.")
+    assert direct("Why was the ferry to the island late?", story) == ""
+
+
 def test_the_one_value_of_the_kind_asked_for_is_the_answer() -> None:
     """The trial's last wrong answer: "350 degrees Celsius" was written under "Bake at 180
     degrees Celsius for 35 minutes."  A typed question answered by the one value of its
