@@ -164,6 +164,9 @@ HEADING_WEIGHT = 0.5
 #: ("Bake at 175 degrees Celsius" for "What oven temperature for the banana bread?",
 #: fourth new-user trial: the model had been given the ingredients instead).
 CONTEXT_WEIGHT = 0.25
+#: Weight of a question word found only in other sentences of a passage (or its file name
+#: or headings), added to the score of the passage's best sentence (what it is about)
+PASSAGE_WEIGHT = 0.25
 _HEADING = re.compile(r"^[^\w\d:]*(?:[^\W\d]+[^\w\d:]+){0,3}[^\W\d]+[^\w\d:]*$(?<![.!?:])")
 _BLANK_LINE_BEFORE = re.compile(r"\n[ \t]*\n[ \t]*$")
 #: a Markdown heading line: "What flight do I take home from Porto?" had got "# Porto trip,
@@ -752,6 +755,8 @@ def candidate_windows(question: str, sources: Sequence[Source],
     (:func:`answer_type_match`), plus :data:`SIMILARITY_WEIGHT` times its cosine
     similarity to the question where ``cosine`` (sentence text -> cosine, see
     :func:`sentence_similarity`) has it, plus a small prior for its passage's retrieval rank;
+    the best sentence's score also gets :data:`PASSAGE_WEIGHT` times the idf of the
+    question's words found only in the passage's other sentences, file name or headings;
     each passage contributes its best sentence with :data:`WINDOW_BEFORE` /
     :data:`WINDOW_AFTER` neighbours.  Memory sources are left out (see
     :func:`grounded_messages`).  Empty when ``sources`` is.
@@ -798,6 +803,14 @@ def candidate_windows(question: str, sources: Sequence[Source],
         best_score, best_i = max(scored, key=lambda si: (
             si[0] > 0 and not heading[si[1]], si[0], -si[1]))  # ties: earliest
         prior = 0.1 / (rank + 1)
+        # the question's words elsewhere in the passage: what it is about ("Faktura nr FV
+        # 1/2021" two lines above "Termin płatności: 2021-05-03" for "When is the invoice
+        # due?", which had tied with a note's "The boiler service is due in October.",
+        # twenty-first trial); only between passages, the best sentence stays the best
+        a, b = sents[best_i][0]
+        elsewhere = (set().union(*(w for _, w in sents)) | context) & q_terms
+        elsewhere -= _words(src.text[a:b], q_terms) | under[best_i]
+        best_score += PASSAGE_WEIGHT * sum(idf[t] for t in elsewhere)
         before, after = NOTE_LINE_WINDOW if _NOTE_LINE.fullmatch(text_of[best_i]) else (WINDOW_BEFORE, WINDOW_AFTER)
         if best_i + 1 < len(sents) and all(_LIST_ITEM.match(text_of[i]) for i in (best_i, best_i + 1)):
             after = 0  # the next item of a list is another fact
@@ -1523,7 +1536,8 @@ def listed_under_heading(question: str, sources: Sequence[Source]) -> tuple[str,
 #: an identifier asked for ("What is my passport number?", "membership no", "booking reference")
 _ID_ASKED = re.compile(
     r"\b(?:passport|membership|member|policy|account|booking|order|tracking|serial|registration|reg|invoice|receipt|"
-    r"licen[cs]e|national insurance|ni|customer|confirmation|reference|ticket|case|claim|patient|nhs)\s+"
+    r"licen[cs]e|national insurance|ni|customer|confirmation|reference|ticket|case|claim|patient|nhs|quote|"
+    r"quotation|estimate|reservation|appointment|parcel|shipment|transaction|contract|job)\s+"
     r"(?:number|no\.?|ref(?:erence)?|id|code)\b|\b(?:booking|confirmation) reference\b", re.IGNORECASE)
 #: what an identifier looks like: three or more letters, digits and dashes with a digit
 #: ("HM-553-20918", "PF-308812"); a list's "2." is none

@@ -1115,6 +1115,18 @@ def test_an_invoices_number_and_due_date_in_another_language() -> None:
     assert direct("What is the invoice number?", invoice) == "FV 1/2021"
     # "FV 1/2021" holds no year of its own: it had been the answer "2021."
     assert direct("When is the invoice due?", invoice) == "2021-05-03."
+    # beside a note that is due too: the passage that names the invoice, two lines above its
+    # due date, answers (the note's "October." had been the answer, twenty-first trial)
+    boiler = Source("document", "boiler.txt", "The boiler service is due in October. Last service was done "
+                    "by Gasworks Ltd.")
+    plan = AnswerPlan.make("When is the invoice due?", [boiler, invoice], searched=True)
+    assert plan.direct == "2021-05-03." and plan.evidence[0].source is invoice
+
+
+def test_a_quotes_reference_is_the_identifier_after_reference() -> None:
+    quote = Source("document", "roof_quote.pdf", "Roof repair quote total: 2,340 pounds including VAT. "
+                   "Quote reference RQ-7781.")
+    assert direct("What is the roof quote reference?", quote) == "RQ-7781"  # twenty-first trial
 
 
 def test_the_flight_asked_for_goes_the_way_asked() -> None:
