@@ -168,6 +168,9 @@ class OracleContext:
     def has_documents(self, collections: Sequence[str] | None) -> bool:
         return True
 
+    def files_waiting(self, collections: Sequence[str] | None) -> int:
+        return 0
+
     def mentions(self, query: str, collections: Sequence[str] | None) -> bool:
         return self.library.mentions(query, collections)
 

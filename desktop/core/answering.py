@@ -1986,6 +1986,17 @@ NOT_SAID = "The passages below are about it but do not say."
 #: What follows it for a question about the user: where the answer could come from.
 NOT_FOUND_HINT = ("If it is in a document, add that file to your library (Library page) and "
                   "ask again.")
+
+
+def waiting_hint(files: int) -> str:
+    """What follows :data:`NOT_FOUND` while ``files`` files are still being read into the
+    library: a note saved a few seconds before was "not found" with no sign that Hearth
+    was still reading it (twenty-first new-user trial)."""
+    which = "1 file" if files == 1 else f"{files:,} files"
+    return (f"Hearth is still reading {which} into your library (Library page): ask again "
+            "when it is done.")
+
+
 _PERSONAL = re.compile(
     r"\b(?:my|our|mine|ours|me|i|i'm|i've|we|us|"
     # details only the user's own files can hold, whoever they belong to ("the plumber's
@@ -2129,6 +2140,8 @@ class AnswerPlan:
             search box of the user's files.
         notice: the library could not be searched (its Chroma server is not answering):
             the reply opens with this sentence, then answers without the files.
+        waiting: files found and not yet read into the library (an indexing run under
+            way); "not found" then says so instead of "add that file".
     """
 
     factual: bool = False
@@ -2138,6 +2151,7 @@ class AnswerPlan:
     general: bool = False
     direct: str = ""
     notice: str = ""
+    waiting: int = 0
 
     @classmethod
     def make(cls, question: str, sources: Sequence[Source], searched: bool,
@@ -2266,7 +2280,8 @@ class AnswerPlan:
         instead).  The window's chat and the API server both begin replies this way."""
         text = self.notice + "\n\n" if self.notice else ""
         if self.not_found:
-            return text + f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if self.general else NOT_FOUND_HINT), self.general
+            hint = waiting_hint(self.waiting) if self.waiting else NOT_FOUND_HINT
+            return text + f"{NOT_FOUND} " + (f"{GENERAL_KNOWLEDGE} " if self.general else hint), self.general
         if self.direct and fresh:
             return text + self.direct, False
         return text, True

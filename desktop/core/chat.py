@@ -215,7 +215,13 @@ class ChatService:
             log.exception("retrieval failed; answering without sources")
             return AnswerPlan(), question
         stated = answering.said_earlier(question, earlier, conversation_id)
-        return AnswerPlan.make(question, sources + stated, searched, self.context.similarity, named), question
+        plan = AnswerPlan.make(question, sources + stated, searched, self.context.similarity, named)
+        if plan.not_found:
+            try:
+                plan.waiting = self.context.files_waiting(collections)
+            except Exception:
+                log.exception("could not count the files waiting to be read")
+        return plan, question
 
     def prompt_messages(self, conversation_id: int) -> list[ChatMessage]:
         """The conversation as the engine sees it (system prompt first)."""

@@ -136,6 +136,11 @@ class ContextProvider(Protocol):
         """Whether the collections (None: all) hold any indexed passage."""
         ...
 
+    def files_waiting(self, collections: Sequence[str] | None) -> int:
+        """Files of the collections (None: all) found and not yet read into the library
+        (an indexing run is under way, or was stopped before them)."""
+        ...
+
     def mentions(self, query: str, collections: Sequence[str] | None) -> bool:
         """Whether a passage of the collections (None: all) names something ``query``
         asks about (a content word, not one naming the kind of answer)."""

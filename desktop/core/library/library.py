@@ -511,6 +511,13 @@ class Library:
             used += cost
         return out
 
+    def files_waiting(self, collections: Sequence[str] | None = None) -> int:
+        """Files of the collections (None or empty: all) found and not yet read into the
+        library: "waiting" (an indexing run is under way, or stopped before them) or
+        "indexing" (being stored)."""
+        names = collections or self.collection_names()
+        return sum(len(self.manifest.files(c, state=state)) for c in names for state in (mf.WAITING, mf.INDEXING))
+
     def has_documents(self, collections: Sequence[str] | None = None) -> bool:
         """Whether the collections (None or empty: all) hold any indexed passage."""
         names = collections or self.collection_names()

@@ -404,3 +404,14 @@ def test_an_e_mails_attachments_are_documents_of_their_own_linked_to_the_message
     assert final.data["removed"] == 1
     assert not any(f.path.startswith(str(eml)) for f in library.files())
     assert library.chunk_count("default") == sum(f.chunks for f in library.files())
+
+
+def test_files_found_and_not_yet_read_are_counted(library: Library, notes: Path) -> None:
+    """The chat says "Hearth is still reading N files" instead of "add that file" while they
+    wait (see tests/core/test_chat_service.py)."""
+    library.create_collection("default")
+    assert library.files_waiting() == 0
+    library.manifest.record_waiting("default", [(str(notes / "garden.md"), 10, 0.0), (str(notes / "car.txt"), 5, 0.0)])
+    assert library.files_waiting() == 2 and library.files_waiting(["default"]) == 2
+    run(library.index_paths([notes]))
+    assert library.files_waiting() == 0
