@@ -499,6 +499,8 @@ class LibraryPanel(QWidget):
             self.status_label.setText(ev.message)
             self.cancel_button.setEnabled(True)
             self.indexing_status.emit(ev.message)
+            if not self._refresh_timer.isActive():  # the files found, listed "Waiting" while
+                self._refresh_timer.start()  # the embedding model loads (it was empty then)
         elif ev.kind == "warning":
             path, reason = ev.data.get("file", ""), ev.data.get("reason", ev.message)
             self.file_skipped.emit(path, reason)
@@ -527,12 +529,13 @@ class LibraryPanel(QWidget):
 
     def _show_progress(self, ev: ProgressEvent, fraction: float | None) -> None:
         """The bar moves with the share of bytes read (each embedded batch, so a large
-        file moves it too); its text counts files."""
+        file moves it too); its text gives that share, then counts files ("19 / 21 files"
+        on a bar at 5 %, a large log still to read, looked wrong: twenty-first trial)."""
         if fraction is None:  # an event without it (an older sender): files done
             fraction = ev.fraction or 0.0
         self.progress_bar.setRange(0, BAR_STEPS)
         self.progress_bar.setValue(round(fraction * BAR_STEPS))
-        self.progress_bar.setFormat(f"{int(ev.done)} / {int(ev.total or 0)} files")
+        self.progress_bar.setFormat(f"{int(fraction * 100)} % · {int(ev.done)} / {int(ev.total or 0)} files")
 
     @Slot(object)
     def _on_error(self, exc: BaseException) -> None:

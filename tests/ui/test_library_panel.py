@@ -52,7 +52,7 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     assert "password-protected" in skipped[0][1]
     assert progressed and progressed[-1].done == progressed[-1].total == 5
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
-    assert panel.progress_bar.text() == "5 / 5 files"
+    assert panel.progress_bar.text() == "100 % · 5 / 5 files"
     assert "Added 4 files" in panel.status_label.text() and "1 file skipped" in panel.status_label.text()
     names = {panel.file_tree.topLevelItem(i).text(0): panel.file_tree.topLevelItem(i).text(1)
              for i in range(panel.file_tree.topLevelItemCount())}

@@ -18,6 +18,7 @@ time, in the order they were asked for) and the pause switch.  Each job is an
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import queue
@@ -506,7 +507,12 @@ class IndexRun:
         for item in embed_in_batches(self.indexer.embedder(), [texts[i] for i in todo],
                                      on_batch=lambda idx, vecs: checkpoint.add([todo[i] for i in idx], vecs)):
             if isinstance(item, tuple):
-                ev = self.progress(pending[0].path, extra_chunks=len(texts) - len(todo) + item[0])
+                done = len(texts) - len(todo) + item[0]
+                # the file whose passages are being embedded (the group's first had been
+                # named all along, a large log's name never shown: twenty-first trial)
+                ends = itertools.accumulate(len(p.texts) for p in pending)
+                current = next((p for p, end in zip(pending, ends, strict=True) if done < end), pending[-1])
+                ev = self.progress(current.parent or current.path, extra_chunks=done)
                 if ev:
                     yield ev
                 self.wait_while_paused(self.cancel)  # pause between batches too

@@ -415,3 +415,17 @@ def test_files_found_and_not_yet_read_are_counted(library: Library, notes: Path)
     assert library.files_waiting() == 2 and library.files_waiting(["default"]) == 2
     run(library.index_paths([notes]))
     assert library.files_waiting() == 0
+
+
+def test_progress_names_the_file_being_embedded(library: Library, tmp_path: Path) -> None:
+    """A large log embedded in one group with small notes was never named: the progress
+    named the group's first file all along (twenty-first trial)."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a-note.txt").write_text("The spare key is under the blue flower pot.\n", encoding="utf-8")
+    (folder / "server.log").write_text("".join(f"2026-12-0{1 + i % 9} 10:{i % 60:02d} sync job {i} finished "
+                                               f"with status ok after {i % 17} retries\n" for i in range(1500)),
+                                       encoding="utf-8")
+    _, events = run(library.index_paths([folder]))
+    named = [Path(ev.data["file"]).name for ev in events if ev.kind == "progress" and ev.data.get("file")]
+    assert "server.log" in named
