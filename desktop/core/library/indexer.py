@@ -409,7 +409,7 @@ class IndexRun:
                 with self._ahead:  # a big file waits until what is ahead of it is embedded
                     while self._ahead_chars >= READ_AHEAD_CHARS and not stop.cancelled:
                         self._ahead.wait(0.2)
-                    self._ahead_chars += len(result.text)
+                    self._ahead_chars += result.chars
                 while not stop.cancelled:
                     try:
                         self.results.put(("parsed", key, st, sha, result), timeout=0.2)
@@ -454,7 +454,7 @@ class IndexRun:
                     raise result
                 if result is not None:
                     with self._ahead:
-                        self._ahead_chars -= len(result.text)
+                        self._ahead_chars -= result.chars
                         self._ahead.notify()
                 if kind == "same":
                     self.manifest.update_stat(self.collection, cur, st.st_size, st.st_mtime)

@@ -43,6 +43,11 @@ class ParseResult:
     warnings: list[str] = field(default_factory=list)
     attachments: list[ParsedAttachment] = field(default_factory=list)
 
+    @property
+    def chars(self) -> int:
+        """Characters of text held, its attachments' included (the indexer bounds them)."""
+        return len(self.text) + sum(a.result.chars for a in self.attachments)
+
 
 @dataclass
 class ParsedAttachment:
