@@ -1300,9 +1300,9 @@ STATED_VALUE_MAX_WORDS = 6
 
 
 def stated_value(question: str, evidence: Evidence) -> str:
-    """The best sentence of ``evidence`` as the answer, when it states the value asked for
-    in the question's own words: "The side gate padlock code is 5521." for "What is the
-    side gate padlock code?".  Its subject (before "is", "are", "was" or "were") holds every
+    """The value the best sentence of ``evidence`` states, when it states the value asked
+    for in the question's own words: "5521." of "The side gate padlock code is 5521." for
+    "What is the side gate padlock code?" (the sentence is quoted under it).  Its subject (before "is", "are", "was" or "were") holds every
     content word of ``question`` but those of the passage's file name and headings; its
     value (after) is at most :data:`STATED_VALUE_MAX_WORDS` words, of the kind asked for
     a typed question (:func:`answer_type_match`); else "".
@@ -1310,7 +1310,7 @@ def stated_value(question: str, evidence: Evidence) -> str:
     Notes are written as sentences too, and the built-in model, given "Garage door remote
     battery is a CR2032. The side gate padlock code is 5521." with the second sentence
     marked as the one that answers, answered "The side gate padlock code is a CR2032."
-    (twenty-first new-user trial): the sentence itself is the answer the user can trust."""
+    (twenty-first new-user trial): the sentence's own value is the answer the user can trust."""
     a, b = evidence.best
     sentence = " ".join(evidence.source.text[a:b].split())
     m = _STATED_VALUE.fullmatch(sentence)
@@ -1326,7 +1326,7 @@ def stated_value(question: str, evidence: Evidence) -> str:
     kind = answer_type(question)
     if kind not in (None, "secret") and not answer_type_match(question, " " + value):
         return ""
-    return sentence
+    return value[:1].upper() + value[1:] + "."
 
 
 #: a field of a form: a label of one to four capitalised words and a colon ("Patient Name:

@@ -248,8 +248,8 @@ def test_a_sentence_that_states_the_value_asked_for_is_the_answer() -> None:
     below, with its second sentence marked as the one that answers (twenty-first trial)."""
     gate = Source("document", "gate.txt",
                   "Garage door remote battery is a CR2032. The side gate padlock code is 5521.")
-    assert direct("What is the side gate padlock code?", gate) == "The side gate padlock code is 5521."
-    assert direct("What is the garage door remote battery?", gate) == "Garage door remote battery is a CR2032."
+    assert direct("What is the side gate padlock code?", gate) == "5521."
+    assert direct("What is the garage door remote battery?", gate) == "A CR2032."
     # a sentence whose subject is not all that is asked, or whose value is a long clause, is
     # left to the model
     assert direct("What is the front gate padlock code?", gate) == ""
@@ -1080,7 +1080,7 @@ def test_two_answers_from_one_window_show_it_once_with_both_lines_marked() -> No
     question = "What's the vet's name and when is Biscuit's booster due?"
     plan = AnswerPlan.make(question, [vet], searched=True)
     # the model had answered "October" for both (fifteenth trial): a month alone is a date
-    assert plan.direct == "Biscuit's vet is Oakfield Veterinary Clinic.\n\nOctober."
+    assert plan.direct == "Oakfield Veterinary Clinic.\n\nOctober."  # each part's value
     (shown,) = plan.mark_evidence(plan.direct, question)
     assert shown.extra["evidence"]["text"] == ("Biscuit's vet is Oakfield Veterinary Clinic.\n"
                                                "Booster vaccination due in October.")
