@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import mailbox
 import zipfile
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from desktop.core.library.extraction import extract
 from desktop.core.library.formats import Unreadable, is_supported
+from tests.mail import message
 
 
 def _xlsx(tmp_path: Path) -> Path:
@@ -166,16 +166,6 @@ def test_odp_slides_numbered_with_speaker_notes(tmp_path: Path) -> None:
     assert out.text.count("Say why OCR matters") == 1
 
 
-def _message(subject: str, body: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = "Ana Lima <ana@example.org>"
-    msg["To"] = "Ben Okafor <ben@example.org>"
-    msg["Date"] = "Tue, 01 Dec 2026 09:30:00 +0000"
-    msg["Subject"] = subject
-    msg.set_content(body)
-    return msg
-
-
 def test_eml_headers_body_and_attachments(tmp_path: Path) -> None:
     import docx
 
@@ -184,7 +174,7 @@ def test_eml_headers_body_and_attachments(tmp_path: Path) -> None:
     d.add_heading("Minutes", level=1)
     d.add_paragraph("The board approved the boiler replacement.")
     d.save(str(att))
-    msg = _message("Boiler quote", "Please find the minutes attached.")
+    msg = message("Boiler quote", "Please find the minutes attached.")
     msg.add_attachment(att.read_bytes(), maintype="application",
                        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
                        filename="minutes.docx")
@@ -212,7 +202,7 @@ def test_mbox_attachments_of_the_same_name_get_their_own_names(tmp_path: Path) -
     path = tmp_path / "saved.mbox"
     box = mailbox.mbox(str(path))
     for subject, body in (("March meeting", "Alpha budget"), ("April meeting", "Beta budget")):
-        msg = _message(subject, "Notes attached.")
+        msg = message(subject, "Notes attached.")
         msg.add_attachment(body.encode(), maintype="text", subtype="plain", filename="notes.txt")
         box.add(msg)
     box.close()
@@ -222,11 +212,11 @@ def test_mbox_attachments_of_the_same_name_get_their_own_names(tmp_path: Path) -
     assert "Beta budget" in doc.attachments[1].doc.text and "Beta budget" not in doc.text
 
 
-def test_mbox_every_message(tmp_path: Path) -> None:
+def test_mbox_everymessage(tmp_path: Path) -> None:
     path = tmp_path / "saved.mbox"
     box = mailbox.mbox(str(path))
-    box.add(_message("First", "Alpha body"))
-    box.add(_message("Second", "Beta body"))
+    box.add(message("First", "Alpha body"))
+    box.add(message("Second", "Beta body"))
     box.close()
     doc = extract(path)
     assert "# Message: First" in doc.text and "# Message: Second" in doc.text
