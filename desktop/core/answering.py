@@ -479,6 +479,8 @@ _DATE_VALUE = re.compile(
     rf"|(?:(?<=\bin )|(?<=\bby )|(?<=\buntil )|(?<=\bnext )|(?<=\bearly )|(?<=\blate ))"
     rf"(?:january|february|march|april|june|july|august|september|october|november|december)\b)",
     re.IGNORECASE)
+#: the day of a date ("4 January", "March 15th"), which is no count
+_DAY_OF_MONTH = re.compile(rf"\b{_DAY}\s+{_MONTH}\b|\b{_MONTH}\.?\s+{_DAY}\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 #: a time of day: "19:40", "9.30am", "6 pm" (not a price's "34.99")
 _TIME_OF_DAY = re.compile(r"(?<![\d:.])(?:[01]?\d|2[0-3])(?::[0-5]\d(?!\d|[:.]\d)\s*(?:am|pm|a\.m\.|p\.m\.)?"
@@ -535,8 +537,8 @@ _TEMPERATURE = re.compile(
     re.IGNORECASE)
 #: a count or amount as a value ("352", "$5 million", "fifty thousand"); a year is not one
 _AMOUNT = re.compile(
-    r"(?:(?:[$£€]\s?)?\d[\d,.]*\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
-    r"|(?:[$£€]\s?)?\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)"
+    r"(?:(?:[$£€]\s?)?\d[\d,.]*\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)(?!\s+" + _MONTH + r"\b)"
+    r"|(?:[$£€]\s?)?\d(?:\s+(?:hundred|thousand|million|billion|trillion))?(?!\w)(?!\s+" + _MONTH + r"\b)"
     r"|\b(?:" + _NUMBER_WORDS + r")(?:\s+(?:hundred|thousand|million|billion))?\b)"
     r"(?:\s*(?:euros?|dollars?|pounds?|pence|cents?|yen|francs?|eur|usd|gbp|€)(?!\w))?", re.IGNORECASE)
 
@@ -709,6 +711,9 @@ def answer_type_match(question: str, sentence: str) -> bool:
     or length for "how long", a number for "how many/much/old/far", a percentage for
     "what percent", a name for "who"; False for other questions."""
     kind = answer_type(question)
+    if kind == "number":  # a day of the month is no count or amount: "can start on 4 January"
+        # had been the answer "4." to "How much is the roof quote?" (twenty-second trial)
+        sentence = _DAY_OF_MONTH.sub(" ", sentence)
     return kind is not None and bool(_TYPE_PATTERNS[kind][0].search(sentence))
 
 
@@ -909,6 +914,25 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
         return sum(1 for t in wanted if holds_related(t, words, longer))
 
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
+
+
+def _covering_passage(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The first window after the first whose passage holds every word of ``question``
+    (:func:`coverage` of the whole passage, its file name and headings), and whose best
+    sentence holds the kind of value asked for, where the first window's passage does not
+    hold them all; else None.  A note's "MOT due: 11 April 2027" had answered "When is the
+    invoice due?" above the Polish invoice that names the invoice ("Faktura") and its due
+    date ("Termin płatności"): English words are nearer in meaning to English ones
+    (twenty-second new-user trial)."""
+
+    def whole(ev: Evidence) -> Evidence:
+        return replace(ev, start=0, end=len(ev.source.text))
+
+    if coverage(question, [whole(evidence[0])]) == 1.0:
+        return None
+    typed = answer_type(question) is not None
+    return next((ev for ev in evidence[1:] if coverage(question, [whole(ev)]) == 1.0
+                 and (not typed or answer_type_match(question, ev.source.text[ev.best[0]:ev.best[1]]))), None)
 
 
 def answers_question(question: str, evidence: Sequence[Evidence],
@@ -1436,17 +1460,22 @@ def alike_secrets(question: str, evidence: Sequence[Evidence]) -> tuple[str, Evi
     asking for a code or password ("Front door keypad code: 4716" and "Garage door code:
     9035" for "What is the door code?"), those lines as one answer, a paragraph each, and a
     window that holds them; None where one line does.  The fifteenth new-user trial's "the
-    door code" had got the garage's alone, a guess between two codes."""
+    door code" had got the garage's alone, a guess between two codes; the twenty-second's
+    "What is the Wi-Fi password?" the guest network's alone, from "Password: ..." and
+    "Guest network password: ..." in wifi.txt (the file name and headings count for the
+    label's words)."""
     if answer_type(question) != "secret" or asks_two_things(question):
         return None
     wanted = set(asked_terms(question))
     lines: dict[str, tuple[Source, int, int, str]] = {}  # the line, without its bullet
     for ev in evidence:
+        context = _passage_context(ev.source)  # "Password: ..." under "Home Wi-Fi" in wifi.txt
         for line in re.finditer(r"[^\n]+", ev.source.text):
             text = line.group().strip()
             text = text[bullet.end():] if (bullet := _LIST_ITEM.match(text)) else text
             m = _LABELLED.match(text)
-            if m and wanted <= with_related(terms(m.group("label"))) and _SECRET_LIKE.search(m.group("value")):
+            label = with_related(terms(m.group("label"))) if m else set()
+            if m and wanted & label and wanted <= label | context and _SECRET_LIKE.search(m.group("value")):
                 lines.setdefault(text.lower(), (ev.source, line.start(), line.end(), text))
     if not 1 < len(lines) <= ALIKE_MAX_LINES or len({id(found[0]) for found in lines.values()}) > 1:
         return None
@@ -2193,6 +2222,9 @@ class AnswerPlan:
             # in prose the value is often in words ("seven-eighths", squad-a)
             of_kind = _TYPE_PATTERNS[kind][1] or _TYPE_PATTERNS[kind][0]
             evidence.sort(key=lambda ev: not of_kind.search(ev.source.text[ev.best[0]:ev.best[1]]))
+        if len(evidence) > 1 and asks and (covering := _covering_passage(question, evidence)) is not None:
+            evidence.remove(covering)
+            evidence.insert(0, covering)
         if evidence and asks and not answers_question(question, evidence, similar):
             evidence = []  # about the same topic, but not about this question
         if evidence and asks and not names_held(question, docs):

@@ -1,5 +1,7 @@
 """Which sentences a small model reads, how it is asked, and what an answer rests on."""
 
+from collections.abc import Sequence
+
 import pytest
 
 from desktop.core.answering import (
@@ -1121,6 +1123,33 @@ def test_an_invoices_number_and_due_date_in_another_language() -> None:
                     "by Gasworks Ltd.")
     plan = AnswerPlan.make("When is the invoice due?", [boiler, invoice], searched=True)
     assert plan.direct == "2021-05-03." and plan.evidence[0].source is invoice
+
+
+def test_the_twenty_second_trials_notes() -> None:
+    # the file's name and heading say what the passwords are of: both lines, the main first
+    # (the guest network's alone had been the answer: its sentence is nearer in meaning)
+    wifi = Source("document", "wifi.txt", "Home Wi-Fi\nNetwork: HollyLane-5G\nPassword: copper-Finch-2290\n"
+                  "Guest network password: sunnyday77")
+    assert direct("What is the Wi-Fi password?", wifi) == ("Password: copper-Finch-2290\n\n"
+                                                           "Guest network password: sunnyday77")
+    # a day of the month is no amount ("4." had been the answer)
+    body = Source("document", "roof-quote.eml", "Thanks for having us round on Monday. The roofer, Dave, can "
+                  "start on 4 January if you accept the quote.")
+    assert not answer_type_match("How much is the roof quote?", body.text)
+    assert direct("How much is the roof quote?", body) == ""
+    # the passage that names the invoice answers, though a note's English line is nearer in
+    # meaning to the question ("11 April 2027." had been the answer)
+    car = Source("document", "car.md", "# Car\n\nRegistration: KP18 XZT\nMOT due: 11 April 2027")
+    invoice = Source("document", "faktura.pdf", "Faktura nr FV 1/2021\nData wystawienia: 2021-04-26 "
+                     "Data sprzedaży: 2021-04-26\nTermin płatności: 2021-05-03 Metoda płatności: przelew")
+
+    def nearer_in_english(question: str, texts: Sequence[str]) -> list[float]:
+        return [0.45 if "MOT" in t else 0.15 for t in texts]
+
+    plan = AnswerPlan.make("When is the invoice due?", [car, invoice], searched=True, similarity=nearer_in_english)
+    assert plan.direct == "2021-05-03." and plan.evidence[0].source is invoice
+    plan = AnswerPlan.make("When is the MOT due?", [car, invoice], searched=True, similarity=nearer_in_english)
+    assert plan.direct == "MOT due: 11 April 2027"  # the note's own line
 
 
 def test_a_quotes_reference_is_the_identifier_after_reference() -> None:
