@@ -916,6 +916,22 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
 
 
+#: the words that name a secret itself, not what it opens
+_SECRET_WORDS = frozenset(terms("code codes password passwords passcode pin combination passphrase key"))
+
+
+def _whose_secret(question: str, evidence: Evidence) -> bool:
+    """Whether the window (with its passage's file name and headings) names everything a
+    question asking for a code or password says it is of: "bike" and "lock" of "What is the
+    bike lock code?" (a side gate's padlock code is no answer); a word may be part of a
+    longer one or a related word, as in :func:`coverage`."""
+    wanted = set(asked_terms(question)) - _SECRET_WORDS
+    text = evidence.text
+    words = set(terms(text)) | _passage_context(evidence.source)
+    longer = long_words(text)
+    return all(holds_related(t, words, longer) for t in wanted)
+
+
 def _covering_passage(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The first window after the first whose passage holds every word of ``question``
     (:func:`coverage` of the whole passage, its file name and headings), and whose best
@@ -1742,7 +1758,9 @@ def typed_value(question: str, evidence: Evidence) -> str:
         if kind == "number":  # "2" -> "2 eggs", "250" -> "250 grams of flour"
             counted = _counted_noun(sentence[m.end():], question)
             value += counted
-            if _MONEY.search(value) and (rate := _RATE.match(sentence, m.end())):
+            if _MONEY.search(value) and sentence.startswith(counted, m.end()) and (
+                    rate := _RATE.match(sentence, m.end() + len(counted))):  # once: not "11 pounds
+                # an hour an hour" where the question's "per hour" had counted it (22nd trial)
                 value += rate.group()  # "12 pounds an hour" (it had been "12 pounds.", fifteenth trial)
         if value and value.lower() not in asked and value not in values:
             values.append(value)
@@ -2229,6 +2247,9 @@ class AnswerPlan:
             evidence = []  # about the same topic, but not about this question
         if evidence and asks and not names_held(question, docs):
             evidence = []  # about something else of the same kind ("National Insurance number")
+        if evidence and kind == "secret" and not _whose_secret(question, evidence[0]):
+            evidence = []  # another thing's code: "What is the bike lock code?" had got the
+            # side gate padlock's (twenty-second new-user trial)
         if lookup:  # answered as a fact where a window answers it, else as a chat message,
             # unless it names a value of the user's: "gym cost" with nothing in the files
             # got an invented price and no "not found" (ninth new-user trial)

@@ -1148,6 +1148,16 @@ def test_the_twenty_second_trials_notes() -> None:
 
     plan = AnswerPlan.make("When is the invoice due?", [car, invoice], searched=True, similarity=nearer_in_english)
     assert plan.direct == "2021-05-03." and plan.evidence[0].source is invoice
+    # another thing's code is no answer ("5521" of the side gate's padlock had been given)
+    codes = Source("document", "house-codes.md", "# House codes\n\n- Front door keypad: 4816\n\n"
+                   "Garage door remote battery is a CR2032. The side gate padlock code is 5521.")
+    bike = AnswerPlan.make("What is the bike lock code?", [codes], searched=True)
+    assert bike.not_found and not bike.direct
+    assert direct("What is the side gate padlock code?", codes) == "5521."
+    # the rate once, where the question says "per hour" too ("11 pounds an hour an hour.")
+    sitter = Source("document", "babysitter.txt", "Babysitter: Chloe Price\nRate: 11 pounds an hour, 14 after "
+                    "midnight.\nChloe's phone number: 07700 900 312")
+    assert direct("How much do I pay the babysitter per hour?", sitter) == "11 pounds an hour."
     plan = AnswerPlan.make("When is the MOT due?", [car, invoice], searched=True, similarity=nearer_in_english)
     assert plan.direct == "MOT due: 11 April 2027"  # the note's own line
 
