@@ -127,6 +127,7 @@ class HearthCore:
 
             self.priority.register(self.library)
             self.watcher = FolderWatcher(self.library)  # started by whoever shows the library
+            self.library.changes_waiting = self.watcher.changes_waiting  # "still reading" in the chat
         self.chat = ChatService(self.history, self.engine, self.settings.chat, context=self.library,
                                 priority=self.priority)
 

@@ -158,6 +158,9 @@ class Library:
         self._parser: ParserProcess | None = None
         self._folder_listeners: list[FolderListener] = []
         self._closed = False
+        #: changes a folder watcher has seen and not yet indexed (its owner sets it;
+        #: :meth:`files_waiting` counts them)
+        self.changes_waiting: Callable[[], int] | None = None
         self.store = LibraryStore(root, self.embedding_model, settings.chroma_host, settings.chroma_port)
         self.indexer = Indexer(self.store, settings, lambda: self.embedder, lambda: self.parser, flush_chunks)
         self.retriever = Retriever(self.store, settings, lambda: self.embedder)
@@ -514,9 +517,11 @@ class Library:
     def files_waiting(self, collections: Sequence[str] | None = None) -> int:
         """Files of the collections (None or empty: all) found and not yet read into the
         library: "waiting" (an indexing run is under way, or stopped before them) or
-        "indexing" (being stored)."""
+        "indexing" (being stored), and the changes a folder watcher has seen and not yet
+        handed on (:attr:`changes_waiting`, any collection)."""
         names = collections or self.collection_names()
-        return sum(len(self.manifest.files(c, state=state)) for c in names for state in (mf.WAITING, mf.INDEXING))
+        found = sum(len(self.manifest.files(c, state=state)) for c in names for state in (mf.WAITING, mf.INDEXING))
+        return found + (self.changes_waiting() if self.changes_waiting is not None else 0)
 
     def has_documents(self, collections: Sequence[str] | None = None) -> bool:
         """Whether the collections (None or empty: all) hold any indexed passage."""

@@ -172,6 +172,12 @@ class FolderWatcher:
             job.cancel()
         return job
 
+    def changes_waiting(self) -> int:
+        """Changed files seen and not yet handed to an indexing job (the quiet time of
+        ``debounce_s`` runs): a note saved a moment ago."""
+        with self._lock:
+            return len(self._pending)
+
     def idle(self) -> bool:
         """True when no change is waiting or being applied."""
         with self._lock:

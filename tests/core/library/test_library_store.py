@@ -415,6 +415,11 @@ def test_files_found_and_not_yet_read_are_counted(library: Library, notes: Path)
     assert library.files_waiting() == 2 and library.files_waiting(["default"]) == 2
     run(library.index_paths([notes]))
     assert library.files_waiting() == 0
+    # a note saved a moment ago into a watched folder: seen by the watcher, not yet scanned
+    watcher = FolderWatcher(library, debounce_s=60)
+    library.changes_waiting = watcher.changes_waiting
+    watcher.changed(str(notes / "new-note.txt"))
+    assert library.files_waiting() == 1
 
 
 def test_progress_names_the_file_being_embedded(library: Library, tmp_path: Path) -> None:
