@@ -156,7 +156,8 @@ def open_source_or_explain(source: dict[str, Any]) -> tuple[bool, str]:
             f"This passage is {describe(source)}; pick that conversation in the list on the "
             "left to read it."
         )
-    path = str(source.get("path") or "")
+    # an e-mail's attachment is not a file on disk: its message is what opens
+    path = str((source.get("extra") or {}).get("attached_to") or source.get("path") or "")
     if not path:
         return False, "This source has no file to open."
     if not Path(path).exists():

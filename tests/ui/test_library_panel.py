@@ -183,6 +183,9 @@ def test_sources_html_and_opening_a_pdf_at_its_page(qtbot: Any, monkeypatch: Any
                 "text": "The board approved it.", "extra": {"attached_to": str(eml)}}
     assert "minutes.txt, attached to quote.eml" in sources_view.sources_html([attached])
     assert sources_view.open_source(attached) and Path(opened[-1].toLocalFile()) == eml
+    # what a click calls: it had said "roof-quote.docx is no longer at …" (twenty-second trial)
+    assert sources_view.open_source_or_explain(attached) == (True, "")
+    assert Path(opened[-1].toLocalFile()) == eml
 
 
 def test_an_e_mails_attachment_is_listed_under_its_message(qtbot: Any, core: Any, tmp_path: Path) -> None:
