@@ -1671,11 +1671,17 @@ def holds_value_asked(question: str, evidence: Sequence[Evidence]) -> bool:
         value = _TYPE_PATTERNS[kind][0 if kind == "address" else 1]
         assert value is not None
         return any(value.search(_with_lines_under(ev)) for ev in evidence)
+    if kind == "number" and _COST_ASKED.search(question.lower()):
+        # what something costs, where no window holds a number: "[x] Pay council tax" had
+        # been the answer to "How much is the council tax?" (twenty-second trial)
+        return any(_NUMBER.search(_DAY_OF_MONTH.sub(" ", _with_lines_under(ev))) for ev in evidence)
     if not _ID_ASKED.search(question):
         return True
     wanted = with_related(set(asked_terms(question)))
     context = [_passage_context(ev.source) for ev in evidence]
-    return any(_ID_LABELLED.search(line) or _ID_VALUE.search(line) and wanted & set(terms(line))
+    # a date is no identifier: "Renew passport (expires 3 February 2027)" of a to-do list
+    # had been the answer to "What is my passport number?" (twenty-second trial)
+    return any(_ID_LABELLED.search(line) or _ID_VALUE.search(_DATE_VALUE.sub(" ", line)) and wanted & set(terms(line))
                for ev, ctx in zip(evidence, context, strict=True) for line in ev.text.split("\n")
                if wanted & (set(terms(line)) | ctx))
 

@@ -1158,6 +1158,12 @@ def test_the_twenty_second_trials_notes() -> None:
     sitter = Source("document", "babysitter.txt", "Babysitter: Chloe Price\nRate: 11 pounds an hour, 14 after "
                     "midnight.\nChloe's phone number: 07700 900 312")
     assert direct("How much do I pay the babysitter per hour?", sitter) == "11 pounds an hour."
+    # a to-do list's line answers neither a number nor a price ("[ ] Renew passport (expires 3
+    # February 2027)" and "[x] Pay council tax" had been the answers)
+    todo = Source("document", "todo.md", "# To do\n\n- [ ] Renew passport (expires 3 February 2027)\n"
+                  "- [ ] Book boiler service\n- [x] Pay council tax\n")
+    assert AnswerPlan.make("What is my passport number?", [todo], searched=True).not_found
+    assert AnswerPlan.make("How much is the council tax?", [todo], searched=True).not_found
     plan = AnswerPlan.make("When is the MOT due?", [car, invoice], searched=True, similarity=nearer_in_english)
     assert plan.direct == "MOT due: 11 April 2027"  # the note's own line
 
