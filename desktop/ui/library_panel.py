@@ -355,7 +355,9 @@ class LibraryPanel(QWidget):
             else:
                 self.file_tree.addTopLevelItem(item)
         self.file_tree.setRootIsDecorated(any(f.parent for f in files))
-        indexed = sum(1 for f in files if f.state == "indexed")
+        # files, as "Added 17 files" counts them: an e-mail's attachments are rows of their own
+        # but not files ("Added 17 files" beside "18 files ready", twenty-second trial)
+        indexed = sum(1 for f in files if f.state == "indexed" and not f.parent)
         chunks = sum(f.chunks for f in files if f.state == "indexed")
         self.files_label.setText(f"Files — {_files(indexed)} ready to search ({chunks} passages)")
         skipped = lib.skipped(collection)

@@ -203,6 +203,7 @@ def test_an_e_mails_attachment_is_listed_under_its_message(qtbot: Any, core: Any
     child = message.child(0)
     assert (child.text(0), child.text(1)) == ("minutes.txt", "Indexed")
     assert "attached to" in child.toolTip(0)
+    assert panel.files_label.text().startswith("Files — 1 file ready to search")  # the message
     child.setSelected(True)  # removing the attachment removes its message
     panel._remove_selected_files()
     assert core.library.files() == []
