@@ -1342,10 +1342,11 @@ STATED_VALUE_MAX_WORDS = 6
 def stated_value(question: str, evidence: Evidence) -> str:
     """The value the best sentence of ``evidence`` states, when it states the value asked
     for in the question's own words: "5521." of "The side gate padlock code is 5521." for
-    "What is the side gate padlock code?" (the sentence is quoted under it).  Its subject (before "is", "are", "was" or "were") holds every
-    content word of ``question`` but those of the passage's file name and headings; its
-    value (after) is at most :data:`STATED_VALUE_MAX_WORDS` words, of the kind asked for
-    a typed question (:func:`answer_type_match`); else "".
+    "What is the side gate padlock code?" (the sentence is quoted under it).  Its subject
+    (before "is", "are", "was" or "were") holds every content word of ``question`` but
+    those of the passage's file name and headings; its value (after) is at most
+    :data:`STATED_VALUE_MAX_WORDS` words, of the kind asked for a typed question
+    (:func:`answer_type_match`); else "".
 
     Notes are written as sentences too, and the built-in model, given "Garage door remote
     battery is a CR2032. The side gate padlock code is 5521." with the second sentence
@@ -2179,8 +2180,9 @@ class AnswerPlan:
         not_found: the library was searched, holds documents, and nothing in it matched a
             factual question: the reply opens with :data:`NOT_FOUND`.
         direct: the reply itself, without the model, when the best sentence is a labelled
-            value that answers the question (:func:`labelled_value`) or holds the one
-            value of the kind asked for (:func:`typed_value`); "" otherwise.
+            value that answers the question (:func:`labelled_value`), holds the one value
+            of the kind asked for (:func:`typed_value`) or states it (:func:`stated_value`);
+            "" otherwise.
         general: after :data:`NOT_FOUND`, the model may add what it knows in general; not
             for a question about the user ("my", "our", "I") or a personal detail ("the
             plumber's phone number"): a model cannot know the user's Wi-Fi password or
