@@ -906,14 +906,16 @@ def coverage(question: str, evidence: Sequence[Evidence]) -> float:
     wanted = set(asked_terms(question))
     if not wanted:
         return 1.0
+    return max((len(_held_terms(wanted, ev)) / len(wanted) for ev in evidence), default=0.0)
 
-    def found(ev: Evidence) -> int:
-        text = ev.text
-        words = set(terms(text)) | _passage_context(ev.source)
-        longer = long_words(text)
-        return sum(1 for t in wanted if holds_related(t, words, longer))
 
-    return max((found(ev) / len(wanted) for ev in evidence), default=0.0)
+def _held_terms(wanted: AbstractSet[str], evidence: Evidence) -> set[str]:
+    """The words of ``wanted`` that the window holds, as :func:`coverage` counts them (also
+    inside a longer word, as a related word, or in the passage's file name and headings)."""
+    text = evidence.text
+    words = set(terms(text)) | _passage_context(evidence.source)
+    longer = long_words(text)
+    return {t for t in wanted if holds_related(t, words, longer)}
 
 
 #: the words that name a secret itself, not what it opens
@@ -926,10 +928,7 @@ def _whose_secret(question: str, evidence: Evidence) -> bool:
     bike lock code?" (a side gate's padlock code is no answer); a word may be part of a
     longer one or a related word, as in :func:`coverage`."""
     wanted = set(asked_terms(question)) - _SECRET_WORDS
-    text = evidence.text
-    words = set(terms(text)) | _passage_context(evidence.source)
-    longer = long_words(text)
-    return all(holds_related(t, words, longer) for t in wanted)
+    return _held_terms(wanted, evidence) == wanted
 
 
 def _covering_passage(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
