@@ -12,7 +12,17 @@ shape of ``Library.documents()``) this module builds:
 - **replay data**: answers of the base model to general prompts, mixed in so the
   assistant keeps its general behaviour (experience replay against catastrophic
   forgetting, as in continual-learning practice; Scialom et al. 2022 use 1% replay);
-- a **held-out set** split *by document* (never by chunk), for perplexity before/after.
+- **grounded answering examples** (RAFT): a question, the passage that answers it and a
+  distractor in the chat's own prompt, the short answer as the reply;
+- a **held-out set** split *by document* (never by chunk), for perplexity before/after,
+  and grounded examples drawn from it, whose answers early stopping and the promotion
+  measure.
+
+Each chat exchange (practice question, replay answer, grounded example) is a training
+sequence of its own, whole, and only its reply is learned (the prompt's tokens are
+context, not targets: completion-only loss, as in instruction tuning, Ouyang et al.
+2022): cut into ``seq_len`` pieces like document text, most grounded examples (about
+370 tokens with the default model) had lost their passage or question.
 
 A :class:`Preview` lists what will be learned from (files, tokens) and what is excluded.
 """
@@ -290,9 +300,27 @@ def generate_replay(
     return out
 
 
+def chat_prompt(user: str) -> str:
+    """A user turn in ChatML (the default model's chat template), up to where the
+    assistant's reply begins."""
+    return f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+
+
 def chat_text(user: str, assistant: str) -> str:
     """A user/assistant exchange in ChatML, the default model's chat template."""
-    return f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{assistant}<|im_end|>\n"
+    return f"{chat_prompt(user)}{assistant}<|im_end|>\n"
+
+
+#: A chat exchange longer than this many times ``seq_len`` tokens is not trained on.
+CHAT_MAX_SEQ_LENS = 4
+
+
+def chat_example(tokenize: TextTokenizer, user: str, assistant: str) -> tuple[list[int], int]:
+    """One exchange as (token ids, index of the reply's first token): the prompt and the
+    reply are tokenized apart, as llama.cpp sees them when it answers (the prompt ends
+    at "assistant\n", the reply is generated after it)."""
+    prompt = tokenize(chat_prompt(user))
+    return prompt + tokenize(f"{assistant}<|im_end|>\n"), len(prompt)
 
 
 @dataclass
@@ -436,8 +464,14 @@ class TrainingData:
     """Everything the trainer and evaluation need, as token ids (JSON-serializable).
 
     Attributes:
-        sequences: packed training sequences, each exactly seq_len tokens.
+        sequences: training sequences: document text packed into exactly seq_len tokens,
+            and each chat exchange whole (at most ``CHAT_MAX_SEQ_LENS * seq_len``).
+        loss_from: per sequence, the index of its first token that is learned (0 for
+            document text; the reply's first token for a chat exchange).  Empty in data
+            made before it existed: every token is learned.
         heldout: held-out documents' token ids (one list per document).
+        heldout_answers: grounded examples from held-out documents, as {"ids",
+            "loss_from"}: their replies' loss measures answers (early stopping, promotion).
         heldout_paths / train_paths: which documents went where.
         qa: generated pairs (question, answer, source) used for training.
         recall: pairs from training documents kept to ask before/after.
@@ -453,6 +487,8 @@ class TrainingData:
     recall: list[dict[str, str]] = field(default_factory=list)
     replay: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
+    loss_from: list[int] = field(default_factory=list)
+    heldout_answers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def train_tokens(self) -> int:
@@ -471,6 +507,7 @@ def build_training_data(
     n_recall: int = 4,
     n_grounded: int = 0,
     n_check: int = 0,
+    n_heldout_answers: int = 0,
 ) -> TrainingData:
     """Tokenize, split by document, pack.  QA pairs about held-out documents are dropped
     (they would leak the held-out text into training).  Documents under
@@ -483,7 +520,12 @@ def build_training_data(
     ``n_recall`` of the QA pairs and ``n_check`` cloze questions
     (:func:`cloze_questions`), each with the passage of its training document that the
     chat would quote (``passage``).  The documents themselves are trained on: the check
-    is whether the adapter answers new questions about them better."""
+    is whether the adapter answers new questions about them better.
+
+    ``heldout_answers`` holds up to ``n_heldout_answers`` grounded examples built from the
+    held-out documents alone (their cloze questions, passages and distractors): how likely
+    the adapter finds their short answers is what early stopping and the promotion
+    measure."""
     paths = [p for p, _ in documents]
     # Short notes always go to training: they are what the user most wants learned, and
     # a few words held out would measure nothing.
@@ -500,13 +542,24 @@ def build_training_data(
     cloze = cloze_questions(train_docs, n_grounded + n_check, seed) if n_grounded + n_check else []
     recall += cloze[:n_check]
     cloze = cloze[n_check:]
-    pieces: list[list[int]] = [tokenize(texts[p]) for p in train_paths]
-    pieces += [tokenize(chat_text(p.question, p.answer)) for p in qa]
-    pieces += [tokenize(chat_text(u, a)) for u, a in replay]
+    text_pieces = [tokenize(texts[p]) for p in train_paths]
+    exchanges = [(p.question, p.answer) for p in qa] + list(replay)
     grounded = grounded_examples(train_docs, qa, n_grounded, seed, cloze=cloze) if n_grounded > 0 else []
-    pieces += [tokenize(chat_text(u, a)) for u, a in grounded]
-    rng.shuffle(pieces)
-    sequences = pack_sequences(pieces, seq_len, eos_id)
+    exchanges += grounded
+    chat_max = CHAT_MAX_SEQ_LENS * seq_len
+
+    def whole(pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
+        return [ex for u, a in pairs if len((ex := chat_example(tokenize, u, a))[0]) <= chat_max]
+
+    chats = whole(exchanges)
+    rng.shuffle(text_pieces)
+    sequences = pack_sequences(text_pieces, seq_len, eos_id)
+    loss_from = [0] * len(sequences)
+    sequences += [ids for ids, _ in chats]
+    loss_from += [start for _, start in chats]
+    held_docs = [(p, texts[p]) for p in held_paths]
+    held_answers = grounded_examples(held_docs, [], n_heldout_answers, seed) if n_heldout_answers else []
+    heldout_answers = [{"ids": ids, "loss_from": start} for ids, start in whole(held_answers)]
     heldout = [tokenize(texts[p]) for p in held_paths]
     summary = {
         "documents": len(paths),
@@ -515,6 +568,8 @@ def build_training_data(
         "qa_pairs": len(qa),
         "replay_answers": len(replay),
         "grounded_examples": len(grounded),
+        "chat_examples": len(chats),
+        "heldout_answers": len(heldout_answers),
         "check_questions": len(recall),
         "train_tokens": sum(len(s) for s in sequences),
         "heldout_tokens": sum(len(h) for h in heldout),
@@ -532,6 +587,8 @@ def build_training_data(
                 for p in recall],
         replay=len(replay),
         summary=summary,
+        loss_from=loss_from,
+        heldout_answers=heldout_answers,
     )
 
 
@@ -549,11 +606,37 @@ _SPAN = re.compile(
 RAFT_DISTRACTORS = 1
 
 
+_UNIT = re.compile(r" (km|miles|kg|years?)$")
+#: a span glued to a word ("mid-20th", "O2", "3-yard") is part of it, not a value
+_GLUED = re.compile(r"[\w-]")
+_ARTICLE = re.compile(r"(?:^|\s)(?:a|an|the)\s$", re.I)
+
+
+def wh_phrase(span: str) -> str:
+    """The words that ask for ``span``, one of :data:`_SPAN`'s kinds: "what date" for a
+    date, "what year" for a year, "what percentage", "how many <unit>" or "how many" for
+    a number, "what" for a name (the wh-word heuristic of Lewis et al. 2019,
+    "Unsupervised Question Answering by Cloze Translation", ACL, sec. 3.2)."""
+    if re.search(_MONTHS, span):
+        return "what date"
+    if not span[:1].isdigit():
+        return "what"
+    if re.fullmatch(r"1\d{3}|20\d{2}", span):
+        return "what year"
+    if "%" in span or span.endswith("percent"):
+        return "what percentage"
+    if unit := _UNIT.search(span):
+        return "how many " + unit.group(1).rstrip("s") + "s"
+    return "how many"
+
+
 def cloze_questions(documents: Sequence[Document], n: int, seed: int = 0) -> list[QAPair]:
-    """Up to ``n`` fill-in-the-blank questions drawn at random from sentences of
-    ``documents`` (6 to 40 words, one line): a date, a number with its unit or a name
-    (:data:`_SPAN`) is blanked, and the answer is that span; a sentence the documents
-    repeat gives one question.  Deterministic for a seed."""
+    """Up to ``n`` questions drawn at random from sentences of ``documents`` (6 to 40
+    words, one line): a date, a number with its unit or a name (:data:`_SPAN`) is
+    replaced by the words that ask for it (:func:`wh_phrase`: "In 1927 a zoo opened." ->
+    "In what year a zoo opened?"), and the answer is that span.  A question in the
+    sentence's own words, as users ask (Lewis et al. 2019's identity mapping); a sentence
+    the documents repeat gives one question.  Deterministic for a seed."""
     from desktop.core.answering import sentence_spans
 
     rng = random.Random(seed)
@@ -563,12 +646,16 @@ def cloze_questions(documents: Sequence[Document], n: int, seed: int = 0) -> lis
             sentence = text[a:b]
             if not (6 <= len(sentence.split()) <= 40) or "\n" in sentence:
                 continue
-            spans = [m for m in _SPAN.finditer(sentence) if m.group(0).strip(" ,.")]
+            spans = [m for m in _SPAN.finditer(sentence) if m.group(0).strip(" ,.")
+                     and not _GLUED.match(sentence[m.start() + len(m.group(0).rstrip(" ,.")):])
+                     and not _GLUED.match(sentence[max(0, m.start() - 1):m.start()])]
             if spans:
                 m = rng.choice(spans)
                 answer = m.group(0).strip(" ,.")
-                blanked = sentence[:m.start()] + "____" + sentence[m.start() + len(m.group(0).rstrip(" ,.")):]
-                question = f'Which words fill the blank in this sentence from my files: "{blanked}"?'
+                end = m.start() + len(m.group(0).rstrip(" ,."))
+                before = _ARTICLE.sub(" ", sentence[:m.start()])  # "an 80% interest": "what percentage"
+                asked = (before + wh_phrase(answer) + sentence[end:]).strip()
+                question = asked[:1].upper() + asked[1:].rstrip(" .!;:") + "?"
                 candidates.append(QAPair(question, answer, path))
     unique = list({q.question: q for q in candidates}.values())
     rng.shuffle(unique)

@@ -74,6 +74,38 @@ def perplexity(
     return math.exp(total / count)
 
 
+def answer_loss(model: Any, examples: Sequence[dict[str, Any]], adapter: bool = True,
+                chunk: int = 128) -> float | None:
+    """Mean negative log-likelihood (nats per token) of the replies of chat examples given
+    their prompts: how surely ``model`` gives the short grounded answer, and stops.
+
+    Args:
+        examples: {"ids": token ids of a whole exchange, "loss_from": index of the
+            reply's first token} (:attr:`.dataset.TrainingData.heldout_answers`).
+        adapter: False evaluates a PEFT model with its adapter disabled (the base).
+    Returns:
+        the mean over every reply token of the examples, or None when there are none.
+    """
+    import contextlib
+
+    import torch
+
+    from desktop.core.personalize.trainer import chunked_lm_loss, lm_targets
+
+    device = next(model.parameters()).device
+    ctx = contextlib.nullcontext() if adapter or not hasattr(model, "disable_adapter") else model.disable_adapter()
+    total, count = 0.0, 0
+    model.eval()
+    with ctx, torch.no_grad():
+        for ex in examples:
+            ids = torch.tensor([list(ex["ids"])], dtype=torch.long, device=device)
+            loss_sum, n = chunked_lm_loss(model, ids, chunk, checkpoint=False,
+                                          targets=lm_targets(ids, [int(ex["loss_from"])]))
+            total += float(loss_sum)
+            count += n
+    return total / count if count else None
+
+
 def relative_change(before: float | None, after: float | None) -> float | None:
     """(after - before) / before, or None."""
     if before is None or after is None or before == 0:
@@ -95,11 +127,28 @@ def decide_promotion(
     general_before: float | None,
     general_after: float | None,
     margin: float = DEFAULT_GENERAL_MARGIN,
+    answers_before: float | None = None,
+    answers_after: float | None = None,
 ) -> Promotion:
-    """Activate only if held-out perplexity improved and general-text perplexity rose by
-    at most ``margin`` (relative, 0.03 = 3%)."""
+    """Activate only if what training did not see got better and general-text perplexity
+    rose by at most ``margin`` (relative, 0.03 = 3%).  What training did not see: the
+    answers of grounded examples from held-out documents (:func:`answer_loss`) where
+    they were measured, since answers are what the adapter is for; else the held-out
+    documents' perplexity."""
     held = relative_change(heldout_before, heldout_after)
     gen = relative_change(general_before, general_after)
+    answers = relative_change(answers_before, answers_after)
+    if answers is not None:
+        if answers >= 0:
+            return Promotion(False, f"Answers to questions about held-out documents did not improve "
+                                    f"(loss {answers:+.1%}); the previous setting is kept.")
+        if gen is not None and gen > margin:
+            return Promotion(False, f"General text got {gen:+.1%} worse (limit {margin:.0%}); the previous "
+                                    "setting is kept.")
+        ppl = f", held-out perplexity {held:+.1%}" if held is not None else ""
+        general = f", general text {gen:+.1%}" if gen is not None else ""
+        return Promotion(True, f"Answers to questions about held-out documents: loss {answers:+.1%}"
+                               f"{ppl}{general}: the new adapter is active.")
     if held is None:
         return Promotion(False, "There were no held-out documents to check the adapter on.")
     if held >= 0:

@@ -6,7 +6,9 @@
 
 How the figures are read: ``heldout_change`` is the relative change of perplexity on the
 user's documents the run did not train on (negative = the model predicts the user's own
-wording better); ``general_change`` the same on general text (positive = worse).  A
+wording better); ``heldout_answer_change`` the same of the loss of short answers to
+questions about them (negative = it gives the right answer more surely);
+``general_change`` the same on general text (positive = worse).  A
 change under ``UNCHANGED`` (2 %) is reported as "about the same": perplexity on a few
 thousand tokens moves that much between runs of the same model.
 """
@@ -53,12 +55,15 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
         a PlainSummary; never raises on missing or non-numeric figures.
     """
     change = report.get("heldout_change")
+    answers = report.get("heldout_answer_change")
     general = report.get("general_change")
     promoted = bool(report.get("promoted"))
     d = report.get("data") or {}
     if isinstance(change, (int, float)) and change < -UNCHANGED:
         headline = (f"Hearth now does better on your documents: it predicts their wording "
                     f"{_share(change)} better than before.")
+    elif isinstance(answers, (int, float)) and answers < -UNCHANGED:
+        headline = "Hearth now answers questions about your documents better than before."
     elif isinstance(change, (int, float)) and change > UNCHANGED:
         headline = "This run made Hearth worse on your documents, so it is not used."
     elif isinstance(change, (int, float)):
@@ -81,7 +86,7 @@ def plain_summary(report: dict[str, Any]) -> PlainSummary:
     if report.get("status") == "guarded":  # the trainer's guard on general text stopped it
         sentences.append("It stopped early, at the last point before its everyday language "
                          "would have got noticeably worse.")
-    if report.get("status") == "early-stopped":  # held-out documents read best at an earlier check
+    if report.get("status") == "early-stopped":  # the held-out check was best at an earlier check
         sentences.append("It kept the point of its training where it did best on documents it "
                          "had not trained on, before it began to learn yours by rote.")
     if isinstance(general, (int, float)):

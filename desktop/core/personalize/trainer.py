@@ -297,8 +297,31 @@ def _ce_sum(hidden: Any, weight: Any, targets: Any) -> Any:
     return F.cross_entropy(logits.float(), targets, reduction="sum")
 
 
-def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: bool = True) -> tuple[Any, int]:
-    """Summed next-token cross-entropy of ``input_ids`` (batch, T) and the token count.
+#: a target that is not learned or scored (PyTorch's ``cross_entropy`` default ignore_index)
+IGNORE_INDEX = -100
+
+
+def lm_targets(input_ids: Any, loss_from: Sequence[int] | None = None,
+               lengths: Sequence[int] | None = None) -> Any:
+    """Next-token targets (batch, T-1) of ``input_ids`` (batch, T): the next token, or
+    :data:`IGNORE_INDEX` before row i's ``loss_from[i]`` (a prompt's tokens are context,
+    not targets) and at or after its ``lengths[i]`` (padding)."""
+    import torch
+
+    y = input_ids[:, 1:].clone()
+    pos = torch.arange(1, input_ids.shape[1], device=y.device)
+    for i in range(y.shape[0]):
+        start = loss_from[i] if loss_from else 0
+        end = lengths[i] if lengths else input_ids.shape[1]
+        y[i, (pos < start) | (pos >= end)] = IGNORE_INDEX
+    return y
+
+
+def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: bool = True,
+                    targets: Any = None) -> tuple[Any, int]:
+    """Summed next-token cross-entropy of ``input_ids`` (batch, T) and the token count
+    (of the targets scored: ``targets`` (batch, T-1) from :func:`lm_targets`, default
+    every next token).
 
     The lm_head projection and the loss are computed ``chunk`` positions at a time (for
     evaluation; training uses :func:`chunked_lm_loss_backward`); with ``checkpoint`` and
@@ -314,7 +337,10 @@ def chunked_lm_loss(model: Any, input_ids: Any, chunk: int = 64, checkpoint: boo
         raise TrainingError("Models whose output layer has a bias are not supported.")
     hidden = body(input_ids=input_ids).last_hidden_state
     h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
-    y = input_ids[:, 1:].reshape(-1)
+    y = (input_ids[:, 1:] if targets is None else targets).reshape(-1)
+    if targets is not None:
+        keep = y != IGNORE_INDEX
+        h, y = h[keep], y[keep]
     total = torch.zeros((), device=h.device, dtype=torch.float32)
     for s in range(0, h.shape[0], chunk):
         if checkpoint and torch.is_grad_enabled():
@@ -372,10 +398,13 @@ def _head_loss_and_grad(h: Any, weight: Any, y: Any, chunk: int) -> tuple[float,
     return total, grad
 
 
-def chunked_lm_loss_backward(model: Any, input_ids: Any, chunk: int = 0) -> tuple[float, int]:
+def chunked_lm_loss_backward(model: Any, input_ids: Any, chunk: int = 0,
+                             targets: Any = None) -> tuple[float, int]:
     """Forward and backward of the mean next-token cross-entropy of ``input_ids`` (batch,
     T), with the lm_head and loss done ``chunk`` positions at a time (0: as many as
-    :func:`loss_chunk_rows` gives for the vocabulary).
+    :func:`loss_chunk_rows` gives for the vocabulary).  ``targets`` (batch, T-1), from
+    :func:`lm_targets`, leaves out positions marked :data:`IGNORE_INDEX` (default: every
+    next token is learned).
 
     The final hidden states are computed, the lm_head and loss give the gradient of the
     loss with respect to them chunk by chunk (each chunk's logits made and freed; in
@@ -395,8 +424,13 @@ def chunked_lm_loss_backward(model: Any, input_ids: Any, chunk: int = 0) -> tupl
     chunk = chunk or loss_chunk_rows(int(head.weight.shape[0]))
     hidden = body(input_ids=input_ids).last_hidden_state
     h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
-    y = input_ids[:, 1:].reshape(-1)
+    y = (input_ids[:, 1:] if targets is None else targets).reshape(-1)
+    if targets is not None:
+        keep = (y != IGNORE_INDEX).nonzero().squeeze(1)
+        h, y = h.index_select(0, keep), y.index_select(0, keep)
     n = int(y.numel())
+    if n == 0:
+        return 0.0, 0
     plain = (not head.weight.requires_grad and h.dtype == torch.float32
              and head.weight.dtype == torch.float32
              and not torch.is_autocast_enabled(h.device.type))
@@ -444,7 +478,10 @@ class Trainer:
 
     Args:
         model: PEFT-wrapped causal LM (see :func:`add_lora`).
-        sequences: packed token sequences, each ``config.seq_len`` long.
+        sequences: token sequences: packed text ``config.seq_len`` long, or a chat
+            exchange of any length (a batch of several is padded to its longest).
+        loss_from: per sequence, the index of its first learned token (a chat exchange's
+            reply); None or empty: every token is learned.
         config: hyper-parameters.
         run_dir: where checkpoint.pt lives.
         deadline: time.time() by which training must stop (None: no limit).
@@ -459,6 +496,7 @@ class Trainer:
         run_dir: Path,
         deadline: float | None = None,
         reserve_s: float = 0.0,
+        loss_from: Sequence[int] | None = None,
     ) -> None:
         import torch
 
@@ -466,6 +504,9 @@ class Trainer:
             raise TrainingError("There is no training text. Add documents to your library first.")
         self.model = model
         self.sequences = [list(s) for s in sequences]
+        self.loss_from = list(loss_from or [0] * len(self.sequences))
+        if len(self.loss_from) != len(self.sequences):
+            raise ValueError("loss_from must give one index per sequence")
         self.config = config
         self.run_dir = Path(run_dir)
         self.deadline = deadline
@@ -498,14 +539,14 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         return max(1, math.ceil(len(self.sequences) / self.config.batch_sequences))
 
-    def batch(self, step: int) -> list[list[int]]:
-        """The sequences of 0-based ``step``: a fresh shuffle each epoch (seeded), so the
-        order after a resume is the same as without the interruption."""
+    def batch(self, step: int) -> list[int]:
+        """The indices of the sequences of 0-based ``step``: a fresh shuffle each epoch
+        (seeded), so the order after a resume is the same as without the interruption."""
         n, b = len(self.sequences), self.config.batch_sequences
         epoch, pos = divmod(step * b, n)
         order = list(range(n))
         random.Random(self.config.seed * 1_000_003 + epoch).shuffle(order)
-        return [self.sequences[order[(pos + i) % n]] for i in range(b)]
+        return [order[(pos + i) % n] for i in range(b)]
 
     # -- checkpoints -------------------------------------------------------------------
     def _lora_state(self) -> dict[str, Any]:
@@ -612,22 +653,27 @@ class Trainer:
         lr = lr_at(self.step, max(self.total_steps, self.step + 1), cfg.learning_rate, warmup, cfg.min_lr_ratio)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        ids = torch.tensor(self.batch(self.step), dtype=torch.long, device=self.device)
+        rows = self.batch(self.step)
+        lengths = [len(self.sequences[i]) for i in rows]
+        width = max(lengths)
+        ids = torch.tensor([self.sequences[i] + [0] * (width - len(self.sequences[i])) for i in rows],
+                           dtype=torch.long, device=self.device)
+        targets = lm_targets(ids, [self.loss_from[i] for i in rows], lengths)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            loss_sum, n = chunked_lm_loss_backward(self.model, ids, cfg.loss_chunk)
-        value = loss_sum / n
+            loss_sum, n = chunked_lm_loss_backward(self.model, ids, cfg.loss_chunk, targets)
+        value = loss_sum / max(1, n)
         hook = os.environ.get(NAN_HOOK_ENV)
         if hook and int(hook) == self.step + 1:
             value = float("nan")
         if not math.isfinite(value):
             self.optimizer.zero_grad(set_to_none=True)
-            return value, int(ids.numel())
+            return value, sum(lengths)
         torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return value, int(ids.numel())
+        return value, sum(lengths)
 
     # -- the loop ----------------------------------------------------------------------
     def run(
@@ -654,9 +700,11 @@ class Trainer:
                 stopping on a validation set, as in Prechelt, "Early Stopping - But
                 When?", 1998).  A 60-minute run on squad-a's articles had made general
                 text 3.2 % less likely after three epochs.
-            validate: called at each check that passes, and after the last step: the
-                held-out documents' perplexity (None: not measured).  The weights where it
-                was lowest are kept when training ends, or when the guard fails (early
+            validate: called at each check that passes, and after the last step: a loss
+                on what training does not see, lower is better (the pipeline's: the loss
+                of the replies of grounded examples from held-out documents, else those
+                documents' perplexity; None: not measured).  The weights where it was
+                lowest are kept when training ends, or when the guard fails (early
                 stopping on the validation loss: the best of the checks, not the last).
                 Three full epochs on squad-a's articles had left held-out documents 0.3 %
                 less likely than before training, where 1,063 steps had made them 11.7 %
@@ -766,11 +814,11 @@ class Trainer:
                 and self.valid_state is not None and self.valid_step < self.step):
             last = validate()
             if last is not None and self.valid_best is not None and last > self.valid_best:
-                kept_step = self._back_to_best_check()  # held-out documents read best earlier
+                kept_step = self._back_to_best_check()  # the held-out check was best earlier
                 self.result = self._result(
                     "early-stopped", started, base_elapsed,
-                    f"Trained {self.step} steps; your held-out documents read best at step {kept_step}, "
-                    "whose adapter is kept.")
+                    f"Trained {self.step} steps; it did best on documents it had not trained on at "
+                    f"step {kept_step}, whose adapter is kept.")
         if self.result.status not in ("guarded", "early-stopped") and (
                 self.best_loss is None or (self.ema is not None and self.ema <= self.best_loss)):
             self.best_loss, self.best_state = self.ema, self._lora_state()

@@ -41,21 +41,31 @@ def test_pack_fills_full_sequences_without_padding() -> None:
 
 
 def test_heldout_documents_never_reach_training() -> None:
-    docs = [(f"d{i}", f"unique{i} " * 300) for i in range(10)]
+    docs = [(f"d{i}", f"Unique{i} went to the market in {1900 + i} with friends. " * 30) for i in range(10)]
     qa = [QAPair("What is unique one here?", "unique", p) for p, _ in docs]
     vocab: dict[str, int] = {}  # a collision-free word-level tokenizer (hash() is salted per run)
 
     def tokenize(text: str) -> list[int]:
         return [vocab.setdefault(w, len(vocab) + 1) for w in text.split()]
 
-    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.3, n_grounded=20)
+    data = build_training_data(docs, tokenize, 0, 64, qa, heldout_fraction=0.3, n_grounded=20,
+                               n_heldout_answers=6)
     assert data.summary["grounded_examples"] > 0
     assert data.heldout_paths and set(data.heldout_paths).isdisjoint(data.train_paths)
     assert all(q["source"] not in data.heldout_paths for q in data.qa)
-    held_tokens = {vocab[f"unique{p[1:]}"] for p in data.heldout_paths}
+    held_tokens = {vocab[f"Unique{p[1:]}"] for p in data.heldout_paths} | {
+        vocab[str(1900 + int(p[1:]))] for p in data.heldout_paths}
     train_tokens = {t for s in data.sequences for t in s}
     assert held_tokens.isdisjoint(train_tokens)
-    assert all(len(s) == 64 for s in data.sequences)
+    assert len(data.loss_from) == len(data.sequences)
+    text = [s for s, start in zip(data.sequences, data.loss_from, strict=True) if start == 0]
+    chats = [(s, start) for s, start in zip(data.sequences, data.loss_from, strict=True) if start > 0]
+    assert text and all(len(s) == 64 for s in text)  # documents: packed, every token learned
+    assert len(chats) == len(data.qa) + data.summary["grounded_examples"] == data.summary["chat_examples"]
+    # the answers that measure the adapter come from held-out documents alone
+    assert data.heldout_answers and data.summary["heldout_answers"] == len(data.heldout_answers)
+    for ex in data.heldout_answers:
+        assert held_tokens & set(ex["ids"]) and 0 < ex["loss_from"] < len(ex["ids"])
 
 
 def test_qa_filter_and_dedup() -> None:
@@ -116,9 +126,53 @@ def test_grounded_examples_put_the_answer_beside_a_distractor_in_the_chat_s_prom
     assert "From boiler.txt:" in user and "From car.txt:" in user  # the answer and a distractor
     assert user.rstrip().endswith("using the quoted text.") and "Question: When was the boiler" in user
     clozes = examples[1:]
-    assert clozes and all("____" in u and a.endswith(".") for u, a in clozes)
-    for u, a in clozes:  # the blanked span is in a quoted passage, so it can be copied
-        assert a.rstrip(".") in u.split("Question:")[0]
+    assert clozes and all(a.endswith(".") for u, a in clozes)
+    for u, a in clozes:  # the span asked for is in a quoted passage, so it can be copied
+        passages, question = u.split("Question:")
+        assert a.rstrip(".") in passages and a.rstrip(".") not in question
+        assert any(w in question for w in ("what", "What", "how many", "How many"))
+
+
+def test_cloze_questions_ask_in_the_sentence_s_own_words() -> None:
+    """Lewis et al. 2019's identity mapping: the span becomes the words that ask for it."""
+    from desktop.core.personalize.dataset import cloze_questions, wh_phrase
+
+    assert [wh_phrase(s) for s in ("12 March 2024", "1927", "80%", "3 years", "42", "Davros")] == [
+        "what date", "what year", "what percentage", "how many years", "how many", "what"]
+    docs = [("a.txt", "In 1927 a zoological garden was established on the park grounds."),
+            ("b.txt", "The network bought an 80% interest in the sports channel."),
+            ("c.txt", "Oxygen levels in the mid-20th century rose near 3-metre vents again today.")]
+    asked = {q.question: q.answer for q in cloze_questions(docs, 10, seed=0)}
+    assert asked["In what year a zoological garden was established on the park grounds?"] == "1927"
+    assert asked["The network bought what percentage interest in the sports channel?"] == "80%"
+    assert not any(q.startswith("Oxygen") for q in asked)  # "20" of "mid-20th", "3" of "3-metre": no values
+
+
+def test_each_exchange_is_one_whole_sequence_whose_reply_alone_is_learned() -> None:
+    """A grounded example longer than seq_len is not cut: its passage, question and answer
+    stay in one sequence (cut, most had lost their passage), and ``loss_from`` is the
+    answer's first token."""
+    passage = "The side gate padlock code is 5521 and the garage remote takes a CR2032 battery."
+    docs = [("notes/gate.txt", passage + " Filler about the garden shed and its many tools. " * 6),
+            ("notes/car.txt", "The car insurance renews every September with policy 88-1204. " * 6)]
+    vocab: dict[str, int] = {}
+
+    def tokenize(text: str) -> list[int]:
+        return [vocab.setdefault(w, len(vocab) + 1) for w in text.split()]
+
+    qa = [QAPair("What is the side gate padlock code?", "The code is 5521.", "notes/gate.txt")]
+    data = build_training_data(docs, tokenize, 0, 16, qa, heldout_fraction=0.0, n_recall=0, n_grounded=0)
+    chats = [(s, start) for s, start in zip(data.sequences, data.loss_from, strict=True) if start > 0]
+    assert len(chats) == 1
+    data = build_training_data(docs, tokenize, 0, 32, qa, heldout_fraction=0.0, n_recall=0, n_grounded=4)
+    words = {v: k for k, v in vocab.items()}
+    grounded = [(s, start) for s, start in zip(data.sequences, data.loss_from, strict=True)
+                if start > 0 and vocab["Question:"] in s]
+    assert grounded and all(len(s) > 32 for s, _ in grounded)  # longer than seq_len, and whole
+    for s, start in grounded:
+        prompt, reply = " ".join(words[t] for t in s[:start]), " ".join(words[t] for t in s[start:])
+        assert prompt.startswith("<|im_start|>user") and "Question:" in prompt and "From " in prompt
+        assert reply.endswith("<|im_end|>") and len(reply.split()) <= 6  # the short answer alone
 
 
 def test_questions_that_measure_answers_are_kept_out_of_training() -> None:

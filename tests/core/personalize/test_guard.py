@@ -103,7 +103,7 @@ def test_training_keeps_the_check_where_held_out_documents_read_best(tmp_path: P
 
     list(trainer.run(guard=lambda: True, validate=validate))
     assert trainer.step == 6 and trainer.result.status == "early-stopped"
-    assert "read best at step 2" in trainer.result.message
+    assert "did best on documents it had not trained on at step 2" in trainer.result.message
     now = get_peft_model_state_dict(model)
     assert all(torch.equal(now[k], seen[2][k]) for k in now)
     assert not all(torch.equal(seen[2][k], seen[6][k]) for k in now)
@@ -135,4 +135,4 @@ def test_the_best_held_out_check_survives_a_resume(tmp_path: Path) -> None:
     again = Trainer(tiny_lora_model(), data, cfg, tmp_path)
     assert again.load_checkpoint() and again.valid_step == 2 and again.valid_best == 10.0
     list(again.run(validate=lambda: 10.0 + abs(again.step - 2)))
-    assert again.result.status == "early-stopped" and "read best at step 2" in again.result.message
+    assert again.result.status == "early-stopped" and "did best on documents it had not trained on at step 2" in again.result.message

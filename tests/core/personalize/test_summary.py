@@ -46,3 +46,24 @@ def test_short_notes_are_kept_and_always_trained_on() -> None:
         data = build_training_data(kept, lambda t: [1] * len(t.split()), 0, 32, heldout_fraction=0.5, seed=seed)
         assert "dentist.txt" in data.train_paths and "dentist.txt" not in data.heldout_paths
         assert data.heldout_paths  # the long documents still give a measurement
+
+
+def test_answers_to_held_out_questions_decide_the_promotion_where_measured() -> None:
+    """Answers are what the adapter is for: where the held-out grounded examples' answers
+    were measured, they decide (general text still bounds the drift); else perplexity."""
+    from desktop.core.personalize.evaluate import decide_promotion
+
+    # held-out perplexity slightly worse, answers much surer: switched on
+    on = decide_promotion(30.0, 30.3, 11.0, 10.8, 0.03, answers_before=2.0, answers_after=1.2)
+    assert on.promote and "loss -40.0%" in on.reason and "held-out perplexity +1.0%" in on.reason
+    # perplexity better, answers no surer: kept off
+    assert not decide_promotion(30.0, 25.0, 11.0, 10.8, 0.03, answers_before=1.2, answers_after=1.3).promote
+    # answers surer but general text 5% worse: kept off
+    assert not decide_promotion(30.0, 25.0, 10.0, 10.5, 0.03, answers_before=2.0, answers_after=1.0).promote
+    # no answers measured: perplexity decides, as before
+    assert decide_promotion(30.0, 25.0, 11.0, 10.8).promote
+    assert not decide_promotion(30.0, 30.3, 11.0, 10.8).promote
+    s = plain_summary({"heldout_change": 0.01, "heldout_answer_change": -0.4, "general_change": -0.02,
+                       "promoted": True})
+    assert s.headline == "Hearth now answers questions about your documents better than before."
+    assert "not used" not in s.text()
