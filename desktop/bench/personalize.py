@@ -64,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
         ["general text", report["general_ppl_before"], report["general_ppl_after"],
          f"{report['general_change']:+.1%}"],
     ])
+    if report.get("heldout_answer_change") is not None:
+        print(f"held-out answers' loss (nats per token): {report['heldout_answer_loss_before']:.3f} -> "
+              f"{report['heldout_answer_loss_after']:.3f} ({report['heldout_answer_change']:+.1%})")
     print_json_line({"bench": "personalize", "minutes_budget": args.minutes, "minutes": round(minutes, 2),
                      "heldout_ppl_before": report["heldout_ppl_before"], "heldout_ppl_after": report["heldout_ppl_after"],
                      "heldout_change": report["heldout_change"], "general_ppl_before": report["general_ppl_before"],
                      "general_ppl_after": report["general_ppl_after"], "general_change": report["general_change"],
+                     "heldout_answer_change": report.get("heldout_answer_change"),
                      "steps": report["steps"], "train_tokens_seen": report["train_tokens_seen"],
                      "documents": len(docs), "promoted": report["promoted"]})
     return 0

@@ -388,7 +388,9 @@ def report(results: dict[str, ModeResult], n: int, args: argparse.Namespace,
 
 #: the figures of the personalization report the JSON line carries, as ``adapter_<key>``
 TRAINING_FIGURES = ("steps", "planned_steps", "train_seconds", "heldout_ppl_before", "heldout_ppl_after",
-                    "heldout_change", "general_ppl_before", "general_ppl_after", "general_change")
+                    "heldout_change", "general_ppl_before", "general_ppl_after", "general_change",
+                    "heldout_answer_loss_before", "heldout_answer_loss_after", "heldout_answer_change",
+                    "promoted")
 
 
 def train_adapter(core: Any, corpus: Path, minutes: float) -> tuple[str, dict[str, Any]]:

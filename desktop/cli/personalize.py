@@ -191,6 +191,9 @@ def cmd_adapters_list(args: argparse.Namespace) -> int:
         r = e.report
         change = r.get("heldout_change")
         figure = f"held-out ppl {change:+.1%}" if isinstance(change, (int, float)) else ""
+        answers = r.get("heldout_answer_change")
+        if isinstance(answers, (int, float)):
+            figure = f"held-out answers' loss {answers:+.1%}, {figure}"
         print(f"{'*' if e.active else ' '} {e.name}  {e.base_name}  {figure}")
     return 0
 

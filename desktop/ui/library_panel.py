@@ -51,6 +51,8 @@ STATE_LABELS = {
     "stale": "Waiting to re-index",
     "waiting": "Waiting to be indexed",
 }
+#: the row of the file an indexing run is reading now ("Waiting" had stayed on it, 22nd trial)
+READING_LABEL = "Being indexed now"
 
 
 #: Steps of the progress bar (it shows a fraction of the bytes to read).
@@ -170,6 +172,8 @@ class LibraryPanel(QWidget):
         self._watch_wanted = watch
         self._bridge = _WatchBridge()
         self._bridge.event.connect(self._on_event)
+        #: the file the running indexing names in its progress ("" when none)
+        self._reading = ""
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(1000)
@@ -337,8 +341,9 @@ class LibraryPanel(QWidget):
         for f in files:
             path = Path(f.path)
             folder = "" if f.parent else next((d for d in folders if f.path.startswith(d)), str(path.parent))
-            item = QTreeWidgetItem([path.name, STATE_LABELS.get(f.state, f.state),
-                                    str(f.chunks) if f.state == "indexed" else "", folder])
+            state = (READING_LABEL if f.path == self._reading and f.state in ("waiting", "stale")
+                     else STATE_LABELS.get(f.state, f.state))
+            item = QTreeWidgetItem([path.name, state, str(f.chunks) if f.state == "indexed" else "", folder])
             # an e-mail's attachment is listed under its message; removing it removes the message
             item.setData(0, Qt.ItemDataRole.UserRole, f.parent or f.path)
             item.setToolTip(0, f"{path.name}, attached to {f.parent}" if f.parent else f.path)
@@ -347,7 +352,7 @@ class LibraryPanel(QWidget):
                 tip += "\n⚠ " + "\n⚠ ".join(f.warnings)
                 item.setText(1, item.text(1) + " ⚠")
             # the state in full where the column cuts it ("Waiting — i…", thirteenth trial)
-            item.setToolTip(1, "\n".join(t for t in (STATE_LABELS.get(f.state, f.state), tip) if t))
+            item.setToolTip(1, "\n".join(t for t in (state, tip) if t))
             items[f.path] = item
             if f.parent in items:
                 items[f.parent].addChild(item)
@@ -482,6 +487,18 @@ class LibraryPanel(QWidget):
             log.exception("cannot watch folders")
             self.status_label.setText(f"Folders are not watched: {exc}")
 
+    def _show_reading(self, path: str) -> None:
+        """Mark the row of the file being read now (and no longer the one before it)."""
+        before, self._reading = self._reading, path
+        waiting = {STATE_LABELS["waiting"], STATE_LABELS["stale"]}
+        for i in range(self.file_tree.topLevelItemCount()):
+            item = self.file_tree.topLevelItem(i)
+            row = item.data(0, Qt.ItemDataRole.UserRole)
+            if row == path and item.text(1) in waiting:
+                item.setText(1, READING_LABEL)
+            elif row == before and row != path and item.text(1) == READING_LABEL:
+                item.setText(1, STATE_LABELS["waiting"])  # until the next refresh says what it is
+
     # -- events ------------------------------------------------------------------------
 
     @Slot(object)
@@ -494,6 +511,7 @@ class LibraryPanel(QWidget):
             self.cancel_button.setEnabled(True)  # a watched folder's job can be stopped too
             file = ev.data.get("file") or ""
             self.file_label.setText(f"Reading {Path(file).name}" if file else "")
+            self._show_reading(file)
             self.indexing_progressed.emit(ev)
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start()
@@ -511,6 +529,7 @@ class LibraryPanel(QWidget):
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start()
         elif ev.kind == "done":
+            self._reading = ""
             self._show_progress(ev, 1.0)
             self.status_label.setText(done_text(ev.data) if "indexed" in ev.data else ev.message)
             self.file_label.setText("")
@@ -520,6 +539,7 @@ class LibraryPanel(QWidget):
             self.indexing_finished.emit(ev)
             self.library_changed.emit()
         elif ev.kind == "cancelled":
+            self._reading = ""
             self.status_label.setText(ev.message)
             self.file_label.setText("")
             self.progress_row.setVisible(self.running)

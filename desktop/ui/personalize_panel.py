@@ -546,7 +546,9 @@ class PersonalizePanel(QWidget):
                        self.strength, self.strength_label):
             widget.setVisible(have)  # no empty list and greyed controls before a first run
         for entry in reversed(self.registry.list()):
-            change = entry.report.get("heldout_change")
+            # answers to questions about held-out documents where measured (what decides
+            # the promotion), else their perplexity; negative = better
+            change = entry.report.get("heldout_answer_change", entry.report.get("heldout_change"))
             figure = (f" · {-change:+.0%} on your documents" if isinstance(change, (int, float)) else "")
             item = QListWidgetItem(f"{'● ' if entry.active else ''}{entry.name}{figure}")
             item.setData(Qt.ItemDataRole.UserRole, entry.name)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QUrl
 
 from desktop.core.app import HearthCore
 from desktop.core.engine.fake import ScriptedBackend
+from desktop.core.jobs import ProgressEvent
 from desktop.ui import sources_view
 from desktop.ui.library_panel import LibraryPanel, progress_text
 
@@ -66,6 +67,21 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     panel.refresh()
     metrics = panel.file_tree.fontMetrics()
     assert panel.file_tree.columnWidth(1) >= metrics.horizontalAdvance("Waiting to be indexed")
+
+    def state(name: str) -> str:
+        return next(panel.file_tree.topLevelItem(i).text(1) for i in range(panel.file_tree.topLevelItemCount())
+                    if panel.file_tree.topLevelItem(i).text(0) == name)
+
+    # the file an indexing run names is "Being indexed now", not "Waiting" (twenty-second trial)
+    assert state("later.txt") == "Waiting to be indexed"
+    panel._on_event(ProgressEvent("index", "progress", "files", 0, 1, "files",
+                                  data={"file": str(folder / "later.txt"), "fraction": 0.1}))
+    assert state("later.txt") == "Being indexed now"
+    panel.refresh()
+    assert state("later.txt") == "Being indexed now" and state("plans.md") == "Indexed"
+    panel._on_event(ProgressEvent("index", "cancelled", "files", message="Indexing cancelled."))
+    panel.refresh()
+    assert state("later.txt") == "Waiting to be indexed"
     assert "password-protected" in tips["pdf_encrypted_r4_user-password-required.pdf"]
     assert panel.skipped_label.text() == "1 file skipped"
     assert "password-protected" in panel.skipped_list.item(0).text()

@@ -25,7 +25,7 @@ class RecordingBackend(ScriptedBackend):
         self.calls.append(list(adapters))
 
 
-def add_adapter(tmp: Path, base: Path, name: str) -> None:
+def add_adapter(tmp: Path, base: Path, name: str, answers: float | None = None) -> None:
     tensors = {"blk.0.attn_q.weight.lora_a": np.zeros((2, 4), np.float32),
                "blk.0.attn_q.weight.lora_b": np.zeros((4, 2), np.float32)}
     meta = AdapterMetadata(file_sha256(base), base.name, 2, 4.0)
@@ -34,6 +34,8 @@ def add_adapter(tmp: Path, base: Path, name: str) -> None:
               "general_ppl_before": 10.0, "general_ppl_after": 10.1, "general_change": 0.01,
               "promotion_reason": "Held-out perplexity -25.0%: the new adapter is active.",
               "message": "Trained 10 steps.", "base_model": base.name, "data": {}, "recall": []}
+    if answers is not None:  # the loss of answers to held-out questions, which decides the promotion
+        report["heldout_answer_change"] = answers
     AdapterRegistry().add(f, report, name=name)
 
 
@@ -121,10 +123,13 @@ def test_held_back_summary_names_what_the_files_hold() -> None:
 
 def test_progress_report_and_adapter_controls(qtbot, core, tmp_path: Path, default_model: Path) -> None:
     add_adapter(tmp_path, default_model, "2026-01-01_0700")
-    add_adapter(tmp_path, default_model, "2026-01-02_0700")
+    add_adapter(tmp_path, default_model, "2026-01-02_0700", answers=-0.4)
     panel = PersonalizePanel(core, documents=lambda: [])
     qtbot.addWidget(panel)
     assert panel.adapter_list.count() == 2
+    rows = [panel.adapter_list.item(i).text() for i in range(2)]  # newest first
+    assert rows[0].endswith("2026-01-02_0700 · +40% on your documents")  # answers, where measured
+    assert rows[1].endswith("2026-01-01_0700 · +25% on your documents")  # else perplexity
 
     panel.on_event(ProgressEvent("personalize", "progress", "step", 3, 10, "steps",
                                  data={"loss_smoothed": 2.5, "tokens_per_s": 120.0, "eta_s": 600}))

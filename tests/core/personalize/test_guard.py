@@ -136,3 +136,33 @@ def test_the_best_held_out_check_survives_a_resume(tmp_path: Path) -> None:
     assert again.load_checkpoint() and again.valid_step == 2 and again.valid_best == 10.0
     list(again.run(validate=lambda: 10.0 + abs(again.step - 2)))
     assert again.result.status == "early-stopped" and "did best on documents it had not trained on at step 2" in again.result.message
+
+
+def test_an_explosion_is_judged_on_document_text_not_on_learned_replies(tmp_path: Path) -> None:
+    """Replies' losses fall near 0 once learned; an ordinary text step beside them is no
+    explosion (a 60-minute run had stopped at step 2,029 on a text loss of 3.06), a real
+    jump of the text loss still is."""
+    from desktop.core.personalize.trainer import TrainConfig, Trainer
+
+    text = [[(3 * i + j) % 101 for j in range(16)] for i in range(2)]
+    reply = [[(5 * i + j) % 101 for j in range(16)] for i in range(2)]
+
+    class Scripted(Trainer):
+        losses: list[float] = []
+
+        def train_step(self) -> tuple[float, int]:
+            self._last_rows = [self.step % 4]  # rows 0, 1: text; 2, 3: replies
+            return self.losses[self.step], 16
+
+    def run(losses: list[float]) -> Scripted:
+        trainer = Scripted(tiny_lora_model(), text + reply, TrainConfig(seq_len=16, max_steps=len(losses), threads=1),
+                           tmp_path / str(len(losses)), loss_from=[0, 0, 8, 8])
+        trainer.losses = losses
+        list(trainer.run())
+        return trainer
+
+    ordinary = [2.2, 2.0, 0.05, 0.04] * 5 + [3.4, 2.0, 0.03, 0.02]
+    assert run(ordinary).result.status == "finished"
+    exploded = [2.2, 2.0, 0.05, 0.04] * 5 + [9.5, 2.0, 0.03, 0.02, 1.0]
+    trainer = run(exploded)
+    assert trainer.result.status == "diverged" and "exploded to 9.50" in trainer.result.message
