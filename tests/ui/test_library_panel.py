@@ -67,6 +67,16 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     panel.refresh()
     metrics = panel.file_tree.fontMetrics()
     assert panel.file_tree.columnWidth(1) >= metrics.horizontalAdvance("Waiting to be indexed")
+    assert "password-protected" in tips["pdf_encrypted_r4_user-password-required.pdf"]
+    assert panel.skipped_label.text() == "1 file skipped"
+    assert "password-protected" in panel.skipped_list.item(0).text()
+    assert [panel.folder_list.item(i).text() for i in range(panel.folder_list.count())] == [str(folder)]
+    assert (str(folder), "default") in core.library.folders()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert not panel.cancel_button.isEnabled()
+    # the chat now answers from the folder
+    hits = core.library.search("When is the reunion?", top_k=1)
+    assert hits[0].title == "plans.md"
 
     def state(name: str) -> str:
         return next(panel.file_tree.topLevelItem(i).text(1) for i in range(panel.file_tree.topLevelItemCount())
@@ -82,16 +92,6 @@ def test_adding_a_folder_indexes_it_and_lists_files_and_skips(qtbot: Any, core: 
     panel._on_event(ProgressEvent("index", "cancelled", "files", message="Indexing cancelled."))
     panel.refresh()
     assert state("later.txt") == "Waiting to be indexed"
-    assert "password-protected" in tips["pdf_encrypted_r4_user-password-required.pdf"]
-    assert panel.skipped_label.text() == "1 file skipped"
-    assert "password-protected" in panel.skipped_list.item(0).text()
-    assert [panel.folder_list.item(i).text() for i in range(panel.folder_list.count())] == [str(folder)]
-    assert (str(folder), "default") in core.library.folders()
-    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
-    assert not panel.cancel_button.isEnabled()
-    # the chat now answers from the folder
-    hits = core.library.search("When is the reunion?", top_k=1)
-    assert hits[0].title == "plans.md"
 
 
 def test_pause_and_cancel(qtbot: Any, core: Any, folder: Path, shared_data: Path) -> None:
