@@ -1,4 +1,5 @@
-"""A short real run on documents from ../shared/data lowers held-out perplexity."""
+"""A short real run on documents from ../shared/data makes the answers to questions about
+documents it did not train on surer, and lowers their perplexity."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_short_run_lowers_heldout_perplexity(tmp_path: Path, shared_data: Path, default_model: Path) -> None:
+def test_a_short_run_makes_held_out_answers_surer_and_text_likelier(tmp_path: Path, shared_data: Path, default_model: Path) -> None:
     from desktop.core.personalize.pipeline import JobSpec, format_report, run_job, write_documents
     from desktop.core.personalize.registry import AdapterRegistry
     from desktop.core.personalize.trainer import TrainConfig
@@ -33,7 +34,11 @@ def test_short_run_lowers_heldout_perplexity(tmp_path: Path, shared_data: Path, 
     assert events[-1].kind == "done", events[-1].message
     report = events[-1].data["report"]
     print(format_report(report))
-    assert report["heldout_ppl_after"] < 0.98 * report["heldout_ppl_before"]
+    # the short answers of grounded questions about held-out documents (what decides the
+    # promotion), and the held-out documents' text; 14 steps are mostly grounded examples,
+    # whose passages are context, not targets, so the text moves less than the answers
+    assert report["heldout_answer_loss_after"] < 0.8 * report["heldout_answer_loss_before"]
+    assert report["heldout_ppl_after"] < report["heldout_ppl_before"]
     assert set(report["heldout_files"]).isdisjoint(report["train_files"])
     if report["promoted"]:
         assert AdapterRegistry().active_name == report["name"]
