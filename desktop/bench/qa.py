@@ -418,12 +418,16 @@ def train_adapter(core: Any, corpus: Path, minutes: float) -> tuple[str, dict[st
     JobSpec(model_path=str(model), config=asdict(TrainConfig()), deadline=time.time() + minutes * 60,
             register=False, recall=0, check=0).save(run_dir)
     trained: dict[str, Any] = {}
+    stopped = ""
     for event in run_job(run_dir):
-        if event.kind in ("error", "cancelled"):
-            raise SystemExit(f"personalization failed: {event.message}")
+        if event.kind in ("error", "cancelled"):  # a run that diverged goes on with its best adapter
+            stopped = event.message
+            print(f"personalization: {event.message}")
         if event.kind == "done":
             trained = event.data.get("report", {})
             print(format_report(trained))
+    if not trained:
+        raise SystemExit(f"personalization failed: {stopped}")
     return str(run_dir / ADAPTER_FILE), {k: trained.get(k) for k in TRAINING_FIGURES}
 
 
